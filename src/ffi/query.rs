@@ -1,0 +1,207 @@
+//! Queries and the result set they return.
+
+use std::ffi::{c_char, CString};
+
+use super::boundary::{floats_arg, handle, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned};
+use super::error::{vs_error, vs_status};
+use super::store::vs_store;
+use crate::error::{Error, Result};
+use crate::store::Query;
+
+/// Largest `k` a query accepts.
+pub const VS_MAX_K: u32 = 10000;
+
+/// A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
+/// else you need.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vs_query {
+    /// Set by `vs_query_default()`; do not change.
+    pub struct_size: u32,
+    /// The query vector: `dim` finite floats, borrowed for the call only.
+    pub vector: *const f32,
+    /// Length of `vector`; must equal the store's dimension.
+    pub dim: usize,
+    /// How many results, 1..=VS_MAX_K (default 10).
+    pub k: u32,
+    /// Metadata filter, NUL-terminated UTF-8; NULL (the default) = no filter. This version has no
+    /// filter language yet: a non-NULL filter is refused with `VS_ERR_INVALID_ARGUMENT` (never
+    /// silently ignored).
+    pub filter: *const c_char,
+    /// Search-time candidate list size; 0 (the default) = the store's default.
+    pub ef_search: u32,
+}
+
+impl Versioned for vs_query {
+    const MIN_SIZE: usize = std::mem::size_of::<vs_query>();
+    const CONSTRUCTOR: &'static str = "vs_query_default";
+    fn defaults() -> Self {
+        vs_query {
+            struct_size: std::mem::size_of::<vs_query>() as u32,
+            vector: std::ptr::null(),
+            dim: 0,
+            k: 10,
+            filter: std::ptr::null(),
+            ef_search: 0,
+        }
+    }
+}
+
+/// The default query: no vector (set `vector` and `dim`), k = 10, no filter, the store's ef_search.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn vs_query_default() -> vs_query {
+    vs_query::defaults()
+}
+
+/// One row of a result set.
+pub(crate) struct ResultRow {
+    id: CString,
+    score: f32,
+    metadata: CString,
+    vector: Option<Vec<f32>>,
+}
+
+impl ResultRow {
+    pub(crate) fn new(id: String, score: f32, metadata: String) -> ResultRow {
+        // Ids and metadata never hold NUL (ids are checked; JSON escapes control characters).
+        ResultRow {
+            id: CString::new(id).expect("ids hold no NUL"),
+            score,
+            metadata: CString::new(metadata).expect("JSON text holds no NUL"),
+            vector: None,
+        }
+    }
+    pub(crate) fn with_vector(mut self, v: Vec<f32>) -> ResultRow {
+        self.vector = Some(v);
+        self
+    }
+}
+
+/// Rows returned by `vs_store_query` or `vs_store_get`, best first. Owned by the caller: free with
+/// `vs_results_free`. Strings and arrays read from it are borrowed and stay valid until then.
+/// Immutable: safe to read from several threads at once.
+pub struct vs_results {
+    rows: Vec<ResultRow>,
+}
+
+impl vs_results {
+    pub(crate) fn boxed(rows: Vec<ResultRow>) -> *mut vs_results {
+        Box::into_raw(Box::new(vs_results { rows }))
+    }
+}
+
+unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
+    r.as_ref().and_then(|r| r.rows.get(i))
+}
+
+/// Runs a query: the `q->k` records most similar to `q->vector`, best first (highest score first;
+/// scores as documented for each `VS_METRIC_*`). Fewer than k rows only when the store holds fewer
+/// records. On success `*out` receives the results (free with `vs_results_free`).
+///
+/// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; k = 0 or above VS_MAX_K; NaN or
+/// infinity; a zero vector in a cosine store; a filter, which this version does not support; an
+/// uninitialised `vs_query`), `VS_ERR_DIMENSION_MISMATCH`. Thread-safe, and runs in parallel with
+/// other queries.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_query(
+    store: *const vs_store,
+    q: *const vs_query,
+    out: *mut *mut vs_results,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || {
+        let s = &handle(store, "store")?.store;
+        if q.is_null() {
+            return Err(Error::invalid("query is NULL"));
+        }
+        out_arg(out, "out")?;
+        let q = versioned_arg(q, "query")?;
+        let query = core_query(&q)?;
+        let hits = s.query(&query)?;
+        let rows = hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata)).collect();
+        *out = vs_results::boxed(rows);
+        Ok(())
+    })
+}
+
+unsafe fn core_query(q: &vs_query) -> Result<Query<'_>> {
+    Ok(Query {
+        vector: floats_arg(q.vector, q.dim, "query.vector")?,
+        k: q.k as usize,
+        filter: opt_str_arg(q.filter, "query.filter")?,
+        ef_search: q.ef_search as usize,
+    })
+}
+
+/// Number of rows. 0 when `r` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_len(r: *const vs_results) -> usize {
+    value_call(0, || r.as_ref().map_or(0, |r| r.rows.len()))
+}
+
+/// The id of row `i`: borrowed, valid until `vs_results_free(r)`. NULL when `r` is NULL or `i` is out
+/// of range.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_id(r: *const vs_results, i: usize) -> *const c_char {
+    value_call(std::ptr::null(), || row(r, i).map_or(std::ptr::null(), |row| row.id.as_ptr()))
+}
+
+/// The score of row `i` (higher = more similar; see `VS_METRIC_*`). NaN when `r` is NULL or `i` is out
+/// of range.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_score(r: *const vs_results, i: usize) -> f32 {
+    value_call(f32::NAN, || row(r, i).map_or(f32::NAN, |row| row.score))
+}
+
+/// The metadata of row `i` as a JSON object text (`{}` when it has none): borrowed, valid until
+/// `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_metadata_json(r: *const vs_results, i: usize) -> *const c_char {
+    value_call(std::ptr::null(), || row(r, i).map_or(std::ptr::null(), |row| row.metadata.as_ptr()))
+}
+
+/// The vector of row `i`, when the result set holds vectors (those from `vs_store_get` do; query
+/// results do not): `*dim` receives its length and the floats are borrowed until `vs_results_free(r)`.
+/// Returns NULL (and leaves `*dim` alone) when there is no vector, `r` is NULL or `i` is out of range.
+/// `dim` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_vector(r: *const vs_results, i: usize, dim: *mut usize) -> *const f32 {
+    value_call(std::ptr::null(), || match row(r, i).and_then(|row| row.vector.as_ref()) {
+        Some(v) => {
+            if !dim.is_null() {
+                *dim = v.len();
+            }
+            v.as_ptr()
+        }
+        None => std::ptr::null(),
+    })
+}
+
+/// The explanation of row `i` as JSON text, for results of `vs_store_query_explain` (a later
+/// version); NULL for every other result set, when `r` is NULL or `i` is out of range.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_explanation_json(r: *const vs_results, i: usize) -> *const c_char {
+    // No result set carries explanations until query explain exists.
+    let _ = (r, i);
+    std::ptr::null()
+}
+
+/// Frees a result set. NULL is a no-op. Must be called at most once per result set.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_free(r: *mut vs_results) {
+    value_call((), || {
+        if !r.is_null() {
+            drop(Box::from_raw(r));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn header_limits_match_the_core() {
+        assert_eq!(super::VS_MAX_K as usize, crate::store::options::MAX_K);
+        assert_eq!(super::super::store::VS_MAX_DIMENSION as usize, crate::store::options::MAX_DIMENSION);
+    }
+}

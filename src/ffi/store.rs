@@ -1,0 +1,331 @@
+//! Opening, writing and closing a store.
+
+use std::ffi::{c_char, CStr};
+
+use super::boundary::{floats_arg, handle, opt_str_arg, out_arg, status_call, str_arg, value_call, versioned_arg, Versioned};
+use super::error::{owned_c_string, vs_error, vs_status};
+use super::query::{vs_results, ResultRow};
+use crate::error::{Error, Result};
+use crate::store::options::{Durability, Metric, StoreOptions};
+use crate::store::{NewRecord, Store};
+
+/// A similarity metric (a `uint32_t`, so that any value a caller passes is safe to check).
+pub type vs_metric = u32;
+/// Cosine similarity (the default). Vectors are stored normalised to unit length; a zero vector is
+/// refused. Score: the cosine similarity, in [-1, 1].
+pub const VS_METRIC_COSINE: vs_metric = 0;
+/// Euclidean (L2) distance. Score: 1 / (1 + d) where d is the true (not squared) distance, in (0, 1].
+pub const VS_METRIC_EUCLIDEAN: vs_metric = 1;
+/// Dot product (inner product). Score: the dot product.
+pub const VS_METRIC_DOT: vs_metric = 2;
+
+/// When a write is acknowledged (a `uint32_t`).
+pub type vs_durability = u32;
+/// The default: a write returns once its log record is handed to the operating system. It survives a
+/// crash of the process (kill -9), not a power loss or an OS crash.
+pub const VS_DURABILITY_PROCESS: vs_durability = 0;
+/// A write returns once its log record is fsynced: it survives a power loss. Much slower per call;
+/// batch writes with `vs_store_upsert_many`.
+pub const VS_DURABILITY_SYNC: vs_durability = 1;
+
+/// Largest vector dimension a store accepts.
+pub const VS_MAX_DIMENSION: u32 = 65536;
+
+/// Options for `vs_store_open`. Always initialise with `vs_store_options_default()` and then set the
+/// fields you need, so that fields added in later versions get their defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vs_store_options {
+    /// Set by `vs_store_options_default()`; do not change.
+    pub struct_size: u32,
+    /// Vector dimension, 1..=VS_MAX_DIMENSION. 0 (the default) = taken from the first vector written,
+    /// or from the store on disk when reopening.
+    pub dimension: u32,
+    /// One of `VS_METRIC_*` (default `VS_METRIC_COSINE`). Fixed when the store is created; reopening
+    /// with another metric is `VS_ERR_INVALID_ARGUMENT`.
+    pub metric: vs_metric,
+    /// HNSW graph degree M (default 16, 2..=256). Recorded now; used by the HNSW index.
+    pub hnsw_m: u32,
+    /// HNSW build-time candidate list size (default 200).
+    pub ef_construction: u32,
+    /// Default search-time candidate list size (default 64); a query may override it.
+    pub ef_search: u32,
+    /// One of `VS_DURABILITY_*` (default `VS_DURABILITY_PROCESS`).
+    pub durability: vs_durability,
+    /// Threads a bulk insert may use: 1 (the default) = only the caller's thread, 0 = one per core.
+    /// vecstore never starts a thread unless this asks for it.
+    pub build_threads: u32,
+}
+
+impl Versioned for vs_store_options {
+    const MIN_SIZE: usize = std::mem::size_of::<vs_store_options>();
+    const CONSTRUCTOR: &'static str = "vs_store_options_default";
+    fn defaults() -> Self {
+        let d = StoreOptions::default();
+        vs_store_options {
+            struct_size: std::mem::size_of::<vs_store_options>() as u32,
+            dimension: d.dimension as u32,
+            metric: VS_METRIC_COSINE,
+            hnsw_m: d.hnsw_m as u32,
+            ef_construction: d.ef_construction as u32,
+            ef_search: d.ef_search as u32,
+            durability: VS_DURABILITY_PROCESS,
+            build_threads: d.build_threads as u32,
+        }
+    }
+}
+
+impl vs_store_options {
+    pub(crate) fn to_core(self) -> Result<StoreOptions> {
+        let metric = match self.metric {
+            VS_METRIC_COSINE => Metric::Cosine,
+            VS_METRIC_EUCLIDEAN => Metric::Euclidean,
+            VS_METRIC_DOT => Metric::Dot,
+            m => return Err(Error::invalid(format!("options.metric {m} is not a VS_METRIC_* value"))),
+        };
+        let durability = match self.durability {
+            VS_DURABILITY_PROCESS => Durability::Process,
+            VS_DURABILITY_SYNC => Durability::Sync,
+            d => return Err(Error::invalid(format!("options.durability {d} is not a VS_DURABILITY_* value"))),
+        };
+        let opts = StoreOptions {
+            dimension: self.dimension as usize,
+            metric,
+            hnsw_m: self.hnsw_m as usize,
+            ef_construction: self.ef_construction as usize,
+            ef_search: self.ef_search as usize,
+            durability,
+            build_threads: self.build_threads as usize,
+        };
+        opts.validate()?;
+        Ok(opts)
+    }
+}
+
+/// An open store. Create with `vs_store_open`, release with `vs_store_close`.
+///
+/// Thread safety: every function taking a `vs_store *` may be called from any number of threads at
+/// once on the same handle (reads run in parallel, writes are serialised), except `vs_store_close`,
+/// which must be called once, after every other call on the handle has returned.
+pub struct vs_store {
+    pub(crate) store: Store,
+}
+
+/// The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction
+/// 200, ef_search 64, `VS_DURABILITY_PROCESS`, build_threads 1. Thread-safe.
+#[no_mangle]
+pub extern "C" fn vs_store_options_default() -> vs_store_options {
+    vs_store_options::defaults()
+}
+
+/// Opens the store in directory `path`, creating the directory and an empty store if needed.
+///
+/// - `path`: NUL-terminated; borrowed for the call only.
+/// - `opts`: NULL = all defaults; otherwise from `vs_store_options_default()`. Borrowed for the call.
+/// - `out`: receives the new handle on success (untouched on failure); close it with `vs_store_close`.
+///
+/// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL path or out, bad options, metric differs from the
+/// store's), `VS_ERR_DIMENSION_MISMATCH` (options.dimension differs from the store's),
+/// `VS_ERR_LOCKED` (the store is already open, by this process or another), `VS_ERR_IO`,
+/// `VS_ERR_CORRUPT` (a damaged file or an unknown format version; the message names the file).
+/// A torn write at the end of the log (from a crash) is not an error: it is dropped.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_open(
+    path: *const c_char,
+    opts: *const vs_store_options,
+    out: *mut *mut vs_store,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || {
+        if path.is_null() {
+            return Err(Error::invalid("path is NULL"));
+        }
+        out_arg(out, "out")?;
+        let path = path_arg(CStr::from_ptr(path));
+        let opts = versioned_arg(opts, "opts")?.to_core()?;
+        let store = Store::open(path, &opts)?;
+        *out = Box::into_raw(Box::new(vs_store { store }));
+        Ok(())
+    })
+}
+
+#[cfg(unix)]
+fn path_arg(p: &CStr) -> &std::path::Path {
+    // A Unix path is bytes: accept any, not only UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    std::path::Path::new(std::ffi::OsStr::from_bytes(p.to_bytes()))
+}
+
+#[cfg(not(unix))]
+fn path_arg(p: &CStr) -> &std::path::Path {
+    std::path::Path::new(p.to_str().unwrap_or(""))
+}
+
+/// Closes the store: makes the log durable, compacts it when it holds replaced or deleted records,
+/// releases the directory lock and frees the handle. NULL is a no-op. Errors while closing are not
+/// reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
+/// every other call on it has returned.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_close(store: *mut vs_store) {
+    value_call((), || {
+        if !store.is_null() {
+            drop(Box::from_raw(store));
+        }
+    })
+}
+
+/// Inserts a record, or replaces the record with the same id (vector and metadata both).
+///
+/// - `id`: NUL-terminated UTF-8, 1..=4096 bytes.
+/// - `vec`, `dim`: `dim` floats, all finite; `dim` must equal the store's dimension (an empty store
+///   opened with dimension 0 takes it from here).
+/// - `metadata_json`: NULL or "" = no metadata; otherwise a JSON object whose values are strings,
+///   numbers, booleans, null, or lists of those.
+/// All are borrowed for the call only. When it returns `VS_OK` the write is durable (see
+/// `vs_durability`).
+///
+/// Errors (the store is unchanged): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, empty or too long id,
+/// NaN or infinity, zero vector in a cosine store, malformed or non-object JSON),
+/// `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_IO`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_upsert(
+    store: *mut vs_store,
+    id: *const c_char,
+    vec: *const f32,
+    dim: usize,
+    metadata_json: *const c_char,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || {
+        let s = &handle(store, "store")?.store;
+        let id = str_arg(id, "id")?;
+        let vector = floats_arg(vec, dim, "vec")?;
+        let metadata = opt_str_arg(metadata_json, "metadata_json")?;
+        s.upsert(id, vector, metadata)
+    })
+}
+
+/// Inserts or replaces `n` records in one write: much faster than `n` calls to `vs_store_upsert`.
+/// All or nothing: if any record is invalid, none is written and the error names the record's index.
+/// Within one call, a later record with the same id wins.
+///
+/// - `ids`: `n` NUL-terminated UTF-8 ids (none NULL).
+/// - `vecs`: `n * dim` floats, row-major (row i is the vector of `ids[i]`).
+/// - `metadata_json`: NULL (no metadata for any record) or `n` entries, each NULL or a JSON object.
+/// `n` = 0 is a no-op (then `ids` and `vecs` may be NULL). Everything is borrowed for the call only.
+///
+/// Errors: as `vs_store_upsert`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_upsert_many(
+    store: *mut vs_store,
+    n: usize,
+    ids: *const *const c_char,
+    vecs: *const f32,
+    dim: usize,
+    metadata_json: *const *const c_char,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || {
+        let s = &handle(store, "store")?.store;
+        if n == 0 {
+            return Ok(());
+        }
+        if ids.is_null() {
+            return Err(Error::invalid(format!("ids is NULL but n is {n}")));
+        }
+        if dim == 0 {
+            return Err(Error::invalid("dim is 0"));
+        }
+        let total = n.checked_mul(dim).ok_or_else(|| Error::invalid(format!("n * dim overflows ({n} * {dim})")))?;
+        let vecs = floats_arg(vecs, total, "vecs")?;
+        let ids = std::slice::from_raw_parts(ids, n);
+        let metas = if metadata_json.is_null() { None } else { Some(std::slice::from_raw_parts(metadata_json, n)) };
+        let mut records = Vec::with_capacity(n);
+        for (i, (&id, vector)) in ids.iter().zip(vecs.chunks_exact(dim)).enumerate() {
+            let id = str_arg(id, &format!("ids[{i}]"))?;
+            let metadata = match metas {
+                Some(m) => opt_str_arg(m[i], &format!("metadata_json[{i}]"))?,
+                None => None,
+            };
+            records.push(NewRecord { id, vector, metadata });
+        }
+        s.upsert_many(&records)
+    })
+}
+
+/// Looks up one record by id. On success `*out` receives a `vs_results` with exactly one row: its id,
+/// its metadata, a score of 0, and its vector (`vs_results_vector`; for a cosine store, normalised to
+/// unit length). Free it with `vs_results_free`.
+///
+/// Errors: `VS_ERR_NOT_FOUND`, `VS_ERR_INVALID_ARGUMENT` (NULL or bad id). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_get(
+    store: *const vs_store,
+    id: *const c_char,
+    out: *mut *mut vs_results,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || {
+        let s = &handle(store, "store")?.store;
+        let id = str_arg(id, "id")?;
+        out_arg(out, "out")?;
+        let rec = s.get(id)?;
+        let row = ResultRow::new(rec.id, 0.0, rec.metadata).with_vector(rec.vector);
+        *out = vs_results::boxed(vec![row]);
+        Ok(())
+    })
+}
+
+/// Deletes a record for good. Errors: `VS_ERR_NOT_FOUND` (no such id; nothing changes),
+/// `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_delete(store: *mut vs_store, id: *const c_char, err: *mut *mut vs_error) -> vs_status {
+    status_call(err, || {
+        let s = &handle(store, "store")?.store;
+        s.delete(str_arg(id, "id")?)
+    })
+}
+
+/// Writes the number of live records to `*live`. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL).
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_count(store: *const vs_store, live: *mut u64, err: *mut *mut vs_error) -> vs_status {
+    status_call(err, || {
+        let s = &handle(store, "store")?.store;
+        out_arg(live, "live")?;
+        *live = s.count() as u64;
+        Ok(())
+    })
+}
+
+/// Writes a JSON object describing the store to `*out_json`:
+/// `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B}`.
+/// The string is owned by the caller: free it with `vs_string_free`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_stats_json(
+    store: *const vs_store,
+    out_json: *mut *mut c_char,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || {
+        let s = &handle(store, "store")?.store;
+        out_arg(out_json, "out_json")?;
+        let st = s.stats();
+        let json = serde_json::json!({
+            "count": st.count,
+            "dimension": st.dimension,
+            "metric": st.metric.name(),
+            "log_bytes": st.log_bytes,
+        });
+        *out_json = owned_c_string(json.to_string());
+        Ok(())
+    })
+}
+
+/// Fsyncs everything written so far, so that it survives a power loss (in the default durability
+/// mode writes already survive a crash of the process). Errors: `VS_ERR_IO`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_store_flush(store: *mut vs_store, err: *mut *mut vs_error) -> vs_status {
+    status_call(err, || handle(store, "store")?.store.flush())
+}

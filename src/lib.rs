@@ -1,0 +1,15 @@
+//! vecstore: an embeddable vector store.
+//!
+//! The core is plain Rust ([`Store`]); `src/ffi` exposes it as a C ABI (`include/vecstore.h`), which the
+//! Go and C++ bindings wrap. See the README for how to link it from each language.
+
+pub mod error;
+pub mod ffi;
+pub mod index;
+pub mod storage;
+pub mod store;
+
+pub use error::{Code, Error, Result};
+pub use store::options::{Durability, Metric, StoreOptions};
+pub use store::record::{Hit, Record};
+pub use store::{NewRecord, Query, Stats, Store};

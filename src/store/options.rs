@@ -1,0 +1,96 @@
+//! Options a store is opened with, and the similarity metrics it supports.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How similarity is measured. Scores are always "higher is more similar":
+/// cosine similarity for `Cosine`, the dot product for `Dot`, and `1 / (1 + d)` with the true
+/// (not squared) euclidean distance `d` for `Euclidean`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    Cosine,
+    Euclidean,
+    Dot,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Euclidean => "euclidean",
+            Metric::Dot => "dot",
+        }
+    }
+}
+
+/// When a write is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Acknowledged once the log record is handed to the operating system: survives a crash of the
+    /// process (kill -9), not a power loss.
+    Process,
+    /// Acknowledged after the log record is fsynced: survives a power loss. Slower.
+    Sync,
+}
+
+/// Parameters of a store. `dimension` 0 means "taken from the first vector written".
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreOptions {
+    pub dimension: usize,
+    pub metric: Metric,
+    pub hnsw_m: usize,
+    pub ef_construction: usize,
+    pub ef_search: usize,
+    pub durability: Durability,
+    /// Threads a bulk insert may use: 0 = one per core, 1 = only the caller's thread.
+    pub build_threads: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            dimension: 0,
+            metric: Metric::Cosine,
+            hnsw_m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+            durability: Durability::Process,
+            build_threads: 1,
+        }
+    }
+}
+
+/// Largest dimension a store accepts (a guard against a garbage length from a foreign caller).
+pub(crate) const MAX_DIMENSION: usize = 65_536;
+/// Largest k a query accepts.
+pub(crate) const MAX_K: usize = 10_000;
+
+impl StoreOptions {
+    pub fn validate(&self) -> Result<()> {
+        if self.dimension > MAX_DIMENSION {
+            return Err(Error::invalid(format!(
+                "dimension {} is above the limit of {MAX_DIMENSION}",
+                self.dimension
+            )));
+        }
+        if !(2..=256).contains(&self.hnsw_m) {
+            return Err(Error::invalid(format!("hnsw_m must be in 2..=256, got {}", self.hnsw_m)));
+        }
+        if self.ef_construction == 0 || self.ef_construction > 100_000 {
+            return Err(Error::invalid(format!(
+                "ef_construction must be in 1..=100000, got {}",
+                self.ef_construction
+            )));
+        }
+        if self.ef_search == 0 || self.ef_search > 100_000 {
+            return Err(Error::invalid(format!(
+                "ef_search must be in 1..=100000, got {}",
+                self.ef_search
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+use super::*;
+
+fn opts(dim: usize, metric: Metric) -> StoreOptions {
+    StoreOptions { dimension: dim, metric, ..StoreOptions::default() }
+}
+
+fn ids(hits: &[Hit]) -> Vec<&str> {
+    hits.iter().map(|h| h.id.as_str()).collect()
+}
+
+#[test]
+fn upsert_get_query_delete_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &opts(3, Metric::Cosine)).unwrap();
+    s.upsert("a", &[1.0, 0.0, 0.0], Some(r#"{"tag":"x"}"#)).unwrap();
+    s.upsert("b", &[0.0, 1.0, 0.0], None).unwrap();
+    s.upsert("c", &[1.0, 1.0, 0.0], None).unwrap();
+    assert_eq!(s.count(), 3);
+    let got = s.get("a").unwrap();
+    assert_eq!(got.metadata, r#"{"tag":"x"}"#);
+    let hits = s.query(&Query { vector: &[2.0, 0.1, 0.0], k: 2, ..Default::default() }).unwrap();
+    assert_eq!(ids(&hits), vec!["a", "c"]);
+    assert!(hits[0].score > hits[1].score && hits[0].score <= 1.0 + 1e-6);
+    s.delete("a").unwrap();
+    assert_eq!(s.get("a").unwrap_err().code, Code::NotFound);
+    assert_eq!(s.delete("a").unwrap_err().code, Code::NotFound);
+    let hits = s.query(&Query { vector: &[2.0, 0.1, 0.0], k: 5, ..Default::default() }).unwrap();
+    assert_eq!(ids(&hits), vec!["c", "b"]);
+}
+
+#[test]
+fn scores_follow_the_documented_formula_per_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, metric) in [Metric::Cosine, Metric::Euclidean, Metric::Dot].into_iter().enumerate() {
+        let s = Store::open(dir.path().join(i.to_string()), &opts(2, metric)).unwrap();
+        s.upsert("p", &[3.0, 4.0], None).unwrap();
+        let hit = &s.query(&Query { vector: &[6.0, 8.0], k: 1, ..Default::default() }).unwrap()[0];
+        let want = match metric {
+            Metric::Cosine => 1.0,
+            Metric::Dot => 3.0 * 6.0 + 4.0 * 8.0,
+            Metric::Euclidean => 1.0 / (1.0 + 5.0),
+        };
+        assert!((hit.score - want).abs() < 1e-5, "{metric:?}: {} vs {want}", hit.score);
+    }
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &opts(2, Metric::Cosine)).unwrap();
+    s.upsert("a", &[1.0, 0.0], None).unwrap();
+    let cases: Vec<(Result<()>, Code)> = vec![
+        (s.upsert("b", &[1.0, 0.0, 0.0], None), Code::DimensionMismatch),
+        (s.upsert("b", &[f32::NAN, 0.0], None), Code::InvalidArgument),
+        (s.upsert("b", &[0.0, 0.0], None), Code::InvalidArgument),
+        (s.upsert("", &[1.0, 0.0], None), Code::InvalidArgument),
+        (s.upsert("a", &[0.0, 1.0], Some("{bad")), Code::InvalidArgument),
+        (s.upsert("a", &[0.0, 1.0], Some("[]")), Code::InvalidArgument),
+        (
+            s.upsert_many(&[
+                NewRecord { id: "c", vector: &[1.0, 1.0], metadata: None },
+                NewRecord { id: "d", vector: &[1.0, f32::INFINITY], metadata: None },
+            ]),
+            Code::InvalidArgument,
+        ),
+    ];
+    for (i, (res, code)) in cases.into_iter().enumerate() {
+        assert_eq!(res.unwrap_err().code, code, "case {i}");
+    }
+    assert_eq!(s.count(), 1);
+    assert_eq!(s.get("a").unwrap().vector, vec![1.0, 0.0]);
+    assert_eq!(s.get("c").unwrap_err().code, Code::NotFound);
+    let q = |k, v: &[f32]| s.query(&Query { vector: v, k, ..Default::default() }).map(|_| ()).unwrap_err().code;
+    assert_eq!(q(0, &[1.0, 0.0]), Code::InvalidArgument);
+    assert_eq!(q(MAX_K + 1, &[1.0, 0.0]), Code::InvalidArgument);
+    assert_eq!(q(1, &[1.0, 0.0, 0.0]), Code::DimensionMismatch);
+    assert_eq!(q(1, &[f32::NAN, 0.0]), Code::InvalidArgument);
+}
+
+#[test]
+fn data_survives_reopen_and_the_log_is_compacted_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(dir.path(), &opts(0, Metric::Euclidean)).unwrap();
+        let recs: Vec<(String, Vec<f32>)> = (0..100).map(|i| (format!("id{i}"), vec![i as f32, 1.0])).collect();
+        let batch: Vec<NewRecord> =
+            recs.iter().map(|(id, v)| NewRecord { id, vector: v, metadata: Some(r#"{"n":1}"#) }).collect();
+        s.upsert_many(&batch).unwrap();
+        for i in 0..50 {
+            s.delete(&format!("id{i}")).unwrap();
+        }
+        s.upsert("id99", &[-1.0, -1.0], None).unwrap();
+        assert_eq!(s.dimension(), 2);
+        s.close().unwrap();
+    }
+    let size_after_close = std::fs::metadata(dir.path().join("vecstore.log")).unwrap().len();
+    let s = Store::open(dir.path(), &opts(0, Metric::Euclidean)).unwrap();
+    assert_eq!(s.count(), 50);
+    assert_eq!(s.dimension(), 2);
+    assert_eq!(s.get("id99").unwrap().vector, vec![-1.0, -1.0]);
+    assert_eq!(s.get("id10").unwrap_err().code, Code::NotFound);
+    assert_eq!(s.get("id60").unwrap().metadata, r#"{"n":1}"#);
+    let hits = s.query(&Query { vector: &[60.2, 1.0], k: 3, ..Default::default() }).unwrap();
+    assert_eq!(ids(&hits), vec!["id60", "id61", "id59"]);
+    drop(s);
+    assert_eq!(std::fs::metadata(dir.path().join("vecstore.log")).unwrap().len(), size_after_close);
+}
+
+#[test]
+fn reopening_with_other_dimension_or_metric_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path(), &opts(4, Metric::Dot)).unwrap().close().unwrap();
+    let err = Store::open(dir.path(), &opts(5, Metric::Dot)).err().unwrap();
+    assert_eq!(err.code, Code::DimensionMismatch);
+    let err = Store::open(dir.path(), &opts(4, Metric::Cosine)).err().unwrap();
+    assert_eq!(err.code, Code::InvalidArgument);
+    let s = Store::open(dir.path(), &opts(0, Metric::Dot)).unwrap();
+    assert_eq!(s.dimension(), 4);
+}
+
+#[test]
+fn a_second_open_is_locked_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    let err = Store::open(dir.path(), &StoreOptions::default()).err().unwrap();
+    assert_eq!(err.code, Code::Locked);
+    drop(s);
+    Store::open(dir.path(), &StoreOptions::default()).unwrap();
+}
+
+#[test]
+fn exact_query_matches_brute_force_on_random_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 16;
+    let s = Store::open(dir.path(), &opts(dim, Metric::Dot)).unwrap();
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % 2000) as f32 / 1000.0 - 1.0
+    };
+    let rows: Vec<Vec<f32>> = (0..300).map(|_| (0..dim).map(|_| next()).collect()).collect();
+    let names: Vec<String> = (0..rows.len()).map(|i| format!("r{i}")).collect();
+    let batch: Vec<NewRecord> =
+        names.iter().zip(&rows).map(|(id, v)| NewRecord { id, vector: v, metadata: None }).collect();
+    s.upsert_many(&batch).unwrap();
+    let q: Vec<f32> = (0..dim).map(|_| next()).collect();
+    let mut want: Vec<(f32, usize)> =
+        rows.iter().enumerate().map(|(i, v)| (v.iter().zip(&q).map(|(a, b)| a * b).sum(), i)).collect();
+    want.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let hits = s.query(&Query { vector: &q, k: 10, ..Default::default() }).unwrap();
+    let got: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    let want: Vec<String> = want[..10].iter().map(|w| format!("r{}", w.1)).collect();
+    assert_eq!(got, want);
+}
