@@ -397,6 +397,7 @@ void vs_store_close(struct vs_store *store);
  *   opened with dimension 0 takes it from here).
  * - `metadata_json`: NULL or "" = no metadata; otherwise a JSON object whose values are strings,
  *   numbers, booleans, null, or lists of those.
+ *
  * All are borrowed for the call only. When it returns `VS_OK` the write is durable (see
  * `vs_durability`).
  *
@@ -419,6 +420,7 @@ enum vs_status vs_store_upsert(struct vs_store *store,
  * - `ids`: `n` NUL-terminated UTF-8 ids (none NULL).
  * - `vecs`: `n * dim` floats, row-major (row i is the vector of `ids[i]`).
  * - `metadata_json`: NULL (no metadata for any record) or `n` entries, each NULL or a JSON object.
+ *
  * `n` = 0 is a no-op (then `ids` and `vecs` may be NULL). Everything is borrowed for the call only.
  *
  * Errors: as `vs_store_upsert`. Thread-safe.

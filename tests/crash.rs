@@ -35,18 +35,22 @@ fn child(dir: &str, round: u64) -> ! {
         let id = (n * 7 + round) % 200;
         let name = format!("id{id}");
         let version = round * 1_000_000 + n;
-        let touched: Vec<u64> = if n % 7 == 0 && n % 5 != 0 { (0..3).map(|j| (id + j) % 200).collect() } else { vec![id] };
+        let touched: Vec<u64> = if n.is_multiple_of(7) && !n.is_multiple_of(5) {
+            (0..3).map(|j| (id + j) % 200).collect()
+        } else {
+            vec![id]
+        };
         // Announce the ids this operation touches before starting it: if the kill lands inside the
         // operation, the parent knows which ids are uncertain.
         writeln!(out, "try {}", touched.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ")).unwrap();
         out.flush().unwrap();
-        if n % 5 == 0 {
+        if n.is_multiple_of(5) {
             match store.delete(&name) {
                 Ok(()) => writeln!(out, "del {id}").unwrap(),
                 Err(e) if e.code == Code::NotFound => {}
                 Err(e) => panic!("delete failed: {e}"),
             }
-        } else if n % 7 == 0 {
+        } else if n.is_multiple_of(7) {
             // A bulk write: all of it or none of it.
             let ids: Vec<String> = (0..3).map(|j| format!("id{}", (id + j) % 200)).collect();
             let vecs: Vec<Vec<f32>> = (0..3).map(|j| vector_for((id + j) % 200, version)).collect();

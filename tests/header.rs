@@ -42,7 +42,8 @@ fn define(header: &str, name: &str) -> String {
 
 #[test]
 fn header_version_matches_cargo_toml() {
-    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vecstore.h")).unwrap();
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vecstore.h")).unwrap();
     assert_eq!(define(&header, "VS_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
     assert_eq!(define(&header, "VS_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
     assert_eq!(define(&header, "VS_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
@@ -53,7 +54,8 @@ fn header_version_matches_cargo_toml() {
 
 #[test]
 fn header_exports_only_prefixed_names() {
-    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vecstore.h")).unwrap();
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/vecstore.h")).unwrap();
     for line in header.lines() {
         if let Some(rest) = line.strip_prefix("#define ") {
             let name = rest.split_whitespace().next().unwrap();

@@ -68,7 +68,7 @@ pub(crate) unsafe fn floats_arg<'a>(p: *const f32, len: usize, name: &str) -> Re
     if p.is_null() {
         return Err(Error::invalid(format!("{name} is NULL but its length is {len}")));
     }
-    if (p as usize) % std::mem::align_of::<f32>() != 0 {
+    if !(p as usize).is_multiple_of(std::mem::align_of::<f32>()) {
         return Err(Error::invalid(format!("{name} is not aligned for float")));
     }
     if len > isize::MAX as usize / std::mem::size_of::<f32>() {
@@ -107,7 +107,7 @@ pub(crate) unsafe fn versioned_arg<T: Versioned>(p: *const T, name: &str) -> Res
     if p.is_null() {
         return Ok(out);
     }
-    if (p as usize) % std::mem::align_of::<T>() != 0 {
+    if !(p as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Err(Error::invalid(format!("{name} is not properly aligned")));
     }
     let size = std::ptr::read(p as *const u32) as usize;

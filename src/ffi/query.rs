@@ -2,7 +2,9 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::{floats_arg, handle, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned};
+use super::boundary::{
+    floats_arg, handle, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned,
+};
 use super::error::{vs_error, vs_status};
 use super::store::vs_store;
 use crate::error::{Error, Result};

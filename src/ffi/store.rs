@@ -2,7 +2,9 @@
 
 use std::ffi::{c_char, CStr};
 
-use super::boundary::{floats_arg, handle, opt_str_arg, out_arg, status_call, str_arg, value_call, versioned_arg, Versioned};
+use super::boundary::{
+    floats_arg, handle, opt_str_arg, out_arg, status_call, str_arg, value_call, versioned_arg, Versioned,
+};
 use super::error::{owned_c_string, vs_error, vs_status};
 use super::query::{vs_results, ResultRow};
 use crate::error::{Error, Result};
@@ -86,7 +88,9 @@ impl vs_store_options {
         let durability = match self.durability {
             VS_DURABILITY_PROCESS => Durability::Process,
             VS_DURABILITY_SYNC => Durability::Sync,
-            d => return Err(Error::invalid(format!("options.durability {d} is not a VS_DURABILITY_* value"))),
+            d => {
+                return Err(Error::invalid(format!("options.durability {d} is not a VS_DURABILITY_* value")))
+            }
         };
         let opts = StoreOptions {
             dimension: self.dimension as usize,
@@ -182,6 +186,7 @@ pub unsafe extern "C" fn vs_store_close(store: *mut vs_store) {
 ///   opened with dimension 0 takes it from here).
 /// - `metadata_json`: NULL or "" = no metadata; otherwise a JSON object whose values are strings,
 ///   numbers, booleans, null, or lists of those.
+///
 /// All are borrowed for the call only. When it returns `VS_OK` the write is durable (see
 /// `vs_durability`).
 ///
@@ -213,6 +218,7 @@ pub unsafe extern "C" fn vs_store_upsert(
 /// - `ids`: `n` NUL-terminated UTF-8 ids (none NULL).
 /// - `vecs`: `n * dim` floats, row-major (row i is the vector of `ids[i]`).
 /// - `metadata_json`: NULL (no metadata for any record) or `n` entries, each NULL or a JSON object.
+///
 /// `n` = 0 is a no-op (then `ids` and `vecs` may be NULL). Everything is borrowed for the call only.
 ///
 /// Errors: as `vs_store_upsert`. Thread-safe.
@@ -237,10 +243,12 @@ pub unsafe extern "C" fn vs_store_upsert_many(
         if dim == 0 {
             return Err(Error::invalid("dim is 0"));
         }
-        let total = n.checked_mul(dim).ok_or_else(|| Error::invalid(format!("n * dim overflows ({n} * {dim})")))?;
+        let total =
+            n.checked_mul(dim).ok_or_else(|| Error::invalid(format!("n * dim overflows ({n} * {dim})")))?;
         let vecs = floats_arg(vecs, total, "vecs")?;
         let ids = std::slice::from_raw_parts(ids, n);
-        let metas = if metadata_json.is_null() { None } else { Some(std::slice::from_raw_parts(metadata_json, n)) };
+        let metas =
+            if metadata_json.is_null() { None } else { Some(std::slice::from_raw_parts(metadata_json, n)) };
         let mut records = Vec::with_capacity(n);
         for (i, (&id, vector)) in ids.iter().zip(vecs.chunks_exact(dim)).enumerate() {
             let id = str_arg(id, &format!("ids[{i}]"))?;
@@ -280,7 +288,11 @@ pub unsafe extern "C" fn vs_store_get(
 /// Deletes a record for good. Errors: `VS_ERR_NOT_FOUND` (no such id; nothing changes),
 /// `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_store_delete(store: *mut vs_store, id: *const c_char, err: *mut *mut vs_error) -> vs_status {
+pub unsafe extern "C" fn vs_store_delete(
+    store: *mut vs_store,
+    id: *const c_char,
+    err: *mut *mut vs_error,
+) -> vs_status {
     status_call(err, || {
         let s = &handle(store, "store")?.store;
         s.delete(str_arg(id, "id")?)
@@ -290,7 +302,11 @@ pub unsafe extern "C" fn vs_store_delete(store: *mut vs_store, id: *const c_char
 /// Writes the number of live records to `*live`. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL).
 /// Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_store_count(store: *const vs_store, live: *mut u64, err: *mut *mut vs_error) -> vs_status {
+pub unsafe extern "C" fn vs_store_count(
+    store: *const vs_store,
+    live: *mut u64,
+    err: *mut *mut vs_error,
+) -> vs_status {
     status_call(err, || {
         let s = &handle(store, "store")?.store;
         out_arg(live, "live")?;

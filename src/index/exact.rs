@@ -113,11 +113,8 @@ mod tests {
         let rows: Vec<f32> = (0..n * dim).map(|_| next()).collect();
         let q: Vec<f32> = (0..dim).map(|_| next()).collect();
         for metric in [Metric::Dot, Metric::Euclidean] {
-            let mut all: Vec<(usize, f32)> = rows
-                .chunks_exact(dim)
-                .enumerate()
-                .map(|(i, v)| (i, raw_similarity(metric, &q, v)))
-                .collect();
+            let mut all: Vec<(usize, f32)> =
+                rows.chunks_exact(dim).enumerate().map(|(i, v)| (i, raw_similarity(metric, &q, v))).collect();
             all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let hits = top_k(metric, &rows, dim, &q, 10, |_| true);
             let got: Vec<usize> = hits.iter().map(|h| h.row).collect();

@@ -110,7 +110,9 @@ impl Log {
         if version != LOG_FORMAT_VERSION {
             return Err(Error::corrupt(
                 &path,
-                format!("log format version {version} is not supported (this library reads {LOG_FORMAT_VERSION})"),
+                format!(
+                    "log format version {version} is not supported (this library reads {LOG_FORMAT_VERSION})"
+                ),
             ));
         }
 
@@ -137,7 +139,10 @@ impl Log {
                 break; // torn or damaged payload
             }
             let ops: Vec<LogOp> = bincode::deserialize(&payload).map_err(|e| {
-                Error::corrupt(&path, format!("frame at byte {good_len} passed its checksum but does not decode: {e}"))
+                Error::corrupt(
+                    &path,
+                    format!("frame at byte {good_len} passed its checksum but does not decode: {e}"),
+                )
             })?;
             report.frames += 1;
             report.ops += ops.len() as u64;

@@ -195,7 +195,11 @@ impl Store {
                 if vector.len() != meta.dimension {
                     return Err(Error::corrupt(
                         &log_path,
-                        format!("a logged vector has dimension {}, the store has {}", vector.len(), meta.dimension),
+                        format!(
+                            "a logged vector has dimension {}, the store has {}",
+                            vector.len(),
+                            meta.dimension
+                        ),
                     ));
                 }
             }
@@ -358,7 +362,11 @@ impl Store {
         let hits = exact::top_k(self.metric, &inner.vectors, dim, &query, q.k, |_| true);
         Ok(hits
             .into_iter()
-            .map(|h| Hit { id: inner.ids[h.row].clone(), score: h.score, metadata: inner.metadata[h.row].clone() })
+            .map(|h| Hit {
+                id: inner.ids[h.row].clone(),
+                score: h.score,
+                metadata: inner.metadata[h.row].clone(),
+            })
             .collect())
     }
 

@@ -86,10 +86,7 @@ impl StoreOptions {
             )));
         }
         if self.ef_search == 0 || self.ef_search > 100_000 {
-            return Err(Error::invalid(format!(
-                "ef_search must be in 1..=100000, got {}",
-                self.ef_search
-            )));
+            return Err(Error::invalid(format!("ef_search must be in 1..=100000, got {}", self.ef_search)));
         }
         Ok(())
     }

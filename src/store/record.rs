@@ -30,10 +30,7 @@ pub fn check_id(id: &str) -> Result<()> {
         return Err(Error::invalid("id must not be empty"));
     }
     if id.len() > MAX_ID_BYTES {
-        return Err(Error::invalid(format!(
-            "id is {} bytes long, the limit is {MAX_ID_BYTES}",
-            id.len()
-        )));
+        return Err(Error::invalid(format!("id is {} bytes long, the limit is {MAX_ID_BYTES}", id.len())));
     }
     if id.contains('\0') {
         return Err(Error::invalid("id must not contain a NUL character"));
@@ -62,8 +59,8 @@ pub fn canonical_metadata(json: Option<&str>) -> Result<String> {
         Some(t) if t.trim().is_empty() => return Ok("{}".to_string()),
         Some(t) => t,
     };
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| Error::invalid(format!("metadata is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("metadata is not valid JSON: {e}")))?;
     let Value::Object(map) = value else {
         return Err(Error::invalid("metadata must be a JSON object, like {\"key\": \"value\"}"));
     };
@@ -95,7 +92,10 @@ mod tests {
     fn metadata_is_canonicalised_and_checked() {
         assert_eq!(canonical_metadata(None).unwrap(), "{}");
         assert_eq!(canonical_metadata(Some("  ")).unwrap(), "{}");
-        assert_eq!(canonical_metadata(Some(r#"{ "a" : [1, "x", true, null] }"#)).unwrap(), r#"{"a":[1,"x",true,null]}"#);
+        assert_eq!(
+            canonical_metadata(Some(r#"{ "a" : [1, "x", true, null] }"#)).unwrap(),
+            r#"{"a":[1,"x",true,null]}"#
+        );
         assert!(canonical_metadata(Some("[1]")).is_err());
         assert!(canonical_metadata(Some("{\"a\":")).is_err());
         assert!(canonical_metadata(Some(r#"{"a":{"b":1}}"#)).is_err());

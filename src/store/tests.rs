@@ -70,7 +70,8 @@ fn bad_input_is_refused_and_changes_nothing() {
     assert_eq!(s.count(), 1);
     assert_eq!(s.get("a").unwrap().vector, vec![1.0, 0.0]);
     assert_eq!(s.get("c").unwrap_err().code, Code::NotFound);
-    let q = |k, v: &[f32]| s.query(&Query { vector: v, k, ..Default::default() }).map(|_| ()).unwrap_err().code;
+    let q =
+        |k, v: &[f32]| s.query(&Query { vector: v, k, ..Default::default() }).map(|_| ()).unwrap_err().code;
     assert_eq!(q(0, &[1.0, 0.0]), Code::InvalidArgument);
     assert_eq!(q(MAX_K + 1, &[1.0, 0.0]), Code::InvalidArgument);
     assert_eq!(q(1, &[1.0, 0.0, 0.0]), Code::DimensionMismatch);
@@ -82,7 +83,8 @@ fn data_survives_reopen_and_the_log_is_compacted_on_close() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = Store::open(dir.path(), &opts(0, Metric::Euclidean)).unwrap();
-        let recs: Vec<(String, Vec<f32>)> = (0..100).map(|i| (format!("id{i}"), vec![i as f32, 1.0])).collect();
+        let recs: Vec<(String, Vec<f32>)> =
+            (0..100).map(|i| (format!("id{i}"), vec![i as f32, 1.0])).collect();
         let batch: Vec<NewRecord> =
             recs.iter().map(|(id, v)| NewRecord { id, vector: v, metadata: Some(r#"{"n":1}"#) }).collect();
         s.upsert_many(&batch).unwrap();

@@ -1,0 +1,79 @@
+# vecstore: one entry point to build, demo and test everything.
+#
+#   make demo    build the library and run the C quickstart on ./demo-store
+#   make test    every test: Rust, C under AddressSanitizer, Go with -race, C++ through CTest
+#   make install PREFIX=/usr/local   header, static and shared library, pkg-config file, CMake package
+#
+# Parallelism is left to each tool (cargo and go use every core; make -j is not needed).
+
+CARGO   ?= cargo
+GO      ?= go
+CMAKE   ?= cmake
+CTEST   ?= ctest
+PREFIX  ?= /usr/local
+STORE   ?= $(CURDIR)/demo-store
+
+LIB_DIR := $(CURDIR)/target/release
+PC_DIR  := $(LIB_DIR)/pkgconfig
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+
+.PHONY: all lib pc demo test test-rust test-c test-examples test-pkgconfig test-go test-cpp install clean
+
+all: lib pc
+
+lib:
+	$(CARGO) build --release
+
+# An uninstalled pkg-config file pointing into this checkout:
+#   PKG_CONFIG_PATH=$(PC_DIR) pkg-config --cflags --libs vecstore
+pc: lib
+	@mkdir -p $(PC_DIR)
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@INCLUDEDIR@|$(CURDIR)/include|' \
+	    -e 's|@LIBDIR@|$(LIB_DIR)|' -e 's|@VERSION@|$(VERSION)|' vecstore.pc.in > $(PC_DIR)/vecstore.pc
+
+demo: lib
+	$(MAKE) -C examples-c run STORE=$(STORE)
+
+test: test-rust test-c test-examples test-pkgconfig test-go test-cpp
+	@echo "all vecstore tests passed"
+
+test-rust:
+	$(CARGO) test --release
+
+test-c: lib
+	$(MAKE) -C tests/c test
+
+test-examples: lib
+	$(MAKE) -C examples-c all
+	rm -rf $(CURDIR)/build/example-store
+	$(MAKE) -C examples-c run STORE=$(CURDIR)/build/example-store
+	$(MAKE) -C examples-c run STORE=$(CURDIR)/build/example-store
+
+# Builds the quickstart the way a C user would, from pkg-config alone, against the shared library.
+test-pkgconfig: pc
+	@mkdir -p build/pkgconfig
+	cc -std=c11 -Wall -Wextra -Werror examples-c/quickstart.c -o build/pkgconfig/quickstart \
+	    $$(PKG_CONFIG_PATH=$(PC_DIR) pkg-config --cflags --libs vecstore) -Wl,-rpath,$(LIB_DIR)
+	rm -rf build/pkgconfig/store && ./build/pkgconfig/quickstart build/pkgconfig/store > /dev/null
+	@echo "pkg-config build of the quickstart works"
+
+test-go: lib
+	cd bindings/go && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+test-cpp: lib
+	$(CMAKE) -S bindings/cpp -B build/cpp -DVECSTORE_SANITIZE=ON
+	$(CMAKE) --build build/cpp -j2
+	$(CTEST) --test-dir build/cpp --output-on-failure
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/vecstore.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIB_DIR)/libvecstore.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_DIR)/libvecstore.so $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
+	    -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@VERSION@|$(VERSION)|' vecstore.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vecstore.pc
+
+clean:
+	$(CARGO) clean
+	rm -rf build demo-store tests/c/bin examples-c/bin
