@@ -19,7 +19,8 @@ fn main() {
     for durability in [Durability::Process, Durability::Sync] {
         // fsync per write is slow: measure it on fewer records.
         let singles = if durability == Durability::Sync { n.min(500) } else { n };
-        let opts = StoreOptions { dimension: dim, metric: Metric::Cosine, durability, ..Default::default() };
+        let opts =
+            StoreOptions { dimension: dim, metric: Some(Metric::Cosine), durability, ..Default::default() };
 
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), &opts).unwrap();

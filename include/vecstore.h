@@ -202,7 +202,8 @@ typedef struct vs_store_options {
   uint32_t dimension;
   /**
    * One of `VS_METRIC_*` (default `VS_METRIC_COSINE`). Fixed when the store is created; reopening
-   * with another metric is `VS_ERR_INVALID_ARGUMENT`.
+   * with another metric is `VS_ERR_INVALID_ARGUMENT` (pass NULL options to reopen a store with
+   * whatever metric it has).
    */
   vs_metric metric;
   /**
@@ -236,11 +237,14 @@ typedef struct vs_store_options {
 
 /**
  * Euclidean (L2) distance. Score: 1 / (1 + d) where d is the true (not squared) distance, in (0, 1].
+ * Vectors whose squared length is above FLT_MAX / 4 (about 8.5e37) are refused, so that no score
+ * overflows.
  */
 #define VS_METRIC_EUCLIDEAN 1
 
 /**
- * Dot product (inner product). Score: the dot product.
+ * Dot product (inner product). Score: the dot product. Vectors whose squared length is above
+ * FLT_MAX / 4 are refused, so that no score overflows.
  */
 #define VS_METRIC_DOT 2
 
@@ -298,7 +302,9 @@ struct vs_query vs_query_default(void);
 /**
  * Runs a query: the `q->k` records most similar to `q->vector`, best first (highest score first;
  * scores as documented for each `VS_METRIC_*`). Fewer than k rows only when the store holds fewer
- * records. On success `*out` receives the results (free with `vs_results_free`).
+ * records. A store that has no dimension yet (opened with dimension 0 and never written) returns
+ * no rows for a vector of any length. On success `*out` receives the results (free with
+ * `vs_results_free`).
  *
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; k = 0 or above VS_MAX_K; NaN or
  * infinity; a zero vector in a cosine store; a filter, which this version does not support; an
@@ -366,7 +372,8 @@ struct vs_store_options vs_store_options_default(void);
  * Opens the store in directory `path`, creating the directory and an empty store if needed.
  *
  * - `path`: NUL-terminated; borrowed for the call only.
- * - `opts`: NULL = all defaults; otherwise from `vs_store_options_default()`. Borrowed for the call.
+ * - `opts`: NULL = all defaults, and for an existing store its own dimension and metric (so NULL
+ *   reopens any store); otherwise from `vs_store_options_default()`. Borrowed for the call.
  * - `out`: receives the new handle on success (untouched on failure); close it with `vs_store_close`.
  *
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL path or out, bad options, metric differs from the
@@ -402,7 +409,8 @@ void vs_store_close(struct vs_store *store);
  * `vs_durability`).
  *
  * Errors (the store is unchanged): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, empty or too long id,
- * NaN or infinity, zero vector in a cosine store, malformed or non-object JSON),
+ * NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
+ * malformed or non-object JSON, a nested object in the metadata),
  * `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_IO`. Thread-safe.
  */
 enum vs_status vs_store_upsert(struct vs_store *store,

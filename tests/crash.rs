@@ -21,7 +21,7 @@ fn vector_for(id: u64, version: u64) -> Vec<f32> {
 }
 
 fn options() -> StoreOptions {
-    StoreOptions { dimension: DIM, metric: vecstore::Metric::Euclidean, ..StoreOptions::default() }
+    StoreOptions { dimension: DIM, metric: Some(vecstore::Metric::Euclidean), ..StoreOptions::default() }
 }
 
 /// The child: writes forever, acknowledging each success on stdout.

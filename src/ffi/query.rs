@@ -99,7 +99,9 @@ unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
 
 /// Runs a query: the `q->k` records most similar to `q->vector`, best first (highest score first;
 /// scores as documented for each `VS_METRIC_*`). Fewer than k rows only when the store holds fewer
-/// records. On success `*out` receives the results (free with `vs_results_free`).
+/// records. A store that has no dimension yet (opened with dimension 0 and never written) returns
+/// no rows for a vector of any length. On success `*out` receives the results (free with
+/// `vs_results_free`).
 ///
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; k = 0 or above VS_MAX_K; NaN or
 /// infinity; a zero vector in a cosine store; a filter, which this version does not support; an

@@ -17,8 +17,11 @@ pub type vs_metric = u32;
 /// refused. Score: the cosine similarity, in [-1, 1].
 pub const VS_METRIC_COSINE: vs_metric = 0;
 /// Euclidean (L2) distance. Score: 1 / (1 + d) where d is the true (not squared) distance, in (0, 1].
+/// Vectors whose squared length is above FLT_MAX / 4 (about 8.5e37) are refused, so that no score
+/// overflows.
 pub const VS_METRIC_EUCLIDEAN: vs_metric = 1;
-/// Dot product (inner product). Score: the dot product.
+/// Dot product (inner product). Score: the dot product. Vectors whose squared length is above
+/// FLT_MAX / 4 are refused, so that no score overflows.
 pub const VS_METRIC_DOT: vs_metric = 2;
 
 /// When a write is acknowledged (a `uint32_t`).
@@ -44,7 +47,8 @@ pub struct vs_store_options {
     /// or from the store on disk when reopening.
     pub dimension: u32,
     /// One of `VS_METRIC_*` (default `VS_METRIC_COSINE`). Fixed when the store is created; reopening
-    /// with another metric is `VS_ERR_INVALID_ARGUMENT`.
+    /// with another metric is `VS_ERR_INVALID_ARGUMENT` (pass NULL options to reopen a store with
+    /// whatever metric it has).
     pub metric: vs_metric,
     /// HNSW graph degree M (default 16, 2..=256). Recorded now; used by the HNSW index.
     pub hnsw_m: u32,
@@ -94,7 +98,7 @@ impl vs_store_options {
         };
         let opts = StoreOptions {
             dimension: self.dimension as usize,
-            metric,
+            metric: Some(metric),
             hnsw_m: self.hnsw_m as usize,
             ef_construction: self.ef_construction as usize,
             ef_search: self.ef_search as usize,
@@ -125,7 +129,8 @@ pub extern "C" fn vs_store_options_default() -> vs_store_options {
 /// Opens the store in directory `path`, creating the directory and an empty store if needed.
 ///
 /// - `path`: NUL-terminated; borrowed for the call only.
-/// - `opts`: NULL = all defaults; otherwise from `vs_store_options_default()`. Borrowed for the call.
+/// - `opts`: NULL = all defaults, and for an existing store its own dimension and metric (so NULL
+///   reopens any store); otherwise from `vs_store_options_default()`. Borrowed for the call.
 /// - `out`: receives the new handle on success (untouched on failure); close it with `vs_store_close`.
 ///
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL path or out, bad options, metric differs from the
@@ -147,7 +152,10 @@ pub unsafe extern "C" fn vs_store_open(
         }
         out_arg(out, "out")?;
         let path = path_arg(CStr::from_ptr(path));
-        let opts = versioned_arg(opts, "opts")?.to_core()?;
+        // NULL options are not the same as the default struct: they also mean "the store's own
+        // metric" when reopening, where an explicit metric must match.
+        let opts =
+            if opts.is_null() { StoreOptions::default() } else { versioned_arg(opts, "opts")?.to_core()? };
         let store = Store::open(path, &opts)?;
         *out = Box::into_raw(Box::new(vs_store { store }));
         Ok(())
@@ -191,7 +199,8 @@ pub unsafe extern "C" fn vs_store_close(store: *mut vs_store) {
 /// `vs_durability`).
 ///
 /// Errors (the store is unchanged): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, empty or too long id,
-/// NaN or infinity, zero vector in a cosine store, malformed or non-object JSON),
+/// NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
+/// malformed or non-object JSON, a nested object in the metadata),
 /// `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_IO`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_upsert(

@@ -39,15 +39,21 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
+/// Squared euclidean length, computed in f64 so that it cannot overflow for any finite f32 input.
+pub fn squared_norm_f64(v: &[f32]) -> f64 {
+    v.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+}
+
 /// Scales `v` to unit length in place. Returns false (and leaves `v` alone) for a zero vector, whose
-/// direction (and so its cosine similarity to anything) is undefined.
+/// direction (and so its cosine similarity to anything) is undefined. Works for every finite input,
+/// however large or small (the length is computed in f64).
 pub fn normalize(v: &mut [f32]) -> bool {
-    let norm = dot(v, v).sqrt();
-    if norm == 0.0 || !norm.is_finite() {
+    let norm = squared_norm_f64(v).sqrt();
+    if norm == 0.0 {
         return false;
     }
     for x in v.iter_mut() {
-        *x /= norm;
+        *x = (f64::from(*x) / norm) as f32;
     }
     true
 }
@@ -75,5 +81,11 @@ mod tests {
         assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
         let mut z = vec![0.0, 0.0];
         assert!(!normalize(&mut z));
+        let mut big = vec![3e38, 2.5e38];
+        assert!(normalize(&mut big), "no overflow for large finite values");
+        assert!((big[0] - 0.768_221_3).abs() < 1e-5 && (big[1] - 0.640_184_4).abs() < 1e-5);
+        let mut tiny = vec![3e-40, 4e-40];
+        assert!(normalize(&mut tiny), "subnormal values normalise too");
+        assert!((tiny[1] - 0.8).abs() < 1e-5);
     }
 }

@@ -47,6 +47,9 @@ pub struct Stats {
     pub log_bytes: u64,
 }
 
+/// Largest squared length of a vector in a dot or euclidean store (see `prepare_vector`).
+const MAX_SQUARED_NORM: f64 = f32::MAX as f64 / 4.0;
+
 pub struct Store {
     path: PathBuf,
     metric: Metric,
@@ -106,17 +109,23 @@ impl Inner {
         }
     }
 
-    /// Fixes the dimension on the first write to a store opened with dimension 0.
-    fn settle_dimension(&mut self, dir: &Path, dim: usize) -> Result<()> {
-        if self.dim() == 0 {
-            let mut meta = self.meta.clone();
-            meta.dimension = dim;
-            meta.save(dir)?;
-            self.meta = meta;
-        } else if self.dim() != dim {
+    /// Checks a write's dimension against the store's. A store that has none yet (opened with
+    /// dimension 0 and never written) accepts any.
+    fn check_dimension(&self, dim: usize) -> Result<()> {
+        if self.dim() != 0 && self.dim() != dim {
             return Err(Error::dimension(self.dim(), dim));
         }
         Ok(())
+    }
+
+    /// Records the dimension fixed by the first write. The log already holds that write, and replay
+    /// recovers the dimension from it, so failing to save the meta file loses nothing: it is retried
+    /// at the next open or checkpoint.
+    fn adopt_dimension(&mut self, dir: &Path, dim: usize) {
+        if self.dim() == 0 {
+            self.meta.dimension = dim;
+            let _ = self.meta.save(dir);
+        }
     }
 
     fn record(&self, row: usize) -> Record {
@@ -133,9 +142,10 @@ impl Store {
     /// Opens the store in `dir`, creating the directory and an empty store if needed.
     ///
     /// On an existing store, `options.dimension` must be 0 or the store's dimension
-    /// (`DimensionMismatch` otherwise) and `options.metric` must be the store's metric
-    /// (`InvalidArgument` otherwise). A second open of the same directory, from this or another
-    /// process, fails with `Locked` until the first is closed.
+    /// (`DimensionMismatch` otherwise) and `options.metric`, when given, must be the store's metric
+    /// (`InvalidArgument` otherwise; `None` means "the store's", or cosine for a new store). A second
+    /// open of the same directory, from this or another process, fails with `Locked` until the first
+    /// is closed.
     pub fn open(dir: impl AsRef<Path>, options: &StoreOptions) -> Result<Store> {
         options.validate()?;
         let dir = dir.as_ref();
@@ -144,31 +154,15 @@ impl Store {
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
         let lock = DirLock::acquire(dir)?;
-        let meta = match Meta::load(dir)? {
+        let mut meta = match Meta::load(dir)? {
             Some(meta) => {
-                if options.dimension != 0 && meta.dimension != 0 && options.dimension != meta.dimension {
-                    return Err(Error::new(
-                        Code::DimensionMismatch,
-                        format!(
-                            "store {} has dimension {}, it was opened with dimension {}",
-                            dir.display(),
-                            meta.dimension,
-                            options.dimension
-                        ),
-                    ));
-                }
-                if options.metric != meta.metric {
+                if let Some(metric) = options.metric.filter(|m| *m != meta.metric) {
                     return Err(Error::invalid(format!(
                         "store {} uses metric {}, it was opened with metric {}",
                         dir.display(),
                         meta.metric.name(),
-                        options.metric.name()
+                        metric.name()
                     )));
-                }
-                let mut meta = meta;
-                if meta.dimension == 0 && options.dimension != 0 {
-                    meta.dimension = options.dimension;
-                    meta.save(dir)?;
                 }
                 meta
             }
@@ -176,7 +170,7 @@ impl Store {
                 let meta = Meta {
                     format_version: META_FORMAT_VERSION,
                     dimension: options.dimension,
-                    metric: options.metric,
+                    metric: options.metric.unwrap_or(Metric::Cosine),
                     hnsw_m: options.hnsw_m,
                     ef_construction: options.ef_construction,
                     ef_search: options.ef_search,
@@ -187,25 +181,43 @@ impl Store {
         };
 
         // Replay into a list first: the log is opened before `Inner` (which owns it) exists.
+        // A store created with dimension 0 takes its dimension from the first logged vector.
         let mut staged = Vec::new();
+        let mut dim = meta.dimension;
         let sync = options.durability == Durability::Sync;
         let log_path = dir.join(crate::storage::log::LOG_FILE);
         let (log, _report) = Log::open(dir, sync, |op| {
             if let LogOp::Upsert { vector, .. } = &op {
-                if vector.len() != meta.dimension {
+                if dim == 0 {
+                    dim = vector.len();
+                } else if vector.len() != dim {
                     return Err(Error::corrupt(
                         &log_path,
-                        format!(
-                            "a logged vector has dimension {}, the store has {}",
-                            vector.len(),
-                            meta.dimension
-                        ),
+                        format!("a logged vector has dimension {}, the store has {dim}", vector.len()),
                     ));
                 }
             }
             staged.push(op);
             Ok(())
         })?;
+        if options.dimension != 0 && dim != 0 && options.dimension != dim {
+            return Err(Error::new(
+                Code::DimensionMismatch,
+                format!(
+                    "store {} has dimension {dim}, it was opened with dimension {}",
+                    dir.display(),
+                    options.dimension
+                ),
+            ));
+        }
+        if dim == 0 {
+            dim = options.dimension;
+        }
+        if dim != meta.dimension {
+            meta.dimension = dim;
+            meta.save(dir)?;
+        }
+        let metric = meta.metric;
         let mut inner = Inner {
             meta,
             ids: Vec::new(),
@@ -219,7 +231,7 @@ impl Store {
         for op in staged {
             inner.apply(op);
         }
-        Ok(Store { path: dir.to_path_buf(), metric: options.metric, inner: RwLock::new(inner) })
+        Ok(Store { path: dir.to_path_buf(), metric, inner: RwLock::new(inner) })
     }
 
     pub fn path(&self) -> &Path {
@@ -248,10 +260,25 @@ impl Store {
         }
         check_finite(vector, what)?;
         let mut v = vector.to_vec();
-        if self.metric == Metric::Cosine && !distance::normalize(&mut v) {
-            return Err(Error::invalid(format!(
-                "{what} is all zeros (or too large to normalise): cosine similarity is undefined for it"
-            )));
+        match self.metric {
+            Metric::Cosine => {
+                if !distance::normalize(&mut v) {
+                    return Err(Error::invalid(format!(
+                        "{what} is all zeros: cosine similarity is undefined for it"
+                    )));
+                }
+            }
+            Metric::Dot | Metric::Euclidean => {
+                // Bounding every vector's squared length by MAX/4 keeps every dot product and every
+                // squared distance (at most (|a| + |b|)^2) finite, so no score is ever inf or NaN.
+                let squared = distance::squared_norm_f64(&v);
+                if squared > MAX_SQUARED_NORM {
+                    return Err(Error::invalid(format!(
+                        "{what} is too long (squared length {squared:.3e}, the limit is {MAX_SQUARED_NORM:.3e}): \
+                         its scores would overflow"
+                    )));
+                }
+            }
         }
         Ok(v)
     }
@@ -293,8 +320,9 @@ impl Store {
             ops.push(op);
         }
         let mut inner = self.inner.write();
-        inner.settle_dimension(&self.path, dim)?;
+        inner.check_dimension(dim)?;
         inner.log.append(&ops)?;
+        inner.adopt_dimension(&self.path, dim);
         for op in ops {
             inner.apply(op);
         }

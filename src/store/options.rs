@@ -40,7 +40,8 @@ pub enum Durability {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreOptions {
     pub dimension: usize,
-    pub metric: Metric,
+    /// `None`: the store's own metric when reopening, cosine when creating.
+    pub metric: Option<Metric>,
     pub hnsw_m: usize,
     pub ef_construction: usize,
     pub ef_search: usize,
@@ -53,7 +54,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             dimension: 0,
-            metric: Metric::Cosine,
+            metric: None,
             hnsw_m: 16,
             ef_construction: 200,
             ef_search: 64,

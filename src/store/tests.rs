@@ -1,7 +1,7 @@
 use super::*;
 
 fn opts(dim: usize, metric: Metric) -> StoreOptions {
-    StoreOptions { dimension: dim, metric, ..StoreOptions::default() }
+    StoreOptions { dimension: dim, metric: Some(metric), ..StoreOptions::default() }
 }
 
 fn ids(hits: &[Hit]) -> Vec<&str> {
@@ -155,4 +155,55 @@ fn exact_query_matches_brute_force_on_random_data() {
     let got: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
     let want: Vec<String> = want[..10].iter().map(|w| format!("r{}", w.1)).collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn huge_finite_vectors_never_give_infinite_or_nan_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let cos = Store::open(dir.path().join("c"), &opts(2, Metric::Cosine)).unwrap();
+    cos.upsert("big", &[1e20, 1e20], None).unwrap();
+    let hit = &cos.query(&Query { vector: &[3e38, 3e38], k: 1, ..Default::default() }).unwrap()[0];
+    assert!((hit.score - 1.0).abs() < 1e-6);
+    for metric in [Metric::Dot, Metric::Euclidean] {
+        let s = Store::open(dir.path().join(metric.name()), &opts(2, metric)).unwrap();
+        assert_eq!(s.upsert("x", &[3e38, 3e38], None).unwrap_err().code, Code::InvalidArgument);
+        assert_eq!(s.upsert("x", &[1e19, 0.0], None).unwrap_err().code, Code::InvalidArgument);
+        s.upsert("a", &[9e18, 0.0], None).unwrap();
+        s.upsert("b", &[-9e18, 0.0], None).unwrap();
+        let q = Query { vector: &[-9e18, 0.0], k: 2, ..Default::default() };
+        for h in s.query(&q).unwrap() {
+            assert!(h.score.is_finite(), "{metric:?}: {h:?}");
+            if metric == Metric::Euclidean {
+                assert!(h.score > 0.0 && h.score <= 1.0, "{h:?}");
+            }
+        }
+        let big_query = Query { vector: &[3e38, 0.0], k: 1, ..Default::default() };
+        assert_eq!(s.query(&big_query).unwrap_err().code, Code::InvalidArgument);
+    }
+}
+
+#[test]
+fn dimension_comes_from_the_log_when_the_meta_file_never_got_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &opts(0, Metric::Dot)).unwrap();
+    s.upsert("a", &[1.0, 2.0, 3.0], None).unwrap();
+    drop(s);
+    // Simulate a crash between the log append and the meta file update of the first write.
+    let mut meta = crate::storage::meta::Meta::load(dir.path()).unwrap().unwrap();
+    meta.dimension = 0;
+    meta.save(dir.path()).unwrap();
+    let s = Store::open(dir.path(), &opts(0, Metric::Dot)).unwrap();
+    assert_eq!(s.dimension(), 3);
+    assert_eq!(s.get("a").unwrap().vector, vec![1.0, 2.0, 3.0]);
+    drop(s);
+    assert_eq!(Store::open(dir.path(), &opts(4, Metric::Dot)).err().unwrap().code, Code::DimensionMismatch);
+}
+
+#[test]
+fn default_options_reopen_a_store_with_its_own_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path(), &opts(2, Metric::Euclidean)).unwrap().upsert("a", &[1.0, 1.0], None).unwrap();
+    let s = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    assert_eq!(s.metric(), Metric::Euclidean);
+    assert_eq!(s.dimension(), 2);
 }
