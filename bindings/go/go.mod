@@ -1,0 +1,3 @@
+module github.com/vecstore/vecstore/bindings/go
+
+go 1.22

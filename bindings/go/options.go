@@ -1,0 +1,146 @@
+package vecstore
+
+/*
+#include "vecstore.h"
+*/
+import "C"
+
+import (
+	"math"
+	"strconv"
+)
+
+// Metric is how similarity is measured. It is fixed when a store is created.
+type Metric int
+
+// Metrics. Scores are always "higher is more similar".
+const (
+	// Cosine similarity (VS_METRIC_COSINE, the default). Vectors are stored normalised to unit
+	// length and a zero vector is refused. Score: the cosine similarity, in [-1, 1].
+	Cosine Metric = C.VS_METRIC_COSINE
+	// Euclidean (L2) distance (VS_METRIC_EUCLIDEAN). Score: 1 / (1 + d), d being the true (not
+	// squared) distance, in (0, 1].
+	Euclidean Metric = C.VS_METRIC_EUCLIDEAN
+	// Dot product (VS_METRIC_DOT). Score: the dot product.
+	Dot Metric = C.VS_METRIC_DOT
+)
+
+// String returns "cosine", "euclidean" or "dot" (the names used by [Store.Stats]), or
+// "Metric(n)" for another value.
+func (m Metric) String() string {
+	switch m {
+	case Cosine:
+		return "cosine"
+	case Euclidean:
+		return "euclidean"
+	case Dot:
+		return "dot"
+	}
+	return "Metric(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Durability says when a write is acknowledged.
+type Durability int
+
+// Durability modes.
+const (
+	// DurabilityProcess (VS_DURABILITY_PROCESS, the default): a write returns once its log record is
+	// handed to the operating system. It survives a crash of the process, not a power loss.
+	DurabilityProcess Durability = C.VS_DURABILITY_PROCESS
+	// DurabilitySync (VS_DURABILITY_SYNC): a write returns once its log record is fsynced, so it
+	// survives a power loss. Much slower per call: batch writes with [Store.UpsertMany].
+	DurabilitySync Durability = C.VS_DURABILITY_SYNC
+)
+
+// String returns "process" or "sync", or "Durability(n)" for another value.
+func (d Durability) String() string {
+	switch d {
+	case DurabilityProcess:
+		return "process"
+	case DurabilitySync:
+		return "sync"
+	}
+	return "Durability(" + strconv.Itoa(int(d)) + ")"
+}
+
+// Limits of the library, from the header.
+const (
+	// MaxK is the largest Query.K accepted (VS_MAX_K).
+	MaxK = C.VS_MAX_K
+	// MaxDimension is the largest vector dimension a store accepts (VS_MAX_DIMENSION).
+	MaxDimension = C.VS_MAX_DIMENSION
+)
+
+// Options configure [Open]. Start from [DefaultOptions] and change the fields you need: the zero
+// value is not the set of defaults (M, EfConstruction and EfSearch must not be 0).
+type Options struct {
+	// Dimension of the vectors, 1..=MaxDimension; 0 (the default) = taken from the first vector
+	// written, or from the store on disk when reopening. Reopening with another non-zero dimension
+	// fails with ErrDimensionMismatch.
+	Dimension int
+	// Metric of a new store (default Cosine). Reopening with another metric fails with
+	// ErrInvalidArgument.
+	Metric Metric
+	// M is the HNSW graph degree (default 16, 2..=256).
+	M int
+	// EfConstruction is the HNSW build-time candidate list size (default 200).
+	EfConstruction int
+	// EfSearch is the default search-time candidate list size (default 64); a Query may override it.
+	EfSearch int
+	// BuildThreads is how many threads a bulk insert may use: 1 (the default) = only the caller's
+	// thread, 0 = one per core. vecstore starts no thread unless this asks for it.
+	BuildThreads int
+	// Durability says when a write is acknowledged (default DurabilityProcess).
+	Durability Durability
+}
+
+// DefaultOptions returns the library's defaults (from vs_store_options_default): dimension 0 (from
+// the first vector), Cosine, M 16, EfConstruction 200, EfSearch 64, BuildThreads 1,
+// DurabilityProcess.
+func DefaultOptions() Options {
+	c := C.vs_store_options_default()
+	return Options{
+		Dimension:      int(c.dimension),
+		Metric:         Metric(c.metric),
+		M:              int(c.hnsw_m),
+		EfConstruction: int(c.ef_construction),
+		EfSearch:       int(c.ef_search),
+		BuildThreads:   int(c.build_threads),
+		Durability:     Durability(c.durability),
+	}
+}
+
+// toC converts the options for vs_store_open. Values that do not fit a uint32 (negative ones
+// included) are refused here; the library checks the rest.
+func (o *Options) toC() (C.vs_store_options, error) {
+	c := C.vs_store_options_default()
+	fields := []struct {
+		name  string
+		value int
+		dst   *C.uint32_t
+	}{
+		{"Dimension", o.Dimension, &c.dimension},
+		{"Metric", int(o.Metric), &c.metric},
+		{"M", o.M, &c.hnsw_m},
+		{"EfConstruction", o.EfConstruction, &c.ef_construction},
+		{"EfSearch", o.EfSearch, &c.ef_search},
+		{"BuildThreads", o.BuildThreads, &c.build_threads},
+		{"Durability", int(o.Durability), &c.durability},
+	}
+	for _, f := range fields {
+		v, err := toU32("Options."+f.name, f.value)
+		if err != nil {
+			return c, err
+		}
+		*f.dst = v
+	}
+	return c, nil
+}
+
+// toU32 checks that v fits a uint32_t.
+func toU32(name string, v int) (C.uint32_t, error) {
+	if v < 0 || uint64(v) > math.MaxUint32 {
+		return 0, invalid(name + " is " + strconv.Itoa(v) + ", out of range")
+	}
+	return C.uint32_t(v), nil
+}
