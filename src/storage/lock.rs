@@ -14,7 +14,16 @@ pub const LOCK_FILE: &str = "LOCK";
 /// Holds the lock until dropped.
 #[derive(Debug)]
 pub struct DirLock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Unlock explicitly rather than only closing the file: a child forked (without exec) after
+        // the open shares the open file description, and closing our descriptor alone would leave
+        // the directory locked until that child exits.
+        let _ = self.file.unlock();
+    }
 }
 
 impl DirLock {
@@ -27,7 +36,7 @@ impl DirLock {
             .open(&path)
             .map_err(|e| Error::io("cannot open lock file", &path, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(DirLock { _file: file }),
+            Ok(()) => Ok(DirLock { file }),
             Err(TryLockError::WouldBlock) => Err(Error::new(
                 Code::Locked,
                 format!("store {} is already open (by this or another process)", dir.display()),

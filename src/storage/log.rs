@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 pub const LOG_FILE: &str = "vecstore.log";
 pub(crate) const LOG_FORMAT_VERSION: u32 = 1;
 const MAGIC: &[u8; 8] = b"VSLOG\0\0\0";
-const HEADER_LEN: u64 = 16;
+pub(crate) const HEADER_LEN: u64 = 16;
 const FRAME_HEADER_LEN: usize = 8;
 /// A frame longer than this is treated as damage, not as a request to allocate that much.
 const MAX_FRAME_BYTES: usize = 1 << 30;

@@ -167,6 +167,15 @@ impl Store {
                 meta
             }
             None => {
+                // Without its description file a store's log cannot be read safely (the metric
+                // decides what the logged vectors mean): refuse rather than guess.
+                let log_path = dir.join(crate::storage::log::LOG_FILE);
+                if std::fs::metadata(&log_path).is_ok_and(|m| m.len() > crate::storage::log::HEADER_LEN) {
+                    return Err(Error::corrupt(
+                        &dir.join(crate::storage::meta::META_FILE),
+                        "the file is missing but the store's log holds records",
+                    ));
+                }
                 let meta = Meta {
                     format_version: META_FORMAT_VERSION,
                     dimension: options.dimension,

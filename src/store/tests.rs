@@ -207,3 +207,14 @@ fn default_options_reopen_a_store_with_its_own_metric() {
     assert_eq!(s.metric(), Metric::Euclidean);
     assert_eq!(s.dimension(), 2);
 }
+
+#[test]
+fn a_missing_meta_file_with_a_nonempty_log_is_corrupt_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path(), &opts(2, Metric::Euclidean)).unwrap().upsert("a", &[3.0, 4.0], None).unwrap();
+    std::fs::remove_file(dir.path().join("vecstore.meta.json")).unwrap();
+    let err = Store::open(dir.path(), &StoreOptions::default()).err().unwrap();
+    assert_eq!(err.code, Code::Corrupt);
+    assert!(err.message.contains("vecstore.meta.json"), "{}", err.message);
+    assert!(!dir.path().join("vecstore.meta.json").exists(), "a failed open must not invent a description");
+}

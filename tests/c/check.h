@@ -12,8 +12,6 @@
  *                                  non-empty message; then runs it again with ERR = NULL and
  *                                  checks that it returns the same code
  *   CHECK_FAILS_MSG(code, s, call) the same, and the message contains s
- *   CHECK_KNOWN_BUG(cond, what)    an expectation that fails today because of a reported library
- *                                  bug: printed, but not counted unless VS_STRICT_KNOWN_BUGS=1
  *   RUN(test_fn)                   runs one test function and prints ok/FAIL with its name
  *   return check_summary();        at the end of main
  *
@@ -51,7 +49,6 @@
 
 static int check_total_;
 static int check_failed_;
-static int check_known_bugs_;
 static const char *check_test_name_ = "(none)";
 
 static inline int check_report_(int ok, const char *file, int line, const char *fmt, ...) {
@@ -136,25 +133,6 @@ static inline int check_failure_(vs_status want, const char *want_sub, vs_status
 
 #define CHECK_FAILS(want, call) CHECK_FAILS_MSG(want, NULL, call)
 
-/* Expectations that fail today because of a library bug described in the report: they are printed
- * but do not fail the suite, unless VS_STRICT_KNOWN_BUGS=1. When one starts to pass, a note says so:
- * turn it into a plain CHECK. */
-static inline void check_known_bug_(int ok, const char *what, const char *expr, const char *file, int line) {
-    const char *strict = getenv("VS_STRICT_KNOWN_BUGS");
-    if (strict != NULL && strcmp(strict, "1") == 0) {
-        check_report_(ok, file, line, "known bug (%s): %s", what, expr);
-        return;
-    }
-    if (!ok) {
-        check_known_bugs_++;
-        fprintf(stderr, "%s:%d: [%s] KNOWN BUG, not counted (%s): %s\n", file, line, check_test_name_, what, expr);
-    } else {
-        fprintf(stderr, "%s:%d: [%s] note: known bug \"%s\" no longer shows: make it a CHECK\n", file, line,
-                check_test_name_, what);
-    }
-}
-#define CHECK_KNOWN_BUG(cond, what) check_known_bug_((cond) ? 1 : 0, (what), #cond, __FILE__, __LINE__)
-
 static inline void run_test_(const char *name, void (*fn)(void)) {
     int before = check_failed_;
     check_test_name_ = name;
@@ -167,8 +145,6 @@ static inline void run_test_(const char *name, void (*fn)(void)) {
 
 static inline int check_summary(void) {
     printf("%d checks, %d failed", check_total_, check_failed_);
-    if (check_known_bugs_ > 0)
-        printf(", %d known-bug expectations not counted", check_known_bugs_);
     printf("\n");
     fflush(stdout);
     return check_failed_ == 0 ? 0 : 1;

@@ -9,20 +9,26 @@
  */
 #include "check.h"
 
+#include <float.h>
+
 static char dir[PATH_MAX];
 
-/* The fixture: a cosine store of dimension 3 holding a, b, c. */
+/* The fixture: a store of dimension 3 (cosine unless said otherwise) holding a, b, c. */
 static vs_store *fx;
 static const float PROBE[3] = {1.0f, 0.5f, 0.25f};
 static const char *const WATCHED[] = {"a", "b", "c", "new", "x", "p", "q", "r", "n0", "n1", NULL};
 
-static void fixture_open(void) {
+static void fixture_open_with(vs_metric metric) {
     const char *ids[] = {"a", "b", "c"};
     const float vecs[] = {1, 0, 0, 0, 1, 0, 0.5f, 0.5f, 0.5f};
     const char *meta[] = {"{\"tag\":\"first\"}", NULL, "{\"n\":[1,2]}"};
     tmpdir_make(dir, sizeof dir);
-    fx = open_store(dir, 3, VS_METRIC_COSINE);
+    fx = open_store(dir, 3, metric);
     CHECK_OK(vs_store_upsert_many(fx, 3, ids, vecs, 3, meta, ERR));
+}
+
+static void fixture_open(void) {
+    fixture_open_with(VS_METRIC_COSINE);
 }
 
 static void fixture_close(void) {
@@ -177,6 +183,35 @@ static void test_upsert_refuses_a_zero_vector_in_a_cosine_store(void) {
     EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, NULL, vs_store_upsert(fx, "a", ZERO, 3, NULL, ERR));
     EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, NULL, vs_store_upsert(fx, "new", negzero, 3, NULL, ERR));
     fixture_close();
+}
+
+/* Dot and euclidean stores refuse vectors whose squared length is above FLT_MAX / 4 (so that no
+ * score overflows): in upsert, upsert_many and query. It is the length that counts, not each value. */
+static void test_too_long_vectors_are_refused_in_dot_and_euclidean_stores(void) {
+    static const float too_long[][3] = {
+        {1e19f, 0.0f, 0.0f},     /* squared length 1e38 */
+        {6.6e18f, 6.6e18f, 0.0f}, /* 8.7e37: each value alone would be fine */
+        {3e38f, 3e38f, 3e38f},
+        {-FLT_MAX, 0.0f, 1.0f},
+    };
+    for (vs_metric m = VS_METRIC_EUCLIDEAN; m <= VS_METRIC_DOT; m++) {
+        fixture_open_with(m);
+        for (size_t i = 0; i < sizeof too_long / sizeof too_long[0]; i++) {
+            const char *ids[] = {"p", "q"};
+            float two[6] = {1, 2, 3, 0, 0, 0};
+            vs_results *r = SENTINEL_PTR(vs_results);
+            vs_query q = vs_query_default();
+            memcpy(two + 3, too_long[i], sizeof too_long[i]);
+            q.vector = too_long[i];
+            q.dim = 3;
+            EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, NULL, vs_store_upsert(fx, "new", too_long[i], 3, NULL, ERR));
+            EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, NULL, vs_store_upsert(fx, "a", too_long[i], 3, NULL, ERR));
+            EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, NULL, vs_store_upsert_many(fx, 2, ids, two, 3, NULL, ERR));
+            EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, NULL, vs_store_query(fx, &q, &r, ERR));
+            CHECK(r == SENTINEL_PTR(vs_results));
+        }
+        fixture_close();
+    }
 }
 
 static void test_upsert_refuses_bad_metadata(void) {
@@ -481,6 +516,7 @@ int main(void) {
     RUN(test_upsert_refuses_bad_ids);
     RUN(test_upsert_refuses_non_finite_values);
     RUN(test_upsert_refuses_a_zero_vector_in_a_cosine_store);
+    RUN(test_too_long_vectors_are_refused_in_dot_and_euclidean_stores);
     RUN(test_upsert_refuses_bad_metadata);
     RUN(test_upsert_refuses_another_dimension);
     RUN(test_upsert_many_refuses_null_pointers);

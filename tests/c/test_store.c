@@ -263,6 +263,69 @@ static void test_zero_vector_is_fine_outside_cosine(void) {
     tmpdir_remove(dir);
 }
 
+/* Cosine normalises any finite non-zero vector, however small or large. */
+static void test_cosine_accepts_tiny_and_huge_vectors(void) {
+    static const float vs[][2] = {{1e-30f, 1e-30f}, {3e38f, 3e38f}, {1e-45f, 0.0f}, {-3.4e38f, 1.0f}};
+    vs_store *s;
+    fresh_dir();
+    s = open_store(dir, 2, VS_METRIC_COSINE);
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+        vs_results *r = NULL;
+        vs_query q = vs_query_default();
+        const float *got;
+        size_t d = 0;
+        CHECK_OK(vs_store_upsert(s, "v", vs[i], 2, NULL, ERR));
+        CHECK_OK(vs_store_get(s, "v", &r, ERR));
+        got = vs_results_vector(r, 0, &d);
+        CHECK(got != NULL && d == 2);
+        if (got != NULL && d == 2)
+            CHECK_MSG(near((double)got[0] * got[0] + (double)got[1] * got[1], 1.0, 1e-5),
+                      "vector %zu stored as (%g, %g), not unit length", i, (double)got[0], (double)got[1]);
+        vs_results_free(r);
+        r = NULL;
+        q.vector = vs[i];
+        q.dim = 2;
+        CHECK_OK(vs_store_query(s, &q, &r, ERR));
+        CHECK(vs_results_len(r) == 1 && near(vs_results_score(r, 0), 1.0, 1e-5));
+        vs_results_free(r);
+    }
+    vs_store_close(s);
+    tmpdir_remove(dir);
+}
+
+/* Dot and euclidean stores take vectors up to a squared length of FLT_MAX / 4, and every score stays
+ * finite even at that limit. */
+static void test_long_vectors_up_to_the_limit_give_finite_scores(void) {
+    const float big[2] = {9.2e18f, 0.0f}, neg[2] = {-9.2e18f, 0.0f}; /* squared length 8.46e37 */
+    const float diag[2] = {6.5e18f, 6.5e18f};                         /* 8.45e37 */
+    fresh_dir();
+    for (vs_metric m = VS_METRIC_EUCLIDEAN; m <= VS_METRIC_DOT; m++) {
+        char path[PATH_MAX + 8];
+        vs_store *s;
+        vs_results *r = NULL;
+        vs_query q = vs_query_default();
+        path_join(path, sizeof path, dir, m == VS_METRIC_DOT ? "dot" : "l2");
+        s = open_store(path, 2, m);
+        CHECK_OK(vs_store_upsert(s, "big", big, 2, NULL, ERR));
+        CHECK_OK(vs_store_upsert(s, "neg", neg, 2, NULL, ERR));
+        CHECK_OK(vs_store_upsert(s, "diag", diag, 2, NULL, ERR));
+        q.vector = big;
+        q.dim = 2;
+        CHECK_OK(vs_store_query(s, &q, &r, ERR));
+        CHECK(vs_results_len(r) == 3);
+        for (size_t i = 0; i < vs_results_len(r); i++)
+            CHECK_MSG(isfinite(vs_results_score(r, i)), "metric %u: %s scores %g", m, vs_results_id(r, i),
+                      (double)vs_results_score(r, i));
+        CHECK_STR_EQ(vs_results_id(r, 0), "big");
+        CHECK_STR_EQ(vs_results_id(r, 2), "neg");
+        if (m == VS_METRIC_EUCLIDEAN)
+            CHECK(vs_results_score(r, 2) > 0.0f);
+        vs_results_free(r);
+        vs_store_close(s);
+    }
+    tmpdir_remove(dir);
+}
+
 static void test_metadata_forms(void) {
     static const char *objects[] = {
         "{}",
@@ -772,6 +835,8 @@ int main(void) {
     RUN(test_results_accessors_out_of_range);
     RUN(test_cosine_store_returns_unit_vectors);
     RUN(test_zero_vector_is_fine_outside_cosine);
+    RUN(test_cosine_accepts_tiny_and_huge_vectors);
+    RUN(test_long_vectors_up_to_the_limit_give_finite_scores);
     RUN(test_metadata_forms);
     RUN(test_ids_are_arbitrary_utf8_up_to_4096_bytes);
     RUN(test_upsert_replaces_vector_and_metadata);
