@@ -1,0 +1,451 @@
+// vecstore.hpp: header-only C++17 wrapper over the vecstore C ABI (vecstore.h).
+//
+// Everything lives in namespace `vecstore`. Every failure is reported by throwing vecstore::Error,
+// whose code() is the C `vs_status`. Every C object the wrapper receives (errors, result sets, owned
+// strings, the store handle) is owned by an RAII guard, so nothing leaks when an exception is thrown.
+//
+// Thread safety: a Store may be used from any number of threads at once (reads run in parallel,
+// writes are serialised by the library), except close(), moving from/into it, and destruction, which
+// must not overlap any other call on the same Store. Free functions are thread-safe.
+//
+// Link with the CMake target `vecstore::vecstore` (bindings/cpp/CMakeLists.txt), which adds the
+// include directories and the static library built by `cargo build --release`.
+
+#ifndef VECSTORE_HPP
+#define VECSTORE_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "vecstore.h"
+
+namespace vecstore {
+
+/// The similarity metric of a store (fixed when the store is created). Scores are always "higher is
+/// more similar": cosine similarity in [-1, 1]; the dot product; 1 / (1 + d) for euclidean distance d.
+enum class Metric : uint32_t {
+  cosine = VS_METRIC_COSINE,        ///< Cosine similarity (vectors stored normalised; zero vector refused).
+  euclidean = VS_METRIC_EUCLIDEAN,  ///< Euclidean (L2) distance; score 1 / (1 + d), in (0, 1].
+  dot = VS_METRIC_DOT,              ///< Dot product; score = the dot product.
+};
+
+/// When a write is acknowledged (see VS_DURABILITY_* in vecstore.h).
+enum class Durability : uint32_t {
+  process = VS_DURABILITY_PROCESS,  ///< Handed to the OS: survives a process crash, not a power loss.
+  sync = VS_DURABILITY_SYNC,        ///< Fsynced: survives a power loss; slower per write.
+};
+
+/// Options for Store::open. The defaults equal vs_store_options_default().
+struct Options {
+  uint32_t dimension = 0;  ///< 1..=VS_MAX_DIMENSION; 0 = from the first vector or the store on disk.
+  Metric metric = Metric::cosine;  ///< Fixed at creation; reopening with another is an error.
+  uint32_t hnsw_m = 16;             ///< HNSW graph degree M (2..=256).
+  uint32_t ef_construction = 200;   ///< HNSW build-time candidate list size.
+  uint32_t ef_search = 64;          ///< Default search-time candidate list size.
+  Durability durability = Durability::process;  ///< When writes are acknowledged.
+  uint32_t build_threads = 1;  ///< Threads a bulk insert may use: 1 = caller's thread only, 0 = one per core.
+
+  /// The equivalent C struct (starting from vs_store_options_default(), so struct_size is set).
+  vs_store_options to_c() const noexcept {
+    vs_store_options o = vs_store_options_default();
+    o.dimension = dimension;
+    o.metric = static_cast<vs_metric>(metric);
+    o.hnsw_m = hnsw_m;
+    o.ef_construction = ef_construction;
+    o.ef_search = ef_search;
+    o.durability = static_cast<vs_durability>(durability);
+    o.build_threads = build_threads;
+    return o;
+  }
+};
+
+/// A borrowed, read-only view of contiguous floats (like std::span<const float>): lets callers pass a
+/// std::vector<float>, std::array, C array, std::span, a braced list or a pointer + size without
+/// copying. It does not own the floats: use it only as a function argument, never store it.
+class Span {
+ public:
+  /// An empty view.
+  constexpr Span() noexcept = default;
+  /// `size` floats starting at `data` (data may be null when size is 0).
+  constexpr Span(const float* data, std::size_t size) noexcept : data_(data), size_(size) {}
+  /// A braced list, e.g. store.upsert("a", {1.f, 2.f}); valid for the enclosing full expression.
+  /// (Delegating keeps GCC's -Winit-list-lifetime quiet: the list is used only during the call.)
+  constexpr Span(std::initializer_list<float> list) noexcept : Span(list.begin(), list.size()) {}
+  /// Any contiguous container of floats: std::vector<float>, std::array<float, N>, float[N], std::span.
+  template <class C,
+            class = std::enable_if_t<
+                !std::is_same_v<std::remove_cv_t<std::remove_reference_t<C>>, Span> &&
+                std::is_convertible_v<decltype(std::data(std::declval<C&>())), const float*> &&
+                std::is_convertible_v<decltype(std::size(std::declval<C&>())), std::size_t>>>
+  constexpr Span(C&& container) noexcept  // NOLINT(google-explicit-constructor): a view converts implicitly
+      : data_(std::data(container)), size_(std::size(container)) {}
+
+  /// First float (may be null when empty).
+  constexpr const float* data() const noexcept { return data_; }
+  /// Number of floats.
+  constexpr std::size_t size() const noexcept { return size_; }
+  /// True when there are no floats.
+  constexpr bool empty() const noexcept { return size_ == 0; }
+  /// Iteration support.
+  constexpr const float* begin() const noexcept { return data_; }
+  /// Iteration support.
+  constexpr const float* end() const noexcept { return data_ + size_; }
+
+ private:
+  const float* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// A search request for Store::query. The defaults equal vs_query_default().
+struct Query {
+  std::vector<float> vector;  ///< The query vector; its length must equal the store's dimension.
+  uint32_t k = 10;            ///< How many results, 1..=VS_MAX_K.
+  std::string filter;         ///< Metadata filter; empty = none (this library version refuses any filter).
+  uint32_t ef_search = 0;     ///< Search-time candidate list size; 0 = the store's default.
+};
+
+/// One record returned by Store::query (best first) or Store::get.
+struct Result {
+  std::string id;             ///< The record's id.
+  float score = 0.0f;         ///< Higher = more similar (see Metric); 0 for Store::get.
+  std::string metadata_json;  ///< The metadata as a JSON object text ("{}" when none).
+  std::vector<float> vector;  ///< Filled by Store::get (normalised in a cosine store); empty for queries.
+};
+
+/// The exception thrown by every failing vecstore call. what() is "<STATUS_NAME>: <message>".
+class Error : public std::runtime_error {
+ public:
+  /// An error with a status code and a human-readable message.
+  Error(vs_status code, const std::string& message)
+      : std::runtime_error(std::string(vs_status_name(static_cast<int>(code))) + ": " + message), code_(code) {}
+  /// The C status code (never VS_OK).
+  vs_status code() const noexcept { return code_; }
+  /// The status code's name, e.g. "VS_ERR_NOT_FOUND" (static string).
+  const char* status_name() const noexcept { return vs_status_name(static_cast<int>(code_)); }
+
+ private:
+  vs_status code_;
+};
+
+/// The library's version, "MAJOR.MINOR.PATCH". Compare with VS_VERSION_* from the header if needed.
+inline std::string version() { return vs_version(); }
+
+/// The library's ABI version; a program should check `abi_version() == VS_ABI_VERSION` at start-up.
+inline uint32_t abi_version() noexcept { return vs_abi_version(); }
+
+namespace detail {
+
+/// Deleters calling the matching C free functions (all accept NULL).
+struct ResultsFree {
+  void operator()(vs_results* r) const noexcept { vs_results_free(r); }
+};
+struct StringFree {
+  void operator()(char* s) const noexcept { vs_string_free(s); }
+};
+struct StoreClose {
+  void operator()(vs_store* s) const noexcept { vs_store_close(s); }
+};
+
+using ResultsPtr = std::unique_ptr<vs_results, ResultsFree>;
+using StringPtr = std::unique_ptr<char, StringFree>;
+
+/// Receives a `vs_error*` from a C call and frees it whatever happens. Use: `ErrorSlot e;
+/// e.check(vs_fn(..., e.out()));`.
+class ErrorSlot {
+ public:
+  ErrorSlot() noexcept = default;
+  ErrorSlot(const ErrorSlot&) = delete;
+  ErrorSlot& operator=(const ErrorSlot&) = delete;
+  ~ErrorSlot() { vs_error_free(raw_); }
+
+  vs_error** out() noexcept { return &raw_; }
+
+  /// Throws Error when `status` is not VS_OK (the vs_error is freed either way, by the destructor).
+  void check(vs_status status) const {
+    if (status == VS_OK) return;
+    throw Error(status, raw_ != nullptr ? std::string(vs_error_message(raw_)) : std::string("(no message)"));
+  }
+
+ private:
+  vs_error* raw_ = nullptr;
+};
+
+/// Copies `s` into a NUL-terminated string, refusing embedded NUL bytes (C would silently truncate).
+inline std::string c_string(std::string_view s, const char* what) {
+  const std::size_t nul = s.find('\0');
+  if (nul != std::string_view::npos) {
+    throw Error(VS_ERR_INVALID_ARGUMENT,
+                std::string(what) + " contains a NUL byte at offset " + std::to_string(nul));
+  }
+  return std::string(s);
+}
+
+/// Converts rows of a result set into Results (vectors only when `with_vectors`).
+inline std::vector<Result> to_results(const vs_results* r, bool with_vectors) {
+  const std::size_t n = vs_results_len(r);
+  std::vector<Result> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Result row;
+    if (const char* id = vs_results_id(r, i)) row.id = id;
+    row.score = vs_results_score(r, i);
+    if (const char* meta = vs_results_metadata_json(r, i)) row.metadata_json = meta;
+    if (with_vectors) {
+      std::size_t dim = 0;
+      if (const float* v = vs_results_vector(r, i, &dim)) row.vector.assign(v, v + dim);
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// An open store: a move-only RAII owner of a `vs_store*`, closed by the destructor.
+///
+/// Thread safety: every method may be called from any number of threads at once on the same Store,
+/// except close(), move construction/assignment and destruction, which must not run concurrently with
+/// any other call on it. A closed, moved-from or default-constructed Store throws
+/// Error(VS_ERR_INVALID_ARGUMENT) from every method except close(), is_open() and native_handle().
+class Store {
+ public:
+  /// A closed store (useful as a placeholder to move an opened one into).
+  Store() noexcept = default;
+  /// Move-only: moving leaves `other` closed. Not copyable.
+  Store(Store&& other) noexcept = default;
+  /// Closes the current store (if any), then takes over `other`'s; `other` is left closed.
+  Store& operator=(Store&& other) noexcept = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  /// Closes the store (flushing it); errors while closing are not reported: call flush() first.
+  ~Store() = default;
+
+  /// Opens (creating if needed) the store in directory `path` with `options`. Throws Error:
+  /// VS_ERR_LOCKED when the directory is already open (by this process or another), VS_ERR_CORRUPT,
+  /// VS_ERR_IO, VS_ERR_INVALID_ARGUMENT (bad options, or the store on disk has another metric),
+  /// VS_ERR_DIMENSION_MISMATCH (the store on disk has another dimension).
+  static Store open(const std::string& path, const Options& options) {
+    const vs_store_options opts = options.to_c();
+    return open_impl(path, &opts);
+  }
+
+  /// Opens the store in directory `path` with NULL options: all defaults for a new store, and an
+  /// existing store's own dimension and metric (so it reopens any store, whereas an explicit
+  /// Options{} means cosine, which must match). Throws Error as the overload above.
+  static Store open(const std::string& path) { return open_impl(path, nullptr); }
+
+  /// Closes the store now: flushes, releases the directory lock. Idempotent (a no-op when already
+  /// closed). Errors while closing are not reported: call flush() first to see them.
+  void close() noexcept { handle_.reset(); }
+
+  /// True until close(), a move from this store, or for a default-constructed Store.
+  bool is_open() const noexcept { return handle_ != nullptr; }
+  /// Same as is_open().
+  explicit operator bool() const noexcept { return is_open(); }
+
+  /// The underlying C handle (still owned by this Store; null when closed), to call C functions the
+  /// wrapper does not cover yet. Do not close it.
+  vs_store* native_handle() const noexcept { return handle_.get(); }
+
+  /// Inserts the record `id`, or replaces it (vector and metadata). `metadata_json`: empty = none,
+  /// otherwise a JSON object. Throws Error (the store is then unchanged): VS_ERR_INVALID_ARGUMENT
+  /// (empty/too long id or a NUL in it, NaN/inf, zero vector in a cosine store, bad JSON),
+  /// VS_ERR_DIMENSION_MISMATCH, VS_ERR_IO.
+  void upsert(std::string_view id, Span vector, std::string_view metadata_json = {}) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_meta = detail::c_string(metadata_json, "metadata_json");
+    detail::ErrorSlot err;
+    err.check(vs_store_upsert(h, c_id.c_str(), vector.data(), vector.size(),
+                              c_meta.empty() ? nullptr : c_meta.c_str(), err.out()));
+  }
+
+  /// Same as upsert(id, Span(data, size), metadata_json).
+  void upsert(std::string_view id, const float* data, std::size_t size, std::string_view metadata_json = {}) {
+    upsert(id, Span(data, size), metadata_json);
+  }
+
+  /// Inserts or replaces ids.size() records in one write, all or nothing. `flat_vectors` holds
+  /// ids.size() * dim floats, row-major. `metadata_json` is empty (no metadata) or has one entry per
+  /// id (an empty entry = none). Within one call a later duplicate id wins. Throws Error: as upsert;
+  /// VS_ERR_INVALID_ARGUMENT also when the sizes disagree.
+  void upsert_many(const std::vector<std::string>& ids, Span flat_vectors, std::size_t dim,
+                   const std::vector<std::string>& metadata_json = {}) {
+    vs_store* h = checked_handle();
+    const std::size_t n = ids.size();
+    if (dim != 0 && n > static_cast<std::size_t>(-1) / dim) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "ids.size() * dim overflows");
+    }
+    if (flat_vectors.size() != n * dim) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "flat_vectors has " + std::to_string(flat_vectors.size()) +
+                                               " floats, expected ids.size() * dim = " + std::to_string(n) +
+                                               " * " + std::to_string(dim));
+    }
+    if (!metadata_json.empty() && metadata_json.size() != n) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "metadata_json has " + std::to_string(metadata_json.size()) +
+                                               " entries, expected 0 or " + std::to_string(n));
+    }
+    std::vector<const char*> c_ids(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      check_no_nul(ids[i], "ids", i);
+      c_ids[i] = ids[i].c_str();
+    }
+    std::vector<const char*> c_meta;
+    if (!metadata_json.empty()) {
+      c_meta.resize(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        check_no_nul(metadata_json[i], "metadata_json", i);
+        c_meta[i] = metadata_json[i].empty() ? nullptr : metadata_json[i].c_str();
+      }
+    }
+    detail::ErrorSlot err;
+    err.check(vs_store_upsert_many(h, n, c_ids.data(), flat_vectors.data(), dim,
+                                   c_meta.empty() ? nullptr : c_meta.data(), err.out()));
+  }
+
+  /// Same as the flat overload, with one vector per id; all rows must have the same length
+  /// (otherwise Error(VS_ERR_DIMENSION_MISMATCH)). Copies the rows into one buffer.
+  void upsert_many(const std::vector<std::string>& ids, const std::vector<std::vector<float>>& vectors,
+                   const std::vector<std::string>& metadata_json = {}) {
+    checked_handle();
+    if (vectors.size() != ids.size()) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "vectors has " + std::to_string(vectors.size()) +
+                                               " rows, ids has " + std::to_string(ids.size()));
+    }
+    const std::size_t dim = vectors.empty() ? 0 : vectors.front().size();
+    std::vector<float> flat;
+    flat.reserve(vectors.size() * dim);
+    for (std::size_t i = 0; i < vectors.size(); ++i) {
+      if (vectors[i].size() != dim) {
+        throw Error(VS_ERR_DIMENSION_MISMATCH, "vectors[" + std::to_string(i) + "] has " +
+                                                   std::to_string(vectors[i].size()) + " floats, vectors[0] has " +
+                                                   std::to_string(dim));
+      }
+      flat.insert(flat.end(), vectors[i].begin(), vectors[i].end());
+    }
+    upsert_many(ids, Span(flat), dim, metadata_json);
+  }
+
+  /// The record `id`, with its metadata and vector (score 0). Throws Error: VS_ERR_NOT_FOUND,
+  /// VS_ERR_INVALID_ARGUMENT (bad id).
+  Result get(std::string_view id) const {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    vs_results* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_get(h, c_id.c_str(), &raw, err.out()));
+    const detail::ResultsPtr results(raw);
+    std::vector<Result> rows = detail::to_results(results.get(), true);
+    if (rows.size() != 1) {
+      throw Error(VS_ERR_INTERNAL, "vs_store_get returned " + std::to_string(rows.size()) + " rows, expected 1");
+    }
+    return std::move(rows.front());
+  }
+
+  /// Deletes the record `id` for good. Throws Error: VS_ERR_NOT_FOUND (nothing changes),
+  /// VS_ERR_INVALID_ARGUMENT, VS_ERR_IO. (Named remove because delete is a C++ keyword.)
+  void remove(std::string_view id) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_delete(h, c_id.c_str(), err.out()));
+  }
+
+  /// The number of live records.
+  uint64_t count() const {
+    vs_store* h = checked_handle();
+    uint64_t live = 0;
+    detail::ErrorSlot err;
+    err.check(vs_store_count(h, &live, err.out()));
+    return live;
+  }
+
+  /// A JSON object describing the store: {"count":N,"dimension":D,"metric":"...","log_bytes":B}.
+  std::string stats_json() const {
+    vs_store* h = checked_handle();
+    char* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_stats_json(h, &raw, err.out()));
+    const detail::StringPtr json(raw);
+    return json ? std::string(json.get()) : std::string();
+  }
+
+  /// Fsyncs everything written so far (survives a power loss). Throws Error(VS_ERR_IO).
+  void flush() {
+    vs_store* h = checked_handle();
+    detail::ErrorSlot err;
+    err.check(vs_store_flush(h, err.out()));
+  }
+
+  /// The q.k records most similar to q.vector, best (highest score) first; fewer only when the store
+  /// holds fewer. Throws Error: VS_ERR_INVALID_ARGUMENT (k = 0 or > VS_MAX_K, NaN/inf, zero vector in
+  /// a cosine store, a non-empty filter in this version), VS_ERR_DIMENSION_MISMATCH.
+  std::vector<Result> query(const Query& q) const {
+    return query(Span(q.vector), q.k, q.filter, q.ef_search);
+  }
+
+  /// Same as query(Query{...}) without copying the vector. `filter`: empty = none.
+  std::vector<Result> query(Span vector, uint32_t k = 10, std::string_view filter = {},
+                            uint32_t ef_search = 0) const {
+    vs_store* h = checked_handle();
+    const std::string c_filter = detail::c_string(filter, "filter");
+    vs_query q = vs_query_default();
+    q.vector = vector.data();
+    q.dim = vector.size();
+    q.k = k;
+    q.filter = c_filter.empty() ? nullptr : c_filter.c_str();
+    q.ef_search = ef_search;
+    vs_results* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_query(h, &q, &raw, err.out()));
+    const detail::ResultsPtr results(raw);
+    return detail::to_results(results.get(), false);
+  }
+
+  /// Same as query(Span(data, size), k, filter, ef_search).
+  std::vector<Result> query(const float* data, std::size_t size, uint32_t k = 10, std::string_view filter = {},
+                            uint32_t ef_search = 0) const {
+    return query(Span(data, size), k, filter, ef_search);
+  }
+
+ private:
+  static Store open_impl(const std::string& path, const vs_store_options* opts) {
+    const std::string c_path = detail::c_string(path, "path");
+    vs_store* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_open(c_path.c_str(), opts, &raw, err.out()));
+    Store s;
+    s.handle_.reset(raw);
+    return s;
+  }
+
+  vs_store* checked_handle() const {
+    if (!handle_) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "the vecstore::Store is closed (closed, moved from, or never opened)");
+    }
+    return handle_.get();
+  }
+
+  static void check_no_nul(const std::string& s, const char* what, std::size_t i) {
+    const std::size_t nul = s.find('\0');
+    if (nul != std::string::npos) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, std::string(what) + "[" + std::to_string(i) +
+                                               "] contains a NUL byte at offset " + std::to_string(nul));
+    }
+  }
+
+  std::unique_ptr<vs_store, detail::StoreClose> handle_;
+};
+
+}  // namespace vecstore
+
+#endif  // VECSTORE_HPP
