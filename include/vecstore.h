@@ -12,7 +12,9 @@
  *   owned `char *` released with vs_string_free; each function says which.
  * - Metadata crosses the ABI as the text of a JSON object (NULL = empty).
  * - Option structs start with `struct_size`; always initialise them with their *_default()
- *   constructor. The library reads only the first `struct_size` bytes.
+ *   constructor, which sets it. It tells the library which version of the struct the caller was
+ *   compiled with, so fields appended in later versions keep their defaults for older callers; a
+ *   size the library does not know is VS_ERR_INVALID_ARGUMENT.
  * - Every *_free and *_close function accepts NULL.
  * - Handles may be shared by any number of threads at once unless a function says otherwise.
  *   The library keeps no global mutable state and starts no thread unless an option asks for one.
@@ -171,7 +173,7 @@ typedef struct vs_query {
    */
   const char *filter;
   /**
-   * Search-time candidate list size; 0 (the default) = the store's default.
+   * Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
    */
   uint32_t ef_search;
 } vs_query;
@@ -211,11 +213,11 @@ typedef struct vs_store_options {
    */
   uint32_t hnsw_m;
   /**
-   * HNSW build-time candidate list size (default 200).
+   * HNSW build-time candidate list size (default 200, 1..=100000).
    */
   uint32_t ef_construction;
   /**
-   * Default search-time candidate list size (default 64); a query may override it.
+   * Default search-time candidate list size (default 64, 1..=100000); a query may override it.
    */
   uint32_t ef_search;
   /**
@@ -306,9 +308,10 @@ struct vs_query vs_query_default(void);
  * no rows for a vector of any length. On success `*out` receives the results (free with
  * `vs_results_free`).
  *
- * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; k = 0 or above VS_MAX_K; NaN or
- * infinity; a zero vector in a cosine store; a filter, which this version does not support; an
- * uninitialised `vs_query`), `VS_ERR_DIMENSION_MISMATCH`. Thread-safe, and runs in parallel with
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; an empty vector; k = 0 or above
+ * VS_MAX_K; ef_search above 100000; NaN or infinity; a zero vector in a cosine store or one too long
+ * for a dot or euclidean store; a filter, which this version does not support; an uninitialised
+ * `vs_query`), `VS_ERR_DIMENSION_MISMATCH`. Thread-safe, and runs in parallel with
  * other queries.
  */
 enum vs_status vs_store_query(const struct vs_store *store,
@@ -337,7 +340,8 @@ float vs_results_score(const struct vs_results *r,
 
 /**
  * The metadata of row `i` as a JSON object text (`{}` when it has none): borrowed, valid until
- * `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range.
+ * `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range. The text is the canonical
+ * form stored at write time (compact, keys sorted), not byte for byte what was given.
  */
 const char *vs_results_metadata_json(const struct vs_results *r, size_t i);
 
@@ -409,7 +413,7 @@ void vs_store_close(struct vs_store *store);
  * `vs_durability`).
  *
  * Errors (the store is unchanged): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, empty or too long id,
- * NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
+ * an empty vector, NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
  * malformed or non-object JSON, a nested object in the metadata),
  * `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_IO`. Thread-safe.
  */
@@ -431,7 +435,8 @@ enum vs_status vs_store_upsert(struct vs_store *store,
  *
  * `n` = 0 is a no-op (then `ids` and `vecs` may be NULL). Everything is borrowed for the call only.
  *
- * Errors: as `vs_store_upsert`. Thread-safe.
+ * Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `dim` = 0 with `n` > 0, a NULL
+ * `ids` or `ids[i]`, or `n * dim` overflowing. Thread-safe.
  */
 enum vs_status vs_store_upsert_many(struct vs_store *store,
                                     size_t n,
@@ -446,7 +451,8 @@ enum vs_status vs_store_upsert_many(struct vs_store *store,
  * its metadata, a score of 0, and its vector (`vs_results_vector`; for a cosine store, normalised to
  * unit length). Free it with `vs_results_free`.
  *
- * Errors: `VS_ERR_NOT_FOUND`, `VS_ERR_INVALID_ARGUMENT` (NULL or bad id). Thread-safe.
+ * Errors: `VS_ERR_NOT_FOUND`, `VS_ERR_INVALID_ARGUMENT` (NULL store, id or out; a bad id).
+ * Thread-safe.
  */
 enum vs_status vs_store_get(const struct vs_store *store,
                             const char *id,
@@ -468,7 +474,8 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
 /**
  * Writes a JSON object describing the store to `*out_json`:
  * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B}`.
- * The string is owned by the caller: free it with `vs_string_free`. Thread-safe.
+ * The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
  */
 enum vs_status vs_store_stats_json(const struct vs_store *store,
                                    char **out_json,
@@ -476,9 +483,11 @@ enum vs_status vs_store_stats_json(const struct vs_store *store,
 
 /**
  * Fsyncs everything written so far, so that it survives a power loss (in the default durability
- * mode writes already survive a crash of the process). Errors: `VS_ERR_IO`. Thread-safe.
+ * mode writes already survive a crash of the process). Errors: `VS_ERR_IO`, `VS_ERR_INVALID_ARGUMENT`
+ * (NULL store). Thread-safe.
  */
-enum vs_status vs_store_flush(struct vs_store *store, struct vs_error **err);
+enum vs_status vs_store_flush(struct vs_store *store,
+                              struct vs_error **err);
 
 /**
  * The library's version as "MAJOR.MINOR.PATCH": a static string, never NULL, never to be freed.

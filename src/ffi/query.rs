@@ -30,7 +30,7 @@ pub struct vs_query {
     /// filter language yet: a non-NULL filter is refused with `VS_ERR_INVALID_ARGUMENT` (never
     /// silently ignored).
     pub filter: *const c_char,
-    /// Search-time candidate list size; 0 (the default) = the store's default.
+    /// Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
     pub ef_search: u32,
 }
 
@@ -103,9 +103,10 @@ unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
 /// no rows for a vector of any length. On success `*out` receives the results (free with
 /// `vs_results_free`).
 ///
-/// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; k = 0 or above VS_MAX_K; NaN or
-/// infinity; a zero vector in a cosine store; a filter, which this version does not support; an
-/// uninitialised `vs_query`), `VS_ERR_DIMENSION_MISMATCH`. Thread-safe, and runs in parallel with
+/// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; an empty vector; k = 0 or above
+/// VS_MAX_K; ef_search above 100000; NaN or infinity; a zero vector in a cosine store or one too long
+/// for a dot or euclidean store; a filter, which this version does not support; an uninitialised
+/// `vs_query`), `VS_ERR_DIMENSION_MISMATCH`. Thread-safe, and runs in parallel with
 /// other queries.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_query(
@@ -159,7 +160,8 @@ pub unsafe extern "C" fn vs_results_score(r: *const vs_results, i: usize) -> f32
 }
 
 /// The metadata of row `i` as a JSON object text (`{}` when it has none): borrowed, valid until
-/// `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range.
+/// `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range. The text is the canonical
+/// form stored at write time (compact, keys sorted), not byte for byte what was given.
 #[no_mangle]
 pub unsafe extern "C" fn vs_results_metadata_json(r: *const vs_results, i: usize) -> *const c_char {
     value_call(std::ptr::null(), || row(r, i).map_or(std::ptr::null(), |row| row.metadata.as_ptr()))

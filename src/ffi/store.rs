@@ -52,9 +52,9 @@ pub struct vs_store_options {
     pub metric: vs_metric,
     /// HNSW graph degree M (default 16, 2..=256). Recorded now; used by the HNSW index.
     pub hnsw_m: u32,
-    /// HNSW build-time candidate list size (default 200).
+    /// HNSW build-time candidate list size (default 200, 1..=100000).
     pub ef_construction: u32,
-    /// Default search-time candidate list size (default 64); a query may override it.
+    /// Default search-time candidate list size (default 64, 1..=100000); a query may override it.
     pub ef_search: u32,
     /// One of `VS_DURABILITY_*` (default `VS_DURABILITY_PROCESS`).
     pub durability: vs_durability,
@@ -199,7 +199,7 @@ pub unsafe extern "C" fn vs_store_close(store: *mut vs_store) {
 /// `vs_durability`).
 ///
 /// Errors (the store is unchanged): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, empty or too long id,
-/// NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
+/// an empty vector, NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
 /// malformed or non-object JSON, a nested object in the metadata),
 /// `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_IO`. Thread-safe.
 #[no_mangle]
@@ -230,7 +230,8 @@ pub unsafe extern "C" fn vs_store_upsert(
 ///
 /// `n` = 0 is a no-op (then `ids` and `vecs` may be NULL). Everything is borrowed for the call only.
 ///
-/// Errors: as `vs_store_upsert`. Thread-safe.
+/// Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `dim` = 0 with `n` > 0, a NULL
+/// `ids` or `ids[i]`, or `n * dim` overflowing. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_upsert_many(
     store: *mut vs_store,
@@ -275,7 +276,8 @@ pub unsafe extern "C" fn vs_store_upsert_many(
 /// its metadata, a score of 0, and its vector (`vs_results_vector`; for a cosine store, normalised to
 /// unit length). Free it with `vs_results_free`.
 ///
-/// Errors: `VS_ERR_NOT_FOUND`, `VS_ERR_INVALID_ARGUMENT` (NULL or bad id). Thread-safe.
+/// Errors: `VS_ERR_NOT_FOUND`, `VS_ERR_INVALID_ARGUMENT` (NULL store, id or out; a bad id).
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_get(
     store: *const vs_store,
@@ -326,7 +328,8 @@ pub unsafe extern "C" fn vs_store_count(
 
 /// Writes a JSON object describing the store to `*out_json`:
 /// `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B}`.
-/// The string is owned by the caller: free it with `vs_string_free`. Thread-safe.
+/// The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
+/// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_stats_json(
     store: *const vs_store,
@@ -349,7 +352,8 @@ pub unsafe extern "C" fn vs_store_stats_json(
 }
 
 /// Fsyncs everything written so far, so that it survives a power loss (in the default durability
-/// mode writes already survive a crash of the process). Errors: `VS_ERR_IO`. Thread-safe.
+/// mode writes already survive a crash of the process). Errors: `VS_ERR_IO`, `VS_ERR_INVALID_ARGUMENT`
+/// (NULL store). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_flush(store: *mut vs_store, err: *mut *mut vs_error) -> vs_status {
     status_call(err, || handle(store, "store")?.store.flush())
