@@ -2,7 +2,8 @@
 #
 #   make demo    build the library and run the C quickstart on ./demo-store
 #   make test    every test: Rust, C under AddressSanitizer, Go with -race, C++ through CTest
-#   make install PREFIX=/usr/local   header, static and shared library, pkg-config file, CMake package
+#   make install PREFIX=/usr/local   headers (C and C++), static and shared library, pkg-config file,
+#                                    CMake package (find_package(vecstore))
 #
 # Parallelism is left to each tool (cargo and go use every core; make -j is not needed).
 
@@ -17,7 +18,7 @@ LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all lib pc demo test test-rust test-c test-examples test-pkgconfig test-go test-cpp install clean
+.PHONY: all lib pc demo test test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp install clean
 
 all: lib pc
 
@@ -34,7 +35,7 @@ pc: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-c test-examples test-pkgconfig test-go test-cpp
+test: test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp
 	@echo "all vecstore tests passed"
 
 test-rust:
@@ -57,6 +58,16 @@ test-pkgconfig: pc
 	rm -rf build/pkgconfig/store && ./build/pkgconfig/quickstart build/pkgconfig/store > /dev/null
 	@echo "pkg-config build of the quickstart works"
 
+# Installs into build/install and builds the quickstart from the installed pkg-config file alone.
+test-install: lib
+	rm -rf build/install
+	$(MAKE) install PREFIX=$(CURDIR)/build/install > /dev/null
+	cc -std=c11 -Wall -Wextra -Werror examples-c/quickstart.c -o build/install/quickstart \
+	    $$(PKG_CONFIG_PATH=$(CURDIR)/build/install/lib/pkgconfig pkg-config --cflags --libs vecstore) \
+	    -Wl,-rpath,$(CURDIR)/build/install/lib
+	./build/install/quickstart build/install/store > /dev/null
+	@echo "installed library, header and pkg-config file work"
+
 test-go: lib
 	cd bindings/go && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
@@ -73,6 +84,9 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
 	    -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@VERSION@|$(VERSION)|' vecstore.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vecstore.pc
+	$(CMAKE) -S bindings/cpp -B build/cpp-install -DVECSTORE_BUILD_TESTS=OFF -DVECSTORE_INSTALL=ON \
+	    -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_INCLUDEDIR=include > /dev/null
+	DESTDIR=$(DESTDIR) $(CMAKE) --install build/cpp-install --prefix $(PREFIX)
 
 clean:
 	$(CARGO) clean
