@@ -100,9 +100,23 @@ fn acknowledged_writes_survive_sigkill() {
         seed ^= seed << 17;
         let run_for = Duration::from_millis(20 + seed % 150);
         let stdout = child.stdout.take().unwrap();
+        // The reader signals the first completed operation, so that the random delay before the kill
+        // starts once the child is really writing (a slow start on a loaded machine does not turn a
+        // round into a no-op).
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<String>>()
+            let mut lines = Vec::new();
+            let mut started = false;
+            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                if line == "done" && !started {
+                    started = true;
+                    let _ = started_tx.send(());
+                }
+                lines.push(line);
+            }
+            lines
         });
+        started_rx.recv_timeout(Duration::from_secs(60)).expect("the child completes a first write");
         let start = Instant::now();
         while start.elapsed() < run_for {
             std::thread::sleep(Duration::from_millis(5));
