@@ -170,7 +170,11 @@ func TestCloseRacesWithCalls(t *testing.T) {
 			}(w)
 		}
 		close(start)
-		time.Sleep(20 * time.Millisecond)
+		// Let the calls get going before closing: wait for some successes rather than a fixed time,
+		// so that a slow or loaded machine cannot make the test vacuous or flaky.
+		for deadline := time.Now().Add(30 * time.Second); ok.Load() < 32 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 
 		var closers sync.WaitGroup
 		var closeNil atomic.Int64
