@@ -77,6 +77,25 @@ pub(crate) unsafe fn floats_arg<'a>(p: *const f32, len: usize, name: &str) -> Re
     Ok(std::slice::from_raw_parts(p, len))
 }
 
+/// A borrowed array of `len` C-string pointers (the entries themselves are checked by the caller).
+/// NULL is refused, as are a misaligned pointer and an impossible length.
+pub(crate) unsafe fn ptr_array_arg<'a>(
+    p: *const *const c_char,
+    len: usize,
+    name: &str,
+) -> Result<&'a [*const c_char]> {
+    if p.is_null() {
+        return Err(Error::invalid(format!("{name} is NULL but its length is {len}")));
+    }
+    if !(p as usize).is_multiple_of(std::mem::align_of::<*const c_char>()) {
+        return Err(Error::invalid(format!("{name} is not aligned for a pointer array")));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+        return Err(Error::invalid(format!("{name} length {len} is impossibly large")));
+    }
+    Ok(std::slice::from_raw_parts(p, len))
+}
+
 /// A borrowed handle. NULL is `VS_ERR_INVALID_ARGUMENT`.
 pub(crate) unsafe fn handle<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
     p.as_ref().ok_or_else(|| Error::invalid(format!("{name} is NULL")))

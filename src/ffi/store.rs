@@ -3,7 +3,8 @@
 use std::ffi::{c_char, CStr};
 
 use super::boundary::{
-    floats_arg, handle, opt_str_arg, out_arg, status_call, str_arg, value_call, versioned_arg, Versioned,
+    floats_arg, handle, opt_str_arg, out_arg, ptr_array_arg, status_call, str_arg, value_call, versioned_arg,
+    Versioned,
 };
 use super::error::{owned_c_string, vs_error, vs_status};
 use super::query::{vs_results, ResultRow};
@@ -247,18 +248,18 @@ pub unsafe extern "C" fn vs_store_upsert_many(
         if n == 0 {
             return Ok(());
         }
-        if ids.is_null() {
-            return Err(Error::invalid(format!("ids is NULL but n is {n}")));
-        }
         if dim == 0 {
             return Err(Error::invalid("dim is 0"));
         }
         let total =
             n.checked_mul(dim).ok_or_else(|| Error::invalid(format!("n * dim overflows ({n} * {dim})")))?;
         let vecs = floats_arg(vecs, total, "vecs")?;
-        let ids = std::slice::from_raw_parts(ids, n);
-        let metas =
-            if metadata_json.is_null() { None } else { Some(std::slice::from_raw_parts(metadata_json, n)) };
+        let ids = ptr_array_arg(ids, n, "ids")?;
+        let metas = if metadata_json.is_null() {
+            None
+        } else {
+            Some(ptr_array_arg(metadata_json, n, "metadata_json")?)
+        };
         let mut records = Vec::with_capacity(n);
         for (i, (&id, vector)) in ids.iter().zip(vecs.chunks_exact(dim)).enumerate() {
             let id = str_arg(id, &format!("ids[{i}]"))?;
