@@ -148,3 +148,38 @@ pub(crate) unsafe fn versioned_arg<T: Versioned>(p: *const T, name: &str) -> Res
     std::ptr::copy_nonoverlapping(p as *const u8, &mut out as *mut T as *mut u8, size);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::error::{vs_error_code, vs_error_free, vs_error_message};
+
+    #[test]
+    fn a_panic_becomes_vs_err_internal_with_its_message() {
+        let mut err: *mut vs_error = std::ptr::null_mut();
+        let status = status_call(&mut err, || panic!("boom at the boundary"));
+        assert_eq!(status, vs_status::VS_ERR_INTERNAL);
+        unsafe {
+            assert_eq!(vs_error_code(err), vs_status::VS_ERR_INTERNAL);
+            let msg = CStr::from_ptr(vs_error_message(err)).to_str().unwrap();
+            assert!(msg.contains("boom at the boundary"), "{msg}");
+            vs_error_free(err);
+        }
+        assert_eq!(value_call(7, || panic!("accessor bug")), 7);
+        // With err = NULL the status alone reports it.
+        assert_eq!(status_call(std::ptr::null_mut(), || panic!("again")), vs_status::VS_ERR_INTERNAL);
+    }
+
+    #[test]
+    fn versioned_structs_refuse_unknown_sizes_and_name_the_constructor() {
+        let mut opts = crate::ffi::store::vs_store_options_default();
+        opts.struct_size = 0;
+        let e = unsafe { versioned_arg(&opts, "opts") }.unwrap_err();
+        assert!(e.message.contains("vs_store_options_default"), "{}", e.message);
+        opts.struct_size = 4096;
+        assert!(unsafe { versioned_arg(&opts, "opts") }.is_err());
+        opts.struct_size = std::mem::size_of_val(&opts) as u32;
+        opts.dimension = 7;
+        assert_eq!(unsafe { versioned_arg(&opts, "opts") }.unwrap().dimension, 7);
+    }
+}
