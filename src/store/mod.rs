@@ -423,18 +423,15 @@ impl Store {
         if inner.stale_ops == 0 {
             return inner.log.sync();
         }
-        let Inner { ids, vectors, metadata, meta, .. } = &*inner;
+        // Stream the records straight into the rewrite (the log is a different field from the
+        // columns, so it can be borrowed mutably beside them): no second copy of every vector.
+        let Inner { ids, vectors, metadata, meta, log, .. } = &mut *inner;
         let dim = meta.dimension;
-        let ops: Vec<LogOp> = ids
-            .iter()
-            .enumerate()
-            .map(|(row, id)| LogOp::Upsert {
-                id: id.clone(),
-                vector: vectors[row * dim..(row + 1) * dim].to_vec(),
-                metadata: metadata[row].clone(),
-            })
-            .collect();
-        inner.log.rewrite(ops.into_iter())?;
+        log.rewrite(ids.iter().enumerate().map(|(row, id)| LogOp::Upsert {
+            id: id.clone(),
+            vector: vectors[row * dim..(row + 1) * dim].to_vec(),
+            metadata: metadata[row].clone(),
+        }))?;
         inner.stale_ops = 0;
         Ok(())
     }
