@@ -33,8 +33,30 @@ const REWRITE_OPS_PER_FRAME: usize = 4096;
 /// One logged mutation. Vectors are logged as stored (already normalised for cosine stores).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LogOp {
-    Upsert { id: String, vector: Vec<f32>, metadata: String },
-    Delete { id: String },
+    /// Insert or replace; `expires_at` is unix seconds, 0 = never.
+    Upsert {
+        id: String,
+        vector: Vec<f32>,
+        metadata: String,
+        expires_at: u64,
+    },
+    Delete {
+        id: String,
+    },
+    SoftDelete {
+        id: String,
+    },
+    Restore {
+        id: String,
+    },
+    UpdateMetadata {
+        id: String,
+        metadata: String,
+    },
+    SetExpiry {
+        id: String,
+        expires_at: u64,
+    },
 }
 
 /// What replay found.
@@ -244,7 +266,7 @@ mod tests {
     use super::*;
 
     fn upsert(id: &str) -> LogOp {
-        LogOp::Upsert { id: id.into(), vector: vec![1.0, 2.0], metadata: "{}".into() }
+        LogOp::Upsert { id: id.into(), vector: vec![1.0, 2.0], metadata: "{}".into(), expires_at: 0 }
     }
 
     fn replay(dir: &Path) -> (Vec<LogOp>, ReplayReport) {

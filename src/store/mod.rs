@@ -18,7 +18,8 @@ use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
 use crate::storage::meta::{Meta, META_FORMAT_VERSION};
 use options::{Durability, Metric, StoreOptions, MAX_DIMENSION, MAX_K};
-use record::{canonical_metadata, check_finite, check_id, Hit, Record};
+use record::{check_finite, check_id, metadata_text, parse_metadata, Hit, Record};
+use serde_json::{Map, Value};
 
 /// A search request. `filter` is reserved for the filter language (not yet available: a filter is
 /// refused rather than ignored). `ef_search` 0 means the store's default.
@@ -42,6 +43,8 @@ pub struct NewRecord<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
     pub count: usize,
+    /// Slots of replaced or deleted records still held until compaction.
+    pub tombstones: usize,
     pub dimension: usize,
     pub metric: Metric,
     pub log_bytes: u64,
@@ -56,14 +59,51 @@ pub struct Store {
     inner: RwLock<Inner>,
 }
 
-/// The records, held as parallel columns: row `r` is `ids[r]`, `metadata[r]` and
-/// `vectors[r*dim..(r+1)*dim]`. A delete moves the last row into the hole, so rows stay dense.
+/// What a slot holds. A slot is never reused: a replaced or deleted record leaves a `Deleted`
+/// tombstone (its vector stays in the block and its node in the graph, as a routing-only node) until
+/// compaction renumbers the slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotState {
+    Live = 0,
+    Deleted = 1,
+    SoftDeleted = 2,
+}
+
+pub(crate) struct Slot {
+    pub(crate) id: String,
+    pub(crate) metadata: Map<String, Value>,
+    pub(crate) state: SlotState,
+    /// Unix seconds after which the record is invisible; 0 = never.
+    pub(crate) expires_at: u64,
+}
+
+/// Row-major vectors, one row per slot.
+pub(crate) struct VectorRows {
+    dim: usize,
+    data: Vec<f32>,
+}
+
+impl VectorRows {
+    fn get(&self, row: u32) -> &[f32] {
+        let start = row as usize * self.dim;
+        &self.data[start..start + self.dim]
+    }
+    fn push(&mut self, v: &[f32]) {
+        self.data.extend_from_slice(v);
+    }
+}
+
+/// The records, by slot: slot `s` is `slots[s]` with vector `vectors.get(s)`. `slot_of` maps the id of
+/// every live or soft-deleted record to its slot.
 struct Inner {
     meta: Meta,
-    ids: Vec<String>,
-    metadata: Vec<String>,
-    vectors: Vec<f32>,
-    row_of: HashMap<String, usize>,
+    vectors: VectorRows,
+    slots: Vec<Slot>,
+    slot_of: HashMap<String, u32>,
+    /// Slots in state `Live` (expiry aside).
+    live: usize,
+    /// Tombstones (`Deleted` slots).
+    tombstones: usize,
     log: Log,
     /// Log operations that no longer describe a live record (replaced or deleted): when there are
     /// any, closing rewrites the log to the current state.
@@ -71,40 +111,88 @@ struct Inner {
     _lock: DirLock,
 }
 
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 impl Inner {
     fn dim(&self) -> usize {
         self.meta.dimension
     }
 
+    /// Whether slot `s` may be returned by a read at time `now`.
+    #[inline]
+    fn visible(&self, s: u32, now: u64) -> bool {
+        let slot = &self.slots[s as usize];
+        slot.state == SlotState::Live && (slot.expires_at == 0 || slot.expires_at > now)
+    }
+
+    /// The slot of the visible record `id` at time `now`.
+    fn visible_slot(&self, id: &str, now: u64) -> Option<u32> {
+        self.slot_of.get(id).copied().filter(|&s| self.visible(s, now))
+    }
+
+    fn tombstone(&mut self, s: u32) {
+        let slot = &mut self.slots[s as usize];
+        if slot.state == SlotState::Live {
+            self.live -= 1;
+        }
+        slot.state = SlotState::Deleted;
+        slot.metadata = Map::new();
+        self.tombstones += 1;
+    }
+
+    /// Applies one logged operation to memory. Operations were checked before they were logged; on
+    /// replay an operation on an unknown id (impossible in a log this library wrote) is skipped.
     fn apply(&mut self, op: LogOp) {
         match op {
-            LogOp::Upsert { id, vector, metadata } => {
-                let dim = self.dim();
-                if let Some(&row) = self.row_of.get(&id) {
-                    self.vectors[row * dim..(row + 1) * dim].copy_from_slice(&vector);
-                    self.metadata[row] = metadata;
+            LogOp::Upsert { id, vector, metadata, expires_at } => {
+                if let Some(old) = self.slot_of.get(&id).copied() {
+                    self.tombstone(old);
                     self.stale_ops += 1;
-                } else {
-                    let row = self.ids.len();
-                    self.vectors.extend_from_slice(&vector);
-                    self.metadata.push(metadata);
-                    self.row_of.insert(id.clone(), row);
-                    self.ids.push(id);
                 }
+                if self.vectors.dim == 0 {
+                    self.vectors.dim = vector.len();
+                }
+                let s = self.slots.len() as u32;
+                self.vectors.push(&vector);
+                // Logged metadata was canonicalised before it was logged.
+                let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
+                self.slots.push(Slot { id: id.clone(), metadata, state: SlotState::Live, expires_at });
+                self.slot_of.insert(id, s);
+                self.live += 1;
             }
             LogOp::Delete { id } => {
-                let Some(row) = self.row_of.remove(&id) else { return };
-                let dim = self.dim();
-                let last = self.ids.len() - 1;
-                if row != last {
-                    self.vectors.copy_within(last * dim..(last + 1) * dim, row * dim);
-                    *self.row_of.get_mut(&self.ids[last]).expect("last row is indexed") = row;
-                }
-                self.vectors.truncate(last * dim);
-                self.ids.swap_remove(row);
-                self.metadata.swap_remove(row);
+                let Some(s) = self.slot_of.remove(&id) else { return };
+                self.tombstone(s);
                 // The upsert that created the record and this delete are both dead history now.
                 self.stale_ops += 2;
+            }
+            LogOp::SoftDelete { id } => {
+                let Some(&s) = self.slot_of.get(&id) else { return };
+                if self.slots[s as usize].state == SlotState::Live {
+                    self.slots[s as usize].state = SlotState::SoftDeleted;
+                    self.live -= 1;
+                }
+                self.stale_ops += 1;
+            }
+            LogOp::Restore { id } => {
+                let Some(&s) = self.slot_of.get(&id) else { return };
+                if self.slots[s as usize].state == SlotState::SoftDeleted {
+                    self.slots[s as usize].state = SlotState::Live;
+                    self.live += 1;
+                }
+                self.stale_ops += 1;
+            }
+            LogOp::UpdateMetadata { id, metadata } => {
+                let Some(&s) = self.slot_of.get(&id) else { return };
+                self.slots[s as usize].metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
+                self.stale_ops += 1;
+            }
+            LogOp::SetExpiry { id, expires_at } => {
+                let Some(&s) = self.slot_of.get(&id) else { return };
+                self.slots[s as usize].expires_at = expires_at;
+                self.stale_ops += 1;
             }
         }
     }
@@ -124,17 +212,33 @@ impl Inner {
     fn adopt_dimension(&mut self, dir: &Path, dim: usize) {
         if self.dim() == 0 {
             self.meta.dimension = dim;
+            self.vectors.dim = dim;
             let _ = self.meta.save(dir);
         }
     }
 
-    fn record(&self, row: usize) -> Record {
-        let dim = self.dim();
+    /// Live records not expired at `now`.
+    fn visible_count(&self, now: u64) -> usize {
+        let expired = self
+            .slots
+            .iter()
+            .filter(|slot| slot.state == SlotState::Live && slot.expires_at != 0 && slot.expires_at <= now)
+            .count();
+        self.live - expired
+    }
+
+    fn record(&self, s: u32) -> Record {
+        let slot = &self.slots[s as usize];
         Record {
-            id: self.ids[row].clone(),
-            vector: self.vectors[row * dim..(row + 1) * dim].to_vec(),
-            metadata: self.metadata[row].clone(),
+            id: slot.id.clone(),
+            vector: self.vectors.get(s).to_vec(),
+            metadata: metadata_text(&slot.metadata),
         }
+    }
+
+    fn hit(&self, s: u32, score: f32) -> Hit {
+        let slot = &self.slots[s as usize];
+        Hit { id: slot.id.clone(), score, metadata: metadata_text(&slot.metadata) }
     }
 }
 
@@ -228,11 +332,12 @@ impl Store {
         }
         let metric = meta.metric;
         let mut inner = Inner {
+            vectors: VectorRows { dim: meta.dimension, data: Vec::new() },
             meta,
-            ids: Vec::new(),
-            metadata: Vec::new(),
-            vectors: Vec::new(),
-            row_of: HashMap::new(),
+            slots: Vec::new(),
+            slot_of: HashMap::new(),
+            live: 0,
+            tombstones: 0,
             log,
             stale_ops: 0,
             _lock: lock,
@@ -295,8 +400,8 @@ impl Store {
     fn prepare_record(&self, r: &NewRecord<'_>) -> Result<LogOp> {
         check_id(r.id)?;
         let vector = self.prepare_vector(r.vector, "vector")?;
-        let metadata = canonical_metadata(r.metadata)?;
-        Ok(LogOp::Upsert { id: r.id.to_string(), vector, metadata })
+        let metadata = metadata_text(&parse_metadata(r.metadata)?);
+        Ok(LogOp::Upsert { id: r.id.to_string(), vector, metadata, expires_at: 0 })
     }
 
     /// Inserts a record, or replaces the record with the same id.
@@ -342,15 +447,15 @@ impl Store {
     pub fn get(&self, id: &str) -> Result<Record> {
         check_id(id)?;
         let inner = self.inner.read();
-        let row = *inner.row_of.get(id).ok_or_else(|| Error::not_found(id))?;
-        Ok(inner.record(row))
+        let s = inner.visible_slot(id, now_unix()).ok_or_else(|| Error::not_found(id))?;
+        Ok(inner.record(s))
     }
 
     /// Deletes the record for good (`NotFound` if there is none).
     pub fn delete(&self, id: &str) -> Result<()> {
         check_id(id)?;
         let mut inner = self.inner.write();
-        if !inner.row_of.contains_key(id) {
+        if !inner.slot_of.contains_key(id) {
             return Err(Error::not_found(id));
         }
         let op = LogOp::Delete { id: id.to_string() };
@@ -361,13 +466,14 @@ impl Store {
 
     /// Number of live records.
     pub fn count(&self) -> usize {
-        self.inner.read().ids.len()
+        self.inner.read().visible_count(now_unix())
     }
 
     pub fn stats(&self) -> Stats {
         let inner = self.inner.read();
         Stats {
-            count: inner.ids.len(),
+            count: inner.visible_count(now_unix()),
+            tombstones: inner.tombstones,
             dimension: inner.dim(),
             metric: self.metric,
             log_bytes: inner.log.len_bytes(),
@@ -396,15 +502,11 @@ impl Store {
         if query.len() != dim {
             return Err(Error::dimension(dim, query.len()));
         }
-        let hits = exact::top_k(self.metric, &inner.vectors, dim, &query, q.k, |_| true);
-        Ok(hits
-            .into_iter()
-            .map(|h| Hit {
-                id: inner.ids[h.row].clone(),
-                score: h.score,
-                metadata: inner.metadata[h.row].clone(),
-            })
-            .collect())
+        let now = now_unix();
+        let hits = exact::top_k(self.metric, &inner.vectors.data, dim, &query, q.k, |s| {
+            inner.visible(s as u32, now)
+        });
+        Ok(hits.into_iter().map(|h| inner.hit(h.row as u32, h.score)).collect())
     }
 
     /// Makes everything written so far durable against power loss (fsync).
@@ -425,13 +527,20 @@ impl Store {
         }
         // Stream the records straight into the rewrite (the log is a different field from the
         // columns, so it can be borrowed mutably beside them): no second copy of every vector.
-        let Inner { ids, vectors, metadata, meta, log, .. } = &mut *inner;
-        let dim = meta.dimension;
-        log.rewrite(ids.iter().enumerate().map(|(row, id)| LogOp::Upsert {
-            id: id.clone(),
-            vector: vectors[row * dim..(row + 1) * dim].to_vec(),
-            metadata: metadata[row].clone(),
-        }))?;
+        let Inner { slots, vectors, log, .. } = &mut *inner;
+        log.rewrite(slots.iter().enumerate().filter(|(_, slot)| slot.state != SlotState::Deleted).flat_map(
+            |(s, slot)| {
+                let upsert = LogOp::Upsert {
+                    id: slot.id.clone(),
+                    vector: vectors.get(s as u32).to_vec(),
+                    metadata: metadata_text(&slot.metadata),
+                    expires_at: slot.expires_at,
+                };
+                let soft =
+                    (slot.state == SlotState::SoftDeleted).then(|| LogOp::SoftDelete { id: slot.id.clone() });
+                std::iter::once(upsert).chain(soft)
+            },
+        ))?;
         inner.stale_ops = 0;
         Ok(())
     }

@@ -54,9 +54,15 @@ pub fn check_finite(vector: &[f32], what: &str) -> Result<()> {
 /// Metadata is a JSON object whose values are strings, numbers, booleans, null, or lists of those
 /// (the values the filter language can compare). Anything else is `InvalidArgument`.
 pub fn canonical_metadata(json: Option<&str>) -> Result<String> {
+    Ok(metadata_text(&parse_metadata(json)?))
+}
+
+/// Parses and checks metadata JSON text (see [`canonical_metadata`]) into the object the store keeps
+/// in memory, so that filters run on it without parsing text per record.
+pub fn parse_metadata(json: Option<&str>) -> Result<Map<String, Value>> {
     let text = match json {
-        None => return Ok("{}".to_string()),
-        Some(t) if t.trim().is_empty() => return Ok("{}".to_string()),
+        None => return Ok(Map::new()),
+        Some(t) if t.trim().is_empty() => return Ok(Map::new()),
         Some(t) => t,
     };
     let value: Value =
@@ -65,7 +71,15 @@ pub fn canonical_metadata(json: Option<&str>) -> Result<String> {
         return Err(Error::invalid("metadata must be a JSON object, like {\"key\": \"value\"}"));
     };
     check_metadata_fields(&map)?;
-    Ok(Value::Object(map).to_string())
+    Ok(map)
+}
+
+/// The canonical text of parsed metadata: compact, keys sorted (serde_json's map is ordered by key).
+pub fn metadata_text(map: &Map<String, Value>) -> String {
+    if map.is_empty() {
+        return "{}".to_string();
+    }
+    serde_json::to_string(map).expect("a JSON map serialises")
 }
 
 fn check_metadata_fields(map: &Map<String, Value>) -> Result<()> {
