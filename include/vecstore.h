@@ -229,6 +229,12 @@ typedef struct vs_store_options {
    * vecstore never starts a thread unless this asks for it.
    */
   uint32_t build_threads;
+  /**
+   * Log size in bytes past which a write also checkpoints the store (writes a snapshot and empties
+   * the log, so that reopening is fast); 0 (the default) = 64 MiB, otherwise at least 4096. The
+   * store also checkpoints on close.
+   */
+  uint64_t checkpoint_bytes;
 } vs_store_options;
 
 /**

@@ -92,6 +92,9 @@ type Options struct {
 	BuildThreads int
 	// Durability says when a write is acknowledged (default DurabilityProcess).
 	Durability Durability
+	// CheckpointBytes is the log size past which a write also checkpoints the store (a snapshot,
+	// then an empty log, so reopening is fast); 0 (the default) = 64 MiB, otherwise at least 4096.
+	CheckpointBytes uint64
 }
 
 // DefaultOptions returns the library's defaults (from vs_store_options_default): dimension 0 (from
@@ -100,13 +103,14 @@ type Options struct {
 func DefaultOptions() Options {
 	c := C.vs_store_options_default()
 	return Options{
-		Dimension:      int(c.dimension),
-		Metric:         Metric(c.metric),
-		M:              int(c.hnsw_m),
-		EfConstruction: int(c.ef_construction),
-		EfSearch:       int(c.ef_search),
-		BuildThreads:   int(c.build_threads),
-		Durability:     Durability(c.durability),
+		Dimension:       int(c.dimension),
+		Metric:          Metric(c.metric),
+		M:               int(c.hnsw_m),
+		EfConstruction:  int(c.ef_construction),
+		EfSearch:        int(c.ef_search),
+		BuildThreads:    int(c.build_threads),
+		Durability:      Durability(c.durability),
+		CheckpointBytes: uint64(c.checkpoint_bytes),
 	}
 }
 
@@ -134,6 +138,7 @@ func (o *Options) toC() (C.vs_store_options, error) {
 		}
 		*f.dst = v
 	}
+	c.checkpoint_bytes = C.uint64_t(o.CheckpointBytes)
 	return c, nil
 }
 

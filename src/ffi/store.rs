@@ -62,10 +62,15 @@ pub struct vs_store_options {
     /// Threads a bulk insert may use: 1 (the default) = only the caller's thread, 0 = one per core.
     /// vecstore never starts a thread unless this asks for it.
     pub build_threads: u32,
+    /// Log size in bytes past which a write also checkpoints the store (writes a snapshot and empties
+    /// the log, so that reopening is fast); 0 (the default) = 64 MiB, otherwise at least 4096. The
+    /// store also checkpoints on close.
+    pub checkpoint_bytes: u64,
 }
 
 impl Versioned for vs_store_options {
-    const MIN_SIZE: usize = std::mem::size_of::<vs_store_options>();
+    /// Callers built against the first header, which ended at `build_threads`, are accepted.
+    const MIN_SIZE: usize = std::mem::offset_of!(vs_store_options, checkpoint_bytes);
     const CONSTRUCTOR: &'static str = "vs_store_options_default";
     fn defaults() -> Self {
         let d = StoreOptions::default();
@@ -78,6 +83,7 @@ impl Versioned for vs_store_options {
             ef_search: d.ef_search as u32,
             durability: VS_DURABILITY_PROCESS,
             build_threads: d.build_threads as u32,
+            checkpoint_bytes: 0,
         }
     }
 }
@@ -105,6 +111,11 @@ impl vs_store_options {
             ef_search: self.ef_search as usize,
             durability,
             build_threads: self.build_threads as usize,
+            checkpoint_bytes: if self.checkpoint_bytes == 0 {
+                StoreOptions::default().checkpoint_bytes
+            } else {
+                self.checkpoint_bytes
+            },
         };
         opts.validate()?;
         Ok(opts)

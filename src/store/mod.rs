@@ -56,6 +56,7 @@ const MAX_SQUARED_NORM: f64 = f32::MAX as f64 / 4.0;
 pub struct Store {
     path: PathBuf,
     metric: Metric,
+    checkpoint_bytes: u64,
     inner: RwLock<Inner>,
 }
 
@@ -108,6 +109,8 @@ struct Inner {
     /// Log operations that no longer describe a live record (replaced or deleted): when there are
     /// any, closing rewrites the log to the current state.
     stale_ops: u64,
+    /// Log size after the last checkpoint (or open).
+    log_bytes_at_checkpoint: u64,
     _lock: DirLock,
 }
 
@@ -340,12 +343,19 @@ impl Store {
             tombstones: 0,
             log,
             stale_ops: 0,
+            log_bytes_at_checkpoint: 0,
             _lock: lock,
         };
         for op in staged {
             inner.apply(op);
         }
-        Ok(Store { path: dir.to_path_buf(), metric, inner: RwLock::new(inner) })
+        inner.log_bytes_at_checkpoint = inner.log.len_bytes();
+        Ok(Store {
+            path: dir.to_path_buf(),
+            metric,
+            checkpoint_bytes: options.checkpoint_bytes,
+            inner: RwLock::new(inner),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -440,6 +450,7 @@ impl Store {
         for op in ops {
             inner.apply(op);
         }
+        self.checkpoint_if_due(&mut inner);
         Ok(())
     }
 
@@ -461,6 +472,7 @@ impl Store {
         let op = LogOp::Delete { id: id.to_string() };
         inner.log.append(std::slice::from_ref(&op))?;
         inner.apply(op);
+        self.checkpoint_if_due(&mut inner);
         Ok(())
     }
 
@@ -521,8 +533,26 @@ impl Store {
     }
 
     fn checkpoint(&self) -> Result<()> {
-        let mut inner = self.inner.write();
+        self.inner.write().checkpoint()
+    }
+
+    /// Checkpoints after a write when the log has grown past the threshold. The write itself is
+    /// already durable, so a failed checkpoint is not the write's failure: it is retried after the
+    /// next write and at close.
+    fn checkpoint_if_due(&self, inner: &mut Inner) {
+        // Measured from the size the last checkpoint left: a log that is large only because the
+        // store is large is not rewritten on every write.
+        if inner.log.len_bytes().saturating_sub(inner.log_bytes_at_checkpoint) > self.checkpoint_bytes {
+            let _ = inner.checkpoint();
+        }
+    }
+}
+
+impl Inner {
+    fn checkpoint(&mut self) -> Result<()> {
+        let inner = self;
         if inner.stale_ops == 0 {
+            inner.log_bytes_at_checkpoint = inner.log.len_bytes();
             return inner.log.sync();
         }
         // Stream the records straight into the rewrite (the log is a different field from the
@@ -542,6 +572,7 @@ impl Store {
             },
         ))?;
         inner.stale_ops = 0;
+        inner.log_bytes_at_checkpoint = inner.log.len_bytes();
         Ok(())
     }
 }

@@ -48,7 +48,12 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// Threads a bulk insert may use: 0 = one per core, 1 = only the caller's thread.
     pub build_threads: usize,
+    /// A checkpoint runs when the log grows past this many bytes (and on close).
+    pub checkpoint_bytes: u64,
 }
+
+/// Default log size that triggers a checkpoint.
+pub(crate) const DEFAULT_CHECKPOINT_BYTES: u64 = 64 << 20;
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -60,6 +65,7 @@ impl Default for StoreOptions {
             ef_search: 64,
             durability: Durability::Process,
             build_threads: 1,
+            checkpoint_bytes: DEFAULT_CHECKPOINT_BYTES,
         }
     }
 }
@@ -84,6 +90,12 @@ impl StoreOptions {
             return Err(Error::invalid(format!(
                 "ef_construction must be in 1..=100000, got {}",
                 self.ef_construction
+            )));
+        }
+        if self.checkpoint_bytes < 4096 {
+            return Err(Error::invalid(format!(
+                "checkpoint_bytes must be at least 4096, got {}",
+                self.checkpoint_bytes
             )));
         }
         if self.ef_search == 0 || self.ef_search > 100_000 {

@@ -11,8 +11,7 @@
  * so later rounds also recover on top of the data (and any checkpoint) of earlier ones; at the end
  * every round's outcome is checked again.
  *
- * The writer's store uses a small checkpoint threshold when the options have one, so kills also land
- * in the middle of checkpoints.
+ * The writer's store checkpoints every 64 KiB of log, so kills also land in the middle of checkpoints.
  */
 #include "check.h" /* first: it sets _XOPEN_SOURCE */
 
@@ -100,6 +99,7 @@ static void writer(int round, vs_durability durability, int ack_fd) {
     model_rec m[IDS_PER_ROUND] = {{0, 0}};
     o.dimension = DIM;
     o.durability = durability;
+    o.checkpoint_bytes = 64 * 1024; /* checkpoints often, so kills also land inside them */
     if (vs_store_open(dir, &o, &s, NULL) != VS_OK)
         _exit(3);
     for (int i = 0; i < OPS_PER_ROUND; i++) {

@@ -42,6 +42,7 @@ TEST(Defaults, OptionsMatchTheCLibrary) {
   EXPECT_EQ(o.ef_search, c.ef_search);
   EXPECT_EQ(static_cast<vs_durability>(o.durability), c.durability);
   EXPECT_EQ(o.build_threads, c.build_threads);
+  EXPECT_EQ(o.checkpoint_bytes, c.checkpoint_bytes);
 
   const vs_store_options converted = o.to_c();
   EXPECT_EQ(converted.struct_size, c.struct_size);
