@@ -64,6 +64,8 @@ mod ast;
 mod eval;
 mod lexer;
 mod parser;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::str::FromStr;
