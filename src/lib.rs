@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod ffi;
+pub mod filter;
 pub mod index;
 pub mod storage;
 pub mod store;
