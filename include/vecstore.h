@@ -62,6 +62,21 @@
 #define VS_ABI_VERSION 1
 
 /**
+ * Longest filter text accepted, in bytes.
+ */
+#define MAX_FILTER_BYTES (64 * 1024)
+
+/**
+ * Deepest nesting of parentheses and `NOT` accepted; the parser recurses once per level.
+ */
+#define MAX_DEPTH 64
+
+/**
+ * Most values accepted in one `IN` / `NOT IN` list.
+ */
+#define MAX_IN_ITEMS 10000
+
+/**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
  * kind of failure, and the function's `vs_error **err` (when not NULL) receives the details.
  * The numeric values are stable across versions; new codes are only ever appended.
@@ -167,9 +182,22 @@ typedef struct vs_query {
    */
   uint32_t k;
   /**
-   * Metadata filter, NUL-terminated UTF-8; NULL (the default) = no filter. This version has no
-   * filter language yet: a non-NULL filter is refused with `VS_ERR_INVALID_ARGUMENT` (never
-   * silently ignored).
+   * Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
+   * Only records whose metadata passes it are returned, and k of them whenever k live records pass.
+   *
+   * The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
+   * `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
+   * field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
+   * single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
+   * numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
+   * names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
+   *
+   * Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
+   * negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
+   * exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
+   * other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
+   * the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
+   * levels of nesting, 10000 values in one `IN` list.
    */
   const char *filter;
   /**
@@ -316,9 +344,9 @@ struct vs_query vs_query_default(void);
  *
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; an empty vector; k = 0 or above
  * VS_MAX_K; ef_search above 100000; NaN or infinity; a zero vector in a cosine store or one too long
- * for a dot or euclidean store; a filter, which this version does not support; an uninitialised
- * `vs_query`), `VS_ERR_DIMENSION_MISMATCH`. Thread-safe, and runs in parallel with
- * other queries.
+ * for a dot or euclidean store; a filter that is not UTF-8; an uninitialised `vs_query`),
+ * `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_FILTER_SYNTAX` (see `vs_query.filter`). Thread-safe, and runs
+ * in parallel with other queries.
  */
 enum vs_status vs_store_query(const struct vs_store *store,
                               const struct vs_query *q,

@@ -20,7 +20,7 @@ const (
 	OK Status = C.VS_OK
 	// InvalidArgument (VS_ERR_INVALID_ARGUMENT): a bad value, such as NaN or infinity in a vector,
 	// a zero vector in a cosine store, an empty or NUL-containing id, metadata that is not a flat
-	// JSON object, k above [MaxK], an out-of-range option or, in this version, any filter.
+	// JSON object, k above [MaxK], an out-of-range option, a filter that is not UTF-8.
 	InvalidArgument Status = C.VS_ERR_INVALID_ARGUMENT
 	// DimensionMismatch (VS_ERR_DIMENSION_MISMATCH): a vector's length differs from the store's
 	// dimension, or the store was reopened with another dimension.

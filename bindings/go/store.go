@@ -53,8 +53,12 @@ type Query struct {
 	Vector []float32
 	// K is how many results to return, 1..=MaxK; 0 means 10 (the C default).
 	K int
-	// Filter is a metadata filter; "" means none. This version of the library has no filter
-	// language yet and refuses any non-empty filter with ErrInvalidArgument.
+	// Filter is a metadata filter; "" means none. Only records whose metadata passes it are
+	// returned, and K of them whenever K live records pass. The language (see vs_query.filter in
+	// vecstore.h): comparisons =, !=, <, <=, >, >=; IN (...), NOT IN (...); CONTAINS (substring or
+	// list element); AND, OR, NOT and parentheses; 'strings', "strings", numbers, true, false, null.
+	// Example: category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust'). A filter that does not
+	// parse fails with ErrFilterSyntax, whose message gives the position.
 	Filter string
 	// EfSearch is the search-time candidate list size; 0 means the store's default.
 	EfSearch int
@@ -356,7 +360,7 @@ func (s *Store) Flush() error {
 // come back only when the store holds fewer records.
 //
 // Errors: ErrInvalidArgument (K or EfSearch out of range, NaN or infinity, a zero vector in a
-// cosine store, any non-empty Filter in this version), ErrDimensionMismatch, ErrClosed.
+// cosine store, a Filter that is not UTF-8), ErrDimensionMismatch, ErrFilterSyntax, ErrClosed.
 func (s *Store) Query(q Query) ([]Result, error) {
 	k := q.K
 	if k == 0 {

@@ -393,7 +393,7 @@ func TestInvalidArguments(t *testing.T) {
 	_, cases["K over uint32"] = s.Query(vecstore.Query{Vector: []float32{1, 0}, K: math.MaxUint32 + 2})
 	_, cases["EfSearch negative"] = s.Query(vecstore.Query{Vector: []float32{1, 0}, EfSearch: -1})
 	_, cases["EfSearch too large"] = s.Query(vecstore.Query{Vector: []float32{1, 0}, EfSearch: 1 << 30})
-	_, cases["filter (unsupported)"] = s.Query(vecstore.Query{Vector: []float32{1, 0}, Filter: `category = "news"`})
+	_, cases["filter not UTF-8"] = s.Query(vecstore.Query{Vector: []float32{1, 0}, Filter: "category = '\xff'"})
 	_, cases["NUL in filter"] = s.Query(vecstore.Query{Vector: []float32{1, 0}, Filter: "a\x00"})
 	_, cases["NaN in query"] = s.Query(vecstore.Query{Vector: []float32{nan, 0}})
 	_, cases["zero query vector"] = s.Query(vecstore.Query{Vector: []float32{0, 0}})

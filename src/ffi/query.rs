@@ -26,9 +26,22 @@ pub struct vs_query {
     pub dim: usize,
     /// How many results, 1..=VS_MAX_K (default 10).
     pub k: u32,
-    /// Metadata filter, NUL-terminated UTF-8; NULL (the default) = no filter. This version has no
-    /// filter language yet: a non-NULL filter is refused with `VS_ERR_INVALID_ARGUMENT` (never
-    /// silently ignored).
+    /// Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
+    /// Only records whose metadata passes it are returned, and k of them whenever k live records pass.
+    ///
+    /// The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
+    /// `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
+    /// field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
+    /// single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
+    /// numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
+    /// names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
+    ///
+    /// Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
+    /// negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
+    /// exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
+    /// other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
+    /// the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
+    /// levels of nesting, 10000 values in one `IN` list.
     pub filter: *const c_char,
     /// Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
     pub ef_search: u32,
@@ -105,9 +118,9 @@ unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
 ///
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; an empty vector; k = 0 or above
 /// VS_MAX_K; ef_search above 100000; NaN or infinity; a zero vector in a cosine store or one too long
-/// for a dot or euclidean store; a filter, which this version does not support; an uninitialised
-/// `vs_query`), `VS_ERR_DIMENSION_MISMATCH`. Thread-safe, and runs in parallel with
-/// other queries.
+/// for a dot or euclidean store; a filter that is not UTF-8; an uninitialised `vs_query`),
+/// `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_FILTER_SYNTAX` (see `vs_query.filter`). Thread-safe, and runs
+/// in parallel with other queries.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_query(
     store: *const vs_store,

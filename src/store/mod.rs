@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::RwLock;
 
 use crate::error::{Code, Error, Result};
+use crate::filter::Filter;
 use crate::index::{distance, exact};
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
@@ -500,11 +501,7 @@ impl Store {
         if q.ef_search > 100_000 {
             return Err(Error::invalid(format!("ef_search must be at most 100000, got {}", q.ef_search)));
         }
-        if let Some(f) = q.filter {
-            return Err(Error::invalid(format!(
-                "metadata filters are not supported by this version of vecstore (got filter {f:?})"
-            )));
-        }
+        let filter = q.filter.map(Filter::parse).transpose()?;
         let query = self.prepare_vector(q.vector, "query vector")?;
         let inner = self.inner.read();
         let dim = inner.dim();
@@ -517,6 +514,7 @@ impl Store {
         let now = now_unix();
         let hits = exact::top_k(self.metric, &inner.vectors.data, dim, &query, q.k, |s| {
             inner.visible(s as u32, now)
+                && filter.as_ref().is_none_or(|f| f.matches(&inner.slots[s].metadata))
         });
         Ok(hits.into_iter().map(|h| inner.hit(h.row as u32, h.score)).collect())
     }

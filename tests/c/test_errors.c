@@ -426,16 +426,23 @@ static void test_query_refuses_bad_vectors(void) {
     fixture_close();
 }
 
-static void test_query_refuses_any_filter(void) {
+static void test_query_refuses_bad_filters(void) {
     vs_results *r = SENTINEL_PTR(vs_results);
     vs_query q = good_query();
-    const char *filters[] = {"", "tag = \"first\"", "\xff\xfe"};
+    const char *syntax[] = {"", "tag =", "tag = \"first", "tag = 'first' tag"};
     fixture_open();
-    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
-        q.filter = filters[i];
-        EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, NULL, vs_store_query(fx, &q, &r, ERR));
+    for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++) {
+        q.filter = syntax[i];
+        EXPECT_FAIL(VS_ERR_FILTER_SYNTAX, "position", vs_store_query(fx, &q, &r, ERR));
     }
+    q.filter = "\xff\xfe";
+    EXPECT_FAIL(VS_ERR_INVALID_ARGUMENT, "UTF-8", vs_store_query(fx, &q, &r, ERR));
     CHECK(r == SENTINEL_PTR(vs_results));
+    q.filter = "tag = \"first\"";
+    CHECK_OK(vs_store_query(fx, &q, &r, ERR));
+    CHECK(r != SENTINEL_PTR(vs_results) && vs_results_len(r) <= 1);
+    if (r != SENTINEL_PTR(vs_results))
+        vs_results_free(r);
     fixture_close();
 }
 
@@ -528,7 +535,7 @@ int main(void) {
     RUN(test_query_refuses_null_pointers);
     RUN(test_query_refuses_bad_k);
     RUN(test_query_refuses_bad_vectors);
-    RUN(test_query_refuses_any_filter);
+    RUN(test_query_refuses_bad_filters);
     RUN(test_query_refuses_an_uninitialised_struct);
     RUN(test_store_still_works_after_failures);
     RUN(test_reopen_with_another_dimension_or_metric);

@@ -492,6 +492,7 @@ static size_t upsert_payload(unsigned char *p, const char *id, const float *v, s
     o += put_u64(p + o, strlen(meta));
     memcpy(p + o, meta, strlen(meta));
     o += strlen(meta);
+    o += put_u64(p + o, 0); /* expires_at: never */
     return o;
 }
 

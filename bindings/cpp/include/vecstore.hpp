@@ -111,7 +111,7 @@ class Span {
 struct Query {
   std::vector<float> vector;  ///< The query vector; its length must equal the store's dimension.
   uint32_t k = 10;            ///< How many results, 1..=VS_MAX_K.
-  std::string filter;         ///< Metadata filter; empty = none (this library version refuses any filter).
+  std::string filter;         ///< Metadata filter (see vs_query.filter); empty = none.
   uint32_t ef_search = 0;     ///< Search-time candidate list size; 0 = the store's default.
 };
 
@@ -390,7 +390,7 @@ class Store {
 
   /// The q.k records most similar to q.vector, best (highest score) first; fewer only when the store
   /// holds fewer. Throws Error: VS_ERR_INVALID_ARGUMENT (k = 0 or > VS_MAX_K, NaN/inf, zero vector in
-  /// a cosine store, a non-empty filter in this version), VS_ERR_DIMENSION_MISMATCH.
+  /// a cosine store, a filter that is not UTF-8), VS_ERR_DIMENSION_MISMATCH, VS_ERR_FILTER_SYNTAX.
   std::vector<Result> query(const Query& q) const {
     return query(Span(q.vector), q.k, q.filter, q.ef_search);
   }

@@ -87,15 +87,18 @@ TEST_F(ErrorsTest, InvalidArgumentK) {
   EXPECT_VS_ERROR(s.query({1.f, 0.f, 0.f}, VS_MAX_K + 1), VS_ERR_INVALID_ARGUMENT);
 }
 
-TEST_F(ErrorsTest, InvalidArgumentFilterNotSupportedYet) {
-  // This version has no filter language: any non-empty filter is refused, never ignored.
+TEST_F(ErrorsTest, FilterSyntaxAndBadUtf8) {
   auto s = open3();
   s.upsert("a", {1.f, 0.f, 0.f}, R"({"color":"red"})");
-  Query q{{1.f, 0.f, 0.f}, 5, R"(color = "red")"};
-  EXPECT_VS_ERROR(s.query(q), VS_ERR_INVALID_ARGUMENT);
-  EXPECT_VS_ERROR(s.query({1.f, 0.f, 0.f}, 5, "x"), VS_ERR_INVALID_ARGUMENT);
+  s.upsert("b", {0.f, 1.f, 0.f}, R"({"color":"blue"})");
+  Query q{{1.f, 0.f, 0.f}, 5, R"(color = "blue")"};
+  const auto res = s.query(q);
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_EQ(res[0].id, "b");
+  EXPECT_VS_ERROR(s.query({1.f, 0.f, 0.f}, 5, "x"), VS_ERR_FILTER_SYNTAX);
+  EXPECT_VS_ERROR(s.query({1.f, 0.f, 0.f}, 5, "color = \xff"), VS_ERR_INVALID_ARGUMENT);
   q.filter.clear();
-  EXPECT_EQ(s.query(q).size(), 1u);
+  EXPECT_EQ(s.query(q).size(), 2u);
 }
 
 TEST_F(ErrorsTest, InvalidArgumentNulInStrings) {
