@@ -1,4 +1,5 @@
-//! Search structures: distance kernels and the exact scan (the HNSW graph joins them later).
+//! Search structures: distance kernels, the exact scan and the HNSW graph.
 
 pub mod distance;
 pub mod exact;
+pub mod hnsw;

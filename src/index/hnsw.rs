@@ -1,0 +1,898 @@
+//! HNSW graph (Malkov & Yashunin) over dense `u32` slots `0..len`.
+//!
+//! The graph does not own vectors: the store does (memory-mapped segments plus an in-memory tail),
+//! so every operation takes a [`VectorSource`]. Slots are appended densely; deleted records stay in
+//! the graph as routing-only nodes and are kept out of results by the `accept` callback of
+//! [`Hnsw::search`] (the store rebuilds the graph at compaction).
+//!
+//! Layout (hnswlib-like, chosen so that search is lock-free and the graph serialises as a few flat
+//! arrays):
+//! - level 0: one flat array of `len * (2M + 1)` words; node `i` owns `[count, n_0 .. n_{2M-1}]`;
+//! - upper levels: another flat array of `(M + 1)`-word blocks; a node of level `L` owns `L`
+//!   consecutive blocks (levels `1..=L`) starting at `upper_start[i]`, which is derived from the
+//!   node levels (a prefix sum) and so never stored on disk;
+//! - the words are `AtomicU32`: a parallel batch build writes lists (under per-node locks) while
+//!   other builder threads read them without locks. On x86-64 and ARM a `Relaxed` atomic load is an
+//!   ordinary load, so the single-threaded search pays nothing for this soundness.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use parking_lot::{Mutex, MutexGuard};
+
+use super::distance::{kernel, Kernel};
+use super::exact::{public_score, Scored};
+use crate::store::options::Metric;
+
+#[cfg(test)]
+mod tests;
+
+/// Where the graph reads vectors from. `vector(slot)` must return a slice of the same length for
+/// every slot in the graph (and for the one being inserted), and the same contents every time.
+pub trait VectorSource: Sync {
+    fn vector(&self, slot: u32) -> &[f32];
+}
+
+/// Row-major vectors in one slice (`data.len() == n * dim`): row `i` is slot `i`.
+#[derive(Debug, Clone, Copy)]
+pub struct SliceSource<'a> {
+    data: &'a [f32],
+    dim: usize,
+}
+
+impl<'a> SliceSource<'a> {
+    /// Panics when `dim` is 0 or does not divide `data.len()`.
+    pub fn new(data: &'a [f32], dim: usize) -> SliceSource<'a> {
+        assert!(
+            dim > 0 && data.len() % dim == 0,
+            "data length {} is not a multiple of dim {dim}",
+            data.len()
+        );
+        SliceSource { data, dim }
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len() / self.dim
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+}
+
+impl VectorSource for SliceSource<'_> {
+    #[inline(always)]
+    fn vector(&self, slot: u32) -> &[f32] {
+        let start = slot as usize * self.dim;
+        &self.data[start..start + self.dim]
+    }
+}
+
+/// Build parameters. `m` is the degree on upper levels (level 0 allows `2m`), `ef_construction` the
+/// candidate list length while inserting, `seed` makes the level draw (and so the graph)
+/// reproducible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    pub m: usize,
+    pub ef_construction: usize,
+    pub seed: u64,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams { m: 16, ef_construction: 200, seed: 0x5eed }
+    }
+}
+
+/// Counters of one search, for explain output and the cost estimator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchStats {
+    /// Vector distance evaluations (upper levels and level 0).
+    pub distance_calculations: u64,
+    /// Nodes whose neighbour list was read (expanded).
+    pub nodes_visited: u64,
+    /// Greedy moves on the upper levels.
+    pub upper_hops: u64,
+    /// Levels descended above level 0.
+    pub levels: u64,
+}
+
+/// Largest `m` accepted (level 0 then holds up to 1024 neighbours); larger is never useful and the
+/// bound keeps `read_from` from trusting absurd sizes.
+pub const MAX_M: usize = 512;
+/// Levels are drawn with P(level >= l) = m^-l; with m >= 2 and at most 2^32 nodes a level above 32
+/// has probability < 2^-32 per node, so it is capped there.
+const MAX_LEVEL: usize = 32;
+const NONE: u32 = u32::MAX;
+
+/// A candidate: a node and its distance to the query (lower is closer). Ordered by distance, then
+/// by slot so that ties resolve like `exact::top_k` (lower slot first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cand {
+    dist: f32,
+    id: u32,
+}
+impl Eq for Cand {}
+impl Ord for Cand {
+    #[inline]
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.dist.total_cmp(&o.dist).then(self.id.cmp(&o.id))
+    }
+}
+impl PartialOrd for Cand {
+    #[inline]
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// Distance used inside the graph: lower is closer. `-dot` for cosine/dot (cosine vectors arrive
+/// normalised) and squared L2 for euclidean, so the raw similarity of `exact` is exactly `-dist`.
+#[derive(Clone, Copy)]
+struct Dist {
+    k: &'static Kernel,
+    euclid: bool,
+}
+impl Dist {
+    fn new(metric: Metric) -> Dist {
+        Dist { k: kernel(), euclid: metric == Metric::Euclidean }
+    }
+    #[inline(always)]
+    fn d(&self, a: &[f32], b: &[f32]) -> f32 {
+        if self.euclid {
+            self.k.l2_squared(a, b)
+        } else {
+            -self.k.dot(a, b)
+        }
+    }
+}
+
+/// Epoch-tagged visited set: clearing is one increment instead of a memset per search.
+#[derive(Default)]
+struct Visited {
+    tags: Vec<u16>,
+    epoch: u16,
+}
+impl Visited {
+    fn reset(&mut self, n: usize) {
+        if self.tags.len() < n {
+            self.tags.resize(n, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.tags.fill(0);
+            self.epoch = 1;
+        }
+    }
+    /// Marks `i`; true when it was not yet marked in this epoch.
+    #[inline(always)]
+    fn insert(&mut self, i: u32) -> bool {
+        let t = &mut self.tags[i as usize];
+        if *t == self.epoch {
+            false
+        } else {
+            *t = self.epoch;
+            true
+        }
+    }
+}
+
+/// Per-search working memory, pooled so that a search allocates nothing in the steady state.
+#[derive(Default)]
+struct Scratch {
+    visited: Visited,
+    candidates: BinaryHeap<Reverse<Cand>>,
+    results: BinaryHeap<Cand>,
+    fresh: Vec<u32>,
+    sorted: Vec<Cand>,
+    selected: Vec<Cand>,
+    /// Buffers of `add_link`, separate because it runs while `selected` is being walked.
+    prune: Vec<Cand>,
+    pruned: Vec<Cand>,
+}
+
+/// Hierarchical navigable small-world graph. See the module documentation for the layout.
+pub struct Hnsw {
+    params: HnswParams,
+    metric: Metric,
+    /// Degree bound on upper levels (`m`) and on level 0 (`2m`).
+    m: usize,
+    m0: usize,
+    /// Level of every node.
+    levels: Vec<u8>,
+    /// Level-0 lists, `len * (m0 + 1)` words.
+    links0: Vec<AtomicU32>,
+    /// First upper block of every node (meaningless for level-0 nodes).
+    upper_start: Vec<u32>,
+    /// Upper-level lists, `(m + 1)`-word blocks.
+    links_up: Vec<AtomicU32>,
+    entry: u32,
+    max_level: usize,
+    pool: Mutex<Vec<Scratch>>,
+}
+
+impl std::fmt::Debug for Hnsw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hnsw")
+            .field("params", &self.params)
+            .field("metric", &self.metric)
+            .field("len", &self.len())
+            .field("entry", &self.entry)
+            .field("max_level", &self.max_level)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-node locks of a parallel batch (none for single-threaded inserts).
+type Locks<'a> = Option<&'a [Mutex<()>]>;
+
+#[inline(always)]
+fn lock(locks: Locks<'_>, node: u32) -> Option<MutexGuard<'_, ()>> {
+    locks.map(|l| l[node as usize].lock())
+}
+
+#[inline(always)]
+fn prefetch(p: *const f32, lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for l in 0..lines {
+        // SAFETY: a prefetch is a hint: it never faults and has no architectural effect, whatever
+        // the address (`wrapping_add` keeps the pointer arithmetic itself defined).
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (p as *const i8).wrapping_add(l * 64),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, lines);
+}
+
+/// Deterministic level of `slot`: P(level >= l) = m^-l (the paper's mL = 1/ln m).
+fn draw_level(seed: u64, slot: u32, m: usize) -> usize {
+    // splitmix64 of (seed, slot): independent of insertion order, so parallel builds draw the same
+    // levels as serial ones.
+    let mut z = seed ^ (u64::from(slot).wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // Uniform in (0, 1].
+    let u = ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    let level = (-u.ln() / (m as f64).ln()).floor();
+    (level as usize).min(MAX_LEVEL)
+}
+
+impl Hnsw {
+    /// An empty graph. `params.m` is clamped to `2..=MAX_M` and `ef_construction` to at least `m`.
+    pub fn new(params: HnswParams, metric: Metric) -> Hnsw {
+        let m = params.m.clamp(2, MAX_M);
+        let params = HnswParams { m, ef_construction: params.ef_construction.max(m), seed: params.seed };
+        Hnsw {
+            params,
+            metric,
+            m,
+            m0: 2 * m,
+            levels: Vec::new(),
+            links0: Vec::new(),
+            upper_start: Vec::new(),
+            links_up: Vec::new(),
+            entry: NONE,
+            max_level: 0,
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Slots in the graph.
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.levels.is_empty()
+    }
+
+    /// Nodes per level: `[len, nodes on level >= 1, ...]` (empty for an empty graph).
+    pub fn level_sizes(&self) -> Vec<usize> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut sizes = vec![0usize; self.max_level + 1];
+        for &l in &self.levels {
+            for s in &mut sizes[..=usize::from(l).min(self.max_level)] {
+                *s += 1;
+            }
+        }
+        sizes
+    }
+
+    /// Heap bytes held by the graph (capacity, not just length).
+    pub fn memory_bytes(&self) -> usize {
+        self.levels.capacity()
+            + 4 * (self.links0.capacity() + self.upper_start.capacity() + self.links_up.capacity())
+    }
+
+    /// The neighbour block of `node` at `level`: `[count, ids...]`.
+    #[inline(always)]
+    fn block(&self, node: u32, level: usize) -> &[AtomicU32] {
+        if level == 0 {
+            let w = self.m0 + 1;
+            let s = node as usize * w;
+            &self.links0[s..s + w]
+        } else {
+            let w = self.m + 1;
+            let s = (self.upper_start[node as usize] as usize + level - 1) * w;
+            &self.links_up[s..s + w]
+        }
+    }
+
+    /// The current neighbours of `node` at `level` (the count is clamped so that a concurrently
+    /// written block can never index out of it).
+    #[inline(always)]
+    fn neighbours(&self, node: u32, level: usize) -> &[AtomicU32] {
+        let b = self.block(node, level);
+        let cnt = (b[0].load(Relaxed) as usize).min(b.len() - 1);
+        &b[1..=cnt]
+    }
+
+    fn set_neighbours(&self, node: u32, level: usize, ids: impl ExactSizeIterator<Item = u32>) {
+        let b = self.block(node, level);
+        let n = ids.len().min(b.len() - 1);
+        for (slot, id) in b[1..].iter().zip(ids) {
+            slot.store(id, Relaxed);
+        }
+        b[0].store(n as u32, Relaxed);
+    }
+
+    /// Extends the arrays for slots `len..end` (levels drawn, lists empty).
+    fn grow(&mut self, end: u32) {
+        let start = self.len() as u32;
+        let n = (end - start) as usize;
+        self.levels.reserve(n);
+        self.upper_start.reserve(n);
+        self.links0.reserve(n * (self.m0 + 1));
+        let mut blocks = self.links_up.len() / (self.m + 1);
+        for slot in start..end {
+            let level = draw_level(self.params.seed, slot, self.m);
+            self.levels.push(level as u8);
+            self.upper_start.push(blocks as u32);
+            blocks += level;
+        }
+        self.links0.resize_with(end as usize * (self.m0 + 1), || AtomicU32::new(0));
+        self.links_up.resize_with(blocks * (self.m + 1), || AtomicU32::new(0));
+    }
+
+    fn take_scratch(&self) -> Scratch {
+        self.pool.lock().pop().unwrap_or_default()
+    }
+
+    fn give_scratch(&self, s: Scratch) {
+        self.pool.lock().push(s);
+    }
+
+    /// Appends `slot` (which must equal `len()`). Panics otherwise: slots are dense by contract.
+    pub fn insert<V: VectorSource>(&mut self, slot: u32, vectors: &V) {
+        assert_eq!(slot as usize, self.len(), "HNSW slots are appended densely");
+        self.insert_batch(slot..slot + 1, vectors, 1);
+    }
+
+    /// Appends `slots` (which must start at `len()`), using `threads` threads: 1 = only the caller's
+    /// thread; more are scoped threads that end before this returns (the library never starts a
+    /// thread the host did not ask for).
+    pub fn insert_batch<V: VectorSource>(&mut self, slots: Range<u32>, vectors: &V, threads: usize) {
+        assert_eq!(slots.start as usize, self.len(), "HNSW slots are appended densely");
+        assert!(slots.end < NONE, "slot ids must stay below u32::MAX");
+        if slots.is_empty() {
+            return;
+        }
+        self.grow(slots.end);
+        let threads = threads.max(1).min(slots.len());
+        let mut next = slots.start;
+        let mut scratch = self.take_scratch();
+        // Serially until there is an entry point (and for a 1-thread build, all of it).
+        while next < slots.end && (threads == 1 || self.entry == NONE) {
+            let (entry, max_level) = (self.entry, self.max_level);
+            if let Some(promoted) = self.insert_node(next, vectors, &mut scratch, None, entry, max_level) {
+                (self.entry, self.max_level) = promoted;
+            }
+            next += 1;
+        }
+        self.give_scratch(scratch);
+        if next == slots.end {
+            return;
+        }
+        let locks: Vec<Mutex<()>> = (0..slots.end).map(|_| Mutex::new(())).collect();
+        let entry = Mutex::new((self.entry, self.max_level));
+        let counter = AtomicU32::new(next);
+        let this: &Hnsw = self;
+        let work = || {
+            let mut scratch = this.take_scratch();
+            loop {
+                let slot = counter.fetch_add(1, Relaxed);
+                if slot >= slots.end {
+                    break;
+                }
+                let (ep, max_level) = *entry.lock();
+                let promoted = this.insert_node(slot, vectors, &mut scratch, Some(&locks), ep, max_level);
+                if let Some((node, level)) = promoted {
+                    let mut e = entry.lock();
+                    if level > e.1 {
+                        *e = (node, level);
+                    }
+                }
+            }
+            this.give_scratch(scratch);
+        };
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+        (self.entry, self.max_level) = entry.into_inner();
+    }
+
+    /// Links the (already allocated) node `q` into the graph whose entry point is `ep` at
+    /// `max_level`. Returns `Some((q, level))` when `q` should become the entry point.
+    fn insert_node<V: VectorSource>(
+        &self,
+        q: u32,
+        vectors: &V,
+        scratch: &mut Scratch,
+        locks: Locks<'_>,
+        ep: u32,
+        max_level: usize,
+    ) -> Option<(u32, usize)> {
+        let level = usize::from(self.levels[q as usize]);
+        if ep == NONE {
+            return Some((q, level));
+        }
+        let dist = Dist::new(self.metric);
+        let qv = vectors.vector(q);
+        let mut stats = SearchStats::default();
+        let mut cur = Cand { dist: dist.d(qv, vectors.vector(ep)), id: ep };
+        for lc in (level + 1..=max_level).rev() {
+            cur = self.greedy(vectors, qv, cur, lc, dist, &mut stats);
+        }
+        for lc in (0..=level.min(max_level)).rev() {
+            self.search_layer(
+                vectors,
+                qv,
+                cur,
+                self.params.ef_construction,
+                lc,
+                None,
+                dist,
+                scratch,
+                &mut stats,
+            );
+            // `sorted` = the candidates, closest first; the closest one seeds the next level down.
+            scratch.sorted.clear();
+            scratch.sorted.extend(scratch.results.drain());
+            // In a parallel build another thread may already have linked `q` on this level, so
+            // the search can meet `q` itself: a node is never its own neighbour.
+            scratch.sorted.retain(|c| c.id != q);
+            scratch.sorted.sort_unstable();
+            let Some(&closest) = scratch.sorted.first() else { continue };
+            cur = closest;
+            self.select(vectors, dist, &scratch.sorted, self.m, &mut scratch.selected);
+            {
+                let _g = lock(locks, q);
+                self.set_neighbours(q, lc, scratch.selected.iter().map(|c| c.id));
+            }
+            let max_deg = if lc == 0 { self.m0 } else { self.m };
+            for i in 0..scratch.selected.len() {
+                let nb = scratch.selected[i];
+                self.add_link(vectors, dist, nb.id, q, nb.dist, lc, max_deg, locks, scratch);
+            }
+        }
+        (level > max_level).then_some((q, level))
+    }
+
+    /// Adds `q` (at distance `d` from `node`) to `node`'s list at `level`, pruning with the
+    /// heuristic when the list is full.
+    #[allow(clippy::too_many_arguments)]
+    fn add_link<V: VectorSource>(
+        &self,
+        vectors: &V,
+        dist: Dist,
+        node: u32,
+        q: u32,
+        d: f32,
+        level: usize,
+        max_deg: usize,
+        locks: Locks<'_>,
+        scratch: &mut Scratch,
+    ) {
+        let _g = lock(locks, node);
+        let b = self.block(node, level);
+        let cnt = (b[0].load(Relaxed) as usize).min(max_deg);
+        // A parallel build can link a pair from both sides; keep lists free of duplicates.
+        if b[1..=cnt].iter().any(|a| a.load(Relaxed) == q) {
+            return;
+        }
+        if cnt < max_deg {
+            b[cnt + 1].store(q, Relaxed);
+            b[0].store(cnt as u32 + 1, Relaxed);
+            return;
+        }
+        let nv = vectors.vector(node);
+        let mut cands = std::mem::take(&mut scratch.prune);
+        cands.clear();
+        cands.push(Cand { dist: d, id: q });
+        for a in &b[1..=cnt] {
+            let id = a.load(Relaxed);
+            cands.push(Cand { dist: dist.d(nv, vectors.vector(id)), id });
+        }
+        cands.sort_unstable();
+        let mut keep = std::mem::take(&mut scratch.pruned);
+        self.select(vectors, dist, &cands, max_deg, &mut keep);
+        self.set_neighbours(node, level, keep.iter().map(|c| c.id));
+        scratch.pruned = keep;
+        scratch.prune = cands;
+    }
+
+    /// The paper's neighbour-selection heuristic (algorithm 4 without extension): walk candidates
+    /// closest first and keep one only if it is closer to the base than to every kept neighbour,
+    /// which spreads links over directions instead of one dense cluster.
+    fn select<V: VectorSource>(
+        &self,
+        vectors: &V,
+        dist: Dist,
+        sorted: &[Cand],
+        m: usize,
+        out: &mut Vec<Cand>,
+    ) {
+        out.clear();
+        if sorted.len() <= m {
+            out.extend_from_slice(sorted);
+            return;
+        }
+        for &c in sorted {
+            if out.len() >= m {
+                break;
+            }
+            let cv = vectors.vector(c.id);
+            let keep = out.iter().all(|s| {
+                let sv = vectors.vector(s.id);
+                let d = dist.d(cv, sv);
+                // An exact duplicate of a kept neighbour adds no direction. Without this rule a
+                // group of identical vectors keeps only each other (every tie passes `>=`) and
+                // becomes a trap with no way out for the search.
+                d > c.dist || (d == c.dist && cv != sv)
+            });
+            if keep {
+                out.push(c);
+            }
+        }
+    }
+
+    /// Greedy walk on one upper level: move to the closest neighbour while that improves.
+    fn greedy<V: VectorSource>(
+        &self,
+        vectors: &V,
+        q: &[f32],
+        mut cur: Cand,
+        level: usize,
+        dist: Dist,
+        stats: &mut SearchStats,
+    ) -> Cand {
+        stats.levels += 1;
+        loop {
+            let mut moved = false;
+            stats.nodes_visited += 1;
+            for a in self.neighbours(cur.id, level) {
+                let id = a.load(Relaxed);
+                let d = dist.d(q, vectors.vector(id));
+                stats.distance_calculations += 1;
+                if d < cur.dist {
+                    cur = Cand { dist: d, id };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return cur;
+            }
+            stats.upper_hops += 1;
+        }
+    }
+
+    /// Best-first search of one level from `ep`, keeping `ef` results in `scratch.results` (a
+    /// max-heap, worst on top). With `accept`, only accepted nodes enter the results, rejected ones
+    /// are still expanded (they route), and the search goes on until it holds `ef` accepted nodes
+    /// or runs out of frontier.
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer<V: VectorSource>(
+        &self,
+        vectors: &V,
+        q: &[f32],
+        ep: Cand,
+        ef: usize,
+        level: usize,
+        accept: Option<&dyn Fn(u32) -> bool>,
+        dist: Dist,
+        scratch: &mut Scratch,
+        stats: &mut SearchStats,
+    ) {
+        let Scratch { visited, candidates, results, fresh, .. } = scratch;
+        visited.reset(self.len());
+        candidates.clear();
+        results.clear();
+        visited.insert(ep.id);
+        candidates.push(Reverse(ep));
+        if accept.is_none_or(|f| f(ep.id)) {
+            results.push(ep);
+        }
+        let mut worst = if results.len() >= ef {
+            results.peek().map_or(f32::INFINITY, |c| c.dist)
+        } else {
+            f32::INFINITY
+        };
+        let lines = vectors.vector(ep.id).len().div_ceil(16).min(4);
+        while let Some(Reverse(c)) = candidates.pop() {
+            if c.dist > worst {
+                break;
+            }
+            stats.nodes_visited += 1;
+            // Collect the unvisited neighbours and prefetch their vectors first, so that their
+            // cache misses overlap instead of being paid one after another.
+            fresh.clear();
+            for a in self.neighbours(c.id, level) {
+                let id = a.load(Relaxed);
+                if visited.insert(id) {
+                    prefetch(vectors.vector(id).as_ptr(), lines);
+                    fresh.push(id);
+                }
+            }
+            for &id in fresh.iter() {
+                let d = dist.d(q, vectors.vector(id));
+                stats.distance_calculations += 1;
+                if d < worst {
+                    candidates.push(Reverse(Cand { dist: d, id }));
+                    if accept.is_none_or(|f| f(id)) {
+                        results.push(Cand { dist: d, id });
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                        if results.len() >= ef {
+                            worst = results.peek().map_or(f32::INFINITY, |c| c.dist);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `k` accepted slots closest to `query`, best first, with exact scores (the same kind as
+    /// `exact::top_k` returns). `ef` is raised to `k`. `accept(slot)` false keeps a slot out of the
+    /// results (deleted or filtered out) but still lets the search route through it.
+    pub fn search<V: VectorSource>(
+        &self,
+        vectors: &V,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+        stats: &mut SearchStats,
+    ) -> Vec<Scored> {
+        if k == 0 || self.entry == NONE {
+            return Vec::new();
+        }
+        let ef = ef.max(k);
+        let dist = Dist::new(self.metric);
+        let mut cur = Cand { dist: dist.d(query, vectors.vector(self.entry)), id: self.entry };
+        stats.distance_calculations += 1;
+        for lc in (1..=self.max_level).rev() {
+            cur = self.greedy(vectors, query, cur, lc, dist, stats);
+        }
+        let mut scratch = self.take_scratch();
+        self.search_layer(vectors, query, cur, ef, 0, Some(accept), dist, &mut scratch, stats);
+        let sorted = &mut scratch.sorted;
+        sorted.clear();
+        sorted.extend(scratch.results.drain());
+        sorted.sort_unstable();
+        let out = sorted
+            .iter()
+            .take(k)
+            .map(|c| Scored { row: c.id as usize, score: public_score(self.metric, -c.dist) })
+            .collect();
+        self.give_scratch(scratch);
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialisation: a header, the node levels, the two link arrays as little-endian u32, and a CRC-32
+// of everything before it. The upper-level block offsets are rebuilt from the levels.
+
+const MAGIC: &[u8; 8] = b"VSHNSW\0\x01";
+const HEADER_LEN: usize = 8 + 4 * 4 + 8 + 8 + 4 + 4;
+
+fn metric_code(m: Metric) -> u32 {
+    match m {
+        Metric::Cosine => 0,
+        Metric::Euclidean => 1,
+        Metric::Dot => 2,
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or("HNSW data is truncated")?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+}
+
+impl Hnsw {
+    /// Serialises the graph (not the vectors).
+    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let mut crc = crc32fast::Hasher::new();
+        let mut put = |w: &mut dyn Write, b: &[u8]| -> std::io::Result<()> {
+            crc.update(b);
+            w.write_all(b)
+        };
+        let mut head = Vec::with_capacity(HEADER_LEN);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&metric_code(self.metric).to_le_bytes());
+        head.extend_from_slice(&(self.m as u32).to_le_bytes());
+        head.extend_from_slice(&(self.params.ef_construction.min(u32::MAX as usize) as u32).to_le_bytes());
+        head.extend_from_slice(&0u32.to_le_bytes()); // reserved
+        head.extend_from_slice(&self.params.seed.to_le_bytes());
+        head.extend_from_slice(&(self.len() as u64).to_le_bytes());
+        head.extend_from_slice(&self.entry.to_le_bytes());
+        head.extend_from_slice(&(self.max_level as u32).to_le_bytes());
+        put(w, &head)?;
+        put(w, &self.levels)?;
+        // Convert in chunks so that a large graph is not copied whole.
+        let mut buf = Vec::with_capacity(64 * 1024);
+        for arr in [&self.links0, &self.links_up] {
+            for chunk in arr.chunks(16 * 1024) {
+                buf.clear();
+                for a in chunk {
+                    buf.extend_from_slice(&a.load(Relaxed).to_le_bytes());
+                }
+                put(w, &buf)?;
+            }
+        }
+        let sum = crc.finalize();
+        w.write_all(&sum.to_le_bytes())
+    }
+
+    /// Loads a graph written by [`Hnsw::write_to`]. Everything is validated (checksum, sizes,
+    /// levels, degrees, neighbour ids, entry point); garbage gives `Err`, never a panic, and nothing
+    /// is allocated beyond a small multiple of `bytes.len()`.
+    pub fn read_from(bytes: &[u8]) -> Result<Hnsw, String> {
+        if bytes.len() < HEADER_LEN + 4 {
+            return Err("HNSW data is truncated".into());
+        }
+        if &bytes[..8] != MAGIC {
+            return Err("not an HNSW graph (bad magic or version)".into());
+        }
+        let (body, tail) = bytes.split_at(bytes.len() - 4);
+        let want = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
+        if crc32fast::hash(body) != want {
+            return Err("HNSW data checksum mismatch".into());
+        }
+        let mut r = Reader { bytes: body, pos: 8 };
+        let metric = match r.u32()? {
+            0 => Metric::Cosine,
+            1 => Metric::Euclidean,
+            2 => Metric::Dot,
+            x => return Err(format!("unknown metric code {x}")),
+        };
+        let m = r.u32()? as usize;
+        let ef_construction = r.u32()? as usize;
+        let _reserved = r.u32()?;
+        let seed = r.u64()?;
+        let len = r.u64()?;
+        let entry = r.u32()?;
+        let max_level = r.u32()? as usize;
+        if !(2..=MAX_M).contains(&m) {
+            return Err(format!("HNSW degree m = {m} out of range"));
+        }
+        if ef_construction < m {
+            return Err("HNSW ef_construction below m".into());
+        }
+        if len >= u64::from(NONE) {
+            return Err("HNSW node count out of range".into());
+        }
+        let len = len as usize;
+        // Sizes are checked against the input before anything is allocated.
+        let levels = r.take(len)?;
+        let mut blocks = 0usize;
+        for &l in levels {
+            if usize::from(l) > MAX_LEVEL {
+                return Err(format!("HNSW node level {l} out of range"));
+            }
+            blocks += usize::from(l);
+        }
+        let m0 = 2 * m;
+        let words0 = len * (m0 + 1);
+        let words_up = blocks * (m + 1);
+        if body.len() - r.pos != 4 * (words0 + words_up) {
+            return Err("HNSW data size does not match its header".into());
+        }
+        if len == 0 {
+            if entry != NONE || max_level != 0 {
+                return Err("empty HNSW graph with an entry point".into());
+            }
+        } else {
+            let top = levels.iter().copied().max().map_or(0, usize::from);
+            if entry as usize >= len || usize::from(levels[entry as usize]) != max_level || max_level != top {
+                return Err("HNSW entry point is not a node of the top level".into());
+            }
+        }
+        let read_words = |r: &mut Reader<'_>, n: usize| -> Result<Vec<AtomicU32>, String> {
+            let raw = r.take(4 * n)?;
+            Ok(raw
+                .chunks_exact(4)
+                .map(|c| AtomicU32::new(u32::from_le_bytes(c.try_into().expect("4"))))
+                .collect())
+        };
+        let links0 = read_words(&mut r, words0)?;
+        let links_up = read_words(&mut r, words_up)?;
+        let mut upper_start = Vec::with_capacity(len);
+        let mut b = 0usize;
+        for &l in levels {
+            upper_start.push(b as u32);
+            b += usize::from(l);
+        }
+        let g = Hnsw {
+            params: HnswParams { m, ef_construction, seed },
+            metric,
+            m,
+            m0,
+            levels: levels.to_vec(),
+            links0,
+            upper_start,
+            links_up,
+            entry: if len == 0 { NONE } else { entry },
+            max_level,
+            pool: Mutex::new(Vec::new()),
+        };
+        for node in 0..len as u32 {
+            for level in 0..=usize::from(g.levels[node as usize]) {
+                let b = g.block(node, level);
+                let cnt = b[0].load(Relaxed) as usize;
+                if cnt > b.len() - 1 {
+                    return Err(format!("HNSW node {node} has {cnt} neighbours at level {level}"));
+                }
+                for a in &b[1..=cnt] {
+                    let id = a.load(Relaxed);
+                    if id as usize >= len || id == node || usize::from(g.levels[id as usize]) < level {
+                        return Err(format!(
+                            "HNSW node {node} has an invalid neighbour {id} at level {level}"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(g)
+    }
+}

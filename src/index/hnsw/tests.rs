@@ -1,0 +1,356 @@
+use std::sync::OnceLock;
+
+use super::*;
+use crate::index::distance::normalize;
+use crate::index::exact::top_k;
+
+const DIM: usize = 32;
+const N: usize = 4000;
+const NQ: usize = 60;
+
+/// Deterministic pseudo-random data with a low intrinsic dimension, like real embeddings: an
+/// 8-d latent point, mapped linearly to `dim` dimensions, plus a little noise. (Uniform noise in
+/// 32 dimensions is a much harder case than any real data set and would need a far larger build.)
+fn dataset(n: usize, dim: usize, seed: u64, metric: Metric) -> Vec<f32> {
+    let mut s = seed;
+    let mut next = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    const LATENT: usize = 8;
+    // The map is the same for every seed so that queries and base points share a subspace.
+    let mut ms = 0xfeed_u64;
+    let map: Vec<f32> = (0..LATENT * dim)
+        .map(|_| {
+            ms = ms.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((ms >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let z: Vec<f32> = (0..LATENT).map(|_| next() * 2.0).collect();
+        let start = out.len();
+        for j in 0..dim {
+            let v: f32 = (0..LATENT).map(|l| z[l] * map[l * dim + j]).sum();
+            out.push(v + next() * 0.05);
+        }
+        if metric == Metric::Cosine {
+            normalize(&mut out[start..]);
+        }
+    }
+    out
+}
+
+fn params() -> HnswParams {
+    HnswParams { m: 16, ef_construction: 100, seed: 7 }
+}
+
+fn build(data: &[f32], metric: Metric, threads: usize) -> Hnsw {
+    let src = SliceSource::new(data, DIM);
+    let mut g = Hnsw::new(params(), metric);
+    g.insert_batch(0..src.len() as u32, &src, threads);
+    g
+}
+
+struct Fixture {
+    data: Vec<f32>,
+    queries: Vec<f32>,
+    graph: Hnsw,
+}
+
+/// One graph per metric, built once and shared by the tests (debug builds are slow).
+fn fixture(metric: Metric) -> &'static Fixture {
+    static F: [OnceLock<Fixture>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    F[metric_code(metric) as usize].get_or_init(|| {
+        let data = dataset(N, DIM, 1 + u64::from(metric_code(metric)), metric);
+        let queries = dataset(NQ, DIM, 99, metric);
+        let graph = build(&data, metric, 1);
+        Fixture { data, queries, graph }
+    })
+}
+
+/// Mean recall@k of the graph against `exact::top_k` with the same filter.
+fn recall(f: &Fixture, g: &Hnsw, k: usize, ef: usize, accept: &dyn Fn(u32) -> bool) -> f64 {
+    let src = SliceSource::new(&f.data, DIM);
+    let mut hit = 0usize;
+    let mut total = 0usize;
+    for q in f.queries.chunks_exact(DIM) {
+        let want = top_k(g.metric(), &f.data, DIM, q, k, |r| accept(r as u32));
+        let got = g.search(&src, q, k, ef, accept, &mut SearchStats::default());
+        assert!(got.iter().all(|h| accept(h.row as u32)), "only accepted slots are returned");
+        assert_eq!(got.len(), want.len(), "k results whenever k accepted slots exist");
+        hit += got.iter().filter(|h| want.iter().any(|w| w.row == h.row)).count();
+        total += want.len();
+    }
+    hit as f64 / total.max(1) as f64
+}
+
+const METRICS: [Metric; 3] = [Metric::Cosine, Metric::Euclidean, Metric::Dot];
+
+#[test]
+fn recall_at_10_matches_brute_force_for_every_metric() {
+    for metric in METRICS {
+        let f = fixture(metric);
+        let r = recall(f, &f.graph, 10, 64, &|_| true);
+        assert!(r >= 0.95, "{metric:?}: recall@10 {r}");
+    }
+}
+
+#[test]
+fn scores_are_exact_and_sorted_like_exact_top_k() {
+    for metric in METRICS {
+        let f = fixture(metric);
+        let src = SliceSource::new(&f.data, DIM);
+        for q in f.queries.chunks_exact(DIM).take(10) {
+            let got = f.graph.search(&src, q, 10, 64, &|_| true, &mut SearchStats::default());
+            for w in got.windows(2) {
+                assert!(w[0].score >= w[1].score, "best first");
+            }
+            for h in &got {
+                let raw = crate::index::exact::raw_similarity(metric, q, src.vector(h.row as u32));
+                assert_eq!(h.score, public_score(metric, raw), "{metric:?}: exact float score");
+            }
+        }
+    }
+}
+
+#[test]
+fn filtered_search_returns_only_accepted_slots_and_k_of_them() {
+    let f = fixture(Metric::Cosine);
+    for modulus in [100u32, 10, 2] {
+        let accept = move |s: u32| s.wrapping_mul(2654435761) % modulus == 0;
+        let r = recall(f, &f.graph, 10, 64, &accept);
+        assert!(r >= 0.9, "1/{modulus} selectivity: recall {r}");
+    }
+    // Nothing accepted: nothing returned (the whole graph is explored, no panic).
+    let src = SliceSource::new(&f.data, DIM);
+    let got = f.graph.search(&src, &f.queries[..DIM], 10, 64, &|_| false, &mut SearchStats::default());
+    assert!(got.is_empty());
+}
+
+#[test]
+fn recall_holds_with_30_percent_deleted() {
+    for metric in METRICS {
+        let f = fixture(metric);
+        let deleted = |s: u32| (u64::from(s).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 10 < 3;
+        let r = recall(f, &f.graph, 10, 64, &|s| !deleted(s));
+        assert!(r >= 0.95, "{metric:?}: recall with 30% deleted {r}");
+    }
+}
+
+#[test]
+fn parallel_build_gives_comparable_recall() {
+    let f = fixture(Metric::Euclidean);
+    let base = recall(f, &f.graph, 10, 64, &|_| true);
+    for threads in [2, 4] {
+        let g = build(&f.data, Metric::Euclidean, threads);
+        assert_eq!(g.len(), N);
+        assert_eq!(g.level_sizes(), f.graph.level_sizes(), "levels do not depend on threads");
+        let r = recall(f, &g, 10, 64, &|_| true);
+        assert!(r >= 0.95 && r >= base - 0.02, "{threads} threads: {r} vs 1 thread {base}");
+        // The structure is valid (read_from checks every list).
+        let mut bytes = Vec::new();
+        g.write_to(&mut bytes).unwrap();
+        Hnsw::read_from(&bytes).expect("a parallel-built graph is well formed");
+    }
+}
+
+#[test]
+fn insert_one_by_one_equals_batch_of_one_thread() {
+    let data = dataset(300, DIM, 5, Metric::Dot);
+    let src = SliceSource::new(&data, DIM);
+    let mut a = Hnsw::new(params(), Metric::Dot);
+    for s in 0..300 {
+        a.insert(s, &src);
+    }
+    let mut b = Hnsw::new(params(), Metric::Dot);
+    b.insert_batch(0..100, &src, 1);
+    b.insert_batch(100..300, &src, 1);
+    let (mut ba, mut bb) = (Vec::new(), Vec::new());
+    a.write_to(&mut ba).unwrap();
+    b.write_to(&mut bb).unwrap();
+    assert_eq!(ba, bb);
+}
+
+#[test]
+fn write_read_round_trip_gives_identical_results() {
+    for metric in METRICS {
+        let f = fixture(metric);
+        let mut bytes = Vec::new();
+        f.graph.write_to(&mut bytes).unwrap();
+        let g = Hnsw::read_from(&bytes).unwrap();
+        assert_eq!(g.len(), f.graph.len());
+        assert_eq!(g.metric(), metric);
+        assert_eq!(g.params(), f.graph.params());
+        assert_eq!(g.level_sizes(), f.graph.level_sizes());
+        let mut again = Vec::new();
+        g.write_to(&mut again).unwrap();
+        assert_eq!(again, bytes, "re-serialising gives the same bytes");
+        let src = SliceSource::new(&f.data, DIM);
+        for q in f.queries.chunks_exact(DIM).take(20) {
+            let (mut s1, mut s2) = (SearchStats::default(), SearchStats::default());
+            let a = f.graph.search(&src, q, 10, 32, &|_| true, &mut s1);
+            let b = g.search(&src, q, 10, 32, &|_| true, &mut s2);
+            assert_eq!(a, b);
+            assert_eq!(s1, s2);
+        }
+    }
+}
+
+/// A small graph whose serialised form the corruption tests mutate.
+fn small_bytes() -> Vec<u8> {
+    let data = dataset(200, DIM, 3, Metric::Euclidean);
+    let mut g = Hnsw::new(HnswParams { m: 4, ef_construction: 16, seed: 1 }, Metric::Euclidean);
+    g.insert_batch(0..200, &SliceSource::new(&data, DIM), 1);
+    let mut bytes = Vec::new();
+    g.write_to(&mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn read_from_rejects_truncated_flipped_and_random_bytes() {
+    let bytes = small_bytes();
+    assert!(Hnsw::read_from(&bytes).is_ok());
+    for cut in (0..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
+        assert!(Hnsw::read_from(&bytes[..cut]).is_err(), "truncated at {cut}");
+    }
+    for bit in (0..bytes.len() * 8).step_by(13) {
+        let mut b = bytes.clone();
+        b[bit / 8] ^= 1 << (bit % 8);
+        assert!(Hnsw::read_from(&b).is_err(), "bit {bit} flipped");
+    }
+    let mut s = 12345u64;
+    for len in [0usize, 3, 44, 48, 100, 4096] {
+        let junk: Vec<u8> = (0..len)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (s >> 56) as u8
+            })
+            .collect();
+        assert!(Hnsw::read_from(&junk).is_err());
+        // Random bytes behind a valid magic fail too.
+        let mut j = MAGIC.to_vec();
+        j.extend_from_slice(&junk);
+        assert!(Hnsw::read_from(&j).is_err());
+    }
+}
+
+/// Rewrites the checksum so that structural validation (not the CRC) must catch the damage.
+fn with_crc(mut body: Vec<u8>) -> Vec<u8> {
+    let n = body.len() - 4;
+    let sum = crc32fast::hash(&body[..n]);
+    body[n..].copy_from_slice(&sum.to_le_bytes());
+    body
+}
+
+#[test]
+fn read_from_validates_structure_even_with_a_matching_checksum() {
+    let bytes = small_bytes();
+    let len = 200usize;
+    let levels_at = HEADER_LEN;
+    let links0_at = levels_at + len;
+    let m0 = 8;
+    let word = |b: &mut Vec<u8>, i: usize, v: u32| {
+        b[links0_at + 4 * i..links0_at + 4 * i + 4].copy_from_slice(&v.to_le_bytes())
+    };
+    // Neighbour id out of range.
+    let mut b = bytes.clone();
+    word(&mut b, 1, 200);
+    assert!(Hnsw::read_from(&with_crc(b)).is_err());
+    // Self loop (node 1's first neighbour is 1).
+    let mut b = bytes.clone();
+    word(&mut b, (m0 + 1) + 1, 1);
+    assert!(Hnsw::read_from(&with_crc(b)).is_err());
+    // Count above the degree bound.
+    let mut b = bytes.clone();
+    word(&mut b, 0, (m0 + 1) as u32);
+    assert!(Hnsw::read_from(&with_crc(b)).is_err());
+    // Entry point moved off the top level / out of range.
+    let entry_at = HEADER_LEN - 8;
+    for e in [0u32, 199, 200, u32::MAX - 1] {
+        let mut b = bytes.clone();
+        let orig = u32::from_le_bytes(b[entry_at..entry_at + 4].try_into().unwrap());
+        if orig == e {
+            continue;
+        }
+        b[entry_at..entry_at + 4].copy_from_slice(&e.to_le_bytes());
+        let g = Hnsw::read_from(&with_crc(b));
+        // Another node of the top level is a valid entry point; anything else is not.
+        if let Ok(g) = g {
+            assert_eq!(usize::from(g.levels[e as usize]), g.max_level);
+        }
+    }
+    // A level that changes the expected size, and an absurd node count, fail without allocating.
+    let mut b = bytes.clone();
+    b[levels_at] = b[levels_at].wrapping_add(1);
+    assert!(Hnsw::read_from(&with_crc(b)).is_err());
+    let mut b = bytes.clone();
+    b[HEADER_LEN - 16..HEADER_LEN - 8].copy_from_slice(&(u64::from(u32::MAX) - 2).to_le_bytes());
+    assert!(Hnsw::read_from(&with_crc(b)).is_err());
+    // Degree out of range.
+    let mut b = bytes;
+    b[12..16].copy_from_slice(&100_000u32.to_le_bytes());
+    assert!(Hnsw::read_from(&with_crc(b)).is_err());
+}
+
+#[test]
+fn empty_graph_and_k_larger_than_n() {
+    let g = Hnsw::new(params(), Metric::Cosine);
+    let data = dataset(5, DIM, 4, Metric::Cosine);
+    let src = SliceSource::new(&data, DIM);
+    assert!(g.is_empty());
+    assert!(g.level_sizes().is_empty());
+    assert!(g.search(&src, &data[..DIM], 10, 10, &|_| true, &mut SearchStats::default()).is_empty());
+    let mut bytes = Vec::new();
+    g.write_to(&mut bytes).unwrap();
+    assert!(Hnsw::read_from(&bytes).unwrap().is_empty());
+
+    let mut g = Hnsw::new(params(), Metric::Cosine);
+    g.insert_batch(0..5, &src, 3);
+    let got = g.search(&src, &data[..DIM], 10, 1, &|_| true, &mut SearchStats::default());
+    let want = top_k(Metric::Cosine, &data, DIM, &data[..DIM], 10, |_| true);
+    assert_eq!(got, want, "k > n returns every slot, best first");
+    assert!(g.search(&src, &data[..DIM], 0, 10, &|_| true, &mut SearchStats::default()).is_empty());
+}
+
+#[test]
+fn duplicate_vectors() {
+    // 300 copies of one vector, then distinct points: the copies must not trap the search.
+    let distinct = dataset(700, DIM, 8, Metric::Euclidean);
+    let mut data = Vec::new();
+    for _ in 0..300 {
+        data.extend_from_slice(&distinct[..DIM]);
+    }
+    data.extend_from_slice(&distinct);
+    let src = SliceSource::new(&data, DIM);
+    let mut g = Hnsw::new(params(), Metric::Euclidean);
+    g.insert_batch(0..src.len() as u32, &src, 2);
+    let queries = dataset(20, DIM, 77, Metric::Euclidean);
+    let mut hit = 0;
+    for q in queries.chunks_exact(DIM) {
+        let want = top_k(Metric::Euclidean, &data, DIM, q, 10, |_| true);
+        let got = g.search(&src, q, 10, 64, &|_| true, &mut SearchStats::default());
+        assert_eq!(got.len(), 10);
+        hit += got.iter().filter(|h| want.iter().any(|w| w.row == h.row)).count();
+    }
+    assert!(hit as f64 / 200.0 >= 0.9, "recall {}", hit as f64 / 200.0);
+    // A query equal to the duplicated vector gets 10 exact matches (score 1 = distance 0).
+    let got = g.search(&src, &distinct[..DIM], 10, 64, &|_| true, &mut SearchStats::default());
+    assert!(got.iter().all(|h| h.score == 1.0), "{got:?}");
+}
+
+#[test]
+fn stats_and_level_sizes_are_plausible() {
+    let f = fixture(Metric::Dot);
+    let sizes = f.graph.level_sizes();
+    assert_eq!(sizes[0], N);
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]));
+    // With m = 16 about 1/16 of the nodes reach level 1.
+    assert!((150..400).contains(&sizes[1]), "{sizes:?}");
+    let src = SliceSource::new(&f.data, DIM);
+    let mut st = SearchStats::default();
+    f.graph.search(&src, &f.queries[..DIM], 10, 64, &|_| true, &mut st);
+    assert_eq!(st.levels as usize, sizes.len() - 1);
+    assert!(st.distance_calculations >= 64 && st.nodes_visited > 0);
+    assert!(f.graph.memory_bytes() >= N * (2 * 16 + 1) * 4);
+}
