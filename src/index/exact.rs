@@ -84,6 +84,39 @@ pub fn top_k(
     hits
 }
 
+/// [`top_k`] over slots `0..n` of a vector source (vectors that are not one contiguous block).
+pub fn top_k_slots<V: super::hnsw::VectorSource>(
+    metric: Metric,
+    vectors: &V,
+    n: usize,
+    query: &[f32],
+    k: usize,
+    accept: impl Fn(u32) -> bool,
+) -> Vec<Scored> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
+    for slot in 0..n as u32 {
+        let score = raw_similarity(metric, query, vectors.vector(slot));
+        let row = slot as usize;
+        if heap.len() == k && (Scored { row, score }) >= *heap.peek().expect("heap holds k items") {
+            continue; // cannot enter: skip the (costlier) accept test
+        }
+        if !accept(slot) {
+            continue;
+        }
+        heap.push(Scored { row, score });
+        if heap.len() > k {
+            heap.pop();
+        }
+    }
+    let mut hits = heap.into_vec();
+    hits.sort();
+    hits.iter_mut().for_each(|h| h.score = public_score(metric, h.score));
+    hits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

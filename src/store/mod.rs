@@ -14,7 +14,9 @@ use parking_lot::RwLock;
 
 use crate::error::{Code, Error, Result};
 use crate::filter::Filter;
-use crate::index::{distance, exact};
+use crate::index::distance;
+use crate::index::exact::{self, Scored};
+use crate::index::hnsw::{Hnsw, HnswParams, SearchStats, VectorSource};
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
 use crate::storage::meta::{Meta, META_FORMAT_VERSION};
@@ -51,6 +53,16 @@ pub struct Stats {
     pub log_bytes: u64,
 }
 
+/// Stores with at most this many slots are searched by exact scan: it is as fast as the graph there,
+/// and exact.
+const EXACT_SCAN_MAX_SLOTS: usize = 2000;
+/// A filtered query uses the exact scan when fewer than this many times `ef` records are estimated
+/// to pass: the graph search expands about `ef / selectivity` nodes of ~2M neighbours each, which
+/// costs more than scanning every vector once below that point.
+const SELECTIVE_FACTOR: usize = 32;
+/// Slots sampled to estimate how many records a filter passes.
+const SELECTIVITY_SAMPLES: usize = 512;
+
 /// Largest squared length of a vector in a dot or euclidean store (see `prepare_vector`).
 const MAX_SQUARED_NORM: f64 = f32::MAX as f64 / 4.0;
 
@@ -85,7 +97,15 @@ pub(crate) struct VectorRows {
     data: Vec<f32>,
 }
 
+impl VectorSource for VectorRows {
+    #[inline(always)]
+    fn vector(&self, slot: u32) -> &[f32] {
+        self.get(slot)
+    }
+}
+
 impl VectorRows {
+    #[inline(always)]
     fn get(&self, row: u32) -> &[f32] {
         let start = row as usize * self.dim;
         &self.data[start..start + self.dim]
@@ -106,6 +126,13 @@ struct Inner {
     live: usize,
     /// Tombstones (`Deleted` slots).
     tombstones: usize,
+    /// Slots not `Deleted` that carry an expiry time: while there are none, reads skip the clock.
+    expiring: usize,
+    /// The graph over every slot (tombstones stay in it as routing-only nodes). Slots at or past
+    /// `index.len()` are written but not yet in the graph; `index_pending` adds them.
+    index: Hnsw,
+    /// Threads a bulk insert may use (already resolved: at least 1).
+    build_threads: usize,
     log: Log,
     /// Log operations that no longer describe a live record (replaced or deleted): when there are
     /// any, closing rewrites the log to the current state.
@@ -113,6 +140,15 @@ struct Inner {
     /// Log size after the last checkpoint (or open).
     log_bytes_at_checkpoint: u64,
     _lock: DirLock,
+}
+
+/// The number of threads a bulk insert uses: `0` = one per core.
+fn resolve_threads(requested: usize) -> usize {
+    if requested == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        requested
+    }
 }
 
 fn now_unix() -> u64 {
@@ -141,6 +177,10 @@ impl Inner {
         if slot.state == SlotState::Live {
             self.live -= 1;
         }
+        if slot.expires_at != 0 {
+            self.expiring -= 1;
+            slot.expires_at = 0;
+        }
         slot.state = SlotState::Deleted;
         slot.metadata = Map::new();
         self.tombstones += 1;
@@ -165,6 +205,9 @@ impl Inner {
                 self.slots.push(Slot { id: id.clone(), metadata, state: SlotState::Live, expires_at });
                 self.slot_of.insert(id, s);
                 self.live += 1;
+                if expires_at != 0 {
+                    self.expiring += 1;
+                }
             }
             LogOp::Delete { id } => {
                 let Some(s) = self.slot_of.remove(&id) else { return };
@@ -195,7 +238,8 @@ impl Inner {
             }
             LogOp::SetExpiry { id, expires_at } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
-                self.slots[s as usize].expires_at = expires_at;
+                let old = std::mem::replace(&mut self.slots[s as usize].expires_at, expires_at);
+                self.expiring = self.expiring + usize::from(expires_at != 0) - usize::from(old != 0);
                 self.stale_ops += 1;
             }
         }
@@ -221,8 +265,69 @@ impl Inner {
         }
     }
 
+    /// Adds the slots written since the last call to the graph.
+    fn index_pending(&mut self) {
+        let (from, to) = (self.index.len() as u32, self.slots.len() as u32);
+        if from < to {
+            self.index.insert_batch(from..to, &self.vectors, self.build_threads);
+        }
+    }
+
+    /// The `k` best visible slots passing `filter`, best first, with public scores.
+    ///
+    /// The graph is searched with an acceptance test (visible and passing the filter): rejected
+    /// nodes still route the search but never enter the results. The exact scan is used instead for
+    /// small stores, and for filters that few records pass (estimated by sampling: the graph search
+    /// would wander through many rejected nodes to find them). Whenever the graph search finds fewer
+    /// than `k`, the exact scan answers, so a query returns `k` results whenever `k` records pass.
+    fn search(
+        &self,
+        metric: Metric,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<&Filter>,
+    ) -> Vec<Scored> {
+        let now = if self.expiring > 0 { now_unix() } else { 0 };
+        let accept = |s: u32| {
+            self.visible(s, now) && filter.is_none_or(|f| f.matches(&self.slots[s as usize].metadata))
+        };
+        let n = self.slots.len();
+        let everything_visible = filter.is_none() && self.live == n && self.expiring == 0;
+        let ef = ef.max(k);
+        let exact = n <= EXACT_SCAN_MAX_SLOTS
+            || self.index.len() < n
+            || (filter.is_some() && self.estimate_accepted(&accept) < SELECTIVE_FACTOR * ef);
+        if !exact {
+            let mut stats = SearchStats::default();
+            let hits = if everything_visible {
+                self.index.search(&self.vectors, query, k, ef, &|_| true, &mut stats)
+            } else {
+                self.index.search(&self.vectors, query, k, ef, &accept, &mut stats)
+            };
+            if hits.len() >= k {
+                return hits;
+            }
+        }
+        exact::top_k_slots(metric, &self.vectors, n, query, k, accept)
+    }
+
+    /// Estimated number of slots `accept` passes, from a sample spread evenly over the slots.
+    fn estimate_accepted(&self, accept: &impl Fn(u32) -> bool) -> usize {
+        let n = self.slots.len();
+        if n == 0 {
+            return 0;
+        }
+        let samples = n.min(SELECTIVITY_SAMPLES);
+        let passed = (0..samples).filter(|&i| accept((i * n / samples) as u32)).count();
+        passed * n / samples
+    }
+
     /// Live records not expired at `now`.
     fn visible_count(&self, now: u64) -> usize {
+        if self.expiring == 0 {
+            return self.live;
+        }
         let expired = self
             .slots
             .iter()
@@ -335,6 +440,9 @@ impl Store {
             meta.save(dir)?;
         }
         let metric = meta.metric;
+        // The graph's shape is fixed when the store is created: the stored parameters rule.
+        let graph_params =
+            HnswParams { m: meta.hnsw_m, ef_construction: meta.ef_construction, ..HnswParams::default() };
         let mut inner = Inner {
             vectors: VectorRows { dim: meta.dimension, data: Vec::new() },
             meta,
@@ -345,11 +453,15 @@ impl Store {
             log,
             stale_ops: 0,
             log_bytes_at_checkpoint: 0,
+            expiring: 0,
+            index: Hnsw::new(graph_params, metric),
+            build_threads: resolve_threads(options.build_threads),
             _lock: lock,
         };
         for op in staged {
             inner.apply(op);
         }
+        inner.index_pending();
         inner.log_bytes_at_checkpoint = inner.log.len_bytes();
         Ok(Store {
             path: dir.to_path_buf(),
@@ -451,6 +563,7 @@ impl Store {
         for op in ops {
             inner.apply(op);
         }
+        inner.index_pending();
         self.checkpoint_if_due(&mut inner);
         Ok(())
     }
@@ -511,11 +624,8 @@ impl Store {
         if query.len() != dim {
             return Err(Error::dimension(dim, query.len()));
         }
-        let now = now_unix();
-        let hits = exact::top_k(self.metric, &inner.vectors.data, dim, &query, q.k, |s| {
-            inner.visible(s as u32, now)
-                && filter.as_ref().is_none_or(|f| f.matches(&inner.slots[s].metadata))
-        });
+        let ef = if q.ef_search == 0 { inner.meta.ef_search } else { q.ef_search };
+        let hits = inner.search(self.metric, &query, q.k, ef, filter.as_ref());
         Ok(hits.into_iter().map(|h| inner.hit(h.row as u32, h.score)).collect())
     }
 

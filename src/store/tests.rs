@@ -1,4 +1,5 @@
 use super::*;
+use std::path::Path;
 
 fn opts(dim: usize, metric: Metric) -> StoreOptions {
     StoreOptions { dimension: dim, metric: Some(metric), ..StoreOptions::default() }
@@ -217,4 +218,155 @@ fn a_missing_meta_file_with_a_nonempty_log_is_corrupt_and_nothing_is_written() {
     assert_eq!(err.code, Code::Corrupt);
     assert!(err.message.contains("vecstore.meta.json"), "{}", err.message);
     assert!(!dir.path().join("vecstore.meta.json").exists(), "a failed open must not invent a description");
+}
+
+/// Random vectors from a seeded xorshift generator.
+fn random_rows(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    };
+    (0..n).map(|_| (0..dim).map(|_| next()).collect()).collect()
+}
+
+/// A store of `n` random records (past the exact-scan size, so queries go through the graph) whose
+/// metadata has `bucket = i % 100`.
+fn graph_store(dir: &Path, n: usize, dim: usize) -> (Store, Vec<Vec<f32>>) {
+    let o = StoreOptions { ef_construction: 64, build_threads: 2, ..opts(dim, Metric::Euclidean) };
+    let s = Store::open(dir, &o).unwrap();
+    let rows = random_rows(n, dim, 11);
+    let names: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+    let metas: Vec<String> = (0..n).map(|i| format!(r#"{{"bucket":{}}}"#, i % 100)).collect();
+    let batch: Vec<NewRecord> =
+        (0..n).map(|i| NewRecord { id: &names[i], vector: &rows[i], metadata: Some(&metas[i]) }).collect();
+    s.upsert_many(&batch).unwrap();
+    (s, rows)
+}
+
+/// The ids of the `k` rows nearest to `q` (squared euclidean) among those `keep` allows.
+fn brute_force(rows: &[Vec<f32>], q: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<String> {
+    let mut all: Vec<(f32, usize)> = (0..rows.len())
+        .filter(|&i| keep(i))
+        .map(|i| (rows[i].iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum(), i))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    all.iter().take(k).map(|(_, i)| format!("r{i}")).collect()
+}
+
+fn recall(found: &[Hit], want: &[String]) -> f64 {
+    let hits = found.iter().filter(|h| want.contains(&h.id)).count();
+    hits as f64 / want.len().max(1) as f64
+}
+
+#[test]
+fn graph_search_recall_against_brute_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, rows) = graph_store(dir.path(), 6000, 12);
+    let queries = random_rows(50, 12, 99);
+    let mut total = 0.0;
+    for q in &queries {
+        let hits = s.query(&Query { vector: q, k: 10, ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 10);
+        total += recall(&hits, &brute_force(&rows, q, 10, |_| true));
+    }
+    let r = total / queries.len() as f64;
+    assert!(r >= 0.95, "recall@10 = {r}");
+}
+
+#[test]
+fn filtered_search_is_exact_about_the_filter_at_every_selectivity() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, rows) = graph_store(dir.path(), 6000, 12);
+    let queries = random_rows(30, 12, 7);
+    for (filter, limit) in [("bucket < 1", 1), ("bucket < 10", 10), ("bucket < 50", 50)] {
+        let mut total = 0.0;
+        for q in &queries {
+            let hits =
+                s.query(&Query { vector: q, k: 10, filter: Some(filter), ..Default::default() }).unwrap();
+            assert_eq!(hits.len(), 10, "{filter}");
+            for h in &hits {
+                let i: usize = h.id[1..].parse().unwrap();
+                assert!(i % 100 < limit, "{filter} returned {}", h.id);
+            }
+            total += recall(&hits, &brute_force(&rows, q, 10, |i| i % 100 < limit));
+        }
+        let r = total / queries.len() as f64;
+        assert!(r >= 0.95, "{filter}: recall@10 = {r}");
+    }
+    // A filter that 3 records pass returns those 3, not fewer and not others.
+    let hits = s
+        .query(&Query {
+            vector: &queries[0],
+            k: 10,
+            filter: Some("bucket = 7 AND r < 0"),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(hits.is_empty());
+    let few =
+        s.query(&Query { vector: &queries[0], k: 10, filter: Some("bucket = 7"), ..Default::default() });
+    assert_eq!(few.unwrap().len(), 10);
+}
+
+#[test]
+fn recall_holds_after_deleting_30_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, rows) = graph_store(dir.path(), 6000, 12);
+    let deleted = |i: usize| i % 10 < 3;
+    for i in (0..rows.len()).filter(|&i| deleted(i)) {
+        s.delete(&format!("r{i}")).unwrap();
+    }
+    assert_eq!(s.count(), 4200);
+    let queries = random_rows(50, 12, 5);
+    let mut total = 0.0;
+    for q in &queries {
+        let hits = s.query(&Query { vector: q, k: 10, ..Default::default() }).unwrap();
+        assert_eq!(hits.len(), 10);
+        assert!(hits.iter().all(|h| !deleted(h.id[1..].parse().unwrap())), "a deleted record came back");
+        total += recall(&hits, &brute_force(&rows, q, 10, |i| !deleted(i)));
+    }
+    let r = total / queries.len() as f64;
+    assert!(r >= 0.95, "recall@10 after deletes = {r}");
+}
+
+#[test]
+fn queries_run_while_other_threads_insert_and_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = graph_store(dir.path(), 3000, 8);
+    let s = std::sync::Arc::new(s);
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for (i, v) in random_rows(300, 8, 100 + w).iter().enumerate() {
+                    // Half new records, half replacements of existing ones.
+                    let id =
+                        if i % 2 == 0 { format!("w{w}-{i}") } else { format!("r{}", i * 7 + w as usize) };
+                    s.upsert(&id, v, Some(r#"{"bucket":1}"#)).unwrap();
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|r| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for q in random_rows(200, 8, 200 + r) {
+                    let filter = (r == 1).then_some("bucket = 1");
+                    let hits = s.query(&Query { vector: &q, k: 10, filter, ..Default::default() }).unwrap();
+                    assert_eq!(hits.len(), 10);
+                    if filter.is_some() {
+                        assert!(hits.iter().all(|h| h.metadata == r#"{"bucket":1}"#));
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in writers.into_iter().chain(readers) {
+        t.join().unwrap();
+    }
+    assert_eq!(s.count(), 3000 + 300);
 }
