@@ -6,3 +6,4 @@ pub mod fsutil;
 pub mod lock;
 pub mod log;
 pub mod meta;
+pub mod vectors;
