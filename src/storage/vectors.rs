@@ -246,7 +246,7 @@ impl VectorBlock {
 
     /// A block whose rows are all in memory: `data` is row-major, `data.len()` a multiple of `dim`.
     pub fn from_vec(dim: usize, data: Vec<f32>) -> Result<VectorBlock> {
-        let fits = if dim == 0 { data.is_empty() } else { data.len() % dim == 0 };
+        let fits = data.len().is_multiple_of(dim); // with dim 0: only when empty
         if !fits {
             return Err(Error::invalid(format!(
                 "{} floats are not a whole number of rows of dimension {dim}",
