@@ -6,4 +6,5 @@ pub mod fsutil;
 pub mod lock;
 pub mod log;
 pub mod meta;
+pub mod snapshot;
 pub mod vectors;

@@ -437,6 +437,11 @@ impl VectorBlock {
         self.tail.len().checked_div(self.dim).unwrap_or(0)
     }
 
+    /// The data crc recorded in the mapped file's header, if a file is mapped.
+    pub fn file_crc(&self) -> Option<u32> {
+        self.mapped.as_ref().map(|m| m.crc)
+    }
+
     /// The mapped file, if any.
     pub fn mapped_path(&self) -> Option<&Path> {
         self.mapped.as_ref().map(|m| m.path.as_path())
