@@ -441,6 +441,47 @@ fn read_blob_file(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Res
     Ok(Blob { count, crc, payload })
 }
 
+/// The smallest bincode encoding of a `SlotRecord`: two empty strings (8-byte lengths), u8, u64.
+const MIN_RECORD_BYTES: u64 = 8 + 8 + 1 + 8;
+
+/// Decodes a records payload (bincode of `Vec<SlotRecord>`) holding `count` records.
+///
+/// Decoded record by record into a vector allocated once: `count` is first checked against what the
+/// payload can hold, so the allocation is bounded by the file's size, and the vector never regrows
+/// (a plain `deserialize` grows it from a small "cautious" capacity, copying it again and again).
+fn decode_records(path: &Path, payload: &[u8], count: u64) -> Result<Vec<SlotRecord>> {
+    let corrupt = |what: String| Error::corrupt(path, what);
+    let prefix = payload.get(..8).ok_or_else(|| corrupt("records do not decode: no length".into()))?;
+    let len = u64::from_le_bytes(prefix.try_into().unwrap());
+    if len != count {
+        return Err(corrupt(format!("records file holds {len} records, its header says {count}")));
+    }
+    if count > (payload.len() as u64 - 8) / MIN_RECORD_BYTES {
+        return Err(corrupt(format!(
+            "records file claims {count} records, more than its {} bytes can hold",
+            payload.len()
+        )));
+    }
+    let options = bincode_options().with_limit(payload.len() as u64);
+    let mut de = bincode::Deserializer::from_slice(&payload[8..], options);
+    let mut records = Vec::with_capacity(count as usize);
+    let mut consumed: u64 = 8;
+    for i in 0..count {
+        let r = SlotRecord::deserialize(&mut de)
+            .map_err(|e| corrupt(format!("records do not decode (record {i}): {e}")))?;
+        consumed += MIN_RECORD_BYTES + r.id.len() as u64 + r.metadata.len() as u64;
+        records.push(r);
+    }
+    // Everything must have been consumed: trailing bytes mean the count or the encoding is wrong.
+    if consumed != payload.len() as u64 {
+        return Err(corrupt(format!(
+            "records do not decode: {} bytes left after the last record",
+            payload.len() as u64 - consumed
+        )));
+    }
+    Ok(records)
+}
+
 /// A file the manifest names must exist: its absence is damage, not an I/O hiccup.
 fn open_error(path: &Path, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
@@ -565,16 +606,7 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
             format!("records file has {} records, the snapshot has {} slots", blob.count, manifest.slots),
         ));
     }
-    let records: Vec<SlotRecord> = bincode_options()
-        .with_limit(blob.payload.len() as u64)
-        .deserialize(&blob.payload)
-        .map_err(|e| Error::corrupt(&records_path, format!("records do not decode: {e}")))?;
-    if records.len() as u64 != blob.count {
-        return Err(Error::corrupt(
-            &records_path,
-            format!("records file holds {} records, its header says {}", records.len(), blob.count),
-        ));
-    }
+    let records = decode_records(&records_path, &blob.payload, blob.count)?;
     if let Some((slot, r)) = records.iter().enumerate().find(|(_, r)| r.state > SLOT_SOFT_DELETED) {
         return Err(Error::corrupt(&records_path, format!("slot {slot} has unknown state {}", r.state)));
     }

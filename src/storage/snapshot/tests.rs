@@ -387,20 +387,26 @@ fn undecodable_records_with_a_good_checksum_are_corrupt_without_a_huge_allocatio
     let dir = tempfile::tempdir().unwrap();
     let m = write(dir.path(), 3, &data(3, 1, 1), 4);
     let records_path = m.file_path(dir.path(), FileKind::Records);
-    let mut payloads: Vec<Vec<u8>> = Vec::new();
-    payloads.push(u64::MAX.to_le_bytes().to_vec()); // a vector of 2^64 records
+    let one = bincode_options().serialize(&vec![record(0)]).unwrap();
+    // (payload, count in the file header, expected message)
+    let mut cases: Vec<(Vec<u8>, u64, &str)> = Vec::new();
+    cases.push((u64::MAX.to_le_bytes().to_vec(), 1, "holds 18446744073709551615 records, its header says 1"));
     let mut huge_string = 1u64.to_le_bytes().to_vec();
     huge_string.extend_from_slice(&(u64::MAX / 2).to_le_bytes()); // an id of 2^63 bytes
-    payloads.push(huge_string);
-    payloads.push(vec![0xff; 40]);
-    let mut bad_utf8 = bincode_options().serialize(&vec![record(0)]).unwrap();
+    huge_string.extend_from_slice(&[0; 17]);
+    cases.push((huge_string, 1, "do not decode (record 0)"));
+    let mut garbage = 1u64.to_le_bytes().to_vec();
+    garbage.extend_from_slice(&[0xff; 40]);
+    cases.push((garbage, 1, "do not decode (record 0)"));
+    let mut bad_utf8 = one.clone();
     bad_utf8[16] = 0xff; // first byte of the id
-    payloads.push(bad_utf8);
-    let mut trailing = bincode_options().serialize(&vec![record(0)]).unwrap();
+    cases.push((bad_utf8, 1, "do not decode (record 0)"));
+    let mut trailing = one.clone();
     trailing.push(0);
-    payloads.push(trailing);
-    for payload in payloads {
-        let w = write_blob_file(&records_path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, 1, |w| {
+    cases.push((trailing, 1, "1 bytes left after the last record"));
+    cases.push((Vec::new(), 1, "no length"));
+    for (payload, count, needle) in cases {
+        let w = write_blob_file(&records_path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, count, |w| {
             w.write_all(&payload)
         })
         .unwrap();
@@ -408,8 +414,18 @@ fn undecodable_records_with_a_good_checksum_are_corrupt_without_a_huge_allocatio
             m.records.bytes = w.bytes;
             m.records.crc32 = w.crc32;
         });
-        expect_corrupt(dir.path(), "snap-000003.records", "do not decode");
+        expect_corrupt(dir.path(), "snap-000003.records", needle);
     }
+    // Counts that the payload cannot hold are refused before the vector is allocated (the loader
+    // reaches this only when the manifest's slot count agrees, so it is checked directly).
+    let p = Path::new("r");
+    let mut claims_many = 1000u64.to_le_bytes().to_vec();
+    claims_many.extend_from_slice(&one[8..]);
+    let err = decode_records(p, &claims_many, 1000).unwrap_err();
+    assert!(err.message.contains("claims 1000 records, more than its"), "{}", err.message);
+    let err = decode_records(p, &u64::MAX.to_le_bytes(), u64::MAX).unwrap_err();
+    assert!(err.message.contains("more than its 8 bytes can hold"), "{}", err.message);
+    assert_eq!(decode_records(p, &one, 1).unwrap(), vec![record(0)]);
 }
 
 #[test]
