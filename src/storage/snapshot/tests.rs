@@ -108,6 +108,23 @@ fn round_trips_in_many_shapes() {
 }
 
 #[test]
+fn a_store_without_a_dimension_yet_snapshots() {
+    // A store whose first vector has not arrived has dimension 0 and no slots.
+    let dir = tempfile::tempdir().unwrap();
+    let d = Data { vectors: VectorBlock::empty(0), records: Vec::new(), graph: Vec::new() };
+    write(dir.path(), 1, &d, 1);
+    let s = load_snapshot(dir.path(), Some(0)).unwrap().unwrap();
+    assert_eq!((s.dimension, s.vectors.len(), s.records.len()), (0, 0, 0));
+}
+
+#[test]
+fn loaded_snapshots_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<LoadedSnapshot>();
+    send_sync::<VectorBlock>();
+}
+
+#[test]
 fn an_empty_graph_and_a_block_with_a_tail_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let first = data(3, 4, 0);
