@@ -10,5 +10,8 @@ pub mod fsutil;
 pub mod lock;
 pub mod log;
 pub mod meta;
+// Not part of the C ABI: cbindgen would otherwise copy their public constants into include/vecstore.h.
+/// cbindgen:ignore
 pub mod snapshot;
+/// cbindgen:ignore
 pub mod vectors;

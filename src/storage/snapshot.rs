@@ -59,20 +59,13 @@ use super::vectors::{write_vectors_file, VectorBlock, WrittenFile};
 use crate::error::{Error, Result};
 
 pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
-pub const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
-pub const RECORDS_FORMAT_VERSION: u32 = 1;
-pub const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
-pub const GRAPH_FORMAT_VERSION: u32 = 1;
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 1;
+pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
+pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
+pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
+pub(crate) const GRAPH_FORMAT_VERSION: u32 = 1;
 const BLOB_HEADER_LEN: usize = 32;
 const TMP_SUFFIX: &str = ".tmp";
-
-/// `SlotRecord::state` of a live record.
-pub const SLOT_LIVE: u8 = 0;
-/// `SlotRecord::state` of a deleted record or a replaced vector (a tombstone, until compaction).
-pub const SLOT_DELETED: u8 = 1;
-/// `SlotRecord::state` of a soft-deleted record (restorable).
-pub const SLOT_SOFT_DELETED: u8 = 2;
 
 /// Everything the store keeps about one slot besides its vector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,10 +73,21 @@ pub struct SlotRecord {
     pub id: String,
     /// Canonical JSON text.
     pub metadata: String,
-    /// [`SLOT_LIVE`], [`SLOT_DELETED`] or [`SLOT_SOFT_DELETED`].
+    /// [`SlotRecord::LIVE`], [`SlotRecord::DELETED`] or [`SlotRecord::SOFT_DELETED`].
     pub state: u8,
     /// Unix seconds; 0 = never.
     pub expires_at: u64,
+}
+
+// Associated constants rather than free ones: cbindgen exports every free `pub const` of the crate
+// into include/vecstore.h, and these are not part of the C ABI.
+impl SlotRecord {
+    /// `state` of a live record.
+    pub const LIVE: u8 = 0;
+    /// `state` of a deleted record or a replaced vector (a tombstone, until compaction).
+    pub const DELETED: u8 = 1;
+    /// `state` of a soft-deleted record (restorable).
+    pub const SOFT_DELETED: u8 = 2;
 }
 
 /// The three files of a snapshot.
@@ -242,7 +246,7 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
             c.vectors.len()
         )));
     }
-    if let Some((slot, r)) = c.records.iter().enumerate().find(|(_, r)| r.state > SLOT_SOFT_DELETED) {
+    if let Some((slot, r)) = c.records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
         return Err(Error::invalid(format!("slot {slot} has unknown state {}", r.state)));
     }
     if let Some(current) = read_manifest(dir)? {
@@ -607,7 +611,7 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
         ));
     }
     let records = decode_records(&records_path, &blob.payload, blob.count)?;
-    if let Some((slot, r)) = records.iter().enumerate().find(|(_, r)| r.state > SLOT_SOFT_DELETED) {
+    if let Some((slot, r)) = records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
         return Err(Error::corrupt(&records_path, format!("slot {slot} has unknown state {}", r.state)));
     }
 

@@ -45,10 +45,10 @@ use memmap2::{Mmap, MmapOptions};
 
 use crate::error::{Code, Error, Result};
 
-pub const VECTORS_MAGIC: &[u8; 8] = b"VSVEC\0\0\0";
-pub const VECTORS_FORMAT_VERSION: u32 = 1;
+pub(crate) const VECTORS_MAGIC: &[u8; 8] = b"VSVEC\0\0\0";
+pub(crate) const VECTORS_FORMAT_VERSION: u32 = 1;
 /// Bytes before the first float; a multiple of 64 so mapped rows are cache-line aligned.
-pub const VECTORS_HEADER_LEN: usize = 64;
+pub(crate) const VECTORS_HEADER_LEN: usize = 64;
 
 /// What a written file holds, as recorded in the snapshot manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
