@@ -46,6 +46,14 @@
 //!
 //! Writing and loading must happen with the directory lock held ([`super::lock::DirLock`]), since both
 //! remove files they consider stray.
+//!
+//! <!-- Full paths: the `cbindgen:ignore` doc on this module's declaration makes rustdoc resolve
+//! these docs from the parent module. -->
+//! [`super::log`]: crate::storage::log
+//! [`write_snapshot`]: crate::storage::snapshot::write_snapshot
+//! [`load_snapshot`]: crate::storage::snapshot::load_snapshot
+//! [`verify_snapshot`]: crate::storage::snapshot::verify_snapshot
+//! [`super::lock::DirLock`]: crate::storage::lock::DirLock
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};

@@ -36,6 +36,13 @@
 //! name, fsynced and renamed into place, and later replaced only by renaming a new file over the name
 //! (or deleted), which leaves the inode of an existing mapping untouched. The directory lock keeps other
 //! vecstore handles out. Only someone editing the store's files by hand can break a live mapping.
+//!
+//! <!-- Full paths: the `cbindgen:ignore` doc on this module's declaration makes rustdoc resolve
+//! these docs from the parent module. -->
+//! [`VectorBlock`]: crate::storage::vectors::VectorBlock
+//! [`VectorBlock::open_mapped`]: crate::storage::vectors::VectorBlock::open_mapped
+//! [`VectorBlock::verify`]: crate::storage::vectors::VectorBlock::verify
+//! [`VectorBlock::open_copied`]: crate::storage::vectors::VectorBlock::open_copied
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
