@@ -20,6 +20,8 @@
 //! 1. write snapshot generation G with `next_log_generation = L + 1`, where L is [`Log::generation`];
 //!    the snapshot holds everything the log of generation L holds. The manifest is the commit point.
 //! 2. [`Log::reset`]`(L + 1)`: atomically replace the log with an empty one of generation L + 1.
+//!    If it fails, the log refuses appends until the store is reopened (the reopen then discards it).
+//!    A failed step 1 changes nothing: the old snapshot and the log stay as they were.
 //!
 //! Open: [`Log::open`] is given the manifest's `log_generation` (0 when there is no snapshot) and:
 //! - log generation **equal**: the log follows the snapshot; it is replayed.
@@ -329,6 +331,10 @@ impl Log {
     /// Atomically replaces the log with an empty one of `generation` (step 2 of a checkpoint): a crash
     /// leaves either the old log or the new empty one. `generation` must be greater than the current
     /// one: going back would pair old history with a newer snapshot.
+    ///
+    /// If it fails, appends fail too until the store is reopened (the committed snapshot already
+    /// names the new generation, so writes to the old log would be discarded at the next open); the
+    /// reopen discards the old log, whose contents the snapshot holds.
     pub fn reset(&mut self, generation: u32) -> Result<()> {
         if generation <= self.generation {
             return Err(Error::invalid(format!(
@@ -336,7 +342,20 @@ impl Log {
                 self.generation
             )));
         }
-        self.replace_with(&header_bytes(generation), generation)
+        let result = self.replace_with(&header_bytes(generation), generation);
+        if let Err(e) = &result {
+            if self.broken.is_none() {
+                // The snapshot that asked for this reset is already committed and names the new
+                // generation, so the old log will be discarded at the next open: anything appended
+                // to it now would be acknowledged and then lost. Refuse writes until a reopen.
+                self.broken = Some(format!(
+                    "{}: the log could not be reset after a checkpoint ({}); reopen the store",
+                    self.path.display(),
+                    e.message
+                ));
+            }
+        }
+        result
     }
 
     /// Installs `bytes` (a complete log of `generation`) in place of the current file.
@@ -541,6 +560,26 @@ mod tests {
         assert_eq!(ops, vec![upsert("d")]);
         assert_eq!(log.generation(), 1);
         assert!(!dir.path().join("vecstore.log.tmp").exists());
+    }
+
+    #[test]
+    fn a_failed_reset_refuses_further_writes_until_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _, _) = open_at(dir.path(), 1).unwrap();
+        log.append(&[upsert("a")]).unwrap();
+        // A directory where the temporary file must go makes the reset fail before the rename.
+        let tmp = dir.path().join("vecstore.log.tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        assert_eq!(log.reset(2).unwrap_err().code, crate::error::Code::Io);
+        let err = log.append(&[upsert("b")]).unwrap_err();
+        assert_eq!(err.code, crate::error::Code::Io);
+        assert!(err.message.contains("could not be reset"), "{}", err.message);
+        drop(log);
+        std::fs::remove_dir(&tmp).unwrap();
+        // Reopened against the snapshot that asked for generation 2: the old log is discarded.
+        let (log, report, ops) = open_at(dir.path(), 2).unwrap();
+        assert!(ops.is_empty());
+        assert_eq!((report.discarded_generation, log.generation()), (Some(1), 2));
     }
 
     #[test]

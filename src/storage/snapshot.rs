@@ -264,6 +264,13 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
                 c.generation, current.generation
             )));
         }
+        // Equal is allowed: a checkpoint retried after its log reset failed asks for the same one.
+        if c.next_log_generation < current.log_generation {
+            return Err(Error::invalid(format!(
+                "snapshot asks for log generation {}, older than the current snapshot's {}",
+                c.next_log_generation, current.log_generation
+            )));
+        }
     }
 
     let finals: Vec<PathBuf> =

@@ -163,6 +163,10 @@ fn a_new_generation_replaces_the_old_and_deletes_its_files() {
         let err = write_snapshot(dir.path(), &contents(g, &a, 3)).unwrap_err();
         assert_eq!(err.code, Code::InvalidArgument, "{}", err.message);
     }
+    // The log generation cannot go back either (equal is a retried checkpoint).
+    let err = write_snapshot(dir.path(), &contents(3, &a, 1)).unwrap_err();
+    assert!(err.message.contains("log generation 1, older than"), "{}", err.message);
+    write(dir.path(), 3, &a, 2);
     // Generations past six digits still name and parse.
     write(dir.path(), 12_345_678, &a, 3);
     assert_eq!(load_snapshot(dir.path(), None).unwrap().unwrap().generation, 12_345_678);
@@ -195,6 +199,23 @@ fn expect_corrupt_with(dir: &Path, dim: Option<usize>, file: &str, needle: &str)
     let err = load_snapshot(dir, dim).unwrap_err();
     assert_eq!(err.code, Code::Corrupt, "{}", err.message);
     assert!(err.message.contains(file) && err.message.contains(needle), "{}", err.message);
+}
+
+#[test]
+fn a_failed_write_leaves_the_previous_snapshot_and_no_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = data(3, 4, 1);
+    write(dir.path(), 1, &a, 1);
+    // The graph's temporary name is taken by a directory: the third file cannot be created.
+    let blocker = dir.path().join("snap-000002.graph.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    let err = write_snapshot(dir.path(), &contents(2, &data(3, 5, 2), 2)).unwrap_err();
+    assert_eq!(err.code, Code::Io, "{}", err.message);
+    std::fs::remove_dir(&blocker).unwrap();
+    let mut expected: BTreeSet<String> = gen_files(1).into_iter().collect();
+    expected.insert(MANIFEST_FILE.into());
+    assert_eq!(names(dir.path()), expected);
+    assert_holds(&load_snapshot(dir.path(), Some(3)).unwrap().unwrap(), &a);
 }
 
 // ---- crash windows -------------------------------------------------------------------------------
