@@ -3,13 +3,35 @@
 //!
 //! Layout (all integers little-endian):
 //! ```text
-//! header : magic "VSLOG\0\0\0" (8 bytes) | format version u32 | reserved u32 (0)
+//! header : magic "VSLOG\0\0\0" (8 bytes) | format version u32 (2) | log generation u32
 //! frame  : payload length u32 | crc32 (IEEE) of payload u32 | payload (bincode of Vec<LogOp>)
 //! ```
 //! One frame holds one call's operations (a bulk upsert is one frame: all of it or none of it is
 //! replayed). On replay a frame that is cut short or fails its checksum ends the log: it and anything
 //! after it are dropped and the file is truncated to the last good frame, so a torn write from a crash
 //! is never loaded as garbage.
+//!
+//! ## Log generations and checkpoints
+//! The log holds the writes made *after* the current snapshot (see [`super::snapshot`]); its generation
+//! number says which snapshot it follows. Version 1 logs (before generations existed) are refused.
+//!
+//! Checkpoint, with writes to the store blocked from the moment the snapshot's contents are taken until
+//! step 2 returns (a write in between would be in neither the snapshot nor the new log):
+//! 1. write snapshot generation G with `next_log_generation = L + 1`, where L is [`Log::generation`];
+//!    the snapshot holds everything the log of generation L holds. The manifest is the commit point.
+//! 2. [`Log::reset`]`(L + 1)`: atomically replace the log with an empty one of generation L + 1.
+//!    If it fails, the log refuses appends until the store is reopened (the reopen then discards it).
+//!    A failed step 1 changes nothing: the old snapshot and the log stay as they were.
+//!
+//! Open: [`Log::open`] is given the manifest's `log_generation` (0 when there is no snapshot) and:
+//! - log generation **equal**: the log follows the snapshot; it is replayed.
+//! - log generation **lower**: a crash came between steps 1 and 2, so the log is history the snapshot
+//!   already holds; it is discarded (reset to the expected generation) without being replayed.
+//! - log generation **higher**: a log newer than the snapshot it is paired with means the snapshot was
+//!   lost or replaced by an older one; replaying would apply writes to the wrong base: `Code::Corrupt`.
+//!
+//! A missing log (or one shorter than its header, which only a crash while creating it can leave) is
+//! created empty with the expected generation.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -17,11 +39,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::{sync_dir, write_atomically};
+use super::fsutil::sync_dir;
 use crate::error::{Error, Result};
 
 pub const LOG_FILE: &str = "vecstore.log";
-pub(crate) const LOG_FORMAT_VERSION: u32 = 1;
+pub(crate) const LOG_FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"VSLOG\0\0\0";
 pub(crate) const HEADER_LEN: u64 = 16;
 const FRAME_HEADER_LEN: usize = 8;
@@ -66,6 +88,13 @@ pub struct ReplayReport {
     pub ops: u64,
     /// Bytes of a damaged or torn tail that were dropped (0 for a clean log).
     pub dropped_tail_bytes: u64,
+    /// The log's generation after open (always the expected one).
+    pub generation: u32,
+    /// Set when the log found on disk had an older generation than expected and was discarded
+    /// without replay (a crash between a snapshot's commit and the log reset): that generation.
+    pub discarded_generation: Option<u32>,
+    /// True when there was no log (or only a torn header) and an empty one was created.
+    pub created: bool,
 }
 
 #[derive(Debug)]
@@ -73,6 +102,7 @@ pub struct Log {
     path: PathBuf,
     file: File,
     len: u64,
+    generation: u32,
     sync_each_write: bool,
     /// Set when a failed append could not be rolled back: further writes would land after garbage.
     broken: Option<String>,
@@ -87,22 +117,66 @@ fn encode_frame(ops: &[LogOp]) -> Vec<u8> {
     frame
 }
 
-fn header_bytes() -> [u8; HEADER_LEN as usize] {
+fn header_bytes(generation: u32) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
     h[..8].copy_from_slice(MAGIC);
     h[8..12].copy_from_slice(&LOG_FORMAT_VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&generation.to_le_bytes());
     h
+}
+
+/// Replaces the file at `path` with `bytes` atomically (temporary file, fsync, rename, directory
+/// fsync) and returns the new file opened for appending at its end.
+///
+/// Returns `Ok((file, None))` on success. Once the rename has happened the new file *is* the log, so a
+/// failure to sync the directory afterwards is returned as `Ok((file, Some(why)))`: the caller must
+/// switch to the new file (writing to the old, unlinked one would lose writes) but must not trust that
+/// the switch is durable.
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<(File, Option<String>)> {
+    let tmp = path.with_extension("log.tmp");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .write(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| Error::io("cannot create", &tmp, e))?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        drop(f);
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("cannot write", &tmp, e));
+    }
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("cannot rename into place", path, e));
+    }
+    // The open handle followed the inode through the rename: it is the file now at `path`, and it is
+    // positioned at the end of what was written.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    match sync_dir(dir) {
+        Ok(()) => Ok((f, None)),
+        Err(e) => Ok((f, Some(e.message))),
+    }
 }
 
 impl Log {
     /// Opens (creating if needed) the log in `dir`, calls `apply` for every op of every intact frame in
     /// order, and truncates a damaged tail.
+    ///
+    /// `expected_generation` is the current snapshot manifest's `log_generation` (0 when the store has
+    /// no snapshot): an older log is discarded without replay, a newer one is `Code::Corrupt` (see the
+    /// module docs).
     pub fn open(
         dir: &Path,
         sync_each_write: bool,
+        expected_generation: u32,
         mut apply: impl FnMut(LogOp) -> Result<()>,
     ) -> Result<(Log, ReplayReport)> {
         let path = dir.join(LOG_FILE);
+        // A temporary file left by a crash during `reset` or `rewrite`: the rename never happened, so
+        // the log at `path` is the real one.
+        let _ = std::fs::remove_file(path.with_extension("log.tmp"));
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -111,14 +185,24 @@ impl Log {
             .open(&path)
             .map_err(|e| Error::io("cannot open", &path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io("cannot stat", &path, e))?.len();
-        let mut report = ReplayReport::default();
+        let mut report = ReplayReport { generation: expected_generation, ..ReplayReport::default() };
         if file_len < HEADER_LEN {
-            // New, or a crash before the header was complete (nothing was ever acknowledged).
+            // New, or a crash before the header was complete (nothing was ever acknowledged; `reset`
+            // never leaves a short file since it renames a complete one into place).
             file.set_len(0).map_err(|e| Error::io("cannot truncate", &path, e))?;
-            file.write_all(&header_bytes()).map_err(|e| Error::io("cannot write", &path, e))?;
+            file.write_all(&header_bytes(expected_generation))
+                .map_err(|e| Error::io("cannot write", &path, e))?;
             file.sync_all().map_err(|e| Error::io("cannot sync", &path, e))?;
             sync_dir(dir)?;
-            let log = Log { path, file, len: HEADER_LEN, sync_each_write, broken: None };
+            report.created = true;
+            let log = Log {
+                path,
+                file,
+                len: HEADER_LEN,
+                generation: expected_generation,
+                sync_each_write,
+                broken: None,
+            };
             return Ok((log, report));
         }
 
@@ -130,12 +214,38 @@ impl Log {
         }
         let version = u32::from_le_bytes(header[8..12].try_into().unwrap());
         if version != LOG_FORMAT_VERSION {
+            let hint = if version == 1 {
+                " (version 1 logs come from development builds without log generations; \
+                 recreate the store)"
+            } else {
+                ""
+            };
             return Err(Error::corrupt(
                 &path,
                 format!(
-                    "log format version {version} is not supported (this library reads {LOG_FORMAT_VERSION})"
+                    "log format version {version} is not supported \
+                     (this library reads version {LOG_FORMAT_VERSION}){hint}"
                 ),
             ));
+        }
+        let generation = u32::from_le_bytes(header[12..16].try_into().unwrap());
+        if generation > expected_generation {
+            return Err(Error::corrupt(
+                &path,
+                format!(
+                    "log generation {generation} is newer than the snapshot's log generation \
+                     {expected_generation}: the snapshot this log follows is missing"
+                ),
+            ));
+        }
+        if generation < expected_generation {
+            // A crash between a snapshot's commit and the log reset: everything in this log is
+            // already in the snapshot. Replaying it would apply those writes twice.
+            drop(reader);
+            let mut log = Log { path, file, len: file_len, generation, sync_each_write, broken: None };
+            log.reset(expected_generation)?;
+            report.discarded_generation = Some(generation);
+            return Ok((log, report));
         }
 
         let mut good_len = HEADER_LEN;
@@ -180,7 +290,7 @@ impl Log {
             file.sync_all().map_err(|e| Error::io("cannot sync", &path, e))?;
         }
         file.seek(SeekFrom::Start(good_len)).map_err(|e| Error::io("cannot seek", &path, e))?;
-        Ok((Log { path, file, len: good_len, sync_each_write, broken: None }, report))
+        Ok((Log { path, file, len: good_len, generation, sync_each_write, broken: None }, report))
     }
 
     /// Appends one frame holding `ops`; returns once it is written to the OS (and fsynced in sync mode).
@@ -230,15 +340,72 @@ impl Log {
         self.file.sync_data().map_err(|e| Error::io("cannot sync", &self.path, e))
     }
 
+    /// The log's length in bytes, header included: the store checkpoints when this passes a threshold.
     pub fn len_bytes(&self) -> u64 {
         self.len
     }
 
+    /// The generation written in the log's header.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Atomically replaces the log with an empty one of `generation` (step 2 of a checkpoint): a crash
+    /// leaves either the old log or the new empty one. `generation` must be greater than the current
+    /// one: going back would pair old history with a newer snapshot.
+    ///
+    /// If it fails, appends fail too until the store is reopened (the committed snapshot already
+    /// names the new generation, so writes to the old log would be discarded at the next open); the
+    /// reopen discards the old log, whose contents the snapshot holds.
+    pub fn reset(&mut self, generation: u32) -> Result<()> {
+        if generation <= self.generation {
+            return Err(Error::invalid(format!(
+                "log reset to generation {generation}, the log is already at generation {}",
+                self.generation
+            )));
+        }
+        let result = self.replace_with(&header_bytes(generation), generation);
+        if let Err(e) = &result {
+            if self.broken.is_none() {
+                // The snapshot that asked for this reset is already committed and names the new
+                // generation, so the old log will be discarded at the next open: anything appended
+                // to it now would be acknowledged and then lost. Refuse writes until a reopen.
+                self.broken = Some(format!(
+                    "{}: the log could not be reset after a checkpoint ({}); reopen the store",
+                    self.path.display(),
+                    e.message
+                ));
+            }
+        }
+        result
+    }
+
+    /// Installs `bytes` (a complete log of `generation`) in place of the current file.
+    fn replace_with(&mut self, bytes: &[u8], generation: u32) -> Result<()> {
+        let (file, unsynced) = replace_file(&self.path, bytes)?;
+        self.file = file;
+        self.len = bytes.len() as u64;
+        self.generation = generation;
+        self.broken = None;
+        if let Some(why) = unsynced {
+            // The new file is in place but its name may not survive a crash: acknowledging writes
+            // into it would be a lie, so refuse them until the store is reopened.
+            let msg = format!(
+                "{}: the replaced log could not be made durable ({why}); reopen the store",
+                self.path.display()
+            );
+            self.broken = Some(msg.clone());
+            return Err(Error::new(crate::error::Code::Io, msg));
+        }
+        Ok(())
+    }
+
     /// Replaces the log with one holding exactly `ops` (the current state), atomically: a crash during
     /// the rewrite leaves the old log in place.
+    /// The generation is kept.
     pub fn rewrite(&mut self, ops: impl Iterator<Item = LogOp>) -> Result<()> {
         let mut bytes = BufWriter::new(Vec::new());
-        bytes.write_all(&header_bytes()).expect("write to memory");
+        bytes.write_all(&header_bytes(self.generation)).expect("write to memory");
         let mut chunk = Vec::with_capacity(REWRITE_OPS_PER_FRAME);
         let mut ops = ops.peekable();
         while ops.peek().is_some() {
@@ -247,17 +414,7 @@ impl Log {
             bytes.write_all(&encode_frame(&chunk)).expect("write to memory");
         }
         let bytes = bytes.into_inner().expect("flush to memory");
-        write_atomically(&self.path, &bytes)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.path)
-            .map_err(|e| Error::io("cannot reopen", &self.path, e))?;
-        file.seek(SeekFrom::End(0)).map_err(|e| Error::io("cannot seek", &self.path, e))?;
-        self.file = file;
-        self.len = bytes.len() as u64;
-        self.broken = None;
-        Ok(())
+        self.replace_with(&bytes, self.generation)
     }
 }
 
@@ -271,7 +428,7 @@ mod tests {
 
     fn replay(dir: &Path) -> (Vec<LogOp>, ReplayReport) {
         let mut ops = Vec::new();
-        let (_log, report) = Log::open(dir, false, |op| {
+        let (_log, report) = Log::open(dir, false, 0, |op| {
             ops.push(op);
             Ok(())
         })
@@ -282,7 +439,7 @@ mod tests {
     #[test]
     fn frames_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, |_| Ok(())).unwrap();
+        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
         log.append(&[upsert("a"), upsert("b")]).unwrap();
         log.append(&[LogOp::Delete { id: "a".into() }]).unwrap();
         drop(log);
@@ -294,7 +451,7 @@ mod tests {
     #[test]
     fn every_torn_tail_is_dropped_and_earlier_frames_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, |_| Ok(())).unwrap();
+        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
         log.append(&[upsert("a")]).unwrap();
         let good = log.len_bytes();
         log.append(&[upsert("b")]).unwrap();
@@ -314,7 +471,7 @@ mod tests {
     #[test]
     fn a_flipped_bit_in_the_last_frame_drops_only_that_frame() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, |_| Ok(())).unwrap();
+        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
         log.append(&[upsert("a")]).unwrap();
         let good = log.len_bytes() as usize;
         log.append(&[upsert("b")]).unwrap();
@@ -334,20 +491,148 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LOG_FILE);
         std::fs::write(&path, b"NOTALOG\0\x01\0\0\0\0\0\0\0").unwrap();
-        let err = Log::open(dir.path(), false, |_| Ok(())).unwrap_err();
+        let err = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap_err();
         assert_eq!(err.code, crate::error::Code::Corrupt);
-        let mut h = header_bytes();
+        let mut h = header_bytes(0);
         h[8] = 99;
         std::fs::write(&path, h).unwrap();
-        let err = Log::open(dir.path(), false, |_| Ok(())).unwrap_err();
+        let err = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap_err();
         assert_eq!(err.code, crate::error::Code::Corrupt);
         assert!(err.message.contains("version 99"), "{}", err.message);
+        // A version 1 log (the layout before generations) is refused with a hint.
+        h[8] = 1;
+        std::fs::write(&path, h).unwrap();
+        let err = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap_err();
+        assert_eq!(err.code, crate::error::Code::Corrupt);
+        assert!(err.message.contains("version 1 is not supported"), "{}", err.message);
+        assert!(err.message.contains("reads version 2"), "{}", err.message);
+    }
+
+    fn open_at(dir: &Path, expected: u32) -> Result<(Log, ReplayReport, Vec<LogOp>)> {
+        let mut ops = Vec::new();
+        let (log, report) = Log::open(dir, false, expected, |op| {
+            ops.push(op);
+            Ok(())
+        })?;
+        Ok((log, report, ops))
+    }
+
+    #[test]
+    fn a_new_log_takes_the_expected_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, report, _) = open_at(dir.path(), 7).unwrap();
+        assert!(report.created);
+        assert_eq!((log.generation(), report.generation, log.len_bytes()), (7, 7, HEADER_LEN));
+        drop(log);
+        let (log, report, _) = open_at(dir.path(), 7).unwrap();
+        assert!(!report.created);
+        assert_eq!(log.generation(), 7);
+    }
+
+    #[test]
+    fn generation_equal_replays_lower_discards_higher_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _, _) = open_at(dir.path(), 3).unwrap();
+        log.append(&[upsert("a")]).unwrap();
+        drop(log);
+
+        // Equal: replayed.
+        let (log, report, ops) = open_at(dir.path(), 3).unwrap();
+        assert_eq!((ops, report.discarded_generation), (vec![upsert("a")], None));
+        drop(log);
+
+        // Higher than the snapshot says: refused, and the log is left untouched.
+        let before = std::fs::read(dir.path().join(LOG_FILE)).unwrap();
+        let err = open_at(dir.path(), 2).unwrap_err();
+        assert_eq!(err.code, crate::error::Code::Corrupt);
+        assert!(err.message.contains("log generation 3 is newer") && err.message.contains("2"));
+        assert!(err.message.contains(LOG_FILE), "{}", err.message);
+        assert_eq!(std::fs::read(dir.path().join(LOG_FILE)).unwrap(), before);
+
+        // Lower (a crash between snapshot commit and reset): discarded without replay.
+        let (mut log, report, ops) = open_at(dir.path(), 4).unwrap();
+        assert!(ops.is_empty());
+        assert_eq!((report.discarded_generation, report.generation), (Some(3), 4));
+        assert_eq!((log.generation(), log.len_bytes()), (4, HEADER_LEN));
+        log.append(&[upsert("b")]).unwrap();
+        drop(log);
+        let (_log, _, ops) = open_at(dir.path(), 4).unwrap();
+        assert_eq!(ops, vec![upsert("b")]);
+    }
+
+    #[test]
+    fn reset_empties_the_log_and_bumps_the_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _, _) = open_at(dir.path(), 0).unwrap();
+        log.append(&[upsert("a"), upsert("b")]).unwrap();
+        log.reset(1).unwrap();
+        assert_eq!((log.generation(), log.len_bytes()), (1, HEADER_LEN));
+        // Appends after a reset land in the new file (the handle followed the rename).
+        log.append(&[upsert("c")]).unwrap();
+        let len = log.len_bytes();
+        assert_eq!(std::fs::metadata(dir.path().join(LOG_FILE)).unwrap().len(), len);
+        // Going back, or staying, is refused.
+        assert_eq!(log.reset(1).unwrap_err().code, crate::error::Code::InvalidArgument);
+        assert_eq!(log.reset(0).unwrap_err().code, crate::error::Code::InvalidArgument);
+        // `rewrite` keeps the generation.
+        log.rewrite([upsert("d")].into_iter()).unwrap();
+        assert_eq!(log.generation(), 1);
+        drop(log);
+        let (log, _, ops) = open_at(dir.path(), 1).unwrap();
+        assert_eq!(ops, vec![upsert("d")]);
+        assert_eq!(log.generation(), 1);
+        assert!(!dir.path().join("vecstore.log.tmp").exists());
+    }
+
+    #[test]
+    fn a_failed_reset_refuses_further_writes_until_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _, _) = open_at(dir.path(), 1).unwrap();
+        log.append(&[upsert("a")]).unwrap();
+        // A directory where the temporary file must go makes the reset fail before the rename.
+        let tmp = dir.path().join("vecstore.log.tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        assert_eq!(log.reset(2).unwrap_err().code, crate::error::Code::Io);
+        let err = log.append(&[upsert("b")]).unwrap_err();
+        assert_eq!(err.code, crate::error::Code::Io);
+        assert!(err.message.contains("could not be reset"), "{}", err.message);
+        drop(log);
+        std::fs::remove_dir(&tmp).unwrap();
+        // Reopened against the snapshot that asked for generation 2: the old log is discarded.
+        let (log, report, ops) = open_at(dir.path(), 2).unwrap();
+        assert!(ops.is_empty());
+        assert_eq!((report.discarded_generation, log.generation()), (Some(1), 2));
+    }
+
+    #[test]
+    fn a_crash_during_reset_leaves_the_old_log() {
+        // A crash before the rename leaves a complete or partial temporary file beside the intact old
+        // log; opening ignores (and removes) it and replays the old log.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _, _) = open_at(dir.path(), 5).unwrap();
+        log.append(&[upsert("a")]).unwrap();
+        drop(log);
+        let tmp = dir.path().join("vecstore.log.tmp");
+        for partial in [&header_bytes(6)[..], &header_bytes(6)[..9], &[][..]] {
+            std::fs::write(&tmp, partial).unwrap();
+            let (_log, report, ops) = open_at(dir.path(), 5).unwrap();
+            assert_eq!((ops, report.generation), (vec![upsert("a")], 5));
+            assert!(!tmp.exists());
+        }
+        // A crash after the rename: the new empty log of generation 6 is the log. Paired with the
+        // snapshot that asked for it (6) it is replayed (empty); with the old one (5) it is refused.
+        let (mut log, _, _) = open_at(dir.path(), 5).unwrap();
+        log.reset(6).unwrap();
+        drop(log);
+        assert_eq!(open_at(dir.path(), 5).unwrap_err().code, crate::error::Code::Corrupt);
+        let (_log, _, ops) = open_at(dir.path(), 6).unwrap();
+        assert!(ops.is_empty());
     }
 
     #[test]
     fn rewrite_replaces_the_history_with_the_given_state() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, |_| Ok(())).unwrap();
+        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
         for i in 0..10 {
             log.append(&[upsert(&format!("{i}"))]).unwrap();
         }

@@ -408,7 +408,8 @@ impl Store {
         let mut dim = meta.dimension;
         let sync = options.durability == Durability::Sync;
         let log_path = dir.join(crate::storage::log::LOG_FILE);
-        let (log, _report) = Log::open(dir, sync, |op| {
+        // No snapshots yet: the log is the whole history, generation 0.
+        let (log, _report) = Log::open(dir, sync, 0, |op| {
             if let LogOp::Upsert { vector, .. } = &op {
                 if dim == 0 {
                     dim = vector.len();

@@ -4,7 +4,7 @@
  * failed writes (VS_ERR_IO, rolled back).
  *
  * The file layout used to damage files on purpose comes from src/storage/log.rs:
- *   vecstore.log = header: "VSLOG\0\0\0" | format version u32 LE (1) | reserved u32 (0)
+ *   vecstore.log = header: "VSLOG\0\0\0" | format version u32 LE (2) | log generation u32 LE (0 until snapshots)
  *                  frames: payload length u32 LE | crc32 (IEEE) of payload u32 LE | payload
  *                  payload = bincode 1 (fixed-int) of Vec<LogOp>,
  *                  LogOp::Upsert{id: String, vector: Vec<f32>, metadata: String} is variant 0

@@ -1,0 +1,681 @@
+//! Snapshots: the store's whole state at one moment, in generation-numbered files, plus the manifest
+//! that says which generation is current. Together with the log (which holds the writes made after
+//! the snapshot, see [`super::log`]) they are the store's durable state.
+//!
+//! Files in the store directory, for generation G (printed with at least 6 digits):
+//! ```text
+//! snap-00000G.vectors     the vector of every slot            (format: super::vectors)
+//! snap-00000G.records     id, metadata, state, expiry of every slot
+//! snap-00000G.graph       the serialised index graph (opaque bytes, may be empty)
+//! vecstore.snapshot.json  the manifest: the commit point
+//! ```
+//!
+//! Records and graph files share one layout (integers little-endian):
+//! ```text
+//! offset  0: magic "VSREC\0\0\0" or "VSGRAPH\0"
+//! offset  8: format version u32 (1)
+//! offset 12: crc32 (IEEE) of the payload u32
+//! offset 16: count u64 (records: number of records; graph: payload length)
+//! offset 24: payload length u64 (must be the file length - 32)
+//! offset 32: payload (records: bincode 1, fixed-int, of Vec<SlotRecord>; graph: the bytes)
+//! ```
+//!
+//! The manifest is JSON (readable when debugging a store) with its own crc: `checksum` is the crc32 of
+//! the compact JSON of the manifest with `checksum` set to 0. It names the generation, each file with
+//! its size and payload crc, the number of slots, the dimension and the log generation that follows
+//! this snapshot.
+//!
+//! ## Writing (crash safety)
+//! [`write_snapshot`] writes each file under a temporary name (`*.tmp`), fsyncs it, renames it into
+//! place, fsyncs the directory, and only then replaces the manifest atomically (temporary file, fsync,
+//! rename, directory fsync). Replacing the manifest is the commit: before it, the old manifest names the
+//! old generation's files, which were not touched; after it, the new files are durable. Only then are
+//! the other generations' files deleted. A crash at any point leaves the old snapshot or the new one
+//! complete and named by the manifest.
+//!
+//! ## Loading
+//! [`load_snapshot`] reads the manifest (none: `Ok(None)`), checks every file against it (present,
+//! exact size, header crc equal to the manifest's), maps the vectors, reads and crc-checks records and
+//! graph, and checks that every count agrees. Any disagreement is `Code::Corrupt` naming the file; no
+//! length read from a file is trusted for an allocation before it is checked against the file's real
+//! size. Then it removes leftovers of interrupted writes: temporary files and files of generations other
+//! than the manifest's. (With no manifest, it removes only temporary files: `snap-*` files without a
+//! manifest are either an uncommitted first snapshot, harmless, or a store whose manifest was lost, and
+//! then they are the only copy of the data.) The vector data crc is not checked at load (it would read
+//! the whole file); [`verify_snapshot`] checks everything, for check tools and tests.
+//!
+//! Writing and loading must happen with the directory lock held ([`super::lock::DirLock`]), since both
+//! remove files they consider stray.
+//!
+//! <!-- Full paths: the `cbindgen:ignore` doc on this module's declaration makes rustdoc resolve
+//! these docs from the parent module. -->
+//! [`super::log`]: crate::storage::log
+//! [`write_snapshot`]: crate::storage::snapshot::write_snapshot
+//! [`load_snapshot`]: crate::storage::snapshot::load_snapshot
+//! [`verify_snapshot`]: crate::storage::snapshot::verify_snapshot
+//! [`super::lock::DirLock`]: crate::storage::lock::DirLock
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+
+use super::fsutil::{sync_dir, write_atomically};
+use super::vectors::{write_vectors_file, VectorBlock, WrittenFile};
+use crate::error::{Error, Result};
+
+pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 1;
+pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
+pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
+pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
+pub(crate) const GRAPH_FORMAT_VERSION: u32 = 1;
+const BLOB_HEADER_LEN: usize = 32;
+const TMP_SUFFIX: &str = ".tmp";
+
+/// Everything the store keeps about one slot besides its vector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotRecord {
+    pub id: String,
+    /// Canonical JSON text.
+    pub metadata: String,
+    /// [`SlotRecord::LIVE`], [`SlotRecord::DELETED`] or [`SlotRecord::SOFT_DELETED`].
+    pub state: u8,
+    /// Unix seconds; 0 = never.
+    pub expires_at: u64,
+}
+
+// Associated constants rather than free ones: cbindgen exports every free `pub const` of the crate
+// into include/vecstore.h, and these are not part of the C ABI.
+impl SlotRecord {
+    /// `state` of a live record.
+    pub const LIVE: u8 = 0;
+    /// `state` of a deleted record or a replaced vector (a tombstone, until compaction).
+    pub const DELETED: u8 = 1;
+    /// `state` of a soft-deleted record (restorable).
+    pub const SOFT_DELETED: u8 = 2;
+}
+
+/// The three files of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Vectors,
+    Records,
+    Graph,
+}
+
+impl FileKind {
+    pub const ALL: [FileKind; 3] = [FileKind::Vectors, FileKind::Records, FileKind::Graph];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileKind::Vectors => "vectors",
+            FileKind::Records => "records",
+            FileKind::Graph => "graph",
+        }
+    }
+}
+
+/// The name of a snapshot file: `snap-000007.vectors`.
+pub fn snapshot_file_name(generation: u64, kind: FileKind) -> String {
+    format!("snap-{generation:06}.{}", kind.extension())
+}
+
+/// Parses `snap-<digits>.<kind>[.tmp]` into (generation, is_temporary).
+fn parse_snapshot_file_name(name: &str) -> Option<(u64, bool)> {
+    let rest = name.strip_prefix("snap-")?;
+    let (rest, tmp) = match rest.strip_suffix(TMP_SUFFIX) {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let (digits, ext) = rest.split_once('.')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !FileKind::ALL.iter().any(|k| k.extension() == ext) {
+        return None;
+    }
+    Some((digits.parse().ok()?, tmp))
+}
+
+/// One file as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    pub name: String,
+    /// Exact file length.
+    pub bytes: u64,
+    /// The payload crc, as also stored in the file's header.
+    pub crc32: u32,
+}
+
+/// The manifest (`vecstore.snapshot.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub generation: u64,
+    pub dimension: usize,
+    /// Number of slots: rows of the vectors file and records of the records file.
+    pub slots: u64,
+    /// The generation of the log that follows this snapshot (see the log module's docs).
+    pub log_generation: u32,
+    pub vectors: FileEntry,
+    pub records: FileEntry,
+    pub graph: FileEntry,
+    /// crc32 of the compact JSON of this manifest with `checksum` = 0.
+    pub checksum: u32,
+}
+
+impl Manifest {
+    pub fn entry(&self, kind: FileKind) -> &FileEntry {
+        match kind {
+            FileKind::Vectors => &self.vectors,
+            FileKind::Records => &self.records,
+            FileKind::Graph => &self.graph,
+        }
+    }
+
+    /// Where one of this snapshot's files is, in store directory `dir`.
+    pub fn file_path(&self, dir: &Path, kind: FileKind) -> PathBuf {
+        dir.join(snapshot_file_name(self.generation, kind))
+    }
+
+    fn compute_checksum(&self) -> u32 {
+        let mut m = self.clone();
+        m.checksum = 0;
+        crc32fast::hash(&serde_json::to_vec(&m).expect("manifest serialises"))
+    }
+}
+
+/// What [`write_snapshot`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotContents<'a> {
+    /// Must be greater than the current manifest's generation (so no live file is overwritten).
+    pub generation: u64,
+    /// One row per slot; its dimension is the snapshot's.
+    pub vectors: &'a VectorBlock,
+    /// One record per slot, same order as the rows.
+    pub records: &'a [SlotRecord],
+    /// The index's serialised graph (may be empty).
+    pub graph: &'a [u8],
+    /// The generation the log will have after this checkpoint (the current log's + 1).
+    pub next_log_generation: u32,
+}
+
+/// A snapshot as loaded.
+#[derive(Debug)]
+pub struct LoadedSnapshot {
+    pub generation: u64,
+    pub dimension: usize,
+    /// The log generation to open the log with ([`super::log::Log::open`]'s `expected_generation`).
+    pub log_generation: u32,
+    /// All rows mapped from the vectors file (none in the tail).
+    pub vectors: VectorBlock,
+    pub records: Vec<SlotRecord>,
+    pub graph: Vec<u8>,
+    pub manifest: Manifest,
+}
+
+/// Where the writer stops early, to simulate a crash in tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopAfter {
+    Nothing,
+    TempFiles,
+    DataFiles,
+    Manifest,
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(TMP_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// Writes snapshot `contents.generation` into `dir` and commits it (see the module docs); returns its
+/// manifest. On error, the previous snapshot (if any) is still the current one, except when the error
+/// came from the final directory sync of the manifest, in which case either may be.
+pub fn write_snapshot(dir: &Path, contents: &SnapshotContents<'_>) -> Result<Manifest> {
+    Ok(write_snapshot_until(dir, contents, StopAfter::Nothing)?.expect("an unstopped write runs to the end"))
+}
+
+/// The writer; `Ok(None)` when `stop` ended it before the manifest was written.
+fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -> Result<Option<Manifest>> {
+    let dim = c.vectors.dim();
+    if u32::try_from(dim).is_err() {
+        return Err(Error::invalid(format!("dimension {dim} is too large")));
+    }
+    if c.records.len() != c.vectors.len() {
+        return Err(Error::invalid(format!(
+            "snapshot has {} records but {} vector rows; there must be one of each per slot",
+            c.records.len(),
+            c.vectors.len()
+        )));
+    }
+    if let Some((slot, r)) = c.records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
+        return Err(Error::invalid(format!("slot {slot} has unknown state {}", r.state)));
+    }
+    if let Some(current) = read_manifest(dir)? {
+        if c.generation <= current.generation {
+            return Err(Error::invalid(format!(
+                "snapshot generation {} is not newer than the current generation {}",
+                c.generation, current.generation
+            )));
+        }
+        // Equal is allowed: a checkpoint retried after its log reset failed asks for the same one.
+        if c.next_log_generation < current.log_generation {
+            return Err(Error::invalid(format!(
+                "snapshot asks for log generation {}, older than the current snapshot's {}",
+                c.next_log_generation, current.log_generation
+            )));
+        }
+    }
+
+    let finals: Vec<PathBuf> =
+        FileKind::ALL.iter().map(|&k| dir.join(snapshot_file_name(c.generation, k))).collect();
+    let written = write_data_files(dir, c, &finals, stop);
+    let written = match written {
+        Ok(Some(w)) => w,
+        Ok(None) => return Ok(None), // simulated crash
+        Err(e) => {
+            // Not committed: nothing refers to this generation's files, remove what exists of them.
+            for f in &finals {
+                let _ = std::fs::remove_file(tmp_path(f));
+                let _ = std::fs::remove_file(f);
+            }
+            return Err(e);
+        }
+    };
+    if stop == StopAfter::DataFiles {
+        return Ok(None);
+    }
+
+    let entry = |kind: FileKind, w: &WrittenFile| FileEntry {
+        name: snapshot_file_name(c.generation, kind),
+        bytes: w.bytes,
+        crc32: w.crc32,
+    };
+    let mut manifest = Manifest {
+        format_version: MANIFEST_FORMAT_VERSION,
+        generation: c.generation,
+        dimension: dim,
+        slots: c.records.len() as u64,
+        log_generation: c.next_log_generation,
+        vectors: entry(FileKind::Vectors, &written[0]),
+        records: entry(FileKind::Records, &written[1]),
+        graph: entry(FileKind::Graph, &written[2]),
+        checksum: 0,
+    };
+    manifest.checksum = manifest.compute_checksum();
+    let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
+    // The commit point. On failure nothing is removed: if only the directory sync failed, the new
+    // manifest may be in place and both generations' files must survive until the next load decides.
+    write_atomically(&dir.join(MANIFEST_FILE), text.as_bytes())?;
+    if stop == StopAfter::Manifest {
+        return Ok(Some(manifest));
+    }
+    remove_stray_files(dir, Some(c.generation));
+    Ok(Some(manifest))
+}
+
+/// Steps 1 and 2: temporary files, fsynced, renamed into place, directory fsynced.
+/// `Ok(None)` when stopped early for a test.
+fn write_data_files(
+    dir: &Path,
+    c: &SnapshotContents<'_>,
+    finals: &[PathBuf],
+    stop: StopAfter,
+) -> Result<Option<[WrittenFile; 3]>> {
+    let tmps: Vec<PathBuf> = finals.iter().map(|f| tmp_path(f)).collect();
+    let vectors = write_vectors_file(&tmps[0], c.vectors.dim(), c.vectors.rows())?;
+    let records =
+        write_blob_file(&tmps[1], RECORDS_MAGIC, RECORDS_FORMAT_VERSION, c.records.len() as u64, |w| {
+            bincode_options().serialize_into(w, c.records).map_err(|e| match *e {
+                bincode::ErrorKind::Io(e) => e,
+                other => std::io::Error::other(other.to_string()),
+            })
+        })?;
+    let graph = write_blob_file(&tmps[2], GRAPH_MAGIC, GRAPH_FORMAT_VERSION, c.graph.len() as u64, |w| {
+        w.write_all(c.graph)
+    })?;
+    if stop == StopAfter::TempFiles {
+        return Ok(None);
+    }
+    for (tmp, fin) in tmps.iter().zip(finals) {
+        std::fs::rename(tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
+    }
+    sync_dir(dir)?;
+    Ok(Some([vectors, records, graph]))
+}
+
+fn bincode_options() -> impl bincode::Options {
+    // Fixed-width integers (what `bincode::serialize` produces), trailing bytes rejected.
+    bincode::DefaultOptions::new().with_fixint_encoding()
+}
+
+/// A writer that hashes and counts what passes through it.
+struct CrcWriter<W: Write> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a records or graph file at `path`: the payload streams through `body` (no second copy in
+/// memory), then the header is filled in and the file fsynced.
+fn write_blob_file(
+    path: &Path,
+    magic: &[u8; 8],
+    version: u32,
+    count: u64,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<WrittenFile> {
+    let io = |e| Error::io("cannot write", path, e);
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", path, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    w.write_all(&[0u8; BLOB_HEADER_LEN]).map_err(io)?;
+    let mut cw = CrcWriter { inner: w, crc: crc32fast::Hasher::new(), len: 0 };
+    body(&mut cw).map_err(io)?;
+    let (crc, len) = (cw.crc.finalize(), cw.len);
+    let mut file = cw.inner.into_inner().map_err(|e| io(e.into_error()))?;
+    let mut h = [0u8; BLOB_HEADER_LEN];
+    h[..8].copy_from_slice(magic);
+    h[8..12].copy_from_slice(&version.to_le_bytes());
+    h[12..16].copy_from_slice(&crc.to_le_bytes());
+    h[16..24].copy_from_slice(&count.to_le_bytes());
+    h[24..32].copy_from_slice(&len.to_le_bytes());
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(&h).map_err(io)?;
+    file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
+    Ok(WrittenFile { bytes: BLOB_HEADER_LEN as u64 + len, crc32: crc, count })
+}
+
+/// A records or graph file, checked: magic, version, length and payload crc.
+struct Blob {
+    count: u64,
+    crc: u32,
+    payload: Vec<u8>,
+}
+
+fn read_blob_file(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Result<Blob> {
+    let mut file = File::open(path).map_err(|e| open_error(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+    if file_len < BLOB_HEADER_LEN as u64 {
+        return Err(Error::corrupt(
+            path,
+            format!("{what} file is {file_len} bytes, shorter than its {BLOB_HEADER_LEN}-byte header"),
+        ));
+    }
+    let mut h = [0u8; BLOB_HEADER_LEN];
+    file.read_exact(&mut h).map_err(|e| Error::io("cannot read", path, e))?;
+    if &h[..8] != magic {
+        return Err(Error::corrupt(path, format!("not a vecstore {what} file (bad magic bytes)")));
+    }
+    let found = u32::from_le_bytes(h[8..12].try_into().unwrap());
+    if found != version {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "{what} file format version {found} is not supported (this library reads version {version})"
+            ),
+        ));
+    }
+    let crc = u32::from_le_bytes(h[12..16].try_into().unwrap());
+    let count = u64::from_le_bytes(h[16..24].try_into().unwrap());
+    let len = u64::from_le_bytes(h[24..32].try_into().unwrap());
+    if len != file_len - BLOB_HEADER_LEN as u64 {
+        return Err(Error::corrupt(
+            path,
+            format!("{what} file is {file_len} bytes, its header says a payload of {len} bytes"),
+        ));
+    }
+    // `len` now matches the real file size, so this allocation is what the file holds.
+    let mut payload = vec![0u8; len as usize];
+    file.read_exact(&mut payload).map_err(|e| Error::io("cannot read", path, e))?;
+    let actual = crc32fast::hash(&payload);
+    if actual != crc {
+        return Err(Error::corrupt(
+            path,
+            format!("{what} checksum is {actual:08x}, the header says {crc:08x}"),
+        ));
+    }
+    Ok(Blob { count, crc, payload })
+}
+
+/// The smallest bincode encoding of a `SlotRecord`: two empty strings (8-byte lengths), u8, u64.
+const MIN_RECORD_BYTES: u64 = 8 + 8 + 1 + 8;
+
+/// Decodes a records payload (bincode of `Vec<SlotRecord>`) holding `count` records.
+///
+/// Decoded record by record into a vector allocated once: `count` is first checked against what the
+/// payload can hold, so the allocation is bounded by the file's size, and the vector never regrows
+/// (a plain `deserialize` grows it from a small "cautious" capacity, copying it again and again).
+fn decode_records(path: &Path, payload: &[u8], count: u64) -> Result<Vec<SlotRecord>> {
+    let corrupt = |what: String| Error::corrupt(path, what);
+    let prefix = payload.get(..8).ok_or_else(|| corrupt("records do not decode: no length".into()))?;
+    let len = u64::from_le_bytes(prefix.try_into().unwrap());
+    if len != count {
+        return Err(corrupt(format!("records file holds {len} records, its header says {count}")));
+    }
+    if count > (payload.len() as u64 - 8) / MIN_RECORD_BYTES {
+        return Err(corrupt(format!(
+            "records file claims {count} records, more than its {} bytes can hold",
+            payload.len()
+        )));
+    }
+    let options = bincode_options().with_limit(payload.len() as u64);
+    let mut de = bincode::Deserializer::from_slice(&payload[8..], options);
+    let mut records = Vec::with_capacity(count as usize);
+    let mut consumed: u64 = 8;
+    for i in 0..count {
+        let r = SlotRecord::deserialize(&mut de)
+            .map_err(|e| corrupt(format!("records do not decode (record {i}): {e}")))?;
+        consumed += MIN_RECORD_BYTES + r.id.len() as u64 + r.metadata.len() as u64;
+        records.push(r);
+    }
+    // Everything must have been consumed: trailing bytes mean the count or the encoding is wrong.
+    if consumed != payload.len() as u64 {
+        return Err(corrupt(format!(
+            "records do not decode: {} bytes left after the last record",
+            payload.len() as u64 - consumed
+        )));
+    }
+    Ok(records)
+}
+
+/// A file the manifest names must exist: its absence is damage, not an I/O hiccup.
+fn open_error(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::corrupt(path, "file named by the snapshot manifest is missing")
+    } else {
+        Error::io("cannot open", path, e)
+    }
+}
+
+/// Reads and checks the manifest; `Ok(None)` when there is none.
+pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("cannot read", &path, e)),
+    };
+    // The version first, so that a manifest from a newer library is refused as such rather than as
+    // a parse error about a field this library does not know.
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| Error::corrupt(&path, format!("not valid JSON: {e}")))?;
+    let version = value.get("format_version").and_then(|v| v.as_u64());
+    if version != Some(MANIFEST_FORMAT_VERSION as u64) {
+        let found = version.map_or_else(|| "missing".to_string(), |v| v.to_string());
+        return Err(Error::corrupt(
+            &path,
+            format!(
+                "snapshot manifest format version {found} is not supported \
+                 (this library reads version {MANIFEST_FORMAT_VERSION})"
+            ),
+        ));
+    }
+    let manifest: Manifest =
+        serde_json::from_value(value).map_err(|e| Error::corrupt(&path, format!("bad manifest: {e}")))?;
+    let expected = manifest.compute_checksum();
+    if manifest.checksum != expected {
+        return Err(Error::corrupt(
+            &path,
+            format!("manifest checksum is {:08x}, its contents give {expected:08x}", manifest.checksum),
+        ));
+    }
+    // File names are derived, never trusted: a damaged or hostile name must not point outside the
+    // store directory.
+    for kind in FileKind::ALL {
+        let want = snapshot_file_name(manifest.generation, kind);
+        if manifest.entry(kind).name != want {
+            return Err(Error::corrupt(
+                &path,
+                format!("manifest names file {:?} where {want:?} was expected", manifest.entry(kind).name),
+            ));
+        }
+    }
+    if u32::try_from(manifest.dimension).is_err() || manifest.slots > u32::MAX as u64 {
+        return Err(Error::corrupt(&path, "manifest has an impossible dimension or slot count"));
+    }
+    Ok(Some(manifest))
+}
+
+/// Loads the current snapshot of `dir` (`Ok(None)` when there is no manifest), then removes leftovers
+/// of interrupted snapshot writes. `expected_dim`, when given, must equal the snapshot's dimension.
+/// The vector data crc is not checked (see the module docs; [`verify_snapshot`] does).
+pub fn load_snapshot(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot>> {
+    let loaded = load(dir, expected_dim)?;
+    remove_stray_files(dir, loaded.as_ref().map(|s| s.generation));
+    Ok(loaded)
+}
+
+/// Checks the current snapshot completely, vector data crc included, and removes nothing. For check
+/// tools and tests; reads every byte of the snapshot.
+pub fn verify_snapshot(dir: &Path) -> Result<Option<Manifest>> {
+    let Some(s) = load(dir, None)? else { return Ok(None) };
+    s.vectors.verify()?;
+    Ok(Some(s.manifest))
+}
+
+fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot>> {
+    let Some(manifest) = read_manifest(dir)? else { return Ok(None) };
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let dim = manifest.dimension;
+    if let Some(want) = expected_dim.filter(|&d| d != dim) {
+        return Err(Error::corrupt(
+            &manifest_path,
+            format!("snapshot has dimension {dim}, the store has dimension {want}"),
+        ));
+    }
+    // Cheap checks of every file against the manifest before reading any of them.
+    for kind in FileKind::ALL {
+        let path = manifest.file_path(dir, kind);
+        let entry = manifest.entry(kind);
+        let len = std::fs::metadata(&path).map_err(|e| open_error(&path, e))?.len();
+        if len != entry.bytes {
+            return Err(Error::corrupt(
+                &path,
+                format!("file is {len} bytes, the snapshot manifest says {}", entry.bytes),
+            ));
+        }
+    }
+    let crc_mismatch = |path: &Path, found: u32, want: u32| {
+        Error::corrupt(path, format!("header checksum {found:08x} differs from the manifest's {want:08x}"))
+    };
+
+    let vectors_path = manifest.file_path(dir, FileKind::Vectors);
+    let vectors = VectorBlock::open_mapped(&vectors_path, dim)?;
+    if let Some(crc) = vectors.file_crc().filter(|&c| c != manifest.vectors.crc32) {
+        return Err(crc_mismatch(&vectors_path, crc, manifest.vectors.crc32));
+    }
+    if vectors.len() as u64 != manifest.slots {
+        return Err(Error::corrupt(
+            &vectors_path,
+            format!("vectors file has {} rows, the snapshot has {} slots", vectors.len(), manifest.slots),
+        ));
+    }
+
+    let records_path = manifest.file_path(dir, FileKind::Records);
+    let blob = read_blob_file(&records_path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, "records")?;
+    if blob.crc != manifest.records.crc32 {
+        return Err(crc_mismatch(&records_path, blob.crc, manifest.records.crc32));
+    }
+    if blob.count != manifest.slots {
+        return Err(Error::corrupt(
+            &records_path,
+            format!("records file has {} records, the snapshot has {} slots", blob.count, manifest.slots),
+        ));
+    }
+    let records = decode_records(&records_path, &blob.payload, blob.count)?;
+    if let Some((slot, r)) = records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
+        return Err(Error::corrupt(&records_path, format!("slot {slot} has unknown state {}", r.state)));
+    }
+
+    let graph_path = manifest.file_path(dir, FileKind::Graph);
+    let blob = read_blob_file(&graph_path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, "graph")?;
+    if blob.crc != manifest.graph.crc32 {
+        return Err(crc_mismatch(&graph_path, blob.crc, manifest.graph.crc32));
+    }
+    if blob.count != blob.payload.len() as u64 {
+        return Err(Error::corrupt(
+            &graph_path,
+            format!("graph header says {} bytes, the payload is {}", blob.count, blob.payload.len()),
+        ));
+    }
+
+    Ok(Some(LoadedSnapshot {
+        generation: manifest.generation,
+        dimension: dim,
+        log_generation: manifest.log_generation,
+        vectors,
+        records,
+        graph: blob.payload,
+        manifest,
+    }))
+}
+
+/// Removes what interrupted snapshot writes leave: temporary files always, and `snap-*` files of any
+/// generation other than `keep` when there is a current generation. Best effort: a file that cannot
+/// be removed is only clutter, and will be tried again at the next load.
+fn remove_stray_files(dir: &Path, keep: Option<u64>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let manifest_tmp = Path::new(MANIFEST_FILE).with_extension("tmp");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stray = if Path::new(name) == manifest_tmp {
+            true
+        } else {
+            match (parse_snapshot_file_name(name), keep) {
+                (Some((_, true)), _) => true,
+                (Some((generation, false)), Some(keep)) => generation != keep,
+                _ => false,
+            }
+        };
+        if stray {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

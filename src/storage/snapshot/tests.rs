@@ -1,0 +1,563 @@
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::error::Code;
+
+fn record(i: usize) -> SlotRecord {
+    SlotRecord {
+        id: format!("id-{i}"),
+        metadata: format!(r#"{{"n":{i}}}"#),
+        state: (i % 3) as u8,
+        expires_at: if i.is_multiple_of(2) { 0 } else { 1_700_000_000 + i as u64 },
+    }
+}
+
+/// A snapshot's worth of distinct contents; `seed` makes two snapshots differ.
+struct Data {
+    vectors: VectorBlock,
+    records: Vec<SlotRecord>,
+    graph: Vec<u8>,
+}
+
+fn data(dim: usize, n: usize, seed: usize) -> Data {
+    let mut vectors = VectorBlock::empty(dim);
+    for i in 0..n {
+        let row: Vec<f32> = (0..dim).map(|j| (seed * 7919 + i * 31 + j) as f32 * 0.25).collect();
+        vectors.push(&row);
+    }
+    let records = (0..n).map(|i| record(i + seed)).collect();
+    let graph = (0..(n * 5 + seed)).map(|i| (i * 13 + seed) as u8).collect();
+    Data { vectors, records, graph }
+}
+
+fn write(dir: &Path, generation: u64, d: &Data, next_log_generation: u32) -> Manifest {
+    write_snapshot(dir, &contents(generation, d, next_log_generation)).unwrap()
+}
+
+fn contents(generation: u64, d: &Data, next_log_generation: u32) -> SnapshotContents<'_> {
+    SnapshotContents {
+        generation,
+        vectors: &d.vectors,
+        records: &d.records,
+        graph: &d.graph,
+        next_log_generation,
+    }
+}
+
+fn assert_holds(s: &LoadedSnapshot, d: &Data) {
+    assert_eq!(s.dimension, d.vectors.dim());
+    assert_eq!(
+        (s.vectors.len(), s.vectors.mapped_rows(), s.vectors.tail_rows()),
+        (d.vectors.len(), d.vectors.len(), 0)
+    );
+    assert!(s.vectors.rows().eq(d.vectors.rows()));
+    assert_eq!(s.records, d.records);
+    assert_eq!(s.graph, d.graph);
+}
+
+fn names(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect()
+}
+
+fn gen_files(generation: u64) -> Vec<String> {
+    FileKind::ALL.iter().map(|&k| snapshot_file_name(generation, k)).collect()
+}
+
+fn expect_corrupt(dir: &Path, file: &str, needle: &str) {
+    let err = load_snapshot(dir, None).unwrap_err();
+    assert_eq!(err.code, Code::Corrupt, "{}", err.message);
+    assert!(err.message.contains(file), "names {file}: {}", err.message);
+    assert!(err.message.contains(needle), "expected {needle:?} in: {}", err.message);
+}
+
+/// Rewrites the manifest through `edit`, with a correct checksum (to reach the checks behind it).
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut Manifest)) {
+    let mut m = read_manifest(dir).unwrap().unwrap();
+    edit(&mut m);
+    m.checksum = m.compute_checksum();
+    std::fs::write(dir.join(MANIFEST_FILE), serde_json::to_string_pretty(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn no_manifest_means_no_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(load_snapshot(dir.path(), Some(3)).unwrap().is_none());
+    assert!(verify_snapshot(dir.path()).unwrap().is_none());
+}
+
+#[test]
+fn round_trips_in_many_shapes() {
+    for (dim, n) in [(1, 0), (4, 0), (1, 1), (1, 50), (3, 17), (1000, 5), (128, 300)] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = data(dim, n, 1);
+        let m = write(dir.path(), 7, &d, 3);
+        assert_eq!((m.generation, m.slots, m.dimension, m.log_generation), (7, n as u64, dim, 3));
+        let s = load_snapshot(dir.path(), Some(dim)).unwrap().unwrap();
+        assert_eq!((s.generation, s.log_generation), (7, 3));
+        assert_eq!(s.manifest, m);
+        assert_holds(&s, &d);
+        assert_eq!(verify_snapshot(dir.path()).unwrap().unwrap(), m);
+        let mut expected: BTreeSet<String> = gen_files(7).into_iter().collect();
+        expected.insert(MANIFEST_FILE.into());
+        assert_eq!(names(dir.path()), expected, "dim {dim} n {n}");
+        for kind in FileKind::ALL {
+            let len = std::fs::metadata(m.file_path(dir.path(), kind)).unwrap().len();
+            assert_eq!(len, m.entry(kind).bytes);
+        }
+    }
+}
+
+#[test]
+fn a_store_without_a_dimension_yet_snapshots() {
+    // A store whose first vector has not arrived has dimension 0 and no slots.
+    let dir = tempfile::tempdir().unwrap();
+    let d = Data { vectors: VectorBlock::empty(0), records: Vec::new(), graph: Vec::new() };
+    write(dir.path(), 1, &d, 1);
+    let s = load_snapshot(dir.path(), Some(0)).unwrap().unwrap();
+    assert_eq!((s.dimension, s.vectors.len(), s.records.len()), (0, 0, 0));
+}
+
+#[test]
+fn loaded_snapshots_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<LoadedSnapshot>();
+    send_sync::<VectorBlock>();
+}
+
+#[test]
+fn an_empty_graph_and_a_block_with_a_tail_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = data(3, 4, 0);
+    write(dir.path(), 1, &first, 1);
+    // The store's usual shape: rows mapped from the last snapshot, then rows pushed since.
+    let mut s = load_snapshot(dir.path(), Some(3)).unwrap().unwrap();
+    s.vectors.push(&[9.0, 8.0, 7.0]);
+    s.records.push(record(99));
+    let second = Data { vectors: s.vectors, records: s.records, graph: Vec::new() };
+    write(dir.path(), 2, &second, 2);
+    let loaded = load_snapshot(dir.path(), Some(3)).unwrap().unwrap();
+    assert_holds(&loaded, &second);
+    assert_eq!(loaded.vectors.get(4), &[9.0, 8.0, 7.0]);
+    assert!(loaded.graph.is_empty());
+}
+
+#[test]
+fn a_new_generation_replaces_the_old_and_deletes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = data(2, 5, 1);
+    let b = data(2, 8, 2);
+    write(dir.path(), 1, &a, 1);
+    // The old snapshot's vectors stay readable through a live mapping while the new one is written
+    // and the old file is deleted (the store keeps its mapping until it switches).
+    let old = load_snapshot(dir.path(), Some(2)).unwrap().unwrap();
+    write(dir.path(), 2, &b, 2);
+    assert!(old.vectors.rows().eq(a.vectors.rows()));
+    let mut expected: BTreeSet<String> = gen_files(2).into_iter().collect();
+    expected.insert(MANIFEST_FILE.into());
+    assert_eq!(names(dir.path()), expected);
+    let s = load_snapshot(dir.path(), Some(2)).unwrap().unwrap();
+    assert_eq!((s.generation, s.log_generation), (2, 2));
+    assert_holds(&s, &b);
+    // Generations only go forward: rewriting the current one would overwrite live files.
+    for g in [1, 2] {
+        let err = write_snapshot(dir.path(), &contents(g, &a, 3)).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument, "{}", err.message);
+    }
+    // The log generation cannot go back either (equal is a retried checkpoint).
+    let err = write_snapshot(dir.path(), &contents(3, &a, 1)).unwrap_err();
+    assert!(err.message.contains("log generation 1, older than"), "{}", err.message);
+    write(dir.path(), 3, &a, 2);
+    // Generations past six digits still name and parse.
+    write(dir.path(), 12_345_678, &a, 3);
+    assert_eq!(load_snapshot(dir.path(), None).unwrap().unwrap().generation, 12_345_678);
+    assert!(names(dir.path()).contains("snap-12345678.graph"));
+}
+
+#[test]
+fn bad_contents_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = data(2, 3, 0);
+    d.records.pop();
+    let err = write_snapshot(dir.path(), &contents(1, &d, 1)).unwrap_err();
+    assert_eq!(err.code, Code::InvalidArgument);
+    let mut d = data(2, 3, 0);
+    d.records[1].state = 3;
+    let err = write_snapshot(dir.path(), &contents(1, &d, 1)).unwrap_err();
+    assert_eq!(err.code, Code::InvalidArgument);
+    assert!(err.message.contains("slot 1"), "{}", err.message);
+    assert!(names(dir.path()).is_empty());
+}
+
+#[test]
+fn a_dimension_other_than_expected_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 1, &data(3, 2, 0), 1);
+    expect_corrupt_with(dir.path(), Some(4), MANIFEST_FILE, "dimension 3, the store has dimension 4");
+}
+
+fn expect_corrupt_with(dir: &Path, dim: Option<usize>, file: &str, needle: &str) {
+    let err = load_snapshot(dir, dim).unwrap_err();
+    assert_eq!(err.code, Code::Corrupt, "{}", err.message);
+    assert!(err.message.contains(file) && err.message.contains(needle), "{}", err.message);
+}
+
+#[test]
+fn a_failed_write_leaves_the_previous_snapshot_and_no_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = data(3, 4, 1);
+    write(dir.path(), 1, &a, 1);
+    // The graph's temporary name is taken by a directory: the third file cannot be created.
+    let blocker = dir.path().join("snap-000002.graph.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    let err = write_snapshot(dir.path(), &contents(2, &data(3, 5, 2), 2)).unwrap_err();
+    assert_eq!(err.code, Code::Io, "{}", err.message);
+    std::fs::remove_dir(&blocker).unwrap();
+    let mut expected: BTreeSet<String> = gen_files(1).into_iter().collect();
+    expected.insert(MANIFEST_FILE.into());
+    assert_eq!(names(dir.path()), expected);
+    assert_holds(&load_snapshot(dir.path(), Some(3)).unwrap().unwrap(), &a);
+}
+
+// ---- crash windows -------------------------------------------------------------------------------
+
+#[test]
+fn a_crash_at_any_step_leaves_a_complete_snapshot() {
+    for stop in [StopAfter::TempFiles, StopAfter::DataFiles, StopAfter::Manifest] {
+        let dir = tempfile::tempdir().unwrap();
+        let a = data(3, 4, 1);
+        let b = data(3, 6, 2);
+        write(dir.path(), 1, &a, 1);
+        assert!(
+            write_snapshot_until(dir.path(), &contents(2, &b, 2), stop).unwrap().is_some()
+                == (stop == StopAfter::Manifest)
+        );
+        let s = load_snapshot(dir.path(), Some(3)).unwrap().unwrap();
+        let (generation, want) = if stop == StopAfter::Manifest { (2, &b) } else { (1, &a) };
+        assert_eq!(s.generation, generation, "{stop:?}");
+        assert_holds(&s, want);
+        // Opening removed every leftover of the interrupted write.
+        let mut expected: BTreeSet<String> = gen_files(generation).into_iter().collect();
+        expected.insert(MANIFEST_FILE.into());
+        assert_eq!(names(dir.path()), expected, "{stop:?}");
+    }
+}
+
+#[test]
+fn a_crash_while_writing_the_manifest_leaves_the_old_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = data(3, 4, 1);
+    let b = data(3, 6, 2);
+    write(dir.path(), 1, &a, 1);
+    write_snapshot_until(dir.path(), &contents(2, &b, 2), StopAfter::DataFiles).unwrap();
+    // The manifest's temporary file, complete or torn, is not the manifest.
+    let next = serde_json::to_string(&read_manifest(dir.path()).unwrap().unwrap()).unwrap();
+    std::fs::write(dir.path().join("vecstore.snapshot.tmp"), &next[..next.len() / 2]).unwrap();
+    let s = load_snapshot(dir.path(), Some(3)).unwrap().unwrap();
+    assert_eq!(s.generation, 1);
+    assert_holds(&s, &a);
+    assert!(!dir.path().join("vecstore.snapshot.tmp").exists());
+    // And the next write of generation 2 succeeds over whatever was left.
+    write(dir.path(), 2, &b, 2);
+    assert_holds(&load_snapshot(dir.path(), Some(3)).unwrap().unwrap(), &b);
+}
+
+#[test]
+fn a_first_snapshot_that_never_committed_is_ignored_and_its_temp_files_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = data(3, 4, 1);
+    write_snapshot_until(dir.path(), &contents(1, &a, 1), StopAfter::TempFiles).unwrap();
+    assert_eq!(names(dir.path()).len(), 3);
+    assert!(load_snapshot(dir.path(), Some(3)).unwrap().is_none());
+    assert!(names(dir.path()).is_empty());
+    // Renamed but uncommitted data files are kept when there is no manifest (they could be the only
+    // copy of a store whose manifest was lost); the next committed snapshot removes them.
+    write_snapshot_until(dir.path(), &contents(1, &a, 1), StopAfter::DataFiles).unwrap();
+    assert!(load_snapshot(dir.path(), Some(3)).unwrap().is_none());
+    assert_eq!(names(dir.path()), gen_files(1).into_iter().collect());
+    write(dir.path(), 2, &a, 1);
+    assert!(!names(dir.path()).contains(&snapshot_file_name(1, FileKind::Vectors)));
+}
+
+#[test]
+fn a_manifest_naming_a_missing_file_is_corrupt_naming_it() {
+    for kind in FileKind::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let m = write(dir.path(), 4, &data(3, 4, 1), 1);
+        std::fs::remove_file(m.file_path(dir.path(), kind)).unwrap();
+        expect_corrupt(dir.path(), &snapshot_file_name(4, kind), "missing");
+        // Nothing is cleaned up after a failed load.
+        assert_eq!(names(dir.path()).len(), 3);
+    }
+}
+
+#[test]
+fn a_failed_load_removes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 1, &data(3, 4, 1), 1);
+    write_snapshot_until(dir.path(), &contents(2, &data(3, 4, 2), 2), StopAfter::TempFiles).unwrap();
+    let before = names(dir.path());
+    std::fs::write(dir.path().join(MANIFEST_FILE), b"{").unwrap();
+    assert_eq!(load_snapshot(dir.path(), None).unwrap_err().code, Code::Corrupt);
+    assert_eq!(names(dir.path()), before);
+}
+
+// ---- corruption of each file -----------------------------------------------------------------------
+
+/// A directory with one committed snapshot, and the bytes of one of its files for editing.
+struct Damaged {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    name: String,
+    good: Vec<u8>,
+}
+
+impl Damaged {
+    fn new(kind: FileKind) -> Damaged {
+        let dir = tempfile::tempdir().unwrap();
+        let m = write(dir.path(), 3, &data(3, 5, 1), 4);
+        let path = m.file_path(dir.path(), kind);
+        let good = std::fs::read(&path).unwrap();
+        Damaged { dir, path, name: snapshot_file_name(3, kind), good }
+    }
+    fn with(&self, edit: impl FnOnce(&mut Vec<u8>)) -> &Self {
+        let mut b = self.good.clone();
+        edit(&mut b);
+        std::fs::write(&self.path, &b).unwrap();
+        self
+    }
+    fn corrupt(&self, needle: &str) {
+        expect_corrupt(self.dir.path(), &self.name, needle);
+    }
+}
+
+#[test]
+fn truncated_or_extended_files_are_corrupt() {
+    for kind in FileKind::ALL {
+        let d = Damaged::new(kind);
+        for cut in [0, 1, 31, 32, 63, 64, d.good.len() - 1].into_iter().filter(|&c| c < d.good.len()) {
+            d.with(|b| b.truncate(cut)).corrupt("the snapshot manifest says");
+        }
+        d.with(|b| b.push(0)).corrupt("the snapshot manifest says");
+    }
+}
+
+#[test]
+fn bad_magic_and_unknown_versions_are_corrupt_naming_both_versions() {
+    for kind in FileKind::ALL {
+        let d = Damaged::new(kind);
+        d.with(|b| b[1] ^= 0x40).corrupt("bad magic");
+        d.with(|b| b[8..12].copy_from_slice(&9u32.to_le_bytes()))
+            .corrupt("format version 9 is not supported (this library reads version 1)");
+    }
+}
+
+#[test]
+fn every_bit_flip_in_records_and_graph_is_caught() {
+    for kind in [FileKind::Records, FileKind::Graph] {
+        let d = Damaged::new(kind);
+        for byte in 0..d.good.len() {
+            for bit in [0, 3, 7] {
+                d.with(|b| b[byte] ^= 1 << bit);
+                let err = load_snapshot(d.dir.path(), None).unwrap_err();
+                assert_eq!(err.code, Code::Corrupt, "{kind:?} byte {byte} bit {bit}");
+                assert!(err.message.contains(&d.name), "{}", err.message);
+            }
+        }
+        d.with(|b| *b.last_mut().unwrap() ^= 1).corrupt("checksum");
+    }
+}
+
+#[test]
+fn vector_header_damage_is_caught_at_load_and_data_damage_by_verify() {
+    let d = Damaged::new(FileKind::Vectors);
+    for byte in 0..64 {
+        d.with(|b| b[byte] ^= 0x04);
+        let err = load_snapshot(d.dir.path(), None).unwrap_err();
+        assert_eq!(err.code, Code::Corrupt, "byte {byte}");
+        assert!(err.message.contains(&d.name), "{}", err.message);
+    }
+    // The header's crc field differs from the manifest's copy.
+    d.with(|b| b[24] ^= 1).corrupt("differs from the manifest");
+    // A flipped bit in the data: loadable (not checked at load), caught by verify.
+    d.with(|b| b[64 + 9] ^= 0x10);
+    let s = load_snapshot(d.dir.path(), None).unwrap().unwrap();
+    assert_eq!(s.vectors.verify().unwrap_err().code, Code::Corrupt);
+    let err = verify_snapshot(d.dir.path()).unwrap_err();
+    assert_eq!(err.code, Code::Corrupt);
+    assert!(err.message.contains(&d.name) && err.message.contains("checksum"), "{}", err.message);
+}
+
+#[test]
+fn counts_that_disagree_are_corrupt() {
+    // A well-formed records file with fewer records than the snapshot has slots.
+    let dir = tempfile::tempdir().unwrap();
+    let m = write(dir.path(), 3, &data(3, 5, 1), 4);
+    let records_path = m.file_path(dir.path(), FileKind::Records);
+    let fewer: Vec<SlotRecord> = (0..4).map(record).collect();
+    let w = write_blob_file(&records_path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, 4, |w| {
+        bincode_options().serialize_into(w, &fewer).map_err(std::io::Error::other)
+    })
+    .unwrap();
+    edit_manifest(dir.path(), |m| {
+        m.records.bytes = w.bytes;
+        m.records.crc32 = w.crc32;
+    });
+    expect_corrupt(dir.path(), "snap-000003.records", "has 4 records, the snapshot has 5 slots");
+
+    // The header's count disagrees with the payload.
+    let w = write_blob_file(&records_path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, 5, |w| {
+        bincode_options().serialize_into(w, &fewer).map_err(std::io::Error::other)
+    })
+    .unwrap();
+    edit_manifest(dir.path(), |m| {
+        m.records.bytes = w.bytes;
+        m.records.crc32 = w.crc32;
+    });
+    expect_corrupt(dir.path(), "snap-000003.records", "holds 4 records, its header says 5");
+
+    // The manifest's slot count disagrees with the vector rows.
+    edit_manifest(dir.path(), |m| m.slots = 6);
+    expect_corrupt(dir.path(), "snap-000003.vectors", "has 5 rows, the snapshot has 6 slots");
+}
+
+#[test]
+fn undecodable_records_with_a_good_checksum_are_corrupt_without_a_huge_allocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = write(dir.path(), 3, &data(3, 1, 1), 4);
+    let records_path = m.file_path(dir.path(), FileKind::Records);
+    let one = bincode_options().serialize(&vec![record(0)]).unwrap();
+    // (payload, count in the file header, expected message)
+    let mut cases: Vec<(Vec<u8>, u64, &str)> = Vec::new();
+    cases.push((u64::MAX.to_le_bytes().to_vec(), 1, "holds 18446744073709551615 records, its header says 1"));
+    let mut huge_string = 1u64.to_le_bytes().to_vec();
+    huge_string.extend_from_slice(&(u64::MAX / 2).to_le_bytes()); // an id of 2^63 bytes
+    huge_string.extend_from_slice(&[0; 17]);
+    cases.push((huge_string, 1, "do not decode (record 0)"));
+    let mut garbage = 1u64.to_le_bytes().to_vec();
+    garbage.extend_from_slice(&[0xff; 40]);
+    cases.push((garbage, 1, "do not decode (record 0)"));
+    let mut bad_utf8 = one.clone();
+    bad_utf8[16] = 0xff; // first byte of the id
+    cases.push((bad_utf8, 1, "do not decode (record 0)"));
+    let mut trailing = one.clone();
+    trailing.push(0);
+    cases.push((trailing, 1, "1 bytes left after the last record"));
+    cases.push((Vec::new(), 1, "no length"));
+    for (payload, count, needle) in cases {
+        let w = write_blob_file(&records_path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, count, |w| {
+            w.write_all(&payload)
+        })
+        .unwrap();
+        edit_manifest(dir.path(), |m| {
+            m.records.bytes = w.bytes;
+            m.records.crc32 = w.crc32;
+        });
+        expect_corrupt(dir.path(), "snap-000003.records", needle);
+    }
+    // Counts that the payload cannot hold are refused before the vector is allocated (the loader
+    // reaches this only when the manifest's slot count agrees, so it is checked directly).
+    let p = Path::new("r");
+    let mut claims_many = 1000u64.to_le_bytes().to_vec();
+    claims_many.extend_from_slice(&one[8..]);
+    let err = decode_records(p, &claims_many, 1000).unwrap_err();
+    assert!(err.message.contains("claims 1000 records, more than its"), "{}", err.message);
+    let err = decode_records(p, &u64::MAX.to_le_bytes(), u64::MAX).unwrap_err();
+    assert!(err.message.contains("more than its 8 bytes can hold"), "{}", err.message);
+    assert_eq!(decode_records(p, &one, 1).unwrap(), vec![record(0)]);
+}
+
+#[test]
+fn an_unknown_slot_state_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = write(dir.path(), 3, &data(3, 2, 1), 4);
+    let mut bad = vec![record(0), record(1)];
+    bad[1].state = 7;
+    let w = write_blob_file(
+        &m.file_path(dir.path(), FileKind::Records),
+        RECORDS_MAGIC,
+        RECORDS_FORMAT_VERSION,
+        2,
+        |w| bincode_options().serialize_into(w, &bad).map_err(std::io::Error::other),
+    )
+    .unwrap();
+    edit_manifest(dir.path(), |m| {
+        m.records.bytes = w.bytes;
+        m.records.crc32 = w.crc32;
+    });
+    expect_corrupt(dir.path(), "snap-000003.records", "slot 1 has unknown state 7");
+}
+
+#[test]
+fn blob_files_check_their_own_length_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.graph");
+    write_blob_file(&path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, 3, |w| w.write_all(b"abc")).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let read = || read_blob_file(&path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, "graph");
+    assert_eq!(read().unwrap().payload, b"abc");
+    let mut b = good.clone();
+    b[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&path, &b).unwrap();
+    let err = read().err().unwrap();
+    assert!(err.code == Code::Corrupt && err.message.contains("payload of 18446744073709551615 bytes"));
+    std::fs::write(&path, &good[..20]).unwrap();
+    let err = read().err().unwrap();
+    assert!(err.code == Code::Corrupt && err.message.contains("shorter than its 32-byte header"));
+}
+
+// ---- the manifest ---------------------------------------------------------------------------------
+
+#[test]
+fn manifest_damage_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 3, &data(3, 5, 1), 4);
+    let path = dir.path().join(MANIFEST_FILE);
+    let good = std::fs::read_to_string(&path).unwrap();
+    let check = |text: &str, needle: &str| {
+        std::fs::write(&path, text).unwrap();
+        expect_corrupt(dir.path(), MANIFEST_FILE, needle);
+    };
+    check("", "not valid JSON");
+    check(&good[..good.len() / 2], "not valid JSON");
+    check("[]", "format version missing");
+    check(
+        &good.replace("\"format_version\": 1", "\"format_version\": 2"),
+        "format version 2 is not supported (this library reads version 1)",
+    );
+    // A changed number that still parses is caught by the checksum: here the log generation, which
+    // would otherwise make open discard (or refuse) the log.
+    check(&good.replace("\"log_generation\": 4", "\"log_generation\": 5"), "manifest checksum");
+    check(&good.replace("\"slots\": 5", "\"slots\": 6"), "manifest checksum");
+    check(&good.replace("\"checksum\"", "\"extra\": 1, \"checksum\""), "unknown field");
+    // Names are derived from the generation, never followed blindly.
+    std::fs::write(&path, &good).unwrap();
+    edit_manifest(dir.path(), |m| m.graph.name = "../../etc/passwd".into());
+    expect_corrupt(dir.path(), MANIFEST_FILE, "etc/passwd");
+    std::fs::write(&path, &good).unwrap();
+    assert!(load_snapshot(dir.path(), None).unwrap().is_some());
+}
+
+#[test]
+fn file_names_parse() {
+    assert_eq!(parse_snapshot_file_name("snap-000007.vectors"), Some((7, false)));
+    assert_eq!(parse_snapshot_file_name("snap-000007.graph.tmp"), Some((7, true)));
+    assert_eq!(parse_snapshot_file_name("snap-123456789.records"), Some((123_456_789, false)));
+    for other in ["snap-.graph", "snap-12.other", "snap-1a.graph", "snapshot.json", "snap-1", "vecstore.log"]
+    {
+        assert_eq!(parse_snapshot_file_name(other), None, "{other}");
+    }
+}
+
+#[test]
+fn files_that_are_not_snapshot_files_are_never_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["vecstore.log", "vecstore.meta.json", "LOCK", "snap-notes.txt", "snap-1.other"] {
+        std::fs::write(dir.path().join(name), b"x").unwrap();
+    }
+    write(dir.path(), 1, &data(2, 2, 0), 1);
+    write(dir.path(), 2, &data(2, 2, 0), 2);
+    load_snapshot(dir.path(), None).unwrap().unwrap();
+    for name in ["vecstore.log", "vecstore.meta.json", "LOCK", "snap-notes.txt", "snap-1.other"] {
+        assert!(dir.path().join(name).exists(), "{name}");
+    }
+}

@@ -1,0 +1,681 @@
+//! Vector files (`*.vectors`) and [`VectorBlock`], the store's row-addressed vector column: rows read
+//! from a memory-mapped file, followed by rows appended in memory since that file was written.
+//!
+//! File layout (all integers little-endian):
+//! ```text
+//! offset  0: magic "VSVEC\0\0\0" (8 bytes)
+//! offset  8: format version u32 (1)
+//! offset 12: dim u32
+//! offset 16: rows u64
+//! offset 24: crc32 (IEEE) of the data region u32
+//! offset 28: reserved, 36 zero bytes
+//! offset 64: data, rows * dim little-endian f32, row-major
+//! ```
+//! The data starts at byte 64 so that, in a mapping (whose base is page-aligned), every row is aligned
+//! for `f32` (and a 64-byte cache line): the mapped bytes are used as `&[f32]` directly, no copy.
+//!
+//! ## Why opening does not check the data checksum
+//! Checking the crc touches every page of the file: for 1M x 128 (512 MB) that is the whole file read
+//! from disk on a cold cache, and the whole file resident afterwards, where the goal is an open in well
+//! under a second with memory growing only as searches touch rows. So [`VectorBlock::open_mapped`] checks
+//! everything that is cheap (magic, version, dimension, reserved bytes, and that the file length is
+//! exactly `64 + rows * dim * 4`), and [`VectorBlock::verify`] checks the data crc on demand (check tools,
+//! tests, a paranoid open). The snapshot manifest also records the crc, so a damaged crc field in the
+//! header is caught at open by comparing the two. What an unverified open cannot catch is a flipped
+//! bit inside the data: that reads as a slightly different (possibly NaN or infinite) float, never as
+//! undefined behaviour, since every bit pattern is a valid `f32`. Measured numbers are in the report of
+//! `examples/snapshot_open_bench.rs`.
+//!
+//! ## Byte order
+//! On little-endian targets the mapping is used in place. On big-endian targets the file is read and
+//! converted into memory instead ([`VectorBlock::open_copied`]): correct, but without the memory benefit.
+//!
+//! ## Why the mapping stays valid
+//! A mapped file that is truncated or rewritten under the mapping makes reads fault (SIGBUS) or change.
+//! vecstore never modifies one of its vector files in place: a file is written once under a temporary
+//! name, fsynced and renamed into place, and later replaced only by renaming a new file over the name
+//! (or deleted), which leaves the inode of an existing mapping untouched. The directory lock keeps other
+//! vecstore handles out. Only someone editing the store's files by hand can break a live mapping.
+//!
+//! <!-- Full paths: the `cbindgen:ignore` doc on this module's declaration makes rustdoc resolve
+//! these docs from the parent module. -->
+//! [`VectorBlock`]: crate::storage::vectors::VectorBlock
+//! [`VectorBlock::open_mapped`]: crate::storage::vectors::VectorBlock::open_mapped
+//! [`VectorBlock::verify`]: crate::storage::vectors::VectorBlock::verify
+//! [`VectorBlock::open_copied`]: crate::storage::vectors::VectorBlock::open_copied
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, MmapOptions};
+
+use crate::error::{Code, Error, Result};
+
+pub(crate) const VECTORS_MAGIC: &[u8; 8] = b"VSVEC\0\0\0";
+pub(crate) const VECTORS_FORMAT_VERSION: u32 = 1;
+/// Bytes before the first float; a multiple of 64 so mapped rows are cache-line aligned.
+pub(crate) const VECTORS_HEADER_LEN: usize = 64;
+
+/// What a written file holds, as recorded in the snapshot manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenFile {
+    /// Total file length in bytes (header included).
+    pub bytes: u64,
+    /// crc32 of the payload (for a vectors file: the data region after the header).
+    pub crc32: u32,
+    /// Number of rows / records / bytes of payload, depending on the file kind.
+    pub count: u64,
+}
+
+/// How searches will read a mapped block; passed to `madvise`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessPattern {
+    /// Graph search: scattered rows. Turns off read-ahead so a cold lookup reads one page, not 128 KB.
+    Random,
+    /// Exact scans and verification: read-ahead aggressively.
+    Sequential,
+    /// The kernel's default.
+    Normal,
+}
+
+fn header_bytes(dim: u32, rows: u64, crc: u32) -> [u8; VECTORS_HEADER_LEN] {
+    let mut h = [0u8; VECTORS_HEADER_LEN];
+    h[..8].copy_from_slice(VECTORS_MAGIC);
+    h[8..12].copy_from_slice(&VECTORS_FORMAT_VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&dim.to_le_bytes());
+    h[16..24].copy_from_slice(&rows.to_le_bytes());
+    h[24..28].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Writes a vectors file at `path` (created or truncated) holding `rows`, each of exactly `dim` floats,
+/// and fsyncs it. The caller chooses the name: the snapshot writer passes a temporary name and renames
+/// it into place itself (this function does not sync the directory).
+///
+/// A row of the wrong length is an `InvalidArgument` error; the partial file is then removed.
+pub fn write_vectors_file<'a>(
+    path: &Path,
+    dim: usize,
+    rows: impl IntoIterator<Item = &'a [f32]>,
+) -> Result<WrittenFile> {
+    let dim32 = u32::try_from(dim).map_err(|_| Error::invalid(format!("dimension {dim} is too large")))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", path, e))?;
+    let result = write_rows(path, file, dim, dim32, rows);
+    if result.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+fn write_rows<'a>(
+    path: &Path,
+    file: File,
+    dim: usize,
+    dim32: u32,
+    rows: impl IntoIterator<Item = &'a [f32]>,
+) -> Result<WrittenFile> {
+    let io = |e| Error::io("cannot write", path, e);
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    // The header is written last, once the row count and crc are known.
+    w.write_all(&[0u8; VECTORS_HEADER_LEN]).map_err(io)?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut count: u64 = 0;
+    let mut bytes = Vec::with_capacity(dim * 4);
+    for row in rows {
+        if row.len() != dim {
+            return Err(Error::invalid(format!(
+                "row {count} has {} floats, the vectors file has dimension {dim}",
+                row.len()
+            )));
+        }
+        // Explicit little-endian encoding; on little-endian targets this compiles to a copy.
+        bytes.clear();
+        bytes.extend(row.iter().flat_map(|x| x.to_le_bytes()));
+        crc.update(&bytes);
+        w.write_all(&bytes).map_err(io)?;
+        count += 1;
+    }
+    let crc = crc.finalize();
+    let mut file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(&header_bytes(dim32, count, crc)).map_err(io)?;
+    file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
+    Ok(WrittenFile { bytes: VECTORS_HEADER_LEN as u64 + count * dim as u64 * 4, crc32: crc, count })
+}
+
+/// A validated header.
+struct Header {
+    rows: u64,
+    crc: u32,
+}
+
+/// Checks everything about a vectors file that does not need its data: magic, version, dimension,
+/// reserved bytes, and that the file is exactly as long as the header says.
+fn parse_header(path: &Path, header: &[u8], file_len: u64, expected_dim: usize) -> Result<Header> {
+    if file_len < VECTORS_HEADER_LEN as u64 || header.len() < VECTORS_HEADER_LEN {
+        return Err(Error::corrupt(
+            path,
+            format!("vectors file is {file_len} bytes, shorter than its {VECTORS_HEADER_LEN}-byte header"),
+        ));
+    }
+    if &header[..8] != VECTORS_MAGIC {
+        return Err(Error::corrupt(path, "not a vecstore vectors file (bad magic bytes)"));
+    }
+    let u32_at = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().unwrap());
+    let version = u32_at(8);
+    if version != VECTORS_FORMAT_VERSION {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "vectors file format version {version} is not supported \
+                 (this library reads version {VECTORS_FORMAT_VERSION})"
+            ),
+        ));
+    }
+    let dim = u32_at(12) as usize;
+    if dim != expected_dim {
+        return Err(Error::corrupt(
+            path,
+            format!("vectors file has dimension {dim}, the store has dimension {expected_dim}"),
+        ));
+    }
+    let rows = u64::from_le_bytes(header[16..24].try_into().unwrap());
+    let crc = u32_at(24);
+    if header[28..VECTORS_HEADER_LEN].iter().any(|&b| b != 0) {
+        return Err(Error::corrupt(path, "vectors file header has non-zero reserved bytes"));
+    }
+    let expected_len = rows
+        .checked_mul(dim as u64)
+        .and_then(|n| n.checked_mul(4))
+        .and_then(|n| n.checked_add(VECTORS_HEADER_LEN as u64));
+    if expected_len != Some(file_len) {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "vectors file is {file_len} bytes, its header says {rows} rows of dimension {dim} \
+                 ({} bytes)",
+                expected_len.map_or_else(|| "an impossible number of".to_string(), |n| n.to_string())
+            ),
+        ));
+    }
+    // Rows are addressed by u32 slot numbers.
+    if rows > u32::MAX as u64 {
+        return Err(Error::corrupt(path, format!("vectors file has {rows} rows, more than a store can")));
+    }
+    Ok(Header { rows, crc })
+}
+
+/// Decodes little-endian floats (length a multiple of 4) into native floats.
+fn decode_le(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// The mapped part of a block.
+#[derive(Debug)]
+struct Mapped {
+    map: Mmap,
+    path: PathBuf,
+    crc: u32,
+}
+
+/// The store's vector column: row `r` (a slot number) is `dim` floats. Rows `0..mapped_rows()` come from
+/// a read-only mapping of a vectors file, the rest from an in-memory tail that [`push`](Self::push)
+/// appends to. The block never changes the file.
+pub struct VectorBlock {
+    dim: usize,
+    mapped: Option<Mapped>,
+    mapped_rows: usize,
+    tail: Vec<f32>,
+}
+
+impl std::fmt::Debug for VectorBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorBlock")
+            .field("dim", &self.dim)
+            .field("file", &self.mapped.as_ref().map(|m| &m.path))
+            .field("mapped_rows", &self.mapped_rows)
+            .field("tail_rows", &self.tail_rows())
+            .finish()
+    }
+}
+
+impl VectorBlock {
+    /// A block with no rows (nothing mapped).
+    pub fn empty(dim: usize) -> VectorBlock {
+        VectorBlock { dim, mapped: None, mapped_rows: 0, tail: Vec::new() }
+    }
+
+    /// A block whose rows are all in memory: `data` is row-major, `data.len()` a multiple of `dim`.
+    pub fn from_vec(dim: usize, data: Vec<f32>) -> Result<VectorBlock> {
+        let fits = data.len().is_multiple_of(dim); // with dim 0: only when empty
+        if !fits {
+            return Err(Error::invalid(format!(
+                "{} floats are not a whole number of rows of dimension {dim}",
+                data.len()
+            )));
+        }
+        Ok(VectorBlock { dim, mapped: None, mapped_rows: 0, tail: data })
+    }
+
+    /// Maps the vectors file at `path` read-only after checking its header and length (not its data
+    /// crc: see the module docs and [`verify`](Self::verify)). Any problem with the file is
+    /// `Code::Corrupt` naming it; `expected_dim` must match the file's.
+    ///
+    /// On big-endian targets this reads and converts the file instead ([`open_copied`](Self::open_copied)).
+    pub fn open_mapped(path: &Path, expected_dim: usize) -> Result<VectorBlock> {
+        if cfg!(target_endian = "big") {
+            return Self::open_copied(path, expected_dim);
+        }
+        let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+        // Check the length before mapping: a file shorter than the header is not mapped at all.
+        if file_len < VECTORS_HEADER_LEN as u64 {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "vectors file is {file_len} bytes, shorter than its {VECTORS_HEADER_LEN}-byte header"
+                ),
+            ));
+        }
+        // SAFETY: the mapping is only sound while nobody truncates or writes the file. vecstore never
+        // modifies a vectors file in place (they are written under a temporary name, then renamed into
+        // place, and only ever replaced by another rename or deleted, which leave this inode intact),
+        // and the directory lock keeps other vecstore handles out of the store; see the module docs.
+        let map = unsafe { MmapOptions::new().map(&file) }.map_err(|e| Error::io("cannot map", path, e))?;
+        if map.len() as u64 != file_len {
+            // The file changed between stat and map: someone else is writing it.
+            return Err(Error::corrupt(path, "vectors file changed size while it was being opened"));
+        }
+        let header = parse_header(path, &map[..VECTORS_HEADER_LEN], file_len, expected_dim)?;
+        let data = map[VECTORS_HEADER_LEN..].as_ptr();
+        if !(data as usize).is_multiple_of(std::mem::align_of::<f32>()) {
+            // Cannot happen (mappings are page-aligned and the header is 64 bytes); checked because
+            // `mapped_floats` relies on it.
+            return Err(Error::new(Code::Internal, format!("{}: mapping is misaligned", path.display())));
+        }
+        let block = VectorBlock {
+            dim: expected_dim,
+            mapped_rows: header.rows as usize,
+            mapped: Some(Mapped { map, path: path.to_path_buf(), crc: header.crc }),
+            tail: Vec::new(),
+        };
+        // Graph search reads scattered rows; read-ahead would only fill memory with neighbours.
+        block.set_access_pattern(AccessPattern::Random);
+        Ok(block)
+    }
+
+    /// Reads the whole vectors file into memory (all rows in the tail), checking the header, the length
+    /// and the data crc. Used on big-endian targets, where the mapped bytes cannot be used as floats.
+    pub fn open_copied(path: &Path, expected_dim: usize) -> Result<VectorBlock> {
+        let mut file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+        let mut head = [0u8; VECTORS_HEADER_LEN];
+        let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
+        file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
+        let header = parse_header(path, &head[..head_len], file_len, expected_dim)?;
+        // The length was checked against the file size, so this allocation is what the file holds.
+        let mut data = vec![0u8; (file_len - VECTORS_HEADER_LEN as u64) as usize];
+        file.read_exact(&mut data).map_err(|e| Error::io("cannot read", path, e))?;
+        let crc = crc32fast::hash(&data);
+        if crc != header.crc {
+            return Err(Error::corrupt(
+                path,
+                format!("vectors data checksum is {crc:08x}, the header says {:08x}", header.crc),
+            ));
+        }
+        Ok(VectorBlock { dim: expected_dim, mapped: None, mapped_rows: 0, tail: decode_le(&data) })
+    }
+
+    /// Recomputes the crc of the mapped data and compares it with the file header. Reads every page of
+    /// the file (about 0.1-0.3 s per 512 MB from the page cache; disk speed on a cold cache).
+    pub fn verify(&self) -> Result<()> {
+        let Some(m) = &self.mapped else { return Ok(()) };
+        self.set_access_pattern(AccessPattern::Sequential);
+        let crc = crc32fast::hash(&m.map[VECTORS_HEADER_LEN..]);
+        self.set_access_pattern(AccessPattern::Random);
+        if crc != m.crc {
+            return Err(Error::corrupt(
+                &m.path,
+                format!("vectors data checksum is {crc:08x}, the header says {:08x}", m.crc),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tells the kernel how the mapped rows will be read (no-op without a mapping or off Unix).
+    /// [`open_mapped`](Self::open_mapped) sets [`AccessPattern::Random`]; an exact scan over the whole
+    /// block may want `Sequential` for its duration.
+    pub fn set_access_pattern(&self, pattern: AccessPattern) {
+        #[cfg(unix)]
+        if let Some(m) = &self.mapped {
+            let advice = match pattern {
+                AccessPattern::Random => memmap2::Advice::Random,
+                AccessPattern::Sequential => memmap2::Advice::Sequential,
+                AccessPattern::Normal => memmap2::Advice::Normal,
+            };
+            // Only a hint: failure changes performance, never results.
+            let _ = m.map.advise(advice);
+        }
+        #[cfg(not(unix))]
+        let _ = pattern;
+    }
+
+    /// The mapped rows as one row-major slice (empty when nothing is mapped).
+    #[inline]
+    pub fn mapped_floats(&self) -> &[f32] {
+        match &self.mapped {
+            // SAFETY: `open_mapped` checked that the mapping is exactly 64 + mapped_rows * dim * 4 bytes,
+            // that the data pointer is aligned for f32, and that the target is little-endian (the file
+            // format's order); every bit pattern is a valid f32; the mapping is read-only and lives as
+            // long as `self` (it is only dropped with the block), and the file is never modified in
+            // place (module docs).
+            Some(m) => unsafe {
+                std::slice::from_raw_parts(
+                    m.map.as_ptr().add(VECTORS_HEADER_LEN).cast::<f32>(),
+                    self.mapped_rows * self.dim,
+                )
+            },
+            None => &[],
+        }
+    }
+
+    /// The in-memory rows as one row-major slice.
+    #[inline]
+    pub fn tail_floats(&self) -> &[f32] {
+        &self.tail
+    }
+
+    /// Row `row`'s floats. Panics if `row >= len()` (like slice indexing): slot numbers come from the
+    /// store's own tables, so an out-of-range row is a bug, not bad input.
+    #[inline]
+    pub fn get(&self, row: u32) -> &[f32] {
+        let row = row as usize;
+        if row < self.mapped_rows {
+            let start = row * self.dim;
+            &self.mapped_floats()[start..start + self.dim]
+        } else {
+            let start = (row - self.mapped_rows) * self.dim;
+            &self.tail[start..start + self.dim]
+        }
+    }
+
+    /// Row `row`'s floats, or `None` past the end.
+    #[inline]
+    pub fn try_get(&self, row: u32) -> Option<&[f32]> {
+        ((row as usize) < self.len()).then(|| self.get(row))
+    }
+
+    /// Appends a row to the in-memory tail and returns its row number. Panics if `v.len() != dim()`
+    /// (the store checks dimensions before it gets here) or if the block already has u32::MAX rows.
+    pub fn push(&mut self, v: &[f32]) -> u32 {
+        assert_eq!(v.len(), self.dim, "pushed row has the wrong dimension");
+        let row = u32::try_from(self.len()).expect("a vector block holds at most u32::MAX rows");
+        assert!(row < u32::MAX, "a vector block holds at most u32::MAX rows");
+        self.tail.extend_from_slice(v);
+        row
+    }
+
+    /// Number of rows (mapped + tail).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.mapped_rows + self.tail_rows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn mapped_rows(&self) -> usize {
+        self.mapped_rows
+    }
+
+    pub fn tail_rows(&self) -> usize {
+        self.tail.len().checked_div(self.dim).unwrap_or(0)
+    }
+
+    /// The data crc recorded in the mapped file's header, if a file is mapped.
+    pub fn file_crc(&self) -> Option<u32> {
+        self.mapped.as_ref().map(|m| m.crc)
+    }
+
+    /// The mapped file, if any.
+    pub fn mapped_path(&self) -> Option<&Path> {
+        self.mapped.as_ref().map(|m| m.path.as_path())
+    }
+
+    /// Every row in order (mapped, then tail).
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f32]> + '_ {
+        (0..self.len() as u32).map(move |r| self.get(r))
+    }
+
+    /// Bytes of heap memory held by the tail (the mapped part is page cache, not heap).
+    pub fn tail_bytes(&self) -> usize {
+        self.tail.capacity() * std::mem::size_of::<f32>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(i: usize, dim: usize) -> Vec<f32> {
+        (0..dim).map(|j| (i * 1000 + j) as f32 * 0.5 - 3.25).collect()
+    }
+
+    fn write(dir: &Path, dim: usize, n: usize) -> (PathBuf, Vec<Vec<f32>>, WrittenFile) {
+        let rows: Vec<Vec<f32>> = (0..n).map(|i| row(i, dim)).collect();
+        let path = dir.join("v.vectors");
+        let w = write_vectors_file(&path, dim, rows.iter().map(|r| r.as_slice())).unwrap();
+        (path, rows, w)
+    }
+
+    fn assert_corrupt(r: Result<VectorBlock>, path: &Path, needle: &str) {
+        let err = r.unwrap_err();
+        assert_eq!(err.code, Code::Corrupt, "{}", err.message);
+        assert!(err.message.contains(&path.display().to_string()), "names the file: {}", err.message);
+        assert!(err.message.contains(needle), "expected {needle:?} in {}", err.message);
+    }
+
+    #[test]
+    fn round_trips_in_many_shapes() {
+        for (dim, n) in [(1, 0), (1, 1), (1, 37), (3, 5), (128, 300), (1000, 7), (5, 0)] {
+            let dir = tempfile::tempdir().unwrap();
+            let (path, rows, w) = write(dir.path(), dim, n);
+            assert_eq!(w.count, n as u64);
+            assert_eq!(w.bytes, std::fs::metadata(&path).unwrap().len());
+            assert_eq!(w.bytes, 64 + (n * dim * 4) as u64);
+            for block in
+                [VectorBlock::open_mapped(&path, dim).unwrap(), VectorBlock::open_copied(&path, dim).unwrap()]
+            {
+                assert_eq!((block.len(), block.dim()), (n, dim));
+                block.verify().unwrap();
+                for (i, r) in rows.iter().enumerate() {
+                    assert_eq!(block.get(i as u32), r.as_slice(), "dim {dim} row {i}");
+                }
+                assert!(block.try_get(n as u32).is_none());
+                assert_eq!(block.rows().count(), n);
+            }
+            let mapped = VectorBlock::open_mapped(&path, dim).unwrap();
+            assert_eq!((mapped.mapped_rows(), mapped.tail_rows()), (n, 0));
+            assert_eq!(mapped.mapped_path(), Some(path.as_path()));
+        }
+    }
+
+    #[test]
+    fn mapped_rows_then_tail_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, rows, _) = write(dir.path(), 4, 10);
+        let mut block = VectorBlock::open_mapped(&path, 4).unwrap();
+        let extra: Vec<Vec<f32>> = (10..15).map(|i| row(i, 4)).collect();
+        for (i, r) in extra.iter().enumerate() {
+            assert_eq!(block.push(r), 10 + i as u32);
+        }
+        assert_eq!((block.len(), block.mapped_rows(), block.tail_rows()), (15, 10, 5));
+        for (i, r) in rows.iter().chain(&extra).enumerate() {
+            assert_eq!(block.get(i as u32), r.as_slice());
+        }
+        assert_eq!(block.mapped_floats().len(), 40);
+        assert_eq!(block.tail_floats().len(), 20);
+        // Re-writing a mapped+tail block gives a file with all rows mapped.
+        let path2 = dir.path().join("v2.vectors");
+        write_vectors_file(&path2, 4, block.rows()).unwrap();
+        let again = VectorBlock::open_mapped(&path2, 4).unwrap();
+        assert_eq!((again.mapped_rows(), again.tail_rows()), (15, 0));
+        assert!(block.rows().eq(again.rows()));
+    }
+
+    #[test]
+    fn empty_and_in_memory_blocks() {
+        let mut b = VectorBlock::empty(2);
+        assert!(b.is_empty() && b.mapped_floats().is_empty());
+        assert_eq!(b.push(&[1.0, 2.0]), 0);
+        assert_eq!(b.get(0), &[1.0, 2.0]);
+        let v = VectorBlock::from_vec(2, vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!(v.get(1), &[3.0, 4.0]);
+        assert_eq!(VectorBlock::from_vec(2, vec![1.0]).unwrap_err().code, Code::InvalidArgument);
+        assert_eq!(VectorBlock::empty(0).tail_rows(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "wrong dimension")]
+    fn pushing_the_wrong_dimension_panics() {
+        VectorBlock::empty(3).push(&[1.0]);
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_length_is_refused_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.vectors");
+        let rows = [vec![1.0, 2.0], vec![1.0]];
+        let err = write_vectors_file(&path, 2, rows.iter().map(|r| r.as_slice())).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn special_floats_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.vectors");
+        let r = [f32::INFINITY, -0.0, f32::MIN_POSITIVE, f32::MAX];
+        write_vectors_file(&path, 4, [&r[..]]).unwrap();
+        let b = VectorBlock::open_mapped(&path, 4).unwrap();
+        assert_eq!(b.get(0)[1].to_bits(), (-0.0f32).to_bits());
+        assert_eq!(b.get(0), &r[..]);
+    }
+
+    #[test]
+    fn every_header_corruption_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, _) = write(dir.path(), 3, 4);
+        let good = std::fs::read(&path).unwrap();
+        let with = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = good.clone();
+            edit(&mut b);
+            std::fs::write(&path, &b).unwrap();
+        };
+        let both = |needle: &str| {
+            assert_corrupt(VectorBlock::open_mapped(&path, 3), &path, needle);
+            assert_corrupt(VectorBlock::open_copied(&path, 3), &path, needle);
+        };
+
+        with(&|b| b[0] ^= 1);
+        both("bad magic");
+        with(&|b| b[8..12].copy_from_slice(&7u32.to_le_bytes()));
+        both("version 7 is not supported (this library reads version 1)");
+        with(&|b| b[12..16].copy_from_slice(&4u32.to_le_bytes()));
+        both("dimension 4, the store has dimension 3");
+        with(&|b| b[16] ^= 0x01); // rows 4 -> 5
+        both("header says 5 rows");
+        with(&|b| b[23] = 0x80); // absurd row count: no overflow, no allocation
+        both("impossible");
+        with(&|b| b[40] = 1);
+        both("reserved");
+        // Every single-bit flip anywhere in the header except the crc field is caught at open.
+        for byte in (0..64).filter(|i| !(24..28).contains(i)) {
+            for bit in 0..8 {
+                with(&|b| b[byte] ^= 1 << bit);
+                let err = VectorBlock::open_mapped(&path, 3).unwrap_err();
+                assert_eq!(err.code, Code::Corrupt, "byte {byte} bit {bit}");
+            }
+        }
+        // Wrong expected dimension on a good file.
+        with(&|_| {});
+        assert_corrupt(VectorBlock::open_mapped(&path, 8), &path, "the store has dimension 8");
+    }
+
+    #[test]
+    fn size_mismatches_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, _) = write(dir.path(), 3, 4);
+        let good = std::fs::read(&path).unwrap();
+        for cut in [0, 1, 63, 64, 65, good.len() - 4, good.len() - 1] {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            let needle = if cut < 64 { "shorter than its 64-byte header" } else { "header says 4 rows" };
+            assert_corrupt(VectorBlock::open_mapped(&path, 3), &path, needle);
+            assert_corrupt(VectorBlock::open_copied(&path, 3), &path, needle);
+        }
+        let mut longer = good.clone();
+        longer.extend_from_slice(&[0; 4]);
+        std::fs::write(&path, &longer).unwrap();
+        assert_corrupt(VectorBlock::open_mapped(&path, 3), &path, "header says 4 rows");
+    }
+
+    #[test]
+    fn data_damage_is_caught_by_verify_not_by_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _, _) = write(dir.path(), 3, 4);
+        let mut b = std::fs::read(&path).unwrap();
+        b[64 + 17] ^= 0x20;
+        std::fs::write(&path, &b).unwrap();
+        let block = VectorBlock::open_mapped(&path, 3).unwrap();
+        let err = block.verify().unwrap_err();
+        assert_eq!(err.code, Code::Corrupt);
+        assert!(err.message.contains("checksum") && err.message.contains(&path.display().to_string()));
+        // The copying open reads everything anyway, so it checks the crc.
+        assert_corrupt(VectorBlock::open_copied(&path, 3), &path, "checksum");
+        // A damaged crc field is also a verify failure.
+        let (path, _, _) = write(dir.path(), 3, 4);
+        let mut b = std::fs::read(&path).unwrap();
+        b[25] ^= 0x01;
+        std::fs::write(&path, &b).unwrap();
+        assert_eq!(VectorBlock::open_mapped(&path, 3).unwrap().verify().unwrap_err().code, Code::Corrupt);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = VectorBlock::open_mapped(&dir.path().join("nope.vectors"), 3).unwrap_err();
+        assert_eq!(err.code, Code::Io);
+    }
+
+    #[test]
+    fn the_mapping_survives_the_file_being_replaced_by_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, rows, _) = write(dir.path(), 3, 4);
+        let block = VectorBlock::open_mapped(&path, 3).unwrap();
+        let other = dir.path().join("other.vectors");
+        write_vectors_file(&other, 3, [&[9.0f32, 9.0, 9.0][..]]).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(block.get(3), rows[3].as_slice());
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(block.get(0), rows[0].as_slice());
+    }
+
+    #[test]
+    fn decode_le_matches_the_written_bytes() {
+        let floats = [1.5f32, -2.0, 1e-30];
+        let bytes: Vec<u8> = floats.iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(decode_le(&bytes), floats);
+    }
+}
