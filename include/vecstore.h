@@ -62,21 +62,6 @@
 #define VS_ABI_VERSION 1
 
 /**
- * Longest filter text accepted, in bytes.
- */
-#define MAX_FILTER_BYTES (64 * 1024)
-
-/**
- * Deepest nesting of parentheses and `NOT` accepted; the parser recurses once per level.
- */
-#define MAX_DEPTH 64
-
-/**
- * Most values accepted in one `IN` / `NOT IN` list.
- */
-#define MAX_IN_ITEMS 10000
-
-/**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
  * kind of failure, and the function's `vs_error **err` (when not NULL) receives the details.
  * The numeric values are stable across versions; new codes are only ever appended.
@@ -258,9 +243,11 @@ typedef struct vs_store_options {
    */
   uint32_t build_threads;
   /**
-   * Log size in bytes past which a write also checkpoints the store (writes a snapshot and empties
-   * the log, so that reopening is fast); 0 (the default) = 64 MiB, otherwise at least 4096. The
-   * store also checkpoints on close.
+   * Log size in bytes past which a write also checkpoints the store: it writes a snapshot (every
+   * vector, record and the graph, to new files, fsynced, renamed) and empties the log, so that
+   * opening maps the snapshot and replays only the short log written since. 0 (the default) =
+   * 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more rewriting.
+   * `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
    */
   uint64_t checkpoint_bytes;
 } vs_store_options;

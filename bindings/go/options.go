@@ -93,7 +93,7 @@ type Options struct {
 	// Durability says when a write is acknowledged (default DurabilityProcess).
 	Durability Durability
 	// CheckpointBytes is the log size past which a write also checkpoints the store (a snapshot,
-	// then an empty log, so reopening is fast); 0 (the default) = 64 MiB, otherwise at least 4096.
+	// then an empty log, so reopening is fast); 0 (the default) = 16 MiB, otherwise at least 4096.
 	CheckpointBytes uint64
 }
 

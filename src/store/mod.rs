@@ -20,6 +20,10 @@ use crate::index::hnsw::{Hnsw, HnswParams, SearchStats, VectorSource};
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
 use crate::storage::meta::{Meta, META_FORMAT_VERSION};
+use crate::storage::snapshot::{
+    load_snapshot, write_snapshot, FileKind, LoadedSnapshot, SlotRecord, SnapshotContents,
+};
+use crate::storage::vectors::VectorBlock;
 use options::{Durability, Metric, StoreOptions, MAX_DIMENSION, MAX_K};
 use record::{check_finite, check_id, metadata_text, parse_metadata, Hit, Record};
 use serde_json::{Map, Value};
@@ -60,6 +64,8 @@ const EXACT_SCAN_MAX_SLOTS: usize = 2000;
 /// to pass: the graph search expands about `ef / selectivity` nodes of ~2M neighbours each, which
 /// costs more than scanning every vector once below that point.
 const SELECTIVE_FACTOR: usize = 32;
+/// Closing checkpoints only when the log holds more than this (a smaller log replays in milliseconds).
+const CLOSE_CHECKPOINT_MIN_BYTES: u64 = 64 << 10;
 /// Slots sampled to estimate how many records a filter passes.
 const SELECTIVITY_SAMPLES: usize = 512;
 
@@ -91,35 +97,40 @@ pub(crate) struct Slot {
     pub(crate) expires_at: u64,
 }
 
-/// Row-major vectors, one row per slot.
-pub(crate) struct VectorRows {
-    dim: usize,
-    data: Vec<f32>,
-}
-
-impl VectorSource for VectorRows {
+impl VectorSource for VectorBlock {
     #[inline(always)]
     fn vector(&self, slot: u32) -> &[f32] {
         self.get(slot)
     }
 }
 
-impl VectorRows {
-    #[inline(always)]
-    fn get(&self, row: u32) -> &[f32] {
-        let start = row as usize * self.dim;
-        &self.data[start..start + self.dim]
+impl SlotState {
+    fn to_byte(self) -> u8 {
+        match self {
+            SlotState::Live => SlotRecord::LIVE,
+            SlotState::Deleted => SlotRecord::DELETED,
+            SlotState::SoftDeleted => SlotRecord::SOFT_DELETED,
+        }
     }
-    fn push(&mut self, v: &[f32]) {
-        self.data.extend_from_slice(v);
+    fn from_byte(b: u8) -> Option<SlotState> {
+        match b {
+            SlotRecord::LIVE => Some(SlotState::Live),
+            SlotRecord::DELETED => Some(SlotState::Deleted),
+            SlotRecord::SOFT_DELETED => Some(SlotState::SoftDeleted),
+            _ => None,
+        }
     }
 }
 
 /// The records, by slot: slot `s` is `slots[s]` with vector `vectors.get(s)`. `slot_of` maps the id of
 /// every live or soft-deleted record to its slot.
 struct Inner {
+    dir: PathBuf,
     meta: Meta,
-    vectors: VectorRows,
+    /// One row per slot: the rows of the last snapshot are memory-mapped, later ones in memory.
+    vectors: VectorBlock,
+    /// Generation of the snapshot the store was loaded from or last wrote (0: none yet).
+    snapshot_generation: u64,
     slots: Vec<Slot>,
     slot_of: HashMap<String, u32>,
     /// Slots in state `Live` (expiry aside).
@@ -134,11 +145,7 @@ struct Inner {
     /// Threads a bulk insert may use (already resolved: at least 1).
     build_threads: usize,
     log: Log,
-    /// Log operations that no longer describe a live record (replaced or deleted): when there are
-    /// any, closing rewrites the log to the current state.
-    stale_ops: u64,
-    /// Log size after the last checkpoint (or open).
-    log_bytes_at_checkpoint: u64,
+
     _lock: DirLock,
 }
 
@@ -193,10 +200,10 @@ impl Inner {
             LogOp::Upsert { id, vector, metadata, expires_at } => {
                 if let Some(old) = self.slot_of.get(&id).copied() {
                     self.tombstone(old);
-                    self.stale_ops += 1;
                 }
-                if self.vectors.dim == 0 {
-                    self.vectors.dim = vector.len();
+                if self.vectors.dim() != vector.len() && self.vectors.is_empty() {
+                    // The first vector of a store created with dimension 0.
+                    self.vectors = VectorBlock::empty(vector.len());
                 }
                 let s = self.slots.len() as u32;
                 self.vectors.push(&vector);
@@ -212,8 +219,6 @@ impl Inner {
             LogOp::Delete { id } => {
                 let Some(s) = self.slot_of.remove(&id) else { return };
                 self.tombstone(s);
-                // The upsert that created the record and this delete are both dead history now.
-                self.stale_ops += 2;
             }
             LogOp::SoftDelete { id } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
@@ -221,7 +226,6 @@ impl Inner {
                     self.slots[s as usize].state = SlotState::SoftDeleted;
                     self.live -= 1;
                 }
-                self.stale_ops += 1;
             }
             LogOp::Restore { id } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
@@ -229,18 +233,15 @@ impl Inner {
                     self.slots[s as usize].state = SlotState::Live;
                     self.live += 1;
                 }
-                self.stale_ops += 1;
             }
             LogOp::UpdateMetadata { id, metadata } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
                 self.slots[s as usize].metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
-                self.stale_ops += 1;
             }
             LogOp::SetExpiry { id, expires_at } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
                 let old = std::mem::replace(&mut self.slots[s as usize].expires_at, expires_at);
                 self.expiring = self.expiring + usize::from(expires_at != 0) - usize::from(old != 0);
-                self.stale_ops += 1;
             }
         }
     }
@@ -260,7 +261,6 @@ impl Inner {
     fn adopt_dimension(&mut self, dir: &Path, dim: usize) {
         if self.dim() == 0 {
             self.meta.dimension = dim;
-            self.vectors.dim = dim;
             let _ = self.meta.save(dir);
         }
     }
@@ -383,10 +383,13 @@ impl Store {
                 // Without its description file a store's log cannot be read safely (the metric
                 // decides what the logged vectors mean): refuse rather than guess.
                 let log_path = dir.join(crate::storage::log::LOG_FILE);
-                if std::fs::metadata(&log_path).is_ok_and(|m| m.len() > crate::storage::log::HEADER_LEN) {
+                let has_snapshot = dir.join(crate::storage::snapshot::MANIFEST_FILE).exists();
+                if has_snapshot
+                    || std::fs::metadata(&log_path).is_ok_and(|m| m.len() > crate::storage::log::HEADER_LEN)
+                {
                     return Err(Error::corrupt(
                         &dir.join(crate::storage::meta::META_FILE),
-                        "the file is missing but the store's log holds records",
+                        "the file is missing but the store's snapshot or log holds records",
                     ));
                 }
                 let meta = Meta {
@@ -402,14 +405,21 @@ impl Store {
             }
         };
 
+        // The snapshot (if any) first: the mapped vectors, the records and the graph as they were at
+        // the last checkpoint. Then the log, which holds the writes made since.
+        let snapshot = load_snapshot(dir, (meta.dimension != 0).then_some(meta.dimension))?;
+        let mut dim = match &snapshot {
+            Some(snap) if meta.dimension == 0 => snap.dimension,
+            _ => meta.dimension,
+        };
+        let log_generation = snapshot.as_ref().map_or(0, |s| s.log_generation);
+
         // Replay into a list first: the log is opened before `Inner` (which owns it) exists.
         // A store created with dimension 0 takes its dimension from the first logged vector.
         let mut staged = Vec::new();
-        let mut dim = meta.dimension;
         let sync = options.durability == Durability::Sync;
         let log_path = dir.join(crate::storage::log::LOG_FILE);
-        // No snapshots yet: the log is the whole history, generation 0.
-        let (log, _report) = Log::open(dir, sync, 0, |op| {
+        let (log, _report) = Log::open(dir, sync, log_generation, |op| {
             if let LogOp::Upsert { vector, .. } = &op {
                 if dim == 0 {
                     dim = vector.len();
@@ -445,25 +455,27 @@ impl Store {
         let graph_params =
             HnswParams { m: meta.hnsw_m, ef_construction: meta.ef_construction, ..HnswParams::default() };
         let mut inner = Inner {
-            vectors: VectorRows { dim: meta.dimension, data: Vec::new() },
+            dir: dir.to_path_buf(),
+            vectors: VectorBlock::empty(meta.dimension),
+            snapshot_generation: 0,
             meta,
             slots: Vec::new(),
             slot_of: HashMap::new(),
             live: 0,
             tombstones: 0,
             log,
-            stale_ops: 0,
-            log_bytes_at_checkpoint: 0,
             expiring: 0,
             index: Hnsw::new(graph_params, metric),
             build_threads: resolve_threads(options.build_threads),
             _lock: lock,
         };
+        if let Some(snap) = snapshot {
+            inner.load_snapshot(snap)?;
+        }
         for op in staged {
             inner.apply(op);
         }
         inner.index_pending();
-        inner.log_bytes_at_checkpoint = inner.log.len_bytes();
         Ok(Store {
             path: dir.to_path_buf(),
             metric,
@@ -638,57 +650,123 @@ impl Store {
     /// Closes the store: rewrites the log to the current state when it holds dead history, and
     /// releases the directory lock. Dropping a store does the same and ignores errors.
     pub fn close(self) -> Result<()> {
-        self.checkpoint()
+        self.close_checkpoint()
     }
 
-    fn checkpoint(&self) -> Result<()> {
-        self.inner.write().checkpoint()
+    /// The checkpoint of a close: only when the log holds enough to make the next open noticeably
+    /// slower. Rewriting the snapshot (every vector of the store) to save replaying a few writes would
+    /// make closing a large store after a handful of writes cost seconds for nothing.
+    fn close_checkpoint(&self) -> Result<()> {
+        let mut inner = self.inner.write();
+        if inner.log.len_bytes() > CLOSE_CHECKPOINT_MIN_BYTES.min(self.checkpoint_bytes) {
+            inner.checkpoint()
+        } else {
+            inner.log.sync()
+        }
     }
 
     /// Checkpoints after a write when the log has grown past the threshold. The write itself is
     /// already durable, so a failed checkpoint is not the write's failure: it is retried after the
     /// next write and at close.
     fn checkpoint_if_due(&self, inner: &mut Inner) {
-        // Measured from the size the last checkpoint left: a log that is large only because the
-        // store is large is not rewritten on every write.
-        if inner.log.len_bytes().saturating_sub(inner.log_bytes_at_checkpoint) > self.checkpoint_bytes {
+        if inner.log.len_bytes() > self.checkpoint_bytes {
             let _ = inner.checkpoint();
         }
     }
 }
 
 impl Inner {
-    fn checkpoint(&mut self) -> Result<()> {
-        let inner = self;
-        if inner.stale_ops == 0 {
-            inner.log_bytes_at_checkpoint = inner.log.len_bytes();
-            return inner.log.sync();
+    /// Takes over a loaded snapshot: its mapped vectors, its records and its graph.
+    fn load_snapshot(&mut self, snap: LoadedSnapshot) -> Result<()> {
+        let records_path = snap.manifest.file_path(&self.dir, FileKind::Records);
+        let graph_path = snap.manifest.file_path(&self.dir, FileKind::Graph);
+        let index = Hnsw::read_from(&snap.graph).map_err(|e| Error::corrupt(&graph_path, e))?;
+        if index.len() > snap.records.len() {
+            return Err(Error::corrupt(
+                &graph_path,
+                format!("the graph has {} nodes, the snapshot {} slots", index.len(), snap.records.len()),
+            ));
         }
-        // Stream the records straight into the rewrite (the log is a different field from the
-        // columns, so it can be borrowed mutably beside them): no second copy of every vector.
-        let Inner { slots, vectors, log, .. } = &mut *inner;
-        log.rewrite(slots.iter().enumerate().filter(|(_, slot)| slot.state != SlotState::Deleted).flat_map(
-            |(s, slot)| {
-                let upsert = LogOp::Upsert {
-                    id: slot.id.clone(),
-                    vector: vectors.get(s as u32).to_vec(),
-                    metadata: metadata_text(&slot.metadata),
-                    expires_at: slot.expires_at,
-                };
-                let soft =
-                    (slot.state == SlotState::SoftDeleted).then(|| LogOp::SoftDelete { id: slot.id.clone() });
-                std::iter::once(upsert).chain(soft)
+        if index.metric() != self.meta.metric {
+            return Err(Error::corrupt(&graph_path, "the graph was built for another metric"));
+        }
+        self.slots.reserve(snap.records.len());
+        for (s, rec) in snap.records.into_iter().enumerate() {
+            let state = SlotState::from_byte(rec.state).ok_or_else(|| {
+                Error::corrupt(&records_path, format!("slot {s} has unknown state {}", rec.state))
+            })?;
+            let metadata = parse_metadata(Some(&rec.metadata))
+                .map_err(|e| Error::corrupt(&records_path, format!("slot {s}: {}", e.message)))?;
+            match state {
+                SlotState::Live => self.live += 1,
+                SlotState::Deleted => self.tombstones += 1,
+                SlotState::SoftDeleted => {}
+            }
+            if state != SlotState::Deleted {
+                if rec.expires_at != 0 {
+                    self.expiring += 1;
+                }
+                if self.slot_of.insert(rec.id.clone(), s as u32).is_some() {
+                    return Err(Error::corrupt(&records_path, format!("id {:?} is in two slots", rec.id)));
+                }
+            }
+            self.slots.push(Slot { id: rec.id, metadata, state, expires_at: rec.expires_at });
+        }
+        self.vectors = snap.vectors;
+        self.index = index;
+        self.snapshot_generation = snap.generation;
+        Ok(())
+    }
+
+    /// Writes a snapshot of the whole store (vectors, records, graph), then empties the log. The
+    /// snapshot's manifest is the commit point: a crash before it leaves the old snapshot and the
+    /// full log, after it the new snapshot (and a log that opening discards as older history).
+    /// Nothing to do when the log holds no write since the last snapshot.
+    fn checkpoint(&mut self) -> Result<()> {
+        if self.log.len_bytes() <= crate::storage::log::HEADER_LEN {
+            return self.log.sync();
+        }
+        self.index_pending();
+        let records: Vec<SlotRecord> = self
+            .slots
+            .iter()
+            .map(|slot| SlotRecord {
+                id: slot.id.clone(),
+                metadata: metadata_text(&slot.metadata),
+                state: slot.state.to_byte(),
+                expires_at: slot.expires_at,
+            })
+            .collect();
+        let mut graph = Vec::new();
+        self.index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
+        let generation = self.snapshot_generation + 1;
+        let next_log_generation = self.log.generation() + 1;
+        let manifest = write_snapshot(
+            &self.dir,
+            &SnapshotContents {
+                generation,
+                vectors: &self.vectors,
+                records: &records,
+                graph: &graph,
+                next_log_generation,
             },
-        ))?;
-        inner.stale_ops = 0;
-        inner.log_bytes_at_checkpoint = inner.log.len_bytes();
+        )?;
+        self.snapshot_generation = generation;
+        self.log.reset(next_log_generation)?;
+        // Serve the vectors from the new file: the in-memory rows are freed. If mapping fails the
+        // rows in memory are still right, so keep them.
+        if let Ok(mapped) =
+            VectorBlock::open_mapped(&manifest.file_path(&self.dir, FileKind::Vectors), self.dim())
+        {
+            self.vectors = mapped;
+        }
         Ok(())
     }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.checkpoint();
+        let _ = self.close_checkpoint();
     }
 }
 

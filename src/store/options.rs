@@ -53,7 +53,7 @@ pub struct StoreOptions {
 }
 
 /// Default log size that triggers a checkpoint.
-pub(crate) const DEFAULT_CHECKPOINT_BYTES: u64 = 64 << 20;
+pub(crate) const DEFAULT_CHECKPOINT_BYTES: u64 = 16 << 20;
 
 impl Default for StoreOptions {
     fn default() -> Self {

@@ -53,7 +53,7 @@ struct Options {
   uint32_t ef_search = 64;          ///< Default search-time candidate list size.
   Durability durability = Durability::process;  ///< When writes are acknowledged.
   uint32_t build_threads = 1;  ///< Threads a bulk insert may use: 1 = caller's thread only, 0 = one per core.
-  uint64_t checkpoint_bytes = 0;  ///< Log size that triggers a checkpoint; 0 = 64 MiB, else >= 4096.
+  uint64_t checkpoint_bytes = 0;  ///< Log size that triggers a checkpoint; 0 = 16 MiB, else >= 4096.
 
   /// The equivalent C struct (starting from vs_store_options_default(), so struct_size is set).
   vs_store_options to_c() const noexcept {
