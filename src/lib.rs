@@ -14,6 +14,7 @@ pub mod storage;
 pub mod store;
 
 pub use error::{Code, Error, Result};
+pub use filter::{ConditionResult, Filter};
 pub use store::options::{Durability, Metric, StoreOptions};
 pub use store::record::{Hit, Record};
 pub use store::{NewRecord, Query, Stats, Store};

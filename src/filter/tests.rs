@@ -959,3 +959,27 @@ fn random_garbage_never_panics() {
         parse_anything(&chars.into_iter().collect::<String>());
     }
 }
+
+#[test]
+fn float_literals_equal_the_same_text_in_metadata_json() {
+    // Metadata arrives as JSON text parsed by serde_json; a filter literal spelled the same way must
+    // denote the same f64, or `x = <the number the user stored>` would fail to match.
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut texts: Vec<String> =
+        vec!["3.333333333333333e+39".into(), "0.1".into(), "2.2250738585072014e-308".into()];
+    for _ in 0..2000 {
+        let f = f64::from_bits(rng.next());
+        if f.is_finite() {
+            texts.push(format!("{f:e}"));
+            texts.push(format!("{f:?}"));
+        }
+        texts.push(format!("{}.{}e{}", rng.next() % 1000, rng.next(), rng.below(600) as i64 - 300));
+    }
+    for text in texts {
+        let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&format!("{{\"x\": {text}}}")) else {
+            continue;
+        };
+        let f = filter(&format!("x = {text}"));
+        assert!(f.matches(&m), "{text}: metadata {:?}, filter {f}", m["x"]);
+    }
+}

@@ -117,6 +117,16 @@ mod tests {
     }
 
     #[test]
+    fn canonical_metadata_is_stable_when_parsed_again() {
+        // Found by fuzz/fuzz_targets/metadata_json.rs: without serde_json's float_roundtrip feature the
+        // canonical text of this number parsed back to a different f64.
+        for text in [r#"{"a":3333333333333333333333333333333333333333}"#, r#"{"a":6.178787134922198e305}"#] {
+            let once = canonical_metadata(Some(text)).unwrap();
+            assert_eq!(canonical_metadata(Some(&once)).unwrap(), once, "{text}");
+        }
+    }
+
+    #[test]
     fn ids_and_vectors_are_checked() {
         assert!(check_id("").is_err());
         assert!(check_id(&"x".repeat(MAX_ID_BYTES + 1)).is_err());
