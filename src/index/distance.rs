@@ -19,10 +19,19 @@ use std::sync::OnceLock;
 #[derive(Clone, Copy)]
 pub struct Kernel {
     pub name: &'static str,
+    pub(crate) level: Level,
     // `unsafe fn` because the SIMD variants are `#[target_feature]` functions: calling them is only
     // sound on a CPU with those features (checked before a `Kernel` holding them is built).
     dot: unsafe fn(&[f32], &[f32]) -> f32,
     l2: unsafe fn(&[f32], &[f32]) -> f32,
+}
+
+/// Instruction-set level of a [`Kernel`], for callers that compile whole loops per level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
 }
 
 impl Kernel {
@@ -48,10 +57,12 @@ impl std::fmt::Debug for Kernel {
     }
 }
 
-const PORTABLE: Kernel = Kernel { name: "portable", dot: portable::dot, l2: portable::l2_squared };
+const PORTABLE: Kernel =
+    Kernel { name: "portable", level: Level::Portable, dot: portable::dot, l2: portable::l2_squared };
 
 #[cfg(target_arch = "x86_64")]
-const AVX2_FMA: Kernel = Kernel { name: "avx2+fma", dot: x86::dot_avx2, l2: x86::l2_avx2 };
+const AVX2_FMA: Kernel =
+    Kernel { name: "avx2+fma", level: Level::Avx2Fma, dot: x86::dot_avx2, l2: x86::l2_avx2 };
 
 fn detect() -> Kernel {
     #[cfg(target_arch = "x86_64")]
@@ -118,10 +129,11 @@ pub fn normalize(v: &mut [f32]) -> bool {
 }
 
 /// Written as 8-lane chunked loops so that the compiler vectorises them on every target.
-mod portable {
+pub(crate) mod portable {
     // `unsafe fn` only to share the `Kernel` function-pointer type with the SIMD kernels; nothing in
     // here is unsafe to call.
-    pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[inline]
+    pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);
         let mut acc = [0.0f32; 8];
@@ -138,7 +150,8 @@ mod portable {
         sum
     }
 
-    pub(super) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    #[inline]
+    pub(crate) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);
         let mut acc = [0.0f32; 8];
@@ -159,7 +172,7 @@ mod portable {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use std::arch::x86_64::*;
 
     /// `TAIL_MASK[8 - r..][..8]` has its first `r` lanes set: the mask for an `r`-float tail.
@@ -181,8 +194,9 @@ mod x86 {
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
+    #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    pub(crate) unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc0 = _mm256_setzero_ps();
@@ -215,8 +229,9 @@ mod x86 {
 
     /// # Safety
     /// The CPU must support AVX2 and FMA.
+    #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
+    pub(crate) unsafe fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc0 = _mm256_setzero_ps();
