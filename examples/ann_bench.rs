@@ -251,7 +251,9 @@ fn main() {
     );
     println!("distance calculations per query: {}", dc.join(", "));
 
-    let mut peer_curves: Vec<(String, Vec<(f64, f64)>, f64)> = Vec::new();
+    // (label, recall/QPS curve, build seconds)
+    type Curve = (String, Vec<(f64, f64)>, f64);
+    let mut peer_curves: Vec<Curve> = Vec::new();
     if a.peers {
         let out = std::env::temp_dir().join(format!("ann_bench_peers_{}.json", std::process::id()));
         let status = Command::new(PYTHON)

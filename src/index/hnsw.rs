@@ -217,33 +217,38 @@ macro_rules! dispatch {
     }};
 }
 
-/// Epoch-tagged visited set: clearing is one increment instead of a memset per search.
+/// Visited set: one bit per node (8x smaller than hnswlib's 16-bit epoch tags, so that for
+/// graphs up to a few million nodes it stays in L1/L2 instead of competing with the vectors for
+/// cache), cleared by zeroing only the words the last search touched.
 #[derive(Default)]
 struct Visited {
-    tags: Vec<u16>,
-    epoch: u16,
+    bits: Vec<u64>,
+    touched: Vec<u32>,
 }
 impl Visited {
     fn reset(&mut self, n: usize) {
-        if self.tags.len() < n {
-            self.tags.resize(n, 0);
+        for &w in &self.touched {
+            self.bits[w as usize] = 0;
         }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.tags.fill(0);
-            self.epoch = 1;
+        self.touched.clear();
+        let words = n.div_ceil(64);
+        if self.bits.len() < words {
+            self.bits.resize(words, 0);
         }
     }
-    /// Marks `i`; true when it was not yet marked in this epoch.
+    /// Marks `i`; true when it was not yet marked since the last reset.
     #[inline(always)]
     fn insert(&mut self, i: u32) -> bool {
-        let t = &mut self.tags[i as usize];
-        if *t == self.epoch {
-            false
-        } else {
-            *t = self.epoch;
-            true
+        let w = &mut self.bits[(i >> 6) as usize];
+        let bit = 1u64 << (i & 63);
+        if *w & bit != 0 {
+            return false;
         }
+        if *w == 0 {
+            self.touched.push(i >> 6);
+        }
+        *w |= bit;
+        true
     }
 }
 
