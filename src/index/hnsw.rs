@@ -49,7 +49,7 @@ impl<'a> SliceSource<'a> {
     /// Panics when `dim` is 0 or does not divide `data.len()`.
     pub fn new(data: &'a [f32], dim: usize) -> SliceSource<'a> {
         assert!(
-            dim > 0 && data.len() % dim == 0,
+            dim > 0 && data.len().is_multiple_of(dim),
             "data length {} is not a multiple of dim {dim}",
             data.len()
         );
