@@ -155,7 +155,7 @@ fn main() {
     let params = HnswParams { m: a.m, ef_construction: a.efc, seed: 100 };
 
     let (rss0, _) = rss_mb();
-    let t = Instant::now();
+    let (t, cpu0) = (Instant::now(), thread_cpu_s());
     let cached = a.graph_cache.as_ref().and_then(|p| std::fs::read(p).ok());
     let g = match cached {
         Some(bytes) => Hnsw::read_from(&bytes).expect("cached graph"),
@@ -166,6 +166,7 @@ fn main() {
         }
     };
     let build1 = t.elapsed().as_secs_f64();
+    let build1_cpu = thread_cpu_s() - cpu0;
     if let Some(p) = &a.graph_cache {
         if !p.exists() {
             let mut f = std::io::BufWriter::new(std::fs::File::create(p).expect("create graph cache"));
@@ -174,7 +175,7 @@ fn main() {
     }
     let (rss1, hwm1) = rss_mb();
     println!(
-        "build 1 thread: {build1:.2} s; RSS growth {:.1} MB (peak {:.1} MB total); vectors {:.1} MB + graph {:.1} MB = {:.1} MB; levels {:?}",
+        "build 1 thread: {build1:.2} s (CPU {build1_cpu:.2} s); RSS growth {:.1} MB (peak {:.1} MB total); vectors {:.1} MB + graph {:.1} MB = {:.1} MB; levels {:?}",
         rss1 - rss0,
         hwm1,
         (n * dim * 4) as f64 / 1048576.0,
