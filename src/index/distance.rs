@@ -19,10 +19,19 @@ use std::sync::OnceLock;
 #[derive(Clone, Copy)]
 pub struct Kernel {
     pub name: &'static str,
+    pub(crate) level: Level,
     // `unsafe fn` because the SIMD variants are `#[target_feature]` functions: calling them is only
     // sound on a CPU with those features (checked before a `Kernel` holding them is built).
     dot: unsafe fn(&[f32], &[f32]) -> f32,
     l2: unsafe fn(&[f32], &[f32]) -> f32,
+}
+
+/// Instruction-set level of a [`Kernel`], for callers that compile whole loops per level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
 }
 
 impl Kernel {
@@ -48,10 +57,12 @@ impl std::fmt::Debug for Kernel {
     }
 }
 
-const PORTABLE: Kernel = Kernel { name: "portable", dot: portable::dot, l2: portable::l2_squared };
+const PORTABLE: Kernel =
+    Kernel { name: "portable", level: Level::Portable, dot: portable::dot, l2: portable::l2_squared };
 
 #[cfg(target_arch = "x86_64")]
-const AVX2_FMA: Kernel = Kernel { name: "avx2+fma", dot: x86::dot_avx2, l2: x86::l2_avx2 };
+const AVX2_FMA: Kernel =
+    Kernel { name: "avx2+fma", level: Level::Avx2Fma, dot: x86::dot_avx2, l2: x86::l2_avx2 };
 
 fn detect() -> Kernel {
     #[cfg(target_arch = "x86_64")]
@@ -118,10 +129,11 @@ pub fn normalize(v: &mut [f32]) -> bool {
 }
 
 /// Written as 8-lane chunked loops so that the compiler vectorises them on every target.
-mod portable {
+pub(crate) mod portable {
     // `unsafe fn` only to share the `Kernel` function-pointer type with the SIMD kernels; nothing in
     // here is unsafe to call.
-    pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[inline]
+    pub(crate) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);
         let mut acc = [0.0f32; 8];
@@ -138,7 +150,8 @@ mod portable {
         sum
     }
 
-    pub(super) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    #[inline]
+    pub(crate) unsafe fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);
         let mut acc = [0.0f32; 8];
@@ -159,11 +172,8 @@ mod portable {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use std::arch::x86_64::*;
-
-    /// `TAIL_MASK[8 - r..][..8]` has its first `r` lanes set: the mask for an `r`-float tail.
-    static TAIL_MASK: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
     #[inline(always)]
     unsafe fn hsum(v: __m256) -> f32 {
@@ -175,14 +185,15 @@ mod x86 {
         _mm_cvtss_f32(s)
     }
 
-    /// Four independent accumulators hide the FMA latency (4 cycles) on long vectors; the tail of
-    /// fewer than 8 floats is read with a masked load instead of a scalar loop (dims like 50 end in
-    /// a 2-float tail).
+    /// Four independent accumulators hide the FMA latency (4 cycles) on long vectors. The tail of
+    /// fewer than 8 floats is a scalar loop: a masked-load tail (`vmaskmovps`) measured slower on
+    /// the EPYC machines for dims like 50 (2-float tail).
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
+    #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    pub(crate) unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc0 = _mm256_setzero_ps();
@@ -190,9 +201,8 @@ mod x86 {
         let mut acc2 = _mm256_setzero_ps();
         let mut acc3 = _mm256_setzero_ps();
         let mut i = 0;
-        // SAFETY (all loads below): every unmasked load reads 8 floats at i with i + 8 <= n, and the
-        // masked tail load touches only the r = n - i < 8 lanes still inside both slices (masked-off
-        // lanes are never accessed and cannot fault).
+        // SAFETY (all loads below): every vector load reads 8 floats at i with i + 8 <= n, and the
+        // scalar tail reads single floats at i < n; n is at most the length of both slices.
         while i + 32 <= n {
             acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
             acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), acc1);
@@ -204,19 +214,19 @@ mod x86 {
             acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
             i += 8;
         }
-        if i < n {
-            let mask = _mm256_loadu_si256(TAIL_MASK.as_ptr().add(8 - (n - i)) as *const __m256i);
-            let x = _mm256_maskload_ps(pa.add(i), mask);
-            let y = _mm256_maskload_ps(pb.add(i), mask);
-            acc1 = _mm256_fmadd_ps(x, y, acc1);
+        let mut sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+        while i < n {
+            sum += *pa.add(i) * *pb.add(i);
+            i += 1;
         }
-        hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)))
+        sum
     }
 
     /// # Safety
     /// The CPU must support AVX2 and FMA.
+    #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
+    pub(crate) unsafe fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc0 = _mm256_setzero_ps();
@@ -241,12 +251,13 @@ mod x86 {
             acc0 = _mm256_fmadd_ps(d, d, acc0);
             i += 8;
         }
-        if i < n {
-            let mask = _mm256_loadu_si256(TAIL_MASK.as_ptr().add(8 - (n - i)) as *const __m256i);
-            let d = _mm256_sub_ps(_mm256_maskload_ps(pa.add(i), mask), _mm256_maskload_ps(pb.add(i), mask));
-            acc1 = _mm256_fmadd_ps(d, d, acc1);
+        let mut sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+        while i < n {
+            let d = *pa.add(i) - *pb.add(i);
+            sum += d * d;
+            i += 1;
         }
-        hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)))
+        sum
     }
 }
 

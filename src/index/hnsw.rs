@@ -14,6 +14,13 @@
 //! - the words are `AtomicU32`: a parallel batch build writes lists (under per-node locks) while
 //!   other builder threads read them without locks. On x86-64 and ARM a `Relaxed` atomic load is an
 //!   ordinary load, so the single-threaded search pays nothing for this soundness.
+//!
+//! Speed (measured on glove-100k, see examples/ann_bench.rs): the search and insert bodies are
+//! compiled once per instruction set with the distance kernel inlined; the vectors of all unvisited
+//! neighbours of a node are prefetched before any distance is computed (the search is bound by
+//! memory latency, and this overlaps the misses); the next candidate's list is prefetched while the
+//! current node is processed; the link arrays get transparent huge pages; the visited set is a bit
+//! set small enough to stay in L1/L2.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -23,7 +30,9 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::distance::{kernel, Kernel};
+#[cfg(target_arch = "x86_64")]
+use super::distance::x86;
+use super::distance::{kernel, portable, Level};
 use super::exact::{public_score, Scored};
 use crate::store::options::Metric;
 
@@ -47,7 +56,7 @@ impl<'a> SliceSource<'a> {
     /// Panics when `dim` is 0 or does not divide `data.len()`.
     pub fn new(data: &'a [f32], dim: usize) -> SliceSource<'a> {
         assert!(
-            dim > 0 && data.len() % dim == 0,
+            dim > 0 && data.len().is_multiple_of(dim),
             "data length {} is not a multiple of dim {dim}",
             data.len()
         );
@@ -135,52 +144,118 @@ impl PartialOrd for Cand {
 
 /// Distance used inside the graph: lower is closer. `-dot` for cosine/dot (cosine vectors arrive
 /// normalised) and squared L2 for euclidean, so the raw similarity of `exact` is exactly `-dist`.
-#[derive(Clone, Copy)]
-struct Dist {
-    k: &'static Kernel,
-    euclid: bool,
+///
+/// One zero-sized type per (instruction set, metric): the search and insert bodies are generic over
+/// it and, for AVX2, compiled inside a `#[target_feature]` function, so the kernel is inlined into
+/// the loop instead of being called through a pointer for every neighbour.
+trait Space: Copy {
+    fn d(self, a: &[f32], b: &[f32]) -> f32;
 }
-impl Dist {
-    fn new(metric: Metric) -> Dist {
-        Dist { k: kernel(), euclid: metric == Metric::Euclidean }
-    }
+
+#[derive(Clone, Copy)]
+struct PortableDot;
+#[derive(Clone, Copy)]
+struct PortableL2;
+impl Space for PortableDot {
     #[inline(always)]
-    fn d(&self, a: &[f32], b: &[f32]) -> f32 {
-        if self.euclid {
-            self.k.l2_squared(a, b)
-        } else {
-            -self.k.dot(a, b)
-        }
+    fn d(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: the portable kernel has no requirements (it is `unsafe fn` only to share a type).
+        -unsafe { portable::dot(a, b) }
+    }
+}
+impl Space for PortableL2 {
+    #[inline(always)]
+    fn d(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { portable::l2_squared(a, b) }
     }
 }
 
-/// Epoch-tagged visited set: clearing is one increment instead of a memset per search.
+/// Only constructed after `distance::kernel()` found AVX2 and FMA on this CPU.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Avx2Dot;
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Avx2L2;
+#[cfg(target_arch = "x86_64")]
+impl Space for Avx2Dot {
+    #[inline(always)]
+    fn d(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: values of this type exist only when the CPU supports AVX2+FMA (see `dispatch!`).
+        -unsafe { x86::dot_avx2(a, b) }
+    }
+}
+#[cfg(target_arch = "x86_64")]
+impl Space for Avx2L2 {
+    #[inline(always)]
+    fn d(self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { x86::l2_avx2(a, b) }
+    }
+}
+
+/// Runs `$self.$imp::<_, S>(args..)` with the `Space` matching the metric and the CPU, through the
+/// `#[target_feature]` trampoline `$avx2` on AVX2 machines.
+macro_rules! dispatch {
+    ($self:ident, $imp:ident, $avx2:ident, ($($arg:expr),*)) => {{
+        let euclid = $self.metric == Metric::Euclidean;
+        match kernel().level {
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2Fma => {
+                // SAFETY: `kernel()` chose the AVX2 level, so the CPU supports AVX2 and FMA, which is
+                // all the `#[target_feature]` trampoline and the `Avx2*` spaces require.
+                unsafe {
+                    if euclid {
+                        $self.$avx2($($arg,)* Avx2L2)
+                    } else {
+                        $self.$avx2($($arg,)* Avx2Dot)
+                    }
+                }
+            }
+            Level::Portable => {
+                if euclid {
+                    $self.$imp($($arg,)* PortableL2)
+                } else {
+                    $self.$imp($($arg,)* PortableDot)
+                }
+            }
+        }
+    }};
+}
+
+/// Visited set: one bit per node (8x smaller than hnswlib's 16-bit epoch tags, so that for
+/// graphs up to a few million nodes it stays in L1/L2 instead of competing with the vectors for
+/// cache), cleared by zeroing only the words the last search touched.
 #[derive(Default)]
 struct Visited {
-    tags: Vec<u16>,
-    epoch: u16,
+    bits: Vec<u64>,
+    touched: Vec<u32>,
 }
 impl Visited {
     fn reset(&mut self, n: usize) {
-        if self.tags.len() < n {
-            self.tags.resize(n, 0);
+        for &w in &self.touched {
+            self.bits[w as usize] = 0;
         }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.tags.fill(0);
-            self.epoch = 1;
+        self.touched.clear();
+        let words = n.div_ceil(64);
+        if self.bits.len() < words {
+            self.bits.resize(words, 0);
         }
     }
-    /// Marks `i`; true when it was not yet marked in this epoch.
+    /// Marks `i`; true when it was not yet marked since the last reset.
     #[inline(always)]
     fn insert(&mut self, i: u32) -> bool {
-        let t = &mut self.tags[i as usize];
-        if *t == self.epoch {
-            false
-        } else {
-            *t = self.epoch;
-            true
+        let w = &mut self.bits[(i >> 6) as usize];
+        let bit = 1u64 << (i & 63);
+        if *w & bit != 0 {
+            return false;
         }
+        if *w == 0 {
+            self.touched.push(i >> 6);
+        }
+        *w |= bit;
+        true
     }
 }
 
@@ -238,20 +313,44 @@ fn lock(locks: Locks<'_>, node: u32) -> Option<MutexGuard<'_, ()>> {
     locks.map(|l| l[node as usize].lock())
 }
 
+/// Prefetches the cache lines of `bytes` bytes at `p` (at most `max_lines` lines) into L1.
 #[inline(always)]
-fn prefetch(p: *const f32, lines: usize) {
+fn prefetch(p: *const u8, bytes: usize, max_lines: usize) {
     #[cfg(target_arch = "x86_64")]
-    for l in 0..lines {
-        // SAFETY: a prefetch is a hint: it never faults and has no architectural effect, whatever
-        // the address (`wrapping_add` keeps the pointer arithmetic itself defined).
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                (p as *const i8).wrapping_add(l * 64),
-            )
-        };
+    {
+        let start = p as usize & !63;
+        let end = (p as usize + bytes).min(start + 64 * max_lines);
+        let mut a = start;
+        while a < end {
+            // SAFETY: a prefetch is a hint: it never faults and has no architectural effect,
+            // whatever the address.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(a as *const i8) };
+            a += 64;
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (p, lines);
+    let _ = (p, bytes, max_lines);
+}
+
+/// `old`'s words moved into a new allocation of at least `capacity` words, which is marked for transparent huge pages (on Linux):
+/// neighbour lists are read at random, and with 4 KiB pages nearly every read of a large graph is a
+/// TLB miss. The advice is given before the memory is first touched, so that the kernel can back
+/// it with 2 MiB pages at fault time (when THP is in `madvise` mode, the usual default).
+fn huge_words(old: Vec<AtomicU32>, capacity: usize) -> Vec<AtomicU32> {
+    let mut v: Vec<AtomicU32> = Vec::with_capacity(capacity.max(old.len()));
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
+        let end = (v.as_ptr() as usize + 4 * v.capacity()) & !(HUGE - 1);
+        if end > start {
+            // SAFETY: [start, end) lies inside the allocation `v` owns; MADV_HUGEPAGE only changes
+            // how the kernel backs those pages, never their contents or validity.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        }
+    }
+    v.extend(old);
+    v
 }
 
 /// Deterministic level of `slot`: P(level >= l) = m^-l (the paper's mL = 1/ln m).
@@ -363,7 +462,12 @@ impl Hnsw {
         let n = (end - start) as usize;
         self.levels.reserve(n);
         self.upper_start.reserve(n);
-        self.links0.reserve(n * (self.m0 + 1));
+        let need0 = end as usize * (self.m0 + 1);
+        if self.links0.capacity() < need0 {
+            // Doubling keeps one-at-a-time inserts amortised; a first batch gets exactly its size.
+            let cap = need0.max(2 * self.links0.capacity());
+            self.links0 = huge_words(std::mem::take(&mut self.links0), cap);
+        }
         let mut blocks = self.links_up.len() / (self.m + 1);
         for slot in start..end {
             let level = draw_level(self.params.seed, slot, self.m);
@@ -456,11 +560,43 @@ impl Hnsw {
         ep: u32,
         max_level: usize,
     ) -> Option<(u32, usize)> {
+        dispatch!(self, insert_node_impl, insert_node_avx2, (q, vectors, scratch, locks, ep, max_level))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn insert_node_avx2<V: VectorSource, S: Space>(
+        &self,
+        q: u32,
+        vectors: &V,
+        scratch: &mut Scratch,
+        locks: Locks<'_>,
+        ep: u32,
+        max_level: usize,
+        dist: S,
+    ) -> Option<(u32, usize)> {
+        self.insert_node_impl(q, vectors, scratch, locks, ep, max_level, dist)
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn insert_node_impl<V: VectorSource, S: Space>(
+        &self,
+        q: u32,
+        vectors: &V,
+        scratch: &mut Scratch,
+        locks: Locks<'_>,
+        ep: u32,
+        max_level: usize,
+        dist: S,
+    ) -> Option<(u32, usize)> {
         let level = usize::from(self.levels[q as usize]);
         if ep == NONE {
             return Some((q, level));
         }
-        let dist = Dist::new(self.metric);
         let qv = vectors.vector(q);
         let mut stats = SearchStats::default();
         let mut cur = Cand { dist: dist.d(qv, vectors.vector(ep)), id: ep };
@@ -488,7 +624,7 @@ impl Hnsw {
             scratch.sorted.sort_unstable();
             let Some(&closest) = scratch.sorted.first() else { continue };
             cur = closest;
-            self.select(vectors, dist, &scratch.sorted, self.m, &mut scratch.selected);
+            select(vectors, dist, &scratch.sorted, self.m, &mut scratch.selected);
             {
                 let _g = lock(locks, q);
                 self.set_neighbours(q, lc, scratch.selected.iter().map(|c| c.id));
@@ -504,11 +640,12 @@ impl Hnsw {
 
     /// Adds `q` (at distance `d` from `node`) to `node`'s list at `level`, pruning with the
     /// heuristic when the list is full.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn add_link<V: VectorSource>(
+    fn add_link<V: VectorSource, S: Space>(
         &self,
         vectors: &V,
-        dist: Dist,
+        dist: S,
         node: u32,
         q: u32,
         d: f32,
@@ -539,55 +676,21 @@ impl Hnsw {
         }
         cands.sort_unstable();
         let mut keep = std::mem::take(&mut scratch.pruned);
-        self.select(vectors, dist, &cands, max_deg, &mut keep);
+        select(vectors, dist, &cands, max_deg, &mut keep);
         self.set_neighbours(node, level, keep.iter().map(|c| c.id));
         scratch.pruned = keep;
         scratch.prune = cands;
     }
 
-    /// The paper's neighbour-selection heuristic (algorithm 4 without extension): walk candidates
-    /// closest first and keep one only if it is closer to the base than to every kept neighbour,
-    /// which spreads links over directions instead of one dense cluster.
-    fn select<V: VectorSource>(
-        &self,
-        vectors: &V,
-        dist: Dist,
-        sorted: &[Cand],
-        m: usize,
-        out: &mut Vec<Cand>,
-    ) {
-        out.clear();
-        if sorted.len() <= m {
-            out.extend_from_slice(sorted);
-            return;
-        }
-        for &c in sorted {
-            if out.len() >= m {
-                break;
-            }
-            let cv = vectors.vector(c.id);
-            let keep = out.iter().all(|s| {
-                let sv = vectors.vector(s.id);
-                let d = dist.d(cv, sv);
-                // An exact duplicate of a kept neighbour adds no direction. Without this rule a
-                // group of identical vectors keeps only each other (every tie passes `>=`) and
-                // becomes a trap with no way out for the search.
-                d > c.dist || (d == c.dist && cv != sv)
-            });
-            if keep {
-                out.push(c);
-            }
-        }
-    }
-
     /// Greedy walk on one upper level: move to the closest neighbour while that improves.
-    fn greedy<V: VectorSource>(
+    #[inline(always)]
+    fn greedy<V: VectorSource, S: Space>(
         &self,
         vectors: &V,
         q: &[f32],
         mut cur: Cand,
         level: usize,
-        dist: Dist,
+        dist: S,
         stats: &mut SearchStats,
     ) -> Cand {
         stats.levels += 1;
@@ -614,8 +717,9 @@ impl Hnsw {
     /// max-heap, worst on top). With `accept`, only accepted nodes enter the results, rejected ones
     /// are still expanded (they route), and the search goes on until it holds `ef` accepted nodes
     /// or runs out of frontier.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn search_layer<V: VectorSource>(
+    fn search_layer<V: VectorSource, S: Space>(
         &self,
         vectors: &V,
         q: &[f32],
@@ -623,7 +727,7 @@ impl Hnsw {
         ef: usize,
         level: usize,
         accept: Option<&dyn Fn(u32) -> bool>,
-        dist: Dist,
+        dist: S,
         scratch: &mut Scratch,
         stats: &mut SearchStats,
     ) {
@@ -641,19 +745,25 @@ impl Hnsw {
         } else {
             f32::INFINITY
         };
-        let lines = vectors.vector(ep.id).len().div_ceil(16).min(4);
+        let dim = q.len();
+        let block_bytes = 4 * if level == 0 { self.m0 + 1 } else { self.m + 1 };
         while let Some(Reverse(c)) = candidates.pop() {
             if c.dist > worst {
                 break;
             }
             stats.nodes_visited += 1;
+            // The next candidate's list is probably the next one read: start fetching it now so
+            // that the miss overlaps with this node's distance computations.
+            if let Some(Reverse(next)) = candidates.peek() {
+                prefetch(self.block(next.id, level).as_ptr() as *const u8, block_bytes, 4);
+            }
             // Collect the unvisited neighbours and prefetch their vectors first, so that their
             // cache misses overlap instead of being paid one after another.
             fresh.clear();
             for a in self.neighbours(c.id, level) {
                 let id = a.load(Relaxed);
                 if visited.insert(id) {
-                    prefetch(vectors.vector(id).as_ptr(), lines);
+                    prefetch(vectors.vector(id).as_ptr() as *const u8, 4 * dim, 8);
                     fresh.push(id);
                 }
             }
@@ -692,14 +802,8 @@ impl Hnsw {
             return Vec::new();
         }
         let ef = ef.max(k);
-        let dist = Dist::new(self.metric);
-        let mut cur = Cand { dist: dist.d(query, vectors.vector(self.entry)), id: self.entry };
-        stats.distance_calculations += 1;
-        for lc in (1..=self.max_level).rev() {
-            cur = self.greedy(vectors, query, cur, lc, dist, stats);
-        }
         let mut scratch = self.take_scratch();
-        self.search_layer(vectors, query, cur, ef, 0, Some(accept), dist, &mut scratch, stats);
+        dispatch!(self, search_impl, search_avx2, (vectors, query, ef, accept, &mut scratch, stats));
         let sorted = &mut scratch.sorted;
         sorted.clear();
         sorted.extend(scratch.results.drain());
@@ -711,6 +815,75 @@ impl Hnsw {
             .collect();
         self.give_scratch(scratch);
         out
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn search_avx2<V: VectorSource, S: Space>(
+        &self,
+        vectors: &V,
+        query: &[f32],
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+        scratch: &mut Scratch,
+        stats: &mut SearchStats,
+        dist: S,
+    ) {
+        self.search_impl(vectors, query, ef, accept, scratch, stats, dist)
+    }
+
+    /// Greedy descent of the upper levels, then the level-0 search; leaves the (accepted) results
+    /// in `scratch.results`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn search_impl<V: VectorSource, S: Space>(
+        &self,
+        vectors: &V,
+        query: &[f32],
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+        scratch: &mut Scratch,
+        stats: &mut SearchStats,
+        dist: S,
+    ) {
+        let mut cur = Cand { dist: dist.d(query, vectors.vector(self.entry)), id: self.entry };
+        stats.distance_calculations += 1;
+        for lc in (1..=self.max_level).rev() {
+            cur = self.greedy(vectors, query, cur, lc, dist, stats);
+        }
+        self.search_layer(vectors, query, cur, ef, 0, Some(accept), dist, scratch, stats);
+    }
+}
+
+/// The paper's neighbour-selection heuristic (algorithm 4 without extension): walk candidates
+/// closest first and keep one only if it is closer to the base than to every kept neighbour, which
+/// spreads links over directions instead of one dense cluster.
+#[inline(always)]
+fn select<V: VectorSource, S: Space>(vectors: &V, dist: S, sorted: &[Cand], m: usize, out: &mut Vec<Cand>) {
+    out.clear();
+    if sorted.len() <= m {
+        out.extend_from_slice(sorted);
+        return;
+    }
+    for &c in sorted {
+        if out.len() >= m {
+            break;
+        }
+        let cv = vectors.vector(c.id);
+        let keep = out.iter().all(|s| {
+            let sv = vectors.vector(s.id);
+            let d = dist.d(cv, sv);
+            // An exact duplicate of a kept neighbour adds no direction. Without this rule a group
+            // of identical vectors keeps only each other (every tie passes `>=`) and becomes a
+            // trap with no way out for the search.
+            d > c.dist || (d == c.dist && cv != sv)
+        });
+        if keep {
+            out.push(c);
+        }
     }
 }
 
@@ -850,10 +1023,11 @@ impl Hnsw {
         }
         let read_words = |r: &mut Reader<'_>, n: usize| -> Result<Vec<AtomicU32>, String> {
             let raw = r.take(4 * n)?;
-            Ok(raw
-                .chunks_exact(4)
-                .map(|c| AtomicU32::new(u32::from_le_bytes(c.try_into().expect("4"))))
-                .collect())
+            let mut v = huge_words(Vec::new(), n);
+            v.extend(
+                raw.chunks_exact(4).map(|c| AtomicU32::new(u32::from_le_bytes(c.try_into().expect("4")))),
+            );
+            Ok(v)
         };
         let links0 = read_words(&mut r, words0)?;
         let links_up = read_words(&mut r, words_up)?;

@@ -118,7 +118,7 @@ fn scores_are_exact_and_sorted_like_exact_top_k() {
 fn filtered_search_returns_only_accepted_slots_and_k_of_them() {
     let f = fixture(Metric::Cosine);
     for modulus in [100u32, 10, 2] {
-        let accept = move |s: u32| s.wrapping_mul(2654435761) % modulus == 0;
+        let accept = move |s: u32| s.wrapping_mul(2654435761).is_multiple_of(modulus);
         let r = recall(f, &f.graph, 10, 64, &accept);
         assert!(r >= 0.9, "1/{modulus} selectivity: recall {r}");
     }

@@ -1,0 +1,310 @@
+//! ANN benchmark of the HNSW index against hnswlib and FAISS on a dataset written by
+//! /work/shared/bench/make_datasets.py (format: /work/shared/bench/README.md).
+//!
+//! ```text
+//! cargo run --release --example ann_bench -- /tmp/annbench/data/glove50.json [--peers] [--threads N]
+//!     [--efs 16,32,64,128,256] [--m 16] [--efc 200] [--no-parallel] [--graph-cache FILE]
+//! ```
+//!
+//! `--graph-cache FILE` loads the 1-thread graph from FILE when it exists (build time then reads 0)
+//! and saves it there otherwise: for iterating on search speed without rebuilding. `--cpu-time`
+//! times our searches with the thread's CPU clock instead of the wall clock (less noisy on a shared
+//! machine, but not comparable with the peers' wall-clock rows); `--passes N` (default 2) is the
+//! best-of-N count.
+//! ```text
+//! ```
+//!
+//! Builds the index (M=16, efC=200) with 1 thread and then with N threads, reports both build
+//! times, peak RSS growth and the bytes of vectors + graph, then recall@10 and single-thread QPS
+//! (k=10, one query at a time, best of 2 passes after a warm-up, like peers.py) for each ef. With
+//! `--peers` it then runs peers.py on the same file in the same run and prints the ratio of our QPS
+//! to each peer's at recall 0.95 (log-linear interpolation between the bracketing ef points).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use vecstore::index::hnsw::{Hnsw, HnswParams, SearchStats, SliceSource};
+use vecstore::Metric;
+
+const PEERS_PY: &str = "/work/shared/bench/peers.py";
+const PYTHON: &str = "/tmp/annbench/venv/bin/python";
+
+struct Args {
+    meta: PathBuf,
+    peers: bool,
+    threads: usize,
+    efs: Vec<usize>,
+    m: usize,
+    efc: usize,
+    parallel: bool,
+    graph_cache: Option<PathBuf>,
+    cpu_time: bool,
+    passes: usize,
+}
+
+fn parse_args() -> Args {
+    let mut it = std::env::args().skip(1);
+    let mut a = Args {
+        meta: PathBuf::new(),
+        peers: false,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        efs: vec![16, 32, 64, 128, 256],
+        m: 16,
+        efc: 200,
+        parallel: true,
+        graph_cache: None,
+        cpu_time: false,
+        passes: 2,
+    };
+    while let Some(x) = it.next() {
+        let mut val = |name: &str| it.next().unwrap_or_else(|| panic!("{name} needs a value"));
+        match x.as_str() {
+            "--peers" => a.peers = true,
+            "--no-parallel" => a.parallel = false,
+            "--cpu-time" => a.cpu_time = true,
+            "--passes" => a.passes = val("--passes").parse().expect("--passes N"),
+            "--graph-cache" => a.graph_cache = Some(PathBuf::from(val("--graph-cache"))),
+            "--threads" => a.threads = val("--threads").parse().expect("--threads N"),
+            "--m" => a.m = val("--m").parse().expect("--m N"),
+            "--efc" => a.efc = val("--efc").parse().expect("--efc N"),
+            "--efs" => a.efs = val("--efs").split(',').map(|s| s.parse().expect("--efs list")).collect(),
+            _ if x.starts_with("--") => panic!("unknown option {x}"),
+            _ => a.meta = PathBuf::from(x),
+        }
+    }
+    assert!(!a.meta.as_os_str().is_empty(), "usage: ann_bench DATA/NAME.json [--peers] [--threads N]");
+    a
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+fn read_i32(path: &Path) -> Vec<i32> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    b.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// (VmRSS, VmHWM) in MiB.
+fn rss_mb() -> (f64, f64) {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU time of the calling thread, in seconds.
+fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+struct Row {
+    recall: f64,
+    qps: f64,
+}
+
+/// QPS at recall `target`, log-linear between the two ef points that bracket it.
+fn qps_at(rows: &[(f64, f64)], target: f64) -> Option<f64> {
+    let mut pts: Vec<(f64, f64)> = rows.to_vec();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in pts.windows(2) {
+        let ((r0, q0), (r1, q1)) = (w[0], w[1]);
+        if r0 <= target && target <= r1 && r1 > r0 {
+            let t = (target - r0) / (r1 - r0);
+            return Some((q0.ln() + t * (q1.ln() - q0.ln())).exp());
+        }
+    }
+    None
+}
+
+fn main() {
+    let a = parse_args();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&a.meta).expect("read meta")).expect("meta json");
+    let dir = a.meta.parent().unwrap_or(Path::new("."));
+    let file = |k: &str| dir.join(meta["files"][k].as_str().unwrap_or_else(|| panic!("files.{k}")));
+    let n = meta["n"].as_u64().unwrap() as usize;
+    let nq = meta["nq"].as_u64().unwrap() as usize;
+    let dim = meta["dim"].as_u64().unwrap() as usize;
+    let gt_k = meta["gt_k"].as_u64().unwrap() as usize;
+    let metric = match meta["metric"].as_str().unwrap() {
+        "cosine" | "angular" | "ip" => Metric::Cosine,
+        "l2" => Metric::Euclidean,
+        m => panic!("unknown metric {m}"),
+    };
+    let base = read_f32(&file("base"));
+    let queries = read_f32(&file("query"));
+    let gt = read_i32(&file("gt"));
+    assert_eq!(base.len(), n * dim);
+    assert_eq!(queries.len(), nq * dim);
+    assert_eq!(gt.len(), nq * gt_k);
+    let name = meta["name"].as_str().unwrap_or("?");
+    let kernel = vecstore::index::distance::kernel().name;
+    println!("### {name}: n={n} dim={dim} nq={nq} metric={} kernel={kernel}", meta["metric"]);
+    let src = SliceSource::new(&base, dim);
+    let params = HnswParams { m: a.m, ef_construction: a.efc, seed: 100 };
+
+    let (rss0, _) = rss_mb();
+    let (t, cpu0) = (Instant::now(), thread_cpu_s());
+    let cached = a.graph_cache.as_ref().and_then(|p| std::fs::read(p).ok());
+    let g = match cached {
+        Some(bytes) => Hnsw::read_from(&bytes).expect("cached graph"),
+        None => {
+            let mut g = Hnsw::new(params, metric);
+            g.insert_batch(0..n as u32, &src, 1);
+            g
+        }
+    };
+    let build1 = t.elapsed().as_secs_f64();
+    let build1_cpu = thread_cpu_s() - cpu0;
+    if let Some(p) = &a.graph_cache {
+        if !p.exists() {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(p).expect("create graph cache"));
+            g.write_to(&mut f).expect("write graph cache");
+        }
+    }
+    let (rss1, hwm1) = rss_mb();
+    println!(
+        "build 1 thread: {build1:.2} s (CPU {build1_cpu:.2} s); RSS growth {:.1} MB (peak {:.1} MB total); vectors {:.1} MB + graph {:.1} MB = {:.1} MB; levels {:?}",
+        rss1 - rss0,
+        hwm1,
+        (n * dim * 4) as f64 / 1048576.0,
+        g.memory_bytes() as f64 / 1048576.0,
+        (n * dim * 4 + g.memory_bytes()) as f64 / 1048576.0,
+        g.level_sizes()
+    );
+    let mut build_par = None;
+    if a.parallel && a.threads > 1 {
+        let t = Instant::now();
+        let mut gp = Hnsw::new(params, metric);
+        gp.insert_batch(0..n as u32, &src, a.threads);
+        let s = t.elapsed().as_secs_f64();
+        println!("build {} threads: {s:.2} s", a.threads);
+        build_par = Some(s);
+        drop(gp);
+    }
+
+    let k = 10;
+    let run = |ef: usize, out: &mut Vec<u32>| -> f64 {
+        out.clear();
+        let mut stats = SearchStats::default();
+        let (t, c) = (Instant::now(), thread_cpu_s());
+        for q in queries.chunks_exact(dim) {
+            let hits = g.search(&src, q, k, ef, &|_| true, &mut stats);
+            out.extend(hits.iter().map(|h| h.row as u32));
+            out.extend(std::iter::repeat_n(u32::MAX, k - hits.len()));
+        }
+        if a.cpu_time {
+            thread_cpu_s() - c
+        } else {
+            t.elapsed().as_secs_f64()
+        }
+    };
+    let mut ids = Vec::with_capacity(nq * k);
+    run(a.efs[0], &mut ids); // warm-up
+    let mut rows = Vec::new();
+    for &ef in &a.efs {
+        let best = (0..a.passes.max(1)).map(|_| run(ef, &mut ids)).fold(f64::INFINITY, f64::min);
+        let mut hit = 0usize;
+        for qi in 0..nq {
+            let want = &gt[qi * gt_k..qi * gt_k + k];
+            hit += ids[qi * k..qi * k + k].iter().filter(|&&id| want.contains(&(id as i32))).count();
+        }
+        rows.push(Row { recall: hit as f64 / (nq * k) as f64, qps: nq as f64 / best });
+    }
+    // Distance evaluations per query at each ef (explains QPS differences independent of noise).
+    let mut dc = Vec::new();
+    for &ef in &a.efs {
+        let mut st = SearchStats::default();
+        for q in queries.chunks_exact(dim) {
+            g.search(&src, q, k, ef, &|_| true, &mut st);
+        }
+        dc.push(format!("ef={ef}: {:.0}", st.distance_calculations as f64 / nq as f64));
+    }
+
+    let mem_mb = (n * dim * 4 + g.memory_bytes()) as f64 / 1048576.0;
+    let mut table = String::new();
+    table += "| index | build s (1 thr) | mem MB | RSS MB | ";
+    table += &a.efs.iter().map(|ef| format!("ef={ef} R@10 / QPS")).collect::<Vec<_>>().join(" | ");
+    table += " |\n|---|---|---|---|";
+    table += &"---|".repeat(a.efs.len());
+    table += "\n";
+    let cells = |rows: &[(f64, f64)]| {
+        rows.iter().map(|(r, q)| format!("{r:.4} / {q:.0}")).collect::<Vec<_>>().join(" | ")
+    };
+    let ours: Vec<(f64, f64)> = rows.iter().map(|r| (r.recall, r.qps)).collect();
+    table += &format!(
+        "| vecstore hnsw ({kernel}{}) | {build1:.1}{} | {mem_mb:.1} | {:.0} | {} |\n",
+        if a.cpu_time { ", CPU-time QPS" } else { "" },
+        build_par.map_or(String::new(), |s| format!(" ({:.1} with {} thr)", s, a.threads)),
+        rss1 - rss0,
+        cells(&ours)
+    );
+    println!("distance calculations per query: {}", dc.join(", "));
+
+    // (label, recall/QPS curve, build seconds)
+    type Curve = (String, Vec<(f64, f64)>, f64);
+    let mut peer_curves: Vec<Curve> = Vec::new();
+    if a.peers {
+        let out = std::env::temp_dir().join(format!("ann_bench_peers_{}.json", std::process::id()));
+        let status = Command::new(PYTHON)
+            .arg(PEERS_PY)
+            .arg(&a.meta)
+            .args(["--peers", "hnswlib,faiss", "--M", &a.m.to_string(), "--efc", &a.efc.to_string()])
+            .args(["--efs", &a.efs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(",")])
+            .arg("--json")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run peers.py");
+        assert!(status.success(), "peers.py failed");
+        let res: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&out);
+        for r in res["results"].as_array().unwrap() {
+            if r["peer"] == "exhaustive" {
+                continue;
+            }
+            let curve: Vec<(f64, f64)> = r["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| (x["recall"].as_f64().unwrap(), x["qps"].as_f64().unwrap()))
+                .collect();
+            let label = format!("{} {}", r["peer"].as_str().unwrap(), r["version"].as_str().unwrap_or(""));
+            let build = r["build_s"].as_f64().unwrap();
+            table += &format!(
+                "| {label} | {build:.1} | {:.1} (index file) | {:.0} | {} |\n",
+                r["index_bytes"].as_f64().unwrap() / 1048576.0,
+                r["peak_rss_build_mb"].as_f64().unwrap(),
+                cells(&curve)
+            );
+            peer_curves.push((label, curve, build));
+        }
+    }
+    println!("\n{table}");
+    let ours95 = qps_at(&ours, 0.95);
+    println!("QPS at recall@10 = 0.95 (log-linear interpolation):");
+    println!("  vecstore hnsw: {}", ours95.map_or("not bracketed".into(), |q| format!("{q:.0}")));
+    for (label, curve, build) in &peer_curves {
+        let p = qps_at(curve, 0.95);
+        let ratio = match (ours95, p) {
+            (Some(o), Some(p)) => format!("ours/peer = {:.2}x", o / p),
+            _ => "ratio n/a".into(),
+        };
+        println!(
+            "  {label}: {} -> {ratio}; build ours/peer = {:.2}x",
+            p.map_or("not bracketed".into(), |q| format!("{q:.0}")),
+            build1 / build
+        );
+    }
+}
