@@ -6,6 +6,9 @@
 //!     [--efs 16,32,64,128,256] [--m 16] [--efc 200] [--no-parallel] [--graph-cache FILE]
 //! ```
 //!
+//! `--store` adds the same rows measured through the public `Store` API (load with `upsert_many`,
+//! then `Store::query`), so the cost of the store around the index shows.
+//!
 //! `--graph-cache FILE` loads the 1-thread graph from FILE when it exists (build time then reads 0)
 //! and saves it there otherwise: for iterating on search speed without rebuilding. `--cpu-time`
 //! times our searches with the thread's CPU clock instead of the wall clock (less noisy on a shared
@@ -41,6 +44,71 @@ struct Args {
     graph_cache: Option<PathBuf>,
     cpu_time: bool,
     passes: usize,
+    store: bool,
+}
+
+/// The same measurement through the public Store API: a store in a temporary directory loaded with
+/// `upsert_many` (batches of 10,000, one thread), queried one query at a time with `Store::query`,
+/// which includes checking and normalising the query, the read lock, and materialising ids, scores
+/// and metadata of the hits. Returns the load seconds and (recall, QPS) per ef.
+fn store_rows(
+    a: &Args,
+    metric: Metric,
+    base: &[f32],
+    queries: &[f32],
+    gt: &[i32],
+    dim: usize,
+    gt_k: usize,
+) -> (f64, Vec<(f64, f64)>) {
+    use vecstore::{NewRecord, Query, Store, StoreOptions};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let opts = StoreOptions {
+        dimension: dim,
+        metric: Some(metric),
+        hnsw_m: a.m,
+        ef_construction: a.efc,
+        build_threads: 1,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), &opts).expect("open store");
+    let n = base.len() / dim;
+    let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let t = Instant::now();
+    for start in (0..n).step_by(10_000) {
+        let end = (start + 10_000).min(n);
+        let batch: Vec<NewRecord> = (start..end)
+            .map(|i| NewRecord { id: &ids[i], vector: &base[i * dim..(i + 1) * dim], metadata: None })
+            .collect();
+        store.upsert_many(&batch).expect("upsert_many");
+    }
+    let build = t.elapsed().as_secs_f64();
+    println!("Store API load (1 thread): {build:.2} s");
+    let k = 10;
+    let nq = queries.len() / dim;
+    let run = |ef: usize, out: &mut Vec<i32>| -> f64 {
+        out.clear();
+        let t = Instant::now();
+        for q in queries.chunks_exact(dim) {
+            let hits =
+                store.query(&Query { vector: q, k, ef_search: ef, ..Default::default() }).expect("query");
+            out.extend(hits.iter().map(|h| h.id.parse::<i32>().unwrap()));
+            out.extend(std::iter::repeat_n(-1, k - hits.len()));
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let mut got = Vec::with_capacity(nq * k);
+    run(a.efs[0], &mut got);
+    let mut curve = Vec::new();
+    for &ef in &a.efs {
+        let best = (0..a.passes.max(1)).map(|_| run(ef, &mut got)).fold(f64::INFINITY, f64::min);
+        let hit: usize = (0..nq)
+            .map(|qi| {
+                got[qi * k..qi * k + k].iter().filter(|id| gt[qi * gt_k..qi * gt_k + k].contains(id)).count()
+            })
+            .sum();
+        curve.push((hit as f64 / (nq * k) as f64, nq as f64 / best));
+    }
+    (build, curve)
 }
 
 fn parse_args() -> Args {
@@ -56,6 +124,7 @@ fn parse_args() -> Args {
         graph_cache: None,
         cpu_time: false,
         passes: 2,
+        store: false,
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| it.next().unwrap_or_else(|| panic!("{name} needs a value"));
@@ -63,6 +132,7 @@ fn parse_args() -> Args {
             "--peers" => a.peers = true,
             "--no-parallel" => a.parallel = false,
             "--cpu-time" => a.cpu_time = true,
+            "--store" => a.store = true,
             "--passes" => a.passes = val("--passes").parse().expect("--passes N"),
             "--graph-cache" => a.graph_cache = Some(PathBuf::from(val("--graph-cache"))),
             "--threads" => a.threads = val("--threads").parse().expect("--threads N"),
@@ -251,6 +321,17 @@ fn main() {
         cells(&ours)
     );
     println!("distance calculations per query: {}", dc.join(", "));
+    if a.store {
+        let (build, curve) = store_rows(&a, metric, &base, &queries, &gt, dim, gt_k);
+        table += &format!(
+            "| vecstore Store API (upsert_many + query) | {build:.1} | - | - | {} |\n",
+            cells(&curve)
+        );
+        println!(
+            "Store API QPS at recall 0.95: {}",
+            qps_at(&curve, 0.95).map_or("not bracketed".into(), |q| format!("{q:.0}"))
+        );
+    }
 
     // (label, recall/QPS curve, build seconds)
     type Curve = (String, Vec<(f64, f64)>, f64);
