@@ -132,7 +132,7 @@ struct Inner {
     /// Generation of the snapshot the store was loaded from or last wrote (0: none yet).
     snapshot_generation: u64,
     slots: Vec<Slot>,
-    slot_of: HashMap<String, u32>,
+    slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
     /// Slots in state `Live` (expiry aside).
     live: usize,
     /// Tombstones (`Deleted` slots).
@@ -460,7 +460,7 @@ impl Store {
             snapshot_generation: 0,
             meta,
             slots: Vec::new(),
-            slot_of: HashMap::new(),
+            slot_of: HashMap::default(),
             live: 0,
             tombstones: 0,
             log,
@@ -691,6 +691,7 @@ impl Inner {
             return Err(Error::corrupt(&graph_path, "the graph was built for another metric"));
         }
         self.slots.reserve(snap.records.len());
+        self.slot_of.reserve(snap.records.len());
         for (s, rec) in snap.records.into_iter().enumerate() {
             let state = SlotState::from_byte(rec.state).ok_or_else(|| {
                 Error::corrupt(&records_path, format!("slot {s} has unknown state {}", rec.state))
