@@ -57,31 +57,11 @@ pub fn top_k(
     k: usize,
     mut accept: impl FnMut(usize) -> bool,
 ) -> Vec<Scored> {
-    if k == 0 || dim == 0 {
+    if dim == 0 {
         return Vec::new();
     }
-    let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
-    for (row, v) in vectors.chunks_exact(dim).enumerate() {
-        let score = raw_similarity(metric, query, v);
-        if heap.len() == k {
-            // The top is the worst kept hit; skip rows that cannot enter before testing the filter.
-            let worst = heap.peek().expect("heap holds k items");
-            if (Scored { row, score }) >= *worst {
-                continue;
-            }
-        }
-        if !accept(row) {
-            continue;
-        }
-        heap.push(Scored { row, score });
-        if heap.len() > k {
-            heap.pop();
-        }
-    }
-    let mut hits = heap.into_vec();
-    hits.sort();
-    hits.iter_mut().for_each(|h| h.score = public_score(metric, h.score));
-    hits
+    let rows = super::hnsw::SliceSource::new(&vectors[..vectors.len() / dim * dim], dim);
+    top_k_slots(metric, &rows, rows.len(), query, k, |slot| accept(slot as usize))
 }
 
 /// [`top_k`] over slots `0..n` of a vector source (vectors that are not one contiguous block).
@@ -91,7 +71,7 @@ pub fn top_k_slots<V: super::hnsw::VectorSource>(
     n: usize,
     query: &[f32],
     k: usize,
-    accept: impl Fn(u32) -> bool,
+    mut accept: impl FnMut(u32) -> bool,
 ) -> Vec<Scored> {
     if k == 0 {
         return Vec::new();
@@ -100,8 +80,9 @@ pub fn top_k_slots<V: super::hnsw::VectorSource>(
     for slot in 0..n as u32 {
         let score = raw_similarity(metric, query, vectors.vector(slot));
         let row = slot as usize;
+        // The top is the worst kept hit: a row that cannot enter skips the (costlier) accept test.
         if heap.len() == k && (Scored { row, score }) >= *heap.peek().expect("heap holds k items") {
-            continue; // cannot enter: skip the (costlier) accept test
+            continue;
         }
         if !accept(slot) {
             continue;
