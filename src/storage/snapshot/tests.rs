@@ -52,7 +52,7 @@ fn assert_holds(s: &LoadedSnapshot, d: &Data) {
     );
     assert!(s.vectors.rows().eq(d.vectors.rows()));
     assert_eq!(s.records, d.records);
-    assert_eq!(s.graph, d.graph);
+    assert_eq!(&*s.graph, &d.graph[..]);
 }
 
 fn names(dir: &Path) -> BTreeSet<String> {
@@ -494,7 +494,7 @@ fn blob_files_check_their_own_length_before_allocating() {
     write_blob_file(&path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, 3, |w| w.write_all(b"abc")).unwrap();
     let good = std::fs::read(&path).unwrap();
     let read = || read_blob_file(&path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, "graph");
-    assert_eq!(read().unwrap().payload, b"abc");
+    assert_eq!(&*read().unwrap().payload, b"abc");
     let mut b = good.clone();
     b[24..32].copy_from_slice(&u64::MAX.to_le_bytes());
     std::fs::write(&path, &b).unwrap();
