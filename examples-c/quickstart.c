@@ -112,6 +112,20 @@ int main(int argc, char **argv) {
     vs_results_free(hits);
     hits = NULL;
 
+    /* The same query restricted by a metadata filter: only documents that pass it come back. */
+    query.filter = "year >= 2015 AND tags CONTAINS 'c'";
+    status = vs_store_query(store, &query, &hits, &err);
+    if (status != VS_OK) {
+        report("the filtered query", status, err);
+        goto done;
+    }
+    printf("with filter %s: %zu result(s)\n", query.filter, vs_results_len(hits));
+    for (size_t i = 0; i < vs_results_len(hits); i++)
+        printf("  %zu. %-18s score %.4f\n", i + 1, vs_results_id(hits, i), (double)vs_results_score(hits, i));
+    vs_results_free(hits);
+    hits = NULL;
+    query.filter = NULL;
+
     /* 5. Errors: every fallible call returns a vs_status and, when asked, a vs_error with a message.
      *    Here the vector has 3 values but the store holds 4-dimensional ones. */
     const float wrong[3] = {1.0f, 0.0f, 0.0f};
