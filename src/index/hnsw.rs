@@ -3,7 +3,8 @@
 //! The graph does not own vectors: the store does (memory-mapped segments plus an in-memory tail),
 //! so every operation takes a [`VectorSource`]. Slots are appended densely; deleted records stay in
 //! the graph as routing-only nodes and are kept out of results by the `accept` callback of
-//! [`Hnsw::search`] (the store rebuilds the graph at compaction).
+//! [`Hnsw::search`] until compaction drops them and repairs the graph around them
+//! ([`Hnsw::compacted`], in `hnsw/repair.rs`).
 //!
 //! Layout (hnswlib-like, chosen so that search is lock-free and the graph serialises as a few flat
 //! arrays):
@@ -223,6 +224,10 @@ macro_rules! dispatch {
         }
     }};
 }
+
+// Declared after `dispatch!` so that the macro is in scope there.
+mod repair;
+pub use repair::RepairStats;
 
 /// Visited set: one bit per node (8x smaller than hnswlib's 16-bit epoch tags, so that for
 /// graphs up to a few million nodes it stays in L1/L2 instead of competing with the vectors for

@@ -354,3 +354,112 @@ fn stats_and_level_sizes_are_plausible() {
     assert!(st.distance_calculations >= 64 && st.nodes_visited > 0);
     assert!(f.graph.memory_bytes() >= N * (2 * 16 + 1) * 4);
 }
+
+/// Recall@k of `g` (over the rows `rows` of the fixture's data, renumbered densely) against brute
+/// force over the same rows.
+fn recall_over(f: &Fixture, rows: &[u32], g: &Hnsw, k: usize, ef: usize) -> f64 {
+    let data: Vec<f32> = rows.iter().flat_map(|&r| f.data[r as usize * DIM..][..DIM].iter().copied()).collect();
+    let src = SliceSource::new(&data, DIM);
+    let (mut hit, mut total) = (0usize, 0usize);
+    for q in f.queries.chunks_exact(DIM) {
+        let want = top_k(g.metric(), &data, DIM, q, k, |_| true);
+        let got = g.search(&src, q, k, ef, &|_| true, &mut SearchStats::default());
+        hit += got.iter().filter(|h| want.iter().any(|w| w.row == h.row)).count();
+        total += want.len();
+    }
+    hit as f64 / total.max(1) as f64
+}
+
+fn check_lists(g: &Hnsw) {
+    for node in 0..g.len() as u32 {
+        for level in 0..=usize::from(g.levels[node as usize]) {
+            for a in g.neighbours(node, level) {
+                let id = a.load(Relaxed);
+                assert!((id as usize) < g.len() && id != node, "node {node} level {level}: neighbour {id}");
+                assert!(usize::from(g.levels[id as usize]) >= level);
+            }
+        }
+    }
+    // The serialised form validates everything else (entry point on the top level).
+    let mut bytes = Vec::new();
+    g.write_to(&mut bytes).unwrap();
+    Hnsw::read_from(&bytes).unwrap();
+}
+
+#[test]
+fn compacting_30_percent_keeps_recall_of_a_fresh_build() {
+    for metric in METRICS {
+        let f = fixture(metric);
+        let src = SliceSource::new(&f.data, DIM);
+        let removed = |s: u32| (u64::from(s).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 10 < 3;
+        let keep: Vec<u32> = (0..N as u32).filter(|&s| !removed(s)).collect();
+        let (g, stats) = f.graph.compacted(&src, &keep, 2);
+        assert_eq!(g.len(), keep.len());
+        assert!(stats.lists_repaired > 0);
+        check_lists(&g);
+        let data: Vec<f32> =
+            keep.iter().flat_map(|&r| f.data[r as usize * DIM..][..DIM].iter().copied()).collect();
+        let fresh = build(&data, metric, 1);
+        let (r_repaired, r_fresh) = (recall_over(f, &keep, &g, 10, 64), recall_over(f, &keep, &fresh, 10, 64));
+        assert!(r_repaired >= r_fresh - 0.01, "{metric:?}: repaired {r_repaired} fresh {r_fresh} ({stats:?})");
+    }
+}
+
+#[test]
+fn compacting_away_the_entry_point_and_whole_regions_still_connects_everything() {
+    let f = fixture(Metric::Euclidean);
+    let src = SliceSource::new(&f.data, DIM);
+    let entry = f.graph.entry;
+    // Drop the entry point and a contiguous 60% (and so most of some neighbourhoods).
+    let keep: Vec<u32> = (0..N as u32).filter(|&s| s != entry && (s as usize) * 10 >= N * 6).collect();
+    let (g, stats) = f.graph.compacted(&src, &keep, 1);
+    assert!(stats.entry_replaced);
+    check_lists(&g);
+    assert_eq!(usize::from(g.levels[g.entry as usize]), g.max_level);
+    let r = recall_over(f, &keep, &g, 10, 64);
+    assert!(r >= 0.95, "recall {r} ({stats:?})");
+    // Every node that had an in-link still has one (a node nothing pointed to, which an HNSW build
+    // can leave behind, stays as it was).
+    let mut pointed = vec![false; g.len()];
+    for x in 0..g.len() as u32 {
+        for a in g.neighbours(x, 0) {
+            pointed[a.load(Relaxed) as usize] = true;
+        }
+    }
+    let mut pointed_before = vec![false; N];
+    for x in 0..N as u32 {
+        for a in f.graph.neighbours(x, 0) {
+            pointed_before[a.load(Relaxed) as usize] = true;
+        }
+    }
+    let orphans = keep.iter().enumerate().filter(|&(i, &o)| pointed_before[o as usize] && !pointed[i]).count();
+    assert!(orphans <= 1, "{orphans} nodes lost every in-link"); // the entry point needs none
+    // Nearly every node is reachable from the entry point at level 0.
+    let mut seen = vec![false; g.len()];
+    let mut stack = vec![g.entry];
+    seen[g.entry as usize] = true;
+    while let Some(x) = stack.pop() {
+        for a in g.neighbours(x, 0) {
+            let id = a.load(Relaxed) as usize;
+            if !seen[id] {
+                seen[id] = true;
+                stack.push(id as u32);
+            }
+        }
+    }
+    let unreachable = seen.iter().filter(|&&s| !s).count();
+    assert!(unreachable * 1000 <= g.len(), "{unreachable} unreachable");
+    // Dropping everything, or nothing.
+    let (empty, _) = f.graph.compacted(&src, &[], 1);
+    assert!(empty.is_empty());
+    let all: Vec<u32> = (0..N as u32).collect();
+    let (same, stats) = f.graph.compacted(&src, &all, 1);
+    assert_eq!(stats.lists_repaired, 0);
+    assert_eq!((same.entry, same.max_level), (f.graph.entry, f.graph.max_level));
+    for x in 0..N as u32 {
+        for level in 0..=usize::from(f.graph.levels[x as usize]) {
+            let ids = |g: &Hnsw| g.neighbours(x, level).iter().map(|a| a.load(Relaxed)).collect::<Vec<_>>();
+            assert_eq!(ids(&same), ids(&f.graph), "compacting nothing away keeps every list");
+        }
+    }
+}
