@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fsutil::write_atomically;
 use crate::error::{Error, Result};
+use crate::store::compact::CompactionConfig;
 use crate::store::options::Metric;
 
 pub const META_FILE: &str = "vecstore.meta.json";
@@ -21,6 +22,9 @@ pub struct Meta {
     pub hnsw_m: usize,
     pub ef_construction: usize,
     pub ef_search: usize,
+    /// When `maybe_compact` compacts. Absent from files written before it existed (defaults).
+    #[serde(default)]
+    pub compaction: CompactionConfig,
 }
 
 impl Meta {

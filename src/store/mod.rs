@@ -4,7 +4,9 @@
 //! to the log, and only then change memory, so a write that returned an error changed nothing and a
 //! write that returned success is in the log.
 
+pub mod compact;
 pub mod guard;
+pub mod maintenance;
 pub mod options;
 pub mod record;
 pub mod write;
@@ -420,6 +422,7 @@ impl Store {
                     hnsw_m: options.hnsw_m,
                     ef_construction: options.ef_construction,
                     ef_search: options.ef_search,
+                    compaction: Default::default(),
                 };
                 meta.save(dir)?;
                 meta

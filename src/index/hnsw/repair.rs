@@ -59,6 +59,12 @@ struct Link {
 
 /// At most this many dropped nodes are walked through when collecting one list's candidates.
 const MAX_DROPPED_WALK: usize = 64;
+/// The lists of this many surviving neighbours (the first in the list, which the heuristic filled
+/// closest first) join the candidates. Measured on 12k clustered vectors with 30% removed: with
+/// none, recall@10 0.971 against 0.978 for a fresh build; with 2 or 4, 0.978, in about 0.9x the
+/// time of a parallel rebuild; with all of them (hnswlib's full 2-hop), 0.994 but 6x the time of a
+/// rebuild, because the heuristic then walks ~1000 candidates per list.
+const TWO_HOP_FROM: usize = 4;
 
 impl Hnsw {
     /// A new graph over the old slots `keep` (strictly ascending, each below `len()`), renumbered
@@ -272,9 +278,9 @@ impl Hnsw {
                         }
                     }
                 }
-                // And the neighbours of the surviving neighbours, as hnswlib's repair does: the
-                // list is rebuilt from the node's whole 2-hop neighbourhood.
-                let direct = ids.len();
+                // ... and the lists of the first TWO_HOP_FROM surviving neighbours (2-hop, as
+                // hnswlib's repair takes, but not all of them: see TWO_HOP_FROM).
+                let direct = ids.len().min(TWO_HOP_FROM);
                 for j in 0..direct {
                     for a in self.neighbours(ids[j], level) {
                         let id = a.load(Relaxed);
