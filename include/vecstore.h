@@ -31,6 +31,11 @@
 #include <stdbool.h>
 
 /**
+ * Bytes of `vs_compaction_result.reason`, its terminating NUL included.
+ */
+#define VS_COMPACTION_REASON_LEN 256
+
+/**
  * Largest `k` a query accepts.
  */
 #define VS_MAX_K 10000
@@ -60,6 +65,11 @@
  * older header; compare it with `vs_abi_version()` at start-up.
  */
 #define VS_ABI_VERSION 1
+
+/**
+ * Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
+ */
+#define MAX_TTL_SECONDS (((100 * 365) * 24) * 3600)
 
 /**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
@@ -144,6 +154,66 @@ typedef struct vs_results vs_results;
  * which must be called once, after every other call on the handle has returned.
  */
 typedef struct vs_store vs_store;
+
+/**
+ * When `vs_store_maybe_compact` (and the maintenance thread) compacts. Initialise with
+ * `vs_compaction_config_default()`. Compaction runs when `enabled` and at least
+ * `min_deleted_records` slots are reclaimable OR at least `min_deleted_ratio` of all slots are.
+ * Reclaimable slots: soft-deleted records, expired records, and the leftovers of replaced or
+ * deleted records.
+ */
+typedef struct vs_compaction_config {
+  /**
+   * Set by `vs_compaction_config_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * Default false: `vs_store_maybe_compact` never compacts.
+   */
+  bool enabled;
+  /**
+   * Default 1000.
+   */
+  uint64_t min_deleted_records;
+  /**
+   * In [0, 1]; default 0.1 (10%).
+   */
+  double min_deleted_ratio;
+} vs_compaction_config;
+
+/**
+ * What `vs_store_maybe_compact` did. Initialise with `vs_compaction_result_default()` before
+ * passing it: the library writes only the fields that fit in the caller's `struct_size`.
+ */
+typedef struct vs_compaction_result {
+  /**
+   * Set by `vs_compaction_result_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * Whether it compacted.
+   */
+  bool triggered;
+  /**
+   * Soft-deleted and expired records removed for good (0 when not triggered). Leftovers of
+   * replaced or deleted records, whose records were already gone, are counted in
+   * `tombstones_removed` instead.
+   */
+  uint64_t removed_count;
+  /**
+   * Slots of replaced or deleted records reclaimed.
+   */
+  uint64_t tombstones_removed;
+  /**
+   * Wall-clock time of the call in milliseconds.
+   */
+  double duration_ms;
+  /**
+   * Why it compacted or not, in plain words: NUL-terminated UTF-8, cut (at a character
+   * boundary) to fit. Part of the struct: nothing to free.
+   */
+  char reason[VS_COMPACTION_REASON_LEN];
+} vs_compaction_result;
 
 /**
  * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
@@ -288,6 +358,87 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The default compaction settings: disabled, 1000 records, 0.1. Thread-safe.
+ */
+struct vs_compaction_config vs_compaction_config_default(void);
+
+/**
+ * An empty result with its `struct_size` set, to pass to `vs_store_maybe_compact`. Thread-safe.
+ */
+struct vs_compaction_result vs_compaction_result_default(void);
+
+/**
+ * Compacts now, whatever the configuration: soft-deleted records, expired records and the
+ * leftovers of replaced or deleted records are removed from the vectors, the records and the HNSW
+ * graph, which is repaired around them (for the dot-product metric, rebuilt). Soft-deleted records
+ * can no longer be restored afterwards. Writes to `*removed` the number of soft-deleted and expired
+ * records removed (may be 0; NULL to ignore it).
+ *
+ * The compacted store is written as a new snapshot whose manifest is the commit point: if the
+ * process dies during compaction the store reopens either as it was or compacted, never a mix.
+ * Queries keep running during the compaction and are blocked only while the new state is swapped
+ * in (milliseconds); writes wait for the whole compaction.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store), `VS_ERR_IO` (the store is then unchanged).
+ * Thread-safe.
+ */
+enum vs_status vs_store_compact(struct vs_store *store, uint64_t *removed, struct vs_error **err);
+
+/**
+ * Sets when `vs_store_maybe_compact` compacts and saves it with the store (it holds after
+ * reopening). `c`: NULL = defaults (disabled), else from `vs_compaction_config_default()`; borrowed
+ * for the call. Errors (nothing changes): `VS_ERR_INVALID_ARGUMENT` (NULL store, bad struct_size,
+ * `min_deleted_ratio` outside [0, 1] or NaN), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_set_compaction_config(struct vs_store *store,
+                                              const struct vs_compaction_config *c,
+                                              struct vs_error **err);
+
+/**
+ * Reads the store's compaction settings into `*out`, which must be initialised with
+ * `vs_compaction_config_default()` (only the caller's `struct_size` bytes are written). Errors:
+ * `VS_ERR_INVALID_ARGUMENT` (NULL, bad struct_size). Thread-safe.
+ */
+enum vs_status vs_store_get_compaction_config(const struct vs_store *store,
+                                              struct vs_compaction_config *out,
+                                              struct vs_error **err);
+
+/**
+ * Compacts if the configuration says so (see `vs_compaction_config`) and reports in `*out` whether
+ * it did, what it removed, how long it took and why (`out->reason`). `*out` must be initialised
+ * with `vs_compaction_result_default()`. Not compacting is not an error: `triggered` is false and
+ * `reason` says why (disabled, nothing to reclaim, below both thresholds).
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL, bad struct_size), `VS_ERR_IO`. Thread-safe; see
+ * `vs_store_compact` for what runs during a compaction.
+ */
+enum vs_status vs_store_maybe_compact(struct vs_store *store,
+                                      struct vs_compaction_result *out,
+                                      struct vs_error **err);
+
+/**
+ * Starts the store's maintenance thread (off unless this is called; vecstore starts no thread by
+ * itself): every `interval_ms` milliseconds it deletes expired records (as
+ * `vs_store_expire_ttl_records`) and then runs `vs_store_maybe_compact`. One thread per handle:
+ * calling this again replaces the running thread with one on the new interval. Errors inside the
+ * thread never stop it; they are counted in `vs_store_stats_json` under `maintenance`, with the last
+ * message.
+ *
+ * `vs_store_stop_maintenance` and `vs_store_close` stop it promptly (they wake it, then wait at
+ * most for the run in progress). Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, interval 0),
+ * `VS_ERR_IO` (the thread could not be created). Thread-safe.
+ */
+enum vs_status vs_store_start_maintenance(struct vs_store *store,
+                                          uint32_t interval_ms,
+                                          struct vs_error **err);
+
+/**
+ * Stops the maintenance thread and waits for it to end (at most the run in progress). A no-op when
+ * none runs. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store). Thread-safe.
+ */
+enum vs_status vs_store_stop_maintenance(struct vs_store *store, struct vs_error **err);
+
+/**
  * The status code of an error. Returns `VS_OK` when `err` is NULL.
  */
 enum vs_status vs_error_code(const struct vs_error *err);
@@ -315,6 +466,70 @@ void vs_string_free(char *s);
  * (Takes an `int` so that any value a C caller holds is safe to pass.)
  */
 const char *vs_status_name(int status);
+
+/**
+ * Hides a live record from every read (get, query, count) until `vs_store_restore`; it keeps its
+ * space until compaction (`vs_store_compact`), which removes it for good.
+ *
+ * Errors (the store is unchanged): `VS_ERR_NOT_FOUND` (no live record with this id, including one
+ * already soft-deleted or expired), `VS_ERR_INVALID_ARGUMENT` (NULL store or id, bad id),
+ * `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_soft_delete(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Undoes a soft delete: the record is visible again, unchanged. Restoring a live record is a no-op
+ * (`VS_OK`). After a compaction removed it, a soft-deleted record cannot be restored.
+ *
+ * Errors: `VS_ERR_NOT_FOUND` (neither soft-deleted nor live: unknown, deleted, expired, or removed
+ * by compaction), `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_QUOTA_EXCEEDED` (in a namespace at its
+ * vector quota), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_restore(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Replaces the metadata of a live record (`metadata_json`: NULL or "" = none, otherwise a JSON
+ * object as for `vs_store_upsert`; borrowed for the call). Errors: `VS_ERR_NOT_FOUND`,
+ * `VS_ERR_INVALID_ARGUMENT` (also malformed JSON), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_update_metadata(struct vs_store *store,
+                                        const char *id,
+                                        const char *metadata_json,
+                                        struct vs_error **err);
+
+/**
+ * Like `vs_store_upsert`, and the record expires `ttl_seconds` from now (rounded up to a whole
+ * second; 0 = never, at most 100 years). An expired record is invisible to every read at once;
+ * `vs_store_expire_ttl_records` (or the maintenance thread) deletes it, compaction reclaims its
+ * space. Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for a TTL above 100 years.
+ * Thread-safe.
+ */
+enum vs_status vs_store_upsert_with_ttl(struct vs_store *store,
+                                        const char *id,
+                                        const float *vec,
+                                        size_t dim,
+                                        const char *metadata_json,
+                                        uint64_t ttl_seconds,
+                                        struct vs_error **err);
+
+/**
+ * Makes a live record expire `ttl_seconds` from now; 0 removes its expiry. Errors:
+ * `VS_ERR_NOT_FOUND` (no live record), `VS_ERR_INVALID_ARGUMENT` (also a TTL above 100 years),
+ * `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_set_ttl(struct vs_store *store,
+                                const char *id,
+                                uint64_t ttl_seconds,
+                                struct vs_error **err);
+
+/**
+ * Deletes every expired record for good and writes how many to `*expired` (may be 0). Their ids
+ * can be used again at once; compaction reclaims their space. Errors: `VS_ERR_INVALID_ARGUMENT`
+ * (NULL store or expired), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_expire_ttl_records(struct vs_store *store,
+                                           uint64_t *expired,
+                                           struct vs_error **err);
 
 /**
  * The default query: no vector (set `vector` and `dim`), k = 10, no filter, the store's ef_search.
@@ -414,10 +629,11 @@ enum vs_status vs_store_open(const char *path,
                              struct vs_error **err);
 
 /**
- * Closes the store: makes the log durable, compacts it when it holds replaced or deleted records,
+ * Closes the store: stops and joins the maintenance thread if one runs (waiting at most for the
+ * run in progress), makes the log durable, compacts it when it holds replaced or deleted records,
  * releases the directory lock and frees the handle. NULL is a no-op. Errors while closing are not
  * reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
- * every other call on it has returned.
+ * every other call on it has returned. No thread started by vecstore outlives this call.
  */
 void vs_store_close(struct vs_store *store);
 
@@ -494,7 +710,14 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
 
 /**
  * Writes a JSON object describing the store to `*out_json`:
- * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B}`.
+ * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
+ * "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
+ * restorable records, `expired` records past their TTL not yet removed by
+ * `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
+ * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), and `maintenance`:
+ * `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
+ * "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
+ * started; errors in the thread never stop it, the last one is kept here).
  * The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
  */

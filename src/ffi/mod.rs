@@ -10,7 +10,9 @@
 #![allow(clippy::missing_safety_doc)] // safety contracts are written in each function's header comment
 
 pub mod boundary;
+pub mod compact;
 pub mod error;
+pub mod lifecycle;
 pub mod query;
 pub mod store;
 pub mod version;

@@ -130,7 +130,16 @@ impl vs_store_options {
 /// once on the same handle (reads run in parallel, writes are serialised), except `vs_store_close`,
 /// which must be called once, after every other call on the handle has returned.
 pub struct vs_store {
-    pub(crate) store: Store,
+    /// Shared with the maintenance thread, which holds only a weak reference between runs.
+    pub(crate) store: std::sync::Arc<Store>,
+    /// The maintenance thread, when the host started one (`vs_store_start_maintenance`).
+    pub(crate) maintenance: parking_lot::Mutex<Option<crate::store::maintenance::Maintenance>>,
+}
+
+impl vs_store {
+    pub(crate) fn new(store: Store) -> vs_store {
+        vs_store { store: std::sync::Arc::new(store), maintenance: parking_lot::Mutex::new(None) }
+    }
 }
 
 /// The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction
@@ -171,7 +180,7 @@ pub unsafe extern "C" fn vs_store_open(
         let opts =
             if opts.is_null() { StoreOptions::default() } else { versioned_arg(opts, "opts")?.to_core()? };
         let store = Store::open(path, &opts)?;
-        *out = Box::into_raw(Box::new(vs_store { store }));
+        *out = Box::into_raw(Box::new(vs_store::new(store)));
         Ok(())
     })
 }
@@ -188,15 +197,19 @@ fn path_arg(p: &CStr) -> &std::path::Path {
     std::path::Path::new(p.to_str().unwrap_or(""))
 }
 
-/// Closes the store: makes the log durable, compacts it when it holds replaced or deleted records,
+/// Closes the store: stops and joins the maintenance thread if one runs (waiting at most for the
+/// run in progress), makes the log durable, compacts it when it holds replaced or deleted records,
 /// releases the directory lock and frees the handle. NULL is a no-op. Errors while closing are not
 /// reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
-/// every other call on it has returned.
+/// every other call on it has returned. No thread started by vecstore outlives this call.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_close(store: *mut vs_store) {
     value_call((), || {
         if !store.is_null() {
-            drop(Box::from_raw(store));
+            let handle = Box::from_raw(store);
+            // First the thread (it may hold a strong reference during a run), then the store.
+            drop(handle.maintenance.lock().take());
+            drop(handle);
         }
     })
 }
@@ -345,7 +358,10 @@ pub unsafe extern "C" fn vs_store_count(
 /// "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
 /// restorable records, `expired` records past their TTL not yet removed by
 /// `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
-/// compaction, `storage_bytes` bytes on disk (log, snapshot, description file).
+/// compaction, `storage_bytes` bytes on disk (log, snapshot, description file), and `maintenance`:
+/// `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
+/// "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
+/// started; errors in the thread never stop it, the last one is kept here).
 /// The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
 #[no_mangle]
@@ -358,6 +374,7 @@ pub unsafe extern "C" fn vs_store_stats_json(
         let s = &handle(store, "store")?.store;
         out_arg(out_json, "out_json")?;
         let st = s.stats();
+        let maintenance = handle(store, "store")?.maintenance.lock().as_ref().map(|m| m.status());
         let json = serde_json::json!({
             "count": st.count,
             "dimension": st.dimension,
@@ -367,6 +384,7 @@ pub unsafe extern "C" fn vs_store_stats_json(
             "expired": st.expired,
             "tombstones": st.tombstones,
             "storage_bytes": st.storage_bytes,
+            "maintenance": super::compact::maintenance_json(maintenance),
         });
         *out_json = owned_c_string(json.to_string());
         Ok(())
