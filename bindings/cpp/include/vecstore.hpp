@@ -14,6 +14,7 @@
 #ifndef VECSTORE_HPP
 #define VECSTORE_HPP
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -113,6 +114,25 @@ struct Query {
   uint32_t k = 10;            ///< How many results, 1..=VS_MAX_K.
   std::string filter;         ///< Metadata filter (see vs_query.filter); empty = none.
   uint32_t ef_search = 0;     ///< Search-time candidate list size; 0 = the store's default.
+};
+
+/// When Store::maybe_compact (and the maintenance thread) compacts: when `enabled` and at least
+/// `min_deleted_records` slots are reclaimable OR at least `min_deleted_ratio` of all slots are
+/// (soft-deleted and expired records, leftovers of replaced or deleted records). Saved with the
+/// store. The defaults equal vs_compaction_config_default().
+struct CompactionConfig {
+  bool enabled = false;
+  uint64_t min_deleted_records = 1000;
+  double min_deleted_ratio = 0.1;
+};
+
+/// What Store::maybe_compact did.
+struct CompactionResult {
+  bool triggered = false;           ///< Whether it compacted.
+  uint64_t removed_count = 0;       ///< Soft-deleted and expired records removed for good.
+  uint64_t tombstones_removed = 0;  ///< Leftovers of replaced or deleted records reclaimed.
+  double duration_ms = 0.0;         ///< Time the call took.
+  std::string reason;               ///< Why it compacted or not, in plain words.
 };
 
 /// One record returned by Store::query (best first) or Store::get.
@@ -371,7 +391,8 @@ class Store {
     return live;
   }
 
-  /// A JSON object describing the store: {"count":N,"dimension":D,"metric":"...","log_bytes":B}.
+  /// A JSON object describing the store: see vs_store_stats_json ("count", "dimension", "metric",
+  /// "log_bytes", "soft_deleted", "expired", "tombstones", "storage_bytes", "maintenance").
   std::string stats_json() const {
     vs_store* h = checked_handle();
     char* raw = nullptr;
@@ -419,7 +440,123 @@ class Store {
     return query(Span(data, size), k, filter, ef_search);
   }
 
+  /// Hides the live record `id` from every read until restore(); compaction removes it for good.
+  /// Throws Error: VS_ERR_NOT_FOUND (no live record), VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void soft_delete(std::string_view id) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_soft_delete(h, c_id.c_str(), err.out()));
+  }
+
+  /// Undoes a soft delete (a no-op for a live record). Throws Error: VS_ERR_NOT_FOUND (also once
+  /// compaction removed the record), VS_ERR_INVALID_ARGUMENT, VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
+  void restore(std::string_view id) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_restore(h, c_id.c_str(), err.out()));
+  }
+
+  /// upsert() for a record that expires `ttl` from now (rounded up to whole seconds; 0 = never).
+  /// Throws Error as upsert(), and VS_ERR_INVALID_ARGUMENT for a TTL above 100 years.
+  void upsert_with_ttl(std::string_view id, Span vector, std::string_view metadata_json, std::chrono::seconds ttl) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_meta = detail::c_string(metadata_json, "metadata_json");
+    detail::ErrorSlot err;
+    err.check(vs_store_upsert_with_ttl(h, c_id.c_str(), vector.data(), vector.size(),
+                                       c_meta.empty() ? nullptr : c_meta.c_str(), ttl_seconds(ttl), err.out()));
+  }
+
+  /// Makes the live record `id` expire `ttl` from now; 0 removes its expiry. Throws Error:
+  /// VS_ERR_NOT_FOUND, VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void set_ttl(std::string_view id, std::chrono::seconds ttl) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_set_ttl(h, c_id.c_str(), ttl_seconds(ttl), err.out()));
+  }
+
+  /// Deletes every expired record for good; returns how many. Throws Error(VS_ERR_IO).
+  uint64_t expire_ttl_records() {
+    vs_store* h = checked_handle();
+    uint64_t n = 0;
+    detail::ErrorSlot err;
+    err.check(vs_store_expire_ttl_records(h, &n, err.out()));
+    return n;
+  }
+
+  /// Compacts now, whatever the configuration; returns the number of soft-deleted and expired
+  /// records removed for good. Queries keep running meanwhile; writes wait. A crash during
+  /// compaction leaves the store either as it was or compacted. Throws Error(VS_ERR_IO).
+  uint64_t compact() {
+    vs_store* h = checked_handle();
+    uint64_t removed = 0;
+    detail::ErrorSlot err;
+    err.check(vs_store_compact(h, &removed, err.out()));
+    return removed;
+  }
+
+  /// Sets when maybe_compact() compacts and saves it with the store. Throws Error:
+  /// VS_ERR_INVALID_ARGUMENT (min_deleted_ratio outside [0, 1] or NaN), VS_ERR_IO.
+  void set_compaction_config(const CompactionConfig& config) {
+    vs_store* h = checked_handle();
+    vs_compaction_config c = vs_compaction_config_default();
+    c.enabled = config.enabled;
+    c.min_deleted_records = config.min_deleted_records;
+    c.min_deleted_ratio = config.min_deleted_ratio;
+    detail::ErrorSlot err;
+    err.check(vs_store_set_compaction_config(h, &c, err.out()));
+  }
+
+  /// The store's compaction settings.
+  CompactionConfig compaction_config() const {
+    vs_store* h = checked_handle();
+    vs_compaction_config c = vs_compaction_config_default();
+    detail::ErrorSlot err;
+    err.check(vs_store_get_compaction_config(h, &c, err.out()));
+    return CompactionConfig{c.enabled, c.min_deleted_records, c.min_deleted_ratio};
+  }
+
+  /// Compacts if the configuration says so. Not compacting is not an error: `triggered` is false
+  /// and `reason` says why. Throws Error(VS_ERR_IO).
+  CompactionResult maybe_compact() {
+    vs_store* h = checked_handle();
+    vs_compaction_result r = vs_compaction_result_default();
+    detail::ErrorSlot err;
+    err.check(vs_store_maybe_compact(h, &r, err.out()));
+    return CompactionResult{r.triggered, r.removed_count, r.tombstones_removed, r.duration_ms, std::string(r.reason)};
+  }
+
+  /// Starts the store's maintenance thread (off unless started): every `interval` it deletes
+  /// expired records and runs maybe_compact(). One per store: starting again replaces it. It stops
+  /// on stop_maintenance(), close() and destruction. Errors inside it never stop it; they show in
+  /// stats_json() under "maintenance". Throws Error(VS_ERR_INVALID_ARGUMENT) for an interval below
+  /// 1 ms or above 2^32 ms.
+  void start_maintenance(std::chrono::milliseconds interval) {
+    vs_store* h = checked_handle();
+    if (interval.count() < 1 || interval.count() > 0xFFFFFFFFLL) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "the maintenance interval must be between 1 ms and 2^32 ms");
+    }
+    detail::ErrorSlot err;
+    err.check(vs_store_start_maintenance(h, static_cast<uint32_t>(interval.count()), err.out()));
+  }
+
+  /// Stops the maintenance thread and waits for it (at most the run in progress); a no-op when none
+  /// runs.
+  void stop_maintenance() {
+    vs_store* h = checked_handle();
+    detail::ErrorSlot err;
+    err.check(vs_store_stop_maintenance(h, err.out()));
+  }
+
  private:
+  static uint64_t ttl_seconds(std::chrono::seconds ttl) {
+    if (ttl.count() < 0) throw Error(VS_ERR_INVALID_ARGUMENT, "ttl must not be negative");
+    return static_cast<uint64_t>(ttl.count());
+  }
+
   static Store open_impl(const std::string& path, const vs_store_options* opts) {
     const std::string c_path = detail::c_string(path, "path");
     vs_store* raw = nullptr;
