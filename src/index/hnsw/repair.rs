@@ -46,6 +46,10 @@ pub struct RepairStats {
     pub reverse_links: usize,
     /// Whether the entry point was dropped and replaced.
     pub entry_replaced: bool,
+    /// Time of the local repair (parallel), of the reverse links, and of the relinking searches.
+    pub local_time: std::time::Duration,
+    pub reverse_time: std::time::Duration,
+    pub relink_time: std::time::Duration,
 }
 
 /// A link to add: `from` into the list of `to` at `level`, at distance `dist`.
@@ -57,13 +61,14 @@ struct Link {
     dist: f32,
 }
 
-/// At most this many dropped nodes are walked through when collecting one list's candidates.
+/// At most this many dropped nodes are walked through when collecting one list's candidates. At
+/// level 0, beyond the node's own dropped neighbours, only while the candidates do not fill a list:
+/// walking every chain there made the repair 1.6-2.8x slower than a parallel rebuild on GloVe
+/// (14k of 20k kept) for no recall; upper levels are small, so they walk the chains.
 const MAX_DROPPED_WALK: usize = 64;
 /// The lists of this many surviving neighbours (the first in the list, which the heuristic filled
-/// closest first) join the candidates. Measured on 12k clustered vectors with 30% removed: with
-/// none, recall@10 0.971 against 0.978 for a fresh build; with 2 or 4, 0.978, in about 0.9x the
-/// time of a parallel rebuild; with all of them (hnswlib's full 2-hop), 0.994 but 6x the time of a
-/// rebuild, because the heuristic then walks ~1000 candidates per list.
+/// closest first) join the candidates. With all of them (hnswlib's full 2-hop) the heuristic walks
+/// ~1000 candidates per list: 6x the time of a rebuild.
 const TWO_HOP_FROM: usize = 4;
 
 impl Hnsw {
@@ -106,6 +111,7 @@ impl Hnsw {
         }
         g.max_level = top;
 
+        let phase = std::time::Instant::now();
         // Local repair, in parallel over chunks of new slots.
         let threads = threads.max(1).min(n.div_ceil(256)).max(1);
         let next = AtomicUsize::new(0);
@@ -141,6 +147,8 @@ impl Hnsw {
             });
         }
         stats.lists_repaired = repaired.into_inner();
+        stats.local_time = phase.elapsed();
+        let phase = std::time::Instant::now();
         let src = Renumbered { old: vectors, keep };
 
         // A repaired node's new neighbours point back at it (pruned by the heuristic when full), as
@@ -150,6 +158,8 @@ impl Hnsw {
         reverse.sort_unstable_by_key(|l| (l.to, l.level, l.from));
         g.add_reverse_links(&src, &reverse);
         stats.reverse_links = reverse.len();
+        stats.reverse_time = phase.elapsed();
+        let phase = std::time::Instant::now();
 
         // Nodes the local repair could not connect: no out-links at some level, or no in-link at
         // level 0. Link them by searching the repaired graph, as an insert does (which also adds
@@ -182,6 +192,7 @@ impl Hnsw {
             g.give_scratch(scratch);
         }
         stats.nodes_relinked = relink.len();
+        stats.relink_time = phase.elapsed();
         (g, stats)
     }
 
@@ -250,8 +261,10 @@ impl Hnsw {
                     continue;
                 }
                 repaired += 1;
-                // Candidates: surviving neighbours, the survivors reached through dropped ones
-                // (through chains of dropped nodes, up to MAX_DROPPED_WALK of them)...
+                let max_deg = if level == 0 { self.m0 } else { self.m };
+                // Candidates: surviving neighbours, the survivors reached through the dropped ones
+                // (and, only while that gives fewer than a full list, through chains of dropped
+                // nodes, up to MAX_DROPPED_WALK of them)...
                 ids.clear();
                 walk.clear();
                 for a in old {
@@ -263,7 +276,8 @@ impl Hnsw {
                     }
                 }
                 let mut w = 0;
-                while w < walk.len() && w < MAX_DROPPED_WALK {
+                let first_hop = walk.len();
+                while w < walk.len() && w < MAX_DROPPED_WALK && (level > 0 || w < first_hop || ids.len() < max_deg) {
                     let r = walk[w];
                     w += 1;
                     for a in self.neighbours(r, level) {
@@ -294,7 +308,6 @@ impl Hnsw {
                 cands.clear();
                 cands.extend(ids.iter().map(|&id| Cand { dist: dist.d(ov, vectors.vector(id)), id }));
                 cands.sort_unstable();
-                let max_deg = if level == 0 { self.m0 } else { self.m };
                 select(vectors, dist, &cands, max_deg, &mut selected);
                 mapped.clear();
                 mapped.extend(selected.iter().map(|c| new_of[c.id as usize]));

@@ -11,14 +11,20 @@ fn opts(dim: usize) -> StoreOptions {
     StoreOptions { dimension: dim, metric: Some(Metric::Euclidean), build_threads: 2, ..StoreOptions::default() }
 }
 
-/// Clustered data (like embeddings): `clusters` centres, points spread around them.
-fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+fn lcg(seed: u64) -> impl FnMut() -> f32 {
     let mut s = seed;
-    let mut next = move || {
+    move || {
         s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-    };
-    let centres: Vec<Vec<f32>> = (0..64).map(|_| (0..dim).map(|_| next() * 4.0).collect()).collect();
+    }
+}
+
+/// Clustered data (like embeddings): points spread around 256 overlapping centres, the same for every seed, so
+/// that queries (another seed) come from the data's distribution.
+fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut next = lcg(seed);
+    let mut centre = lcg(0xC0FFEE);
+    let centres: Vec<Vec<f32>> = (0..256).map(|_| (0..dim).map(|_| centre() * 2.0).collect()).collect();
     (0..n)
         .map(|i| {
             let c = &centres[(i * 7919) % centres.len()];
@@ -62,11 +68,13 @@ fn brute(rows: &[Vec<f32>], alive: &[bool], q: &[f32], k: usize) -> Vec<String> 
     d.into_iter().take(k).map(|(_, i)| id(i)).collect()
 }
 
-fn recall(s: &Store, rows: &[Vec<f32>], alive: &[bool], queries: &[Vec<f32>]) -> f64 {
+/// Recall@10 at `ef` (a low one shows graph quality best).
+fn recall(s: &Store, rows: &[Vec<f32>], alive: &[bool], queries: &[Vec<f32>], ef: usize) -> f64 {
     let mut hit = 0;
     for q in queries {
         let want = brute(rows, alive, q, 10);
-        hit += top(s, q, 10).iter().filter(|(i, _)| want.contains(i)).count();
+        let got = s.query(&Query { vector: q, k: 10, ef_search: ef, ..Default::default() }).unwrap();
+        hit += got.iter().filter(|h| want.contains(&h.id)).count();
     }
     hit as f64 / (10 * queries.len()) as f64
 }
@@ -164,10 +172,10 @@ fn recall_after_compacting_30_percent_matches_a_fresh_build_and_survives_reopen(
     }
     let dead = alive.iter().filter(|a| !**a).count();
     assert!((0.28..0.34).contains(&(dead as f64 / n as f64)), "{dead}");
-    let r_before = recall(&s, &rows, &alive, &queries);
+    let r_before = recall(&s, &rows, &alive, &queries, 10);
     let report = s.compact_report().unwrap();
     assert_eq!(report.slots_after as usize, n - dead);
-    let r_after = recall(&s, &rows, &alive, &queries);
+    let r_after = recall(&s, &rows, &alive, &queries, 10);
 
     let fresh = Store::open(dir.path().join("b"), &opts(dim)).unwrap();
     let survivors: Vec<usize> = (0..n).filter(|&i| alive[i]).collect();
@@ -175,10 +183,11 @@ fn recall_after_compacting_30_percent_matches_a_fresh_build_and_survives_reopen(
     let t = std::time::Instant::now();
     load(&fresh, &srows, |j| id(survivors[j]));
     eprintln!("fresh build {:?}", t.elapsed());
-    let r_fresh = recall(&fresh, &rows, &alive, &queries);
+    let r_fresh = recall(&fresh, &rows, &alive, &queries, 10);
     eprintln!("recall@10 before {r_before:.4} after {r_after:.4} fresh {r_fresh:.4}; {report:?}");
     assert!(r_after >= r_fresh - 0.01, "after compaction {r_after}, fresh build {r_fresh}");
     assert!(r_after >= 0.9, "{r_after}");
+    eprintln!("graph: {:?}", report.graph_outcome);
 
     // Reopening loads the compacted graph: identical answers.
     let answers: Vec<_> = queries.iter().map(|q| top(&s, q, 10)).collect();
@@ -204,7 +213,7 @@ fn queries_run_during_compaction_and_never_see_removed_records() {
         alive[i] = false;
     }
     let queries = Arc::new(clustered(50, dim, 77));
-    let r_before = recall(&s, &rows, &alive, &queries);
+    let r_before = recall(&s, &rows, &alive, &queries, 64);
     let done = Arc::new(AtomicBool::new(false));
     let ran = Arc::new(AtomicU64::new(0));
     let readers: Vec<_> = (0..2)
@@ -235,7 +244,7 @@ fn queries_run_during_compaction_and_never_see_removed_records() {
     for r in readers {
         r.join().unwrap();
     }
-    let r_after = recall(&s, &rows, &alive, &queries);
+    let r_after = recall(&s, &rows, &alive, &queries, 64);
     eprintln!(
         "{during} queries ran during a {:?} compaction (exclusive {:?}); recall {r_before:.4} -> {r_after:.4}",
         report.duration, report.exclusive
@@ -342,4 +351,51 @@ fn compaction_replaces_the_snapshot_generation_and_leaves_no_stray_files() {
     assert_eq!(snaps.len(), 3, "only the new generation's files: {files:?}");
     assert!(snaps.iter().all(|f| f.starts_with(&format!("snap-{g:06}."))), "{files:?}");
     assert!(!files.iter().any(|f| f.ends_with(".tmp")), "{files:?}");
+}
+
+#[test]
+fn the_rebuild_fallback_gives_a_good_graph_too_for_every_metric() {
+    super::FORCE_REBUILD.store(true, Ordering::Relaxed);
+    let dim = 12;
+    let rows = clustered(3300, dim, 21); // 2200 kept: above the exact-scan size, so the graph answers
+    let queries = clustered(50, dim, 22);
+    let dir = tempfile::tempdir().unwrap();
+    for (m, metric) in [Metric::Dot, Metric::Cosine].into_iter().enumerate() {
+        let path = dir.path().join(m.to_string());
+        let o = StoreOptions { dimension: dim, metric: Some(metric), build_threads: 2, ..StoreOptions::default() };
+        let s = Store::open(&path, &o).unwrap();
+        load(&s, &rows, id);
+        for i in (0..3300).filter(|i| i % 3 == 0) {
+            s.soft_delete(&id(i)).unwrap();
+        }
+        let report = s.compact_report().unwrap();
+        assert!(report.graph_outcome.rebuilt, "{report:?}");
+        assert_eq!(s.inner.read().index.len(), 2200);
+        // The graph's answers against the exact scan.
+        let mut hit = 0;
+        for q in &queries {
+            let exact: Vec<String> = {
+                let inner = s.inner.read();
+                let mut pq = q.clone();
+                if metric == Metric::Cosine {
+                    crate::index::distance::normalize(&mut pq);
+                }
+                crate::index::exact::top_k_slots(metric, &inner.vectors, inner.slots.len(), &pq, 10, |_| true)
+                    .iter()
+                    .map(|h| inner.slots[h.row].id.clone())
+                    .collect()
+            };
+            let got = s.query(&Query { vector: q, k: 10, ..Default::default() }).unwrap();
+            hit += got.iter().filter(|h| exact.contains(&h.id)).count();
+        }
+        let r = hit as f64 / 500.0;
+        assert!(r >= 0.95, "{metric:?}: recall {r}");
+        let answers: Vec<_> = queries.iter().map(|q| top(&s, q, 10)).collect();
+        drop(s);
+        let s = Store::open(&path, &o).unwrap();
+        for (q, want) in queries.iter().zip(&answers) {
+            assert_eq!(&top(&s, q, 10), want);
+        }
+    }
+    super::FORCE_REBUILD.store(false, Ordering::Relaxed);
 }
