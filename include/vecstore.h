@@ -67,11 +67,6 @@
 #define VS_ABI_VERSION 1
 
 /**
- * Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
- */
-#define MAX_TTL_SECONDS (((100 * 365) * 24) * 3600)
-
-/**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
  * kind of failure, and the function's `vs_error **err` (when not NULL) receives the details.
  * The numeric values are stable across versions; new codes are only ever appended.

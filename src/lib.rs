@@ -11,6 +11,7 @@ pub mod filter;
 /// cbindgen:ignore
 pub mod index;
 pub mod storage;
+/// cbindgen:ignore
 pub mod store;
 
 pub use error::{Code, Error, Result};
