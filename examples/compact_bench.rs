@@ -41,7 +41,8 @@ fn args() -> Args {
 fn rows(a: &Args, count: usize) -> Vec<Vec<f32>> {
     if let Some(path) = &a.data {
         let bytes = std::fs::read(path).expect("data file");
-        let floats: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let floats: Vec<f32> =
+            bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
         assert!(floats.len() >= count * a.dim, "the data file has fewer than {count} rows of {}", a.dim);
         return floats.chunks_exact(a.dim).take(count).map(|r| r.to_vec()).collect();
     }
@@ -83,7 +84,8 @@ fn store_recall(s: &Store, queries: &[Vec<f32>], gt: &[Vec<usize>]) -> f64 {
 }
 
 fn load(dir: &std::path::Path, base: &[Vec<f32>], threads: usize) -> Store {
-    let opts = StoreOptions { metric: Some(Metric::Cosine), build_threads: threads, ..StoreOptions::default() };
+    let opts =
+        StoreOptions { metric: Some(Metric::Cosine), build_threads: threads, ..StoreOptions::default() };
     let s = Store::open(dir, &opts).unwrap();
     let ids: Vec<String> = (0..base.len()).map(|i| format!("r{i}")).collect();
     for (chunk, idc) in base.chunks(5000).zip(ids.chunks(5000)) {
@@ -182,7 +184,8 @@ fn main() {
     let surv: Vec<f32> = alive.iter().flat_map(|&i| normalized(&base[i])).collect();
     let src = SliceSource::new(&surv, a.dim);
     let t = Instant::now();
-    let mut g = Hnsw::new(HnswParams { m: 16, ef_construction: 200, ..HnswParams::default() }, Metric::Cosine);
+    let mut g =
+        Hnsw::new(HnswParams { m: 16, ef_construction: 200, ..HnswParams::default() }, Metric::Cosine);
     g.insert_batch(0..alive.len() as u32, &src, a.threads);
     let rebuild = t.elapsed();
     let mut hit = 0;
@@ -209,7 +212,9 @@ fn main() {
         report.slots_before,
         report.slots_after
     );
-    println!("recall@10 (ef 64): before {r_before:.4}, after compaction {r_after:.4}, fresh build {r_fresh:.4}");
+    println!(
+        "recall@10 (ef 64): before {r_before:.4}, after compaction {r_after:.4}, fresh build {r_fresh:.4}"
+    );
 
     // 3. How long queries wait while a compaction runs.
     println!("query latency during compaction:");

@@ -16,8 +16,8 @@ pub mod store;
 
 pub use error::{Code, Error, Result};
 pub use filter::{ConditionResult, Filter};
-pub use store::options::{Durability, Metric, StoreOptions};
-pub use store::record::{Hit, Record};
 pub use store::compact::{CompactionConfig, CompactionReport, CompactionResult};
 pub use store::maintenance::{Maintenance, MaintenanceStatus};
+pub use store::options::{Durability, Metric, StoreOptions};
+pub use store::record::{Hit, Record};
 pub use store::{NewRecord, Query, Stats, Store};

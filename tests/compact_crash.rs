@@ -50,7 +50,12 @@ fn copy_dir(from: &Path, to: &Path) {
 fn run_child(dir: &Path, delay: Option<Duration>) -> Vec<String> {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["--exact", "a_killed_compaction_leaves_the_old_or_the_new_store", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "a_killed_compaction_leaves_the_old_or_the_new_store",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -112,8 +117,12 @@ fn check(dir: &Path) -> bool {
     }
     for i in (0..LIVE).step_by(97) {
         let q = vector(i * 3 + 1);
-        let got: Vec<String> =
-            s.query(&Query { vector: &q, k: 10, ..Default::default() }).unwrap().into_iter().map(|h| h.id).collect();
+        let got: Vec<String> = s
+            .query(&Query { vector: &q, k: 10, ..Default::default() })
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
         assert_eq!(got, brute_force(&q, 10));
     }
     // Soft-deleted records are restorable in the old state, gone in the new one: all, or none.
@@ -143,11 +152,11 @@ fn a_killed_compaction_leaves_the_old_or_the_new_store() {
         let recs: Vec<NewRecord> =
             ids.iter().zip(&vecs).map(|(id, v)| NewRecord { id, vector: v, metadata: None }).collect();
         s.upsert_many(&recs).unwrap();
-        for i in LIVE..LIVE + SOFT {
-            s.soft_delete(&ids[i]).unwrap();
+        for id in &ids[LIVE..LIVE + SOFT] {
+            s.soft_delete(id).unwrap();
         }
-        for i in LIVE + SOFT..n {
-            s.delete(&ids[i]).unwrap();
+        for id in &ids[LIVE + SOFT..] {
+            s.delete(id).unwrap();
         }
     }
     // How long a whole compaction takes here (the child's own measure).

@@ -248,7 +248,10 @@ pub unsafe extern "C" fn vs_store_start_maintenance(
 /// Stops the maintenance thread and waits for it to end (at most the run in progress). A no-op when
 /// none runs. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store). Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_store_stop_maintenance(store: *mut vs_store, err: *mut *mut vs_error) -> vs_status {
+pub unsafe extern "C" fn vs_store_stop_maintenance(
+    store: *mut vs_store,
+    err: *mut *mut vs_error,
+) -> vs_status {
     status_call(err, || {
         let h = handle(store, "store")?;
         let running = h.maintenance.lock().take();

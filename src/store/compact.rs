@@ -168,10 +168,16 @@ impl Reclaimable {
             return Err("compaction is disabled (enable it with set_compaction_config)".to_string());
         }
         if self.total() == 0 {
-            return Err("nothing to reclaim: no soft-deleted or expired records and no tombstones".to_string());
+            return Err(
+                "nothing to reclaim: no soft-deleted or expired records and no tombstones".to_string()
+            );
         }
         if self.total() >= c.min_deleted_records {
-            return Ok(format!("{}: at least min_deleted_records ({})", self.describe(), c.min_deleted_records));
+            return Ok(format!(
+                "{}: at least min_deleted_records ({})",
+                self.describe(),
+                c.min_deleted_records
+            ));
         }
         if self.ratio() >= c.min_deleted_ratio {
             return Ok(format!(
@@ -253,8 +259,8 @@ impl Store {
             inner.meta.compaction = old;
             return Err(e);
         }
-        inner.meta_bytes =
-            std::fs::metadata(self.path.join(crate::storage::meta::META_FILE)).map_or(inner.meta_bytes, |m| m.len());
+        inner.meta_bytes = std::fs::metadata(self.path.join(crate::storage::meta::META_FILE))
+            .map_or(inner.meta_bytes, |m| m.len());
         Ok(())
     }
 
@@ -361,7 +367,8 @@ impl Inner {
         let vectors = VectorBlock::from_vec(dim, data)?;
         let mut slots = Vec::with_capacity(keep.len());
         let mut records = Vec::with_capacity(keep.len());
-        let mut slot_of = HashMap::with_capacity_and_hasher(keep.len(), foldhash::fast::RandomState::default());
+        let mut slot_of =
+            HashMap::with_capacity_and_hasher(keep.len(), foldhash::fast::RandomState::default());
         let mut expiring = 0;
         for (new, &s) in keep.iter().enumerate() {
             let slot = &self.slots[s as usize];
@@ -388,7 +395,8 @@ impl Inner {
         // parallel with build_threads). See `GraphOutcome`.
         let graph_start = Instant::now();
         let indexed = keep.partition_point(|&s| (s as usize) < self.index.len());
-        let (mut index, mut repair) = self.index.compacted(&self.vectors, &keep[..indexed], self.build_threads);
+        let (mut index, mut repair) =
+            self.index.compacted(&self.vectors, &keep[..indexed], self.build_threads);
         index.insert_batch(index.len() as u32..keep.len() as u32, &vectors, self.build_threads);
         let mut outcome = GraphOutcome::default();
         if keep.len() > 1 && self.index.len() == self.slots.len() {
@@ -409,7 +417,13 @@ impl Inner {
         let next_log_generation = self.log.generation() + 1;
         let manifest = write_snapshot(
             &self.dir,
-            &SnapshotContents { generation, vectors: &vectors, records: &records, graph: &graph, next_log_generation },
+            &SnapshotContents {
+                generation,
+                vectors: &vectors,
+                records: &records,
+                graph: &graph,
+                next_log_generation,
+            },
         )?;
         // Serve the vectors from the new file, as a checkpoint does; the rows in memory are right
         // too, so keep them if mapping fails.

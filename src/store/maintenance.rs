@@ -68,7 +68,9 @@ impl Maintenance {
     /// now). `InvalidArgument` for an interval below 1 ms; `Io` if the thread cannot be started.
     pub fn start(store: &Arc<Store>, interval: Duration) -> Result<Maintenance> {
         if interval < MIN_INTERVAL {
-            return Err(Error::invalid(format!("the maintenance interval must be at least 1 ms, got {interval:?}")));
+            return Err(Error::invalid(format!(
+                "the maintenance interval must be at least 1 ms, got {interval:?}"
+            )));
         }
         let shared = Arc::new(Shared {
             stop: Mutex::new(false),
@@ -164,11 +166,16 @@ mod tests {
     #[test]
     fn the_thread_expires_and_compacts_within_a_few_intervals_and_stops_promptly() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path(), &StoreOptions { dimension: 2, ..Default::default() }).unwrap());
+        let store =
+            Arc::new(Store::open(dir.path(), &StoreOptions { dimension: 2, ..Default::default() }).unwrap());
         store.upsert_with_ttl("short", &[1.0, 0.0], None, 1).unwrap();
         store.upsert("stays", &[0.0, 1.0], None).unwrap();
         store
-            .set_compaction_config(CompactionConfig { enabled: true, min_deleted_records: 1, min_deleted_ratio: 1.0 })
+            .set_compaction_config(CompactionConfig {
+                enabled: true,
+                min_deleted_records: 1,
+                min_deleted_ratio: 1.0,
+            })
             .unwrap();
         let m = Maintenance::start(&store, Duration::from_millis(20)).unwrap();
         let start = Instant::now();

@@ -76,7 +76,12 @@ impl Hnsw {
     /// densely: old slot `keep[i]` becomes slot `i`. `vectors` is the source of the *old* slots.
     /// The old graph is only read, so searches may run on it meanwhile. `threads`: as for
     /// [`Hnsw::insert_batch`] (scoped threads that end before this returns).
-    pub fn compacted<V: VectorSource>(&self, vectors: &V, keep: &[u32], threads: usize) -> (Hnsw, RepairStats) {
+    pub fn compacted<V: VectorSource>(
+        &self,
+        vectors: &V,
+        keep: &[u32],
+        threads: usize,
+    ) -> (Hnsw, RepairStats) {
         let old_len = self.len();
         assert!(keep.windows(2).all(|w| w[0] < w[1]), "kept slots must be strictly ascending");
         assert!(keep.last().is_none_or(|&k| (k as usize) < old_len), "kept slot out of range");
@@ -130,7 +135,15 @@ impl Hnsw {
                 }
                 let end = (start + CHUNK).min(n);
                 let range = start as u32..end as u32;
-                lists += self.repair_range(vectors, keep, &new_of, &g, range, &mut local_empty, &mut local_reverse);
+                lists += self.repair_range(
+                    vectors,
+                    keep,
+                    &new_of,
+                    &g,
+                    range,
+                    &mut local_empty,
+                    &mut local_reverse,
+                );
             }
             repaired.fetch_add(lists, Relaxed);
             empty.lock().extend(local_empty);
@@ -209,7 +222,12 @@ impl Hnsw {
         empty: &mut Vec<u32>,
         reverse: &mut Vec<Link>,
     ) -> usize {
-        dispatch!(self, repair_range_impl, repair_range_avx2, (vectors, keep, new_of, g, range, empty, reverse))
+        dispatch!(
+            self,
+            repair_range_impl,
+            repair_range_avx2,
+            (vectors, keep, new_of, g, range, empty, reverse)
+        )
     }
 
     /// # Safety
@@ -277,7 +295,10 @@ impl Hnsw {
                 }
                 let mut w = 0;
                 let first_hop = walk.len();
-                while w < walk.len() && w < MAX_DROPPED_WALK && (level > 0 || w < first_hop || ids.len() < max_deg) {
+                while w < walk.len()
+                    && w < MAX_DROPPED_WALK
+                    && (level > 0 || w < first_hop || ids.len() < max_deg)
+                {
                     let r = walk[w];
                     w += 1;
                     for a in self.neighbours(r, level) {
@@ -313,7 +334,12 @@ impl Hnsw {
                 mapped.extend(selected.iter().map(|c| new_of[c.id as usize]));
                 for c in &selected {
                     if !old.iter().any(|a| a.load(Relaxed) == c.id) {
-                        reverse.push(Link { to: new_of[c.id as usize], from: i, level: level as u8, dist: c.dist });
+                        reverse.push(Link {
+                            to: new_of[c.id as usize],
+                            from: i,
+                            level: level as u8,
+                            dist: c.dist,
+                        });
                     }
                 }
                 g.set_neighbours(i, level, mapped.iter().copied());

@@ -358,7 +358,8 @@ fn stats_and_level_sizes_are_plausible() {
 /// Recall@k of `g` (over the rows `rows` of the fixture's data, renumbered densely) against brute
 /// force over the same rows.
 fn recall_over(f: &Fixture, rows: &[u32], g: &Hnsw, k: usize, ef: usize) -> f64 {
-    let data: Vec<f32> = rows.iter().flat_map(|&r| f.data[r as usize * DIM..][..DIM].iter().copied()).collect();
+    let data: Vec<f32> =
+        rows.iter().flat_map(|&r| f.data[r as usize * DIM..][..DIM].iter().copied()).collect();
     let src = SliceSource::new(&data, DIM);
     let (mut hit, mut total) = (0usize, 0usize);
     for q in f.queries.chunks_exact(DIM) {
@@ -400,11 +401,15 @@ fn compacting_30_percent_keeps_recall_of_a_fresh_build() {
         let data: Vec<f32> =
             keep.iter().flat_map(|&r| f.data[r as usize * DIM..][..DIM].iter().copied()).collect();
         let fresh = build(&data, metric, 1);
-        let (r_repaired, r_fresh) = (recall_over(f, &keep, &g, 10, 64), recall_over(f, &keep, &fresh, 10, 64));
+        let (r_repaired, r_fresh) =
+            (recall_over(f, &keep, &g, 10, 64), recall_over(f, &keep, &fresh, 10, 64));
         // Dot product loses a little more here (measured 0.985-0.988 against 1.0); the store
         // checks every repair on a sample and rebuilds when it lost too much (store/compact.rs).
         let margin = if metric == Metric::Dot { 0.02 } else { 0.01 };
-        assert!(r_repaired >= r_fresh - margin, "{metric:?}: repaired {r_repaired} fresh {r_fresh} ({stats:?})");
+        assert!(
+            r_repaired >= r_fresh - margin,
+            "{metric:?}: repaired {r_repaired} fresh {r_fresh} ({stats:?})"
+        );
     }
 }
 
@@ -435,9 +440,10 @@ fn compacting_away_the_entry_point_and_whole_regions_still_connects_everything()
             pointed_before[a.load(Relaxed) as usize] = true;
         }
     }
-    let orphans = keep.iter().enumerate().filter(|&(i, &o)| pointed_before[o as usize] && !pointed[i]).count();
+    let orphans =
+        keep.iter().enumerate().filter(|&(i, &o)| pointed_before[o as usize] && !pointed[i]).count();
     assert!(orphans <= 1, "{orphans} nodes lost every in-link"); // the entry point needs none
-    // Nearly every node is reachable from the entry point at level 0.
+                                                                 // Nearly every node is reachable from the entry point at level 0.
     let mut seen = vec![false; g.len()];
     let mut stack = vec![g.entry];
     seen[g.entry as usize] = true;

@@ -8,7 +8,12 @@ use crate::store::{NewRecord, Query};
 use crate::Code;
 
 fn opts(dim: usize) -> StoreOptions {
-    StoreOptions { dimension: dim, metric: Some(Metric::Euclidean), build_threads: 2, ..StoreOptions::default() }
+    StoreOptions {
+        dimension: dim,
+        metric: Some(Metric::Euclidean),
+        build_threads: 2,
+        ..StoreOptions::default()
+    }
 }
 
 fn lcg(seed: u64) -> impl FnMut() -> f32 {
@@ -101,8 +106,8 @@ fn compaction_removes_soft_deleted_expired_and_tombstones_and_nothing_else() {
     for i in 30..40 {
         s.delete(&id(i)).unwrap();
     }
-    for i in 40..45 {
-        s.upsert(&id(i), &rows[i], Some(r#"{"v":2}"#)).unwrap(); // replaced: a tombstone each
+    for (i, row) in rows.iter().enumerate().take(45).skip(40) {
+        s.upsert(&id(i), row, Some(r#"{"v":2}"#)).unwrap(); // replaced: a tombstone each
     }
     for i in 45..52 {
         expire_now(&s, &id(i));
@@ -159,7 +164,7 @@ fn recall_after_compacting_30_percent_matches_a_fresh_build_and_survives_reopen(
     let s = Store::open(dir.path().join("a"), &opts(dim)).unwrap();
     load(&s, &rows, id);
     let mut alive = vec![true; n];
-    for i in 0..n {
+    for (i, a) in alive.iter_mut().enumerate() {
         if (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60 < 5 {
             // about 31%: soft-delete two thirds of them, hard-delete the rest
             if i % 3 == 0 {
@@ -167,7 +172,7 @@ fn recall_after_compacting_30_percent_matches_a_fresh_build_and_survives_reopen(
             } else {
                 s.soft_delete(&id(i)).unwrap();
             }
-            alive[i] = false;
+            *a = false;
         }
     }
     let dead = alive.iter().filter(|a| !**a).count();
@@ -328,8 +333,10 @@ fn the_compaction_config_is_persisted_and_old_meta_files_still_load() {
 }
 
 fn store_files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -362,7 +369,12 @@ fn the_rebuild_fallback_gives_a_good_graph_too_for_every_metric() {
     let dir = tempfile::tempdir().unwrap();
     for (m, metric) in [Metric::Dot, Metric::Cosine].into_iter().enumerate() {
         let path = dir.path().join(m.to_string());
-        let o = StoreOptions { dimension: dim, metric: Some(metric), build_threads: 2, ..StoreOptions::default() };
+        let o = StoreOptions {
+            dimension: dim,
+            metric: Some(metric),
+            build_threads: 2,
+            ..StoreOptions::default()
+        };
         let s = Store::open(&path, &o).unwrap();
         load(&s, &rows, id);
         for i in (0..3300).filter(|i| i % 3 == 0) {
