@@ -4,6 +4,7 @@
 //! to the log, and only then change memory, so a write that returned an error changed nothing and a
 //! write that returned success is in the log.
 
+pub mod backup;
 pub mod options;
 pub mod record;
 
