@@ -341,7 +341,11 @@ pub unsafe extern "C" fn vs_store_count(
 }
 
 /// Writes a JSON object describing the store to `*out_json`:
-/// `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B}`.
+/// `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
+/// "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
+/// restorable records, `expired` records past their TTL not yet removed by
+/// `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
+/// compaction, `storage_bytes` bytes on disk (log, snapshot, description file).
 /// The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
 #[no_mangle]
@@ -359,6 +363,10 @@ pub unsafe extern "C" fn vs_store_stats_json(
             "dimension": st.dimension,
             "metric": st.metric.name(),
             "log_bytes": st.log_bytes,
+            "soft_deleted": st.soft_deleted,
+            "expired": st.expired,
+            "tombstones": st.tombstones,
+            "storage_bytes": st.storage_bytes,
         });
         *out_json = owned_c_string(json.to_string());
         Ok(())

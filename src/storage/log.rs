@@ -108,6 +108,11 @@ pub struct Log {
     broken: Option<String>,
 }
 
+/// The bytes one `append(ops)` adds to the log (what a storage quota is checked against).
+pub fn frame_len(ops: &[LogOp]) -> u64 {
+    FRAME_HEADER_LEN as u64 + bincode::serialized_size(ops).expect("log ops serialise")
+}
+
 fn encode_frame(ops: &[LogOp]) -> Vec<u8> {
     let payload = bincode::serialize(ops).expect("log ops serialise");
     let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + payload.len());
@@ -440,7 +445,9 @@ mod tests {
     fn frames_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
+        let before = log.len_bytes();
         log.append(&[upsert("a"), upsert("b")]).unwrap();
+        assert_eq!(log.len_bytes() - before, frame_len(&[upsert("a"), upsert("b")]));
         log.append(&[LogOp::Delete { id: "a".into() }]).unwrap();
         drop(log);
         let (ops, report) = replay(dir.path());

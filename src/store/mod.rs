@@ -5,8 +5,10 @@
 //! write that returned success is in the log.
 
 pub mod backup;
+pub mod guard;
 pub mod options;
 pub mod record;
+pub mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,12 +52,20 @@ pub struct NewRecord<'a> {
 /// Counters for `stats`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
+    /// Live records that have not expired (what `count` returns).
     pub count: usize,
+    /// Soft-deleted records (restorable; removed by compaction).
+    pub soft_deleted: usize,
+    /// Live or soft-deleted records past their expiry time, invisible and waiting for
+    /// `expire_ttl_records` or compaction.
+    pub expired: usize,
     /// Slots of replaced or deleted records still held until compaction.
     pub tombstones: usize,
     pub dimension: usize,
     pub metric: Metric,
     pub log_bytes: u64,
+    /// Bytes on disk: log, snapshot files, description file.
+    pub storage_bytes: u64,
 }
 
 /// Stores with at most this many slots are searched by exact scan: it is as fast as the graph there,
@@ -136,6 +146,8 @@ struct Inner {
     slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
     /// Slots in state `Live` (expiry aside).
     live: usize,
+    /// Slots in state `SoftDeleted` (expiry aside).
+    soft_deleted: usize,
     /// Tombstones (`Deleted` slots).
     tombstones: usize,
     /// Slots not `Deleted` that carry an expiry time: while there are none, reads skip the clock.
@@ -146,6 +158,11 @@ struct Inner {
     /// Threads a bulk insert may use (already resolved: at least 1).
     build_threads: usize,
     log: Log,
+    /// Bytes of the current snapshot's files and of the description file (see `storage_bytes`).
+    snapshot_bytes: u64,
+    meta_bytes: u64,
+    /// A namespace's quota check, run before every write that adds data.
+    growth_check: Option<std::sync::Arc<dyn guard::GrowthCheck>>,
 
     _lock: DirLock,
 }
@@ -182,8 +199,10 @@ impl Inner {
 
     fn tombstone(&mut self, s: u32) {
         let slot = &mut self.slots[s as usize];
-        if slot.state == SlotState::Live {
-            self.live -= 1;
+        match slot.state {
+            SlotState::Live => self.live -= 1,
+            SlotState::SoftDeleted => self.soft_deleted -= 1,
+            SlotState::Deleted => return,
         }
         if slot.expires_at != 0 {
             self.expiring -= 1;
@@ -226,6 +245,7 @@ impl Inner {
                 if self.slots[s as usize].state == SlotState::Live {
                     self.slots[s as usize].state = SlotState::SoftDeleted;
                     self.live -= 1;
+                    self.soft_deleted += 1;
                 }
             }
             LogOp::Restore { id } => {
@@ -233,6 +253,7 @@ impl Inner {
                 if self.slots[s as usize].state == SlotState::SoftDeleted {
                     self.slots[s as usize].state = SlotState::Live;
                     self.live += 1;
+                    self.soft_deleted -= 1;
                 }
             }
             LogOp::UpdateMetadata { id, metadata } => {
@@ -463,8 +484,12 @@ impl Store {
             slots: Vec::new(),
             slot_of: HashMap::default(),
             live: 0,
+            soft_deleted: 0,
             tombstones: 0,
             log,
+            snapshot_bytes: 0,
+            meta_bytes: std::fs::metadata(dir.join(crate::storage::meta::META_FILE)).map_or(0, |m| m.len()),
+            growth_check: None,
             expiring: 0,
             index: Hnsw::new(graph_params, metric),
             build_threads: resolve_threads(options.build_threads),
@@ -572,6 +597,21 @@ impl Store {
         }
         let mut inner = self.inner.write();
         inner.check_dimension(dim)?;
+        if let Some(check) = &inner.growth_check {
+            // New ids only: a replacement is not growth (nor is a later duplicate within the call).
+            let now = now_unix();
+            let mut seen = std::collections::HashSet::with_capacity(records.len());
+            let vectors_added = records
+                .iter()
+                .filter(|r| seen.insert(r.id) && !matches!(inner.id_state(r.id, now), write::IdState::Live { .. }))
+                .count() as u64;
+            check.check(&guard::Growth {
+                vectors_before: inner.live as u64,
+                vectors_added,
+                storage_bytes_before: inner.storage_bytes(),
+                bytes_added: crate::storage::log::frame_len(&ops),
+            })?;
+        }
         inner.log.append(&ops)?;
         inner.adopt_dimension(&self.path, dim);
         for op in ops {
@@ -590,18 +630,9 @@ impl Store {
         Ok(inner.record(s))
     }
 
-    /// Deletes the record for good (`NotFound` if there is none).
+    /// Deletes a live or soft-deleted record for good (`NotFound` if there is none).
     pub fn delete(&self, id: &str) -> Result<()> {
-        check_id(id)?;
-        let mut inner = self.inner.write();
-        if !inner.slot_of.contains_key(id) {
-            return Err(Error::not_found(id));
-        }
-        let op = LogOp::Delete { id: id.to_string() };
-        inner.log.append(std::slice::from_ref(&op))?;
-        inner.apply(op);
-        self.checkpoint_if_due(&mut inner);
-        Ok(())
+        self.write_one(write::WriteOp::Delete { id: id.to_string() })
     }
 
     /// Number of live records.
@@ -611,12 +642,26 @@ impl Store {
 
     pub fn stats(&self) -> Stats {
         let inner = self.inner.read();
+        let now = now_unix();
+        let count = inner.visible_count(now);
+        let expired_soft = if inner.expiring == 0 {
+            0
+        } else {
+            inner
+                .slots
+                .iter()
+                .filter(|s| s.state == SlotState::SoftDeleted && s.expires_at != 0 && s.expires_at <= now)
+                .count()
+        };
         Stats {
-            count: inner.visible_count(now_unix()),
+            count,
+            soft_deleted: inner.soft_deleted - expired_soft,
+            expired: inner.live - count + expired_soft,
             tombstones: inner.tombstones,
             dimension: inner.dim(),
             metric: self.metric,
             log_bytes: inner.log.len_bytes(),
+            storage_bytes: inner.storage_bytes(),
         }
     }
 
@@ -702,7 +747,7 @@ impl Inner {
             match state {
                 SlotState::Live => self.live += 1,
                 SlotState::Deleted => self.tombstones += 1,
-                SlotState::SoftDeleted => {}
+                SlotState::SoftDeleted => self.soft_deleted += 1,
             }
             if state != SlotState::Deleted {
                 if rec.expires_at != 0 {
@@ -717,6 +762,7 @@ impl Inner {
         self.vectors = snap.vectors;
         self.index = index;
         self.snapshot_generation = snap.generation;
+        self.snapshot_bytes = snapshot_disk_bytes(&self.dir, &snap.manifest);
         Ok(())
     }
 
@@ -754,6 +800,7 @@ impl Inner {
             },
         )?;
         self.snapshot_generation = generation;
+        self.snapshot_bytes = snapshot_disk_bytes(&self.dir, &manifest);
         self.log.reset(next_log_generation)?;
         // Serve the vectors from the new file: the in-memory rows are freed. If mapping fails the
         // rows in memory are still right, so keep them.
@@ -764,6 +811,12 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// Bytes of a snapshot's files on disk, its manifest included.
+fn snapshot_disk_bytes(dir: &Path, manifest: &crate::storage::snapshot::Manifest) -> u64 {
+    let manifest_file = std::fs::metadata(dir.join(crate::storage::snapshot::MANIFEST_FILE)).map_or(0, |m| m.len());
+    manifest.vectors.bytes + manifest.records.bytes + manifest.graph.bytes + manifest_file
 }
 
 impl Drop for Store {
