@@ -10,6 +10,8 @@ pub mod ffi;
 pub mod filter;
 /// cbindgen:ignore
 pub mod index;
+/// cbindgen:ignore
+pub mod namespace;
 pub mod storage;
 pub mod store;
 
@@ -17,4 +19,5 @@ pub use error::{Code, Error, Result};
 pub use filter::{ConditionResult, Filter};
 pub use store::options::{Durability, Metric, StoreOptions};
 pub use store::record::{Hit, Record};
+pub use namespace::{NamespaceManager, NamespaceStats, Quotas, RequestKind, Status as NamespaceStatus};
 pub use store::{NewRecord, Query, Stats, Store};
