@@ -31,6 +31,11 @@
 #include <stdbool.h>
 
 /**
+ * Longest namespace id or backup name, in bytes.
+ */
+#define VS_MAX_NAMESPACE_ID_LEN 64
+
+/**
  * Largest `k` a query accepts.
  */
 #define VS_MAX_K 10000
@@ -60,6 +65,11 @@
  * older header; compare it with `vs_abi_version()` at start-up.
  */
 #define VS_ABI_VERSION 1
+
+/**
+ * Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
+ */
+#define MAX_TTL_SECONDS (((100 * 365) * 24) * 3600)
 
 /**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
@@ -130,6 +140,26 @@ typedef enum vs_status {
 typedef struct vs_error vs_error;
 
 /**
+ * A namespace manager: many isolated stores under one root directory. Open with
+ * `vs_namespaces_open`, release with `vs_namespaces_close`.
+ *
+ * Layout of the root: `namespaces.json` (the registry: ids, names, quotas, status; checksummed and
+ * replaced atomically), `ns/<id>/` (a namespace's store), `backups/<id>/<name>/`, `LOCK`.
+ *
+ * Namespace ids and backup names: 1..=64 bytes of ASCII letters, digits, `-`, `_` and `.`, not
+ * starting with `.`; anything else (separators, `..`, NUL, spaces, non-ASCII) is
+ * `VS_ERR_INVALID_ARGUMENT`, so no name can reach outside the root. The manager never follows a
+ * symbolic link inside the root: a link where one of its directories or files should be is
+ * `VS_ERR_CORRUPT`.
+ *
+ * Thread safety: every function taking a `vs_namespaces *` may be called from any number of threads
+ * at once, and at the same time as data calls through namespace handles, except
+ * `vs_namespaces_close`, which must be called once, after every other call on the manager has
+ * returned.
+ */
+typedef struct vs_namespaces vs_namespaces;
+
+/**
  * Rows returned by `vs_store_query` or `vs_store_get`, best first. Owned by the caller: free with
  * `vs_results_free`. Strings and arrays read from it are borrowed and stay valid until then.
  * Immutable: safe to read from several threads at once.
@@ -146,50 +176,31 @@ typedef struct vs_results vs_results;
 typedef struct vs_store vs_store;
 
 /**
- * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
- * else you need.
+ * The quotas of a namespace. Always initialise with `vs_quotas_default()` (everything unlimited),
+ * then set the limits you need.
  */
-typedef struct vs_query {
+typedef struct vs_quotas {
   /**
-   * Set by `vs_query_default()`; do not change.
+   * Set by `vs_quotas_default()`; do not change.
    */
   uint32_t struct_size;
   /**
-   * The query vector: `dim` finite floats, borrowed for the call only.
+   * Live records the namespace may hold; 0 = unlimited. Replacing an existing record is not
+   * growth, so it is allowed at the limit.
    */
-  const float *vector;
+  uint64_t max_vectors;
   /**
-   * Length of `vector`; must equal the store's dimension.
+   * Bytes the namespace's store may hold on disk (log, snapshot files, description file; backups
+   * not included); 0 = unlimited. A write whose log record would pass it is refused.
    */
-  size_t dim;
+  uint64_t max_storage_bytes;
   /**
-   * How many results, 1..=VS_MAX_K (default 10).
+   * Data calls per second through the namespace's `vs_store` handles; 0 = unlimited. A token
+   * bucket of capacity max(1, rate), refilled continuously at `rate` per second: every call takes
+   * one token, a call finding none fails with `VS_ERR_RATE_LIMITED`. Must be finite and >= 0.
    */
-  uint32_t k;
-  /**
-   * Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
-   * Only records whose metadata passes it are returned, and k of them whenever k live records pass.
-   *
-   * The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
-   * `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
-   * field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
-   * single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
-   * numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
-   * names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
-   *
-   * Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
-   * negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
-   * exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
-   * other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
-   * the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
-   * levels of nesting, 10000 values in one `IN` list.
-   */
-  const char *filter;
-  /**
-   * Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
-   */
-  uint32_t ef_search;
-} vs_query;
+  double max_requests_per_second;
+} vs_quotas;
 
 /**
  * A similarity metric (a `uint32_t`, so that any value a caller passes is safe to check).
@@ -251,6 +262,68 @@ typedef struct vs_store_options {
    */
   uint64_t checkpoint_bytes;
 } vs_store_options;
+
+/**
+ * The status of a namespace (a `uint32_t`).
+ */
+typedef uint32_t vs_namespace_status;
+
+/**
+ * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
+ * else you need.
+ */
+typedef struct vs_query {
+  /**
+   * Set by `vs_query_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * The query vector: `dim` finite floats, borrowed for the call only.
+   */
+  const float *vector;
+  /**
+   * Length of `vector`; must equal the store's dimension.
+   */
+  size_t dim;
+  /**
+   * How many results, 1..=VS_MAX_K (default 10).
+   */
+  uint32_t k;
+  /**
+   * Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
+   * Only records whose metadata passes it are returned, and k of them whenever k live records pass.
+   *
+   * The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
+   * `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
+   * field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
+   * single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
+   * numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
+   * names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
+   *
+   * Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
+   * negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
+   * exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
+   * other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
+   * the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
+   * levels of nesting, 10000 values in one `IN` list.
+   */
+  const char *filter;
+  /**
+   * Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
+   */
+  uint32_t ef_search;
+} vs_query;
+
+/**
+ * The namespace serves data calls.
+ */
+#define VS_NAMESPACE_ACTIVE 0
+
+/**
+ * Every data call through the namespace's handles fails with `VS_ERR_NAMESPACE_SUSPENDED`; the
+ * management functions (stats, quotas, backups...) still work.
+ */
+#define VS_NAMESPACE_SUSPENDED 1
 
 /**
  * Cosine similarity (the default). Vectors are stored normalised to unit length; a zero vector is
@@ -315,6 +388,190 @@ void vs_string_free(char *s);
  * (Takes an `int` so that any value a C caller holds is safe to pass.)
  */
 const char *vs_status_name(int status);
+
+/**
+ * No limits: every field 0 (unlimited). Thread-safe.
+ */
+struct vs_quotas vs_quotas_default(void);
+
+/**
+ * Opens (creating the directory if needed) the namespace manager of directory `root`.
+ *
+ * - `root`: NUL-terminated; borrowed for the call only.
+ * - `defaults`: the store options of every namespace created (NULL = `vs_store_options_default()`);
+ *   an existing namespace keeps its own dimension and metric. Borrowed for the call.
+ * - `out`: receives the manager on success; release it with `vs_namespaces_close`.
+ *
+ * Fast whatever the number of namespaces: a namespace's store is opened on its first use.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL root or out, bad options), `VS_ERR_LOCKED` (the root is
+ * already open by a manager, in this process or another), `VS_ERR_CORRUPT` (the registry is damaged,
+ * or missing while namespace directories exist: never read as empty), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_namespaces_open(const char *root,
+                                  const struct vs_store_options *defaults,
+                                  struct vs_namespaces **out,
+                                  struct vs_error **err);
+
+/**
+ * Closes the manager: closes every namespace's store and releases the root. `vs_store` handles
+ * obtained from it stay valid memory but every call through them then fails with `VS_ERR_NOT_FOUND`
+ * (close them with `vs_store_close` as usual). NULL is a no-op. Errors while closing are not
+ * reported. Must be called exactly once, after every other call on the manager has returned.
+ */
+void vs_namespaces_close(struct vs_namespaces *m);
+
+/**
+ * Creates a namespace and its (empty) store.
+ *
+ * - `id`: the namespace id (see `vs_namespaces` for the rules).
+ * - `name`: display name, free UTF-8 text without control characters, at most 256 bytes; NULL = "".
+ * - `q`: its quotas, from `vs_quotas_default()`; NULL = unlimited.
+ *
+ * The registry is saved (durably) before this returns. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL
+ * manager or id, a bad id or name, a NaN, infinite or negative rate), `VS_ERR_ALREADY_EXISTS`,
+ * `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_namespace_create(struct vs_namespaces *m,
+                                   const char *id,
+                                   const char *name,
+                                   const struct vs_quotas *q,
+                                   struct vs_error **err);
+
+/**
+ * Gives a `vs_store` handle to a namespace's data: every `vs_store_*` function works on it (close it
+ * with `vs_store_close`, which does not close the namespace). All handles to a namespace share one
+ * store. Every call through the handle first checks the namespace: deleted (or manager closed) ->
+ * `VS_ERR_NOT_FOUND`; suspended -> `VS_ERR_NAMESPACE_SUSPENDED`; over its request rate ->
+ * `VS_ERR_RATE_LIMITED`; a write that would pass `max_vectors` or `max_storage_bytes` fails as a whole
+ * with `VS_ERR_QUOTA_EXCEEDED` and changes nothing. After `vs_namespace_restore` the handle serves
+ * the restored data; after `vs_namespace_delete` it never serves again, even if the id is created
+ * again.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL, bad id), `VS_ERR_NOT_FOUND`. Thread-safe.
+ */
+enum vs_status vs_namespace_store(struct vs_namespaces *m,
+                                  const char *id,
+                                  struct vs_store **out,
+                                  struct vs_error **err);
+
+/**
+ * Writes every namespace, ordered by id, to `*out_json` (owned: free with `vs_string_free`):
+ * `{"namespaces":[{"id":..,"name":..,"status":"active"|"suspended","created_at":UNIX_SECONDS,
+ * "quotas":{"max_vectors":N,"max_storage_bytes":N,"max_requests_per_second":R}}, ...]}`.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL). Thread-safe.
+ */
+enum vs_status vs_namespace_list_json(struct vs_namespaces *m,
+                                      char **out_json,
+                                      struct vs_error **err);
+
+/**
+ * Writes one namespace, in the shape of an element of `vs_namespace_list_json`, to `*out_json`
+ * (owned: free with `vs_string_free`). Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`.
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_get_json(struct vs_namespaces *m,
+                                     const char *id,
+                                     char **out_json,
+                                     struct vs_error **err);
+
+/**
+ * Replaces a namespace's quotas (saved durably; they apply from the next call; the rate bucket
+ * starts full). Lowering a quota below the current usage refuses further growth, it removes
+ * nothing. `q` NULL = unlimited. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`.
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_update_quotas(struct vs_namespaces *m,
+                                          const char *id,
+                                          const struct vs_quotas *q,
+                                          struct vs_error **err);
+
+/**
+ * Sets a namespace's status (`VS_NAMESPACE_ACTIVE` or `VS_NAMESPACE_SUSPENDED`), saved durably.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (also an unknown status), `VS_ERR_NOT_FOUND`, `VS_ERR_IO`.
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_set_status(struct vs_namespaces *m,
+                                       const char *id,
+                                       vs_namespace_status st,
+                                       struct vs_error **err);
+
+/**
+ * Writes a namespace's usage to `*out_json` (owned: free with `vs_string_free`):
+ * `{"id":..,"vector_count":N,"deleted_count":N,"storage_bytes":N,"created_at":UNIX_SECONDS,
+ * "last_activity_at":UNIX_SECONDS|null,"requests":{"query":{"served":N,"refused":N},"read":{..},
+ * "write":{..},"maintenance":{..}}}`.
+ * `vector_count`: live records not expired. `deleted_count`: soft-deleted records plus tombstones
+ * of deleted or replaced records, held until compaction. `storage_bytes`: the store's bytes on disk
+ * (what `max_storage_bytes` limits). Requests (kinds: query = query/explain/estimate; read = get,
+ * count, stats; write = every change; maintenance = flush, compaction) are counted since the manager
+ * was opened: `served` reached the store, `refused` were refused by the namespace (suspended, rate
+ * limited, over a quota). `last_activity_at`: the last data call since the manager was opened.
+ * Opens the namespace's store if it was not open yet. Not a data call: not rate limited, works on a
+ * suspended namespace. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`,
+ * `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_stats_json(struct vs_namespaces *m,
+                                       const char *id,
+                                       char **out_json,
+                                       struct vs_error **err);
+
+/**
+ * Deletes a namespace: its registry entry (durably, first), its store directory and its backups.
+ * Calls in flight through its handles finish first; every later call through them fails with
+ * `VS_ERR_NOT_FOUND`. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO` (the
+ * namespace is deleted anyway; leftover files are removed when the id is created again).
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_delete(struct vs_namespaces *m, const char *id, struct vs_error **err);
+
+/**
+ * Takes a backup of a namespace named `backup_name` (same rules as ids), consistent (exactly the
+ * namespace's state at one moment) while the namespace keeps serving: reads go on, writes wait for
+ * the copy. Cheap: the snapshot files are hard-linked where the file system allows (copied
+ * otherwise), only the log written since the last snapshot is copied. Works on a suspended
+ * namespace. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND` (namespace),
+ * `VS_ERR_ALREADY_EXISTS` (backup name), `VS_ERR_IO`, `VS_ERR_CORRUPT` (a symbolic link in the way).
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_backup(struct vs_namespaces *m,
+                                   const char *id,
+                                   const char *backup_name,
+                                   struct vs_error **err);
+
+/**
+ * Writes a namespace's backups, oldest first, to `*out_json` (owned: free with `vs_string_free`):
+ * `{"backups":[{"name":..,"created_at":UNIX_SECONDS,"vector_count":N}, ...]}` (`vector_count`: live
+ * records at backup time). Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`,
+ * `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_list_backups_json(struct vs_namespaces *m,
+                                              const char *id,
+                                              char **out_json,
+                                              struct vs_error **err);
+
+/**
+ * Replaces a namespace's data with a backup: afterwards it answers exactly as it did when the backup
+ * was taken. Calls in flight finish first; every handle then serves the restored data (never the
+ * data from before the restore). The backup itself is unchanged and can be restored again. Not
+ * refused by quotas (a later write is, if the restored data is over them). Crash-safe: after a
+ * crash the namespace holds either its old data or the restored data. Errors:
+ * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND` (namespace or backup), `VS_ERR_IO`,
+ * `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_restore(struct vs_namespaces *m,
+                                    const char *id,
+                                    const char *backup_name,
+                                    struct vs_error **err);
+
+/**
+ * Deletes one backup of a namespace. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`,
+ * `VS_ERR_IO`, `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_delete_backup(struct vs_namespaces *m,
+                                          const char *id,
+                                          const char *backup_name,
+                                          struct vs_error **err);
 
 /**
  * The default query: no vector (set `vector` and `dim`), k = 10, no filter, the store's ef_search.
@@ -494,7 +751,11 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
 
 /**
  * Writes a JSON object describing the store to `*out_json`:
- * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B}`.
+ * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
+ * "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
+ * restorable records, `expired` records past their TTL not yet removed by
+ * `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
+ * compaction, `storage_bytes` bytes on disk (log, snapshot, description file).
  * The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
  */

@@ -11,6 +11,7 @@
 
 pub mod boundary;
 pub mod error;
+pub mod namespace;
 pub mod query;
 pub mod store;
 pub mod version;

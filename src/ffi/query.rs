@@ -2,12 +2,11 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::{
-    floats_arg, handle, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned,
-};
+use super::boundary::{floats_arg, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned};
 use super::error::{vs_error, vs_status};
-use super::store::vs_store;
+use super::store::{vs_store, with_store};
 use crate::error::{Error, Result};
+use crate::namespace::RequestKind;
 use crate::store::Query;
 
 /// Largest `k` a query accepts.
@@ -129,17 +128,18 @@ pub unsafe extern "C" fn vs_store_query(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        if q.is_null() {
-            return Err(Error::invalid("query is NULL"));
-        }
-        out_arg(out, "out")?;
-        let q = versioned_arg(q, "query")?;
-        let query = core_query(&q)?;
-        let hits = s.query(&query)?;
-        let rows = hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata)).collect();
-        *out = vs_results::boxed(rows);
-        Ok(())
+        with_store(store, RequestKind::Query, |s| {
+            if q.is_null() {
+                return Err(Error::invalid("query is NULL"));
+            }
+            out_arg(out, "out")?;
+            let q = versioned_arg(q, "query")?;
+            let query = core_query(&q)?;
+            let hits = s.query(&query)?;
+            let rows = hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata)).collect();
+            *out = vs_results::boxed(rows);
+            Ok(())
+        })
     })
 }
 

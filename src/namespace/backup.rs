@@ -144,7 +144,9 @@ pub fn stage_restore(backup_dir: &Path, ns_root: &Path, id: &str) -> Result<Path
     remove_tree(&staged)?;
     std::fs::create_dir(&staged).map_err(|e| Error::io("cannot create directory", &staged, e))?;
     let result = (|| {
-        for e in std::fs::read_dir(backup_dir).map_err(|e| Error::io("cannot read directory", backup_dir, e))? {
+        for e in
+            std::fs::read_dir(backup_dir).map_err(|e| Error::io("cannot read directory", backup_dir, e))?
+        {
             let e = e.map_err(|e| Error::io("cannot read directory", backup_dir, e))?;
             let name = e.file_name();
             if name == BACKUP_INFO_FILE {

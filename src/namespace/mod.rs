@@ -352,10 +352,8 @@ impl NamespaceManager {
                 Vec::new()
             }
         };
-        let entries = records
-            .into_iter()
-            .map(|r| (r.id.clone(), Arc::new(Namespace::new(root, options, r))))
-            .collect();
+        let entries =
+            records.into_iter().map(|r| (r.id.clone(), Arc::new(Namespace::new(root, options, r)))).collect();
         Ok(NamespaceManager {
             root: root.to_path_buf(),
             options: options.clone(),
@@ -610,9 +608,7 @@ pub(crate) fn remove_tree(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("cannot stat", path, e)),
-        Ok(m) if m.is_dir() => {
-            std::fs::remove_dir_all(path).map_err(|e| Error::io("cannot remove", path, e))
-        }
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(|e| Error::io("cannot remove", path, e)),
         Ok(_) => std::fs::remove_file(path).map_err(|e| Error::io("cannot remove", path, e)),
     }
 }

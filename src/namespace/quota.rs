@@ -58,7 +58,13 @@ impl SizeLimits {
     /// live records, or `bytes_before + bytes_added` bytes on disk. A write that adds nothing of a
     /// kind is never refused for that kind (so a replacement is allowed when the store is at, or even
     /// above, its vector limit after the quota was lowered).
-    pub fn check_growth(&self, vectors_before: u64, vectors_added: u64, bytes_before: u64, bytes_added: u64) -> Result<()> {
+    pub fn check_growth(
+        &self,
+        vectors_before: u64,
+        vectors_added: u64,
+        bytes_before: u64,
+        bytes_added: u64,
+    ) -> Result<()> {
         let max = self.max_vectors.load(Ordering::Relaxed);
         let after = vectors_before.saturating_add(vectors_added);
         if max != 0 && vectors_added > 0 && after > max {
@@ -165,7 +171,8 @@ mod tests {
 
     #[test]
     fn growth_is_checked_against_each_limit() {
-        let l = SizeLimits::new("t", &Quotas { max_vectors: 10, max_storage_bytes: 1000, ..Quotas::default() });
+        let l =
+            SizeLimits::new("t", &Quotas { max_vectors: 10, max_storage_bytes: 1000, ..Quotas::default() });
         l.check_growth(9, 1, 0, 10).unwrap();
         let e = l.check_growth(9, 2, 0, 10).unwrap_err();
         assert_eq!(e.code, Code::QuotaExceeded);
@@ -174,7 +181,11 @@ mod tests {
         l.check_growth(10, 0, 0, 10).unwrap();
         l.check_growth(12, 0, 0, 10).unwrap();
         let e = l.check_growth(0, 1, 990, 11).unwrap_err();
-        assert!(e.message.contains("max_storage_bytes is 1000") && e.message.contains("1001"), "{}", e.message);
+        assert!(
+            e.message.contains("max_storage_bytes is 1000") && e.message.contains("1001"),
+            "{}",
+            e.message
+        );
         l.check_growth(0, 1, 990, 10).unwrap();
         l.set(&Quotas::default());
         l.check_growth(u64::MAX, 5, u64::MAX, 5).unwrap();

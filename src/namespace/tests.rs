@@ -15,7 +15,9 @@ fn upsert(ns: &Namespace, id: &str, v: [f32; 3]) -> Result<()> {
 
 fn ids(ns: &Namespace) -> Vec<String> {
     let mut hits = ns
-        .call(RequestKind::Query, |s| s.query(&Query { vector: &[1.0, 0.5, 0.25], k: 100, ..Query::default() }))
+        .call(RequestKind::Query, |s| {
+            s.query(&Query { vector: &[1.0, 0.5, 0.25], k: 100, ..Query::default() })
+        })
         .unwrap()
         .into_iter()
         .map(|h| h.id)
@@ -196,8 +198,10 @@ fn restore_answers_exactly_as_at_backup_time() {
     ns.call(RequestKind::Write, |s| s.delete("r7")).unwrap();
     let before = ids(&ns);
     let query = |ns: &Namespace| {
-        ns.call(RequestKind::Query, |s| s.query(&Query { vector: &[0.3, 2.0, 1.0], k: 5, ..Query::default() }))
-            .unwrap()
+        ns.call(RequestKind::Query, |s| {
+            s.query(&Query { vector: &[0.3, 2.0, 1.0], k: 5, ..Query::default() })
+        })
+        .unwrap()
     };
     let top_before = query(&ns);
     let b = m.backup("t", "snap-1").unwrap();
@@ -337,8 +341,10 @@ fn hostile_names_never_touch_the_disk() {
         assert_eq!(m.delete(bad).unwrap_err().code, Code::InvalidArgument, "{bad:?}");
     }
     assert!(!dir.path().join("evil").exists());
-    let mut top: Vec<_> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut top: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     top.sort();
     assert_eq!(top, ["root"]);
 }

@@ -35,11 +35,8 @@ impl Store {
     pub fn backup_to(&self, dest: &Path) -> Result<BackupInfo> {
         let inner = self.inner.read();
         let src = &inner.dir;
-        let mut info = BackupInfo {
-            vector_count: inner.visible_count(now_unix()) as u64,
-            bytes: 0,
-            linked_files: 0,
-        };
+        let mut info =
+            BackupInfo { vector_count: inner.visible_count(now_unix()) as u64, bytes: 0, linked_files: 0 };
         if let Some(manifest) = read_manifest(src)? {
             for kind in FileKind::ALL {
                 let name = &manifest.entry(kind).name;
@@ -74,7 +71,10 @@ pub(crate) fn link_or_copy(from: &Path, to: &Path) -> Result<(u64, bool)> {
 pub(crate) fn copy_file(from: &Path, to: &Path, limit: Option<u64>) -> Result<u64> {
     let meta = std::fs::symlink_metadata(from).map_err(|e| Error::io("cannot stat", from, e))?;
     if !meta.file_type().is_file() {
-        return Err(Error::invalid(format!("{} is not a regular file (a symlink?): refused", from.display())));
+        return Err(Error::invalid(format!(
+            "{} is not a regular file (a symlink?): refused",
+            from.display()
+        )));
     }
     let src = File::open(from).map_err(|e| Error::io("cannot open", from, e))?;
     let mut dst = OpenOptions::new()
