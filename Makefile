@@ -46,7 +46,7 @@ test-c: lib
 
 test-examples: lib
 	$(MAKE) -C examples-c all
-	rm -rf $(CURDIR)/build/example-store
+	rm -rf $(CURDIR)/build/example-store $(CURDIR)/build/example-store-namespaces
 	$(MAKE) -C examples-c run STORE=$(CURDIR)/build/example-store
 	$(MAKE) -C examples-c run STORE=$(CURDIR)/build/example-store
 
