@@ -218,6 +218,8 @@ inline std::vector<Result> to_results(const vs_results* r, bool with_vectors) {
 /// except close(), move construction/assignment and destruction, which must not run concurrently with
 /// any other call on it. A closed, moved-from or default-constructed Store throws
 /// Error(VS_ERR_INVALID_ARGUMENT) from every method except close(), is_open() and native_handle().
+class Namespaces;
+
 class Store {
  public:
   /// A closed store (useful as a placeholder to move an opened one into).
@@ -445,7 +447,206 @@ class Store {
     }
   }
 
+  friend class Namespaces;  // adopts the handles of vs_namespace_store
+
   std::unique_ptr<vs_store, detail::StoreClose> handle_;
+};
+
+/// The quotas of a namespace (vs_quotas without struct_size). 0 = unlimited for each.
+struct Quotas {
+  /// Live records the namespace may hold; replacing a record is not growth.
+  uint64_t max_vectors = 0;
+  /// Bytes the namespace's store may hold on disk (backups not included).
+  uint64_t max_storage_bytes = 0;
+  /// Data calls per second through the namespace's stores (token bucket of capacity max(1, rate));
+  /// finite and >= 0.
+  double max_requests_per_second = 0.0;
+
+  vs_quotas to_c() const noexcept {
+    vs_quotas q = vs_quotas_default();
+    q.max_vectors = max_vectors;
+    q.max_storage_bytes = max_storage_bytes;
+    q.max_requests_per_second = max_requests_per_second;
+    return q;
+  }
+};
+
+/// Whether a namespace serves data calls.
+enum class NamespaceStatus : uint32_t {
+  active = VS_NAMESPACE_ACTIVE,
+  /// Every data call fails with Error(VS_ERR_NAMESPACE_SUSPENDED).
+  suspended = VS_NAMESPACE_SUSPENDED,
+};
+
+namespace detail {
+struct NamespacesClose {
+  void operator()(vs_namespaces* m) const noexcept { vs_namespaces_close(m); }
+};
+}  // namespace detail
+
+/// A namespace manager: many isolated stores under one root directory. A move-only RAII owner of a
+/// `vs_namespaces*`, closed by the destructor. Descriptions and statistics come back as the C
+/// functions' JSON text (see vecstore.h for their shapes), so no JSON library is imposed.
+///
+/// Thread safety: every method may be called from any number of threads at once, and at the same
+/// time as calls on the Stores it returned, except close(), moves and destruction. Stores obtained
+/// from store() stay valid objects after the manager is closed; their calls then throw
+/// Error(VS_ERR_NOT_FOUND).
+class Namespaces {
+ public:
+  Namespaces() noexcept = default;
+  Namespaces(Namespaces&&) noexcept = default;
+  Namespaces& operator=(Namespaces&&) noexcept = default;
+  Namespaces(const Namespaces&) = delete;
+  Namespaces& operator=(const Namespaces&) = delete;
+  ~Namespaces() = default;
+
+  /// Opens (creating if needed) the manager of directory `root`; `defaults` are the store options
+  /// of every namespace created. Throws Error: VS_ERR_LOCKED (root already open by a manager),
+  /// VS_ERR_CORRUPT (damaged or missing registry), VS_ERR_IO, VS_ERR_INVALID_ARGUMENT.
+  static Namespaces open(const std::string& root, const Options& defaults) {
+    const vs_store_options opts = defaults.to_c();
+    return open_impl(root, &opts);
+  }
+  /// Same with the default store options.
+  static Namespaces open(const std::string& root) { return open_impl(root, nullptr); }
+
+  /// Closes every namespace's store and releases the root. Idempotent.
+  void close() noexcept { handle_.reset(); }
+  bool is_open() const noexcept { return handle_ != nullptr; }
+  explicit operator bool() const noexcept { return is_open(); }
+  vs_namespaces* native_handle() const noexcept { return handle_.get(); }
+
+  /// Creates namespace `id` (letters, digits, '-', '_', '.', not leading '.', 1..=64 bytes).
+  /// Throws Error: VS_ERR_INVALID_ARGUMENT, VS_ERR_ALREADY_EXISTS, VS_ERR_IO.
+  void create(std::string_view id, std::string_view name = {}, const Quotas& quotas = {}) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_name = detail::c_string(name, "name");
+    const vs_quotas q = quotas.to_c();
+    detail::ErrorSlot err;
+    err.check(vs_namespace_create(h, c_id.c_str(), c_name.c_str(), &q, err.out()));
+  }
+
+  /// A Store over namespace `id`'s data (all Store methods work, subject to the namespace's status,
+  /// quotas and rate limit). After restore() it serves the restored data; after remove() its calls
+  /// throw Error(VS_ERR_NOT_FOUND). Throws Error: VS_ERR_INVALID_ARGUMENT, VS_ERR_NOT_FOUND.
+  Store store(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    vs_store* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_namespace_store(h, c_id.c_str(), &raw, err.out()));
+    Store s;
+    s.handle_.reset(raw);
+    return s;
+  }
+
+  /// `{"namespaces":[{"id":..,"name":..,"status":..,"created_at":..,"quotas":{..}}, ...]}`.
+  std::string list_json() const {
+    vs_namespaces* h = checked_handle();
+    return json_call([&](char** out, vs_error** e) { return vs_namespace_list_json(h, out, e); });
+  }
+
+  /// One namespace, as an element of list_json(). Throws Error(VS_ERR_NOT_FOUND).
+  std::string get_json(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    return json_call([&](char** out, vs_error** e) { return vs_namespace_get_json(h, c_id.c_str(), out, e); });
+  }
+
+  /// Replaces namespace `id`'s quotas. Throws Error: VS_ERR_INVALID_ARGUMENT, VS_ERR_NOT_FOUND.
+  void update_quotas(std::string_view id, const Quotas& quotas) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const vs_quotas q = quotas.to_c();
+    detail::ErrorSlot err;
+    err.check(vs_namespace_update_quotas(h, c_id.c_str(), &q, err.out()));
+  }
+
+  /// Suspends or reactivates namespace `id`. Throws Error(VS_ERR_NOT_FOUND).
+  void set_status(std::string_view id, NamespaceStatus status) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_namespace_set_status(h, c_id.c_str(), static_cast<vs_namespace_status>(status), err.out()));
+  }
+
+  /// Usage: `{"id","vector_count","deleted_count","storage_bytes","created_at","last_activity_at",
+  /// "requests":{"query"|"read"|"write"|"maintenance":{"served","refused"}}}`.
+  std::string stats_json(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    return json_call([&](char** out, vs_error** e) { return vs_namespace_stats_json(h, c_id.c_str(), out, e); });
+  }
+
+  /// Deletes namespace `id`, its data and its backups (`delete` is a keyword). Stores obtained for
+  /// it then throw Error(VS_ERR_NOT_FOUND). Throws Error(VS_ERR_NOT_FOUND).
+  void remove(std::string_view id) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_namespace_delete(h, c_id.c_str(), err.out()));
+  }
+
+  /// Takes a consistent backup of namespace `id` named `name` while it keeps serving. Throws Error:
+  /// VS_ERR_INVALID_ARGUMENT, VS_ERR_NOT_FOUND, VS_ERR_ALREADY_EXISTS, VS_ERR_IO, VS_ERR_CORRUPT.
+  void backup(std::string_view id, std::string_view name) { id_name_call(id, name, vs_namespace_backup); }
+
+  /// `{"backups":[{"name":..,"created_at":..,"vector_count":..}, ...]}`, oldest first.
+  std::string list_backups_json(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    return json_call(
+        [&](char** out, vs_error** e) { return vs_namespace_list_backups_json(h, c_id.c_str(), out, e); });
+  }
+
+  /// Replaces namespace `id`'s data with backup `name` (every Store for it then sees the restored
+  /// data). Throws Error: VS_ERR_NOT_FOUND, VS_ERR_IO, VS_ERR_CORRUPT.
+  void restore(std::string_view id, std::string_view name) { id_name_call(id, name, vs_namespace_restore); }
+
+  /// Deletes backup `name` of namespace `id`. Throws Error(VS_ERR_NOT_FOUND).
+  void delete_backup(std::string_view id, std::string_view name) {
+    id_name_call(id, name, vs_namespace_delete_backup);
+  }
+
+ private:
+  static Namespaces open_impl(const std::string& root, const vs_store_options* opts) {
+    const std::string c_root = detail::c_string(root, "root");
+    vs_namespaces* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_namespaces_open(c_root.c_str(), opts, &raw, err.out()));
+    Namespaces m;
+    m.handle_.reset(raw);
+    return m;
+  }
+
+  vs_namespaces* checked_handle() const {
+    if (!handle_) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "the vecstore::Namespaces is closed (closed, moved from, or never opened)");
+    }
+    return handle_.get();
+  }
+
+  template <class F>
+  static std::string json_call(F&& f) {
+    char* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(f(&raw, err.out()));
+    const detail::StringPtr text(raw);
+    return std::string(text.get());
+  }
+
+  void id_name_call(std::string_view id, std::string_view name,
+                    vs_status (*fn)(vs_namespaces*, const char*, const char*, vs_error**)) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_name = detail::c_string(name, "backup name");
+    detail::ErrorSlot err;
+    err.check(fn(h, c_id.c_str(), c_name.c_str(), err.out()));
+  }
+
+  std::unique_ptr<vs_namespaces, detail::NamespacesClose> handle_;
 };
 
 }  // namespace vecstore
