@@ -324,6 +324,16 @@ impl NamespaceManager {
             return Err(Error::invalid("namespace root must not be empty"));
         }
         std::fs::create_dir_all(root).map_err(|e| Error::io("cannot create directory", root, e))?;
+        // The root itself may be a link (the caller's choice); nothing inside it may be.
+        for name in [crate::storage::lock::LOCK_FILE, registry::REGISTRY_FILE] {
+            let path = root.join(name);
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(Error::corrupt(
+                    &path,
+                    "is a symbolic link: vecstore never follows links inside a namespace root",
+                ));
+            }
+        }
         let lock = DirLock::acquire(root).map_err(|e| {
             if e.code == Code::Locked {
                 Error::new(

@@ -324,6 +324,19 @@ fn links_planted_inside_the_root_are_refused_not_followed() {
     let m = NamespaceManager::open(&root, &opts()).unwrap();
     assert_eq!(m.stats("v").unwrap_err().code, Code::Corrupt);
     assert_eq!(std::fs::read_to_string(outside.path().join("precious")).unwrap(), "keep");
+    drop(m);
+    // So is a registry or a root lock that is a link.
+    for name in ["namespaces.json", "LOCK"] {
+        let saved = root.join("saved");
+        std::fs::rename(root.join(name), &saved).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("precious"), root.join(name)).unwrap();
+        let e = NamespaceManager::open(&root, &opts()).err().unwrap();
+        assert_eq!(e.code, Code::Corrupt, "{name}: {}", e.message);
+        std::fs::remove_file(root.join(name)).unwrap();
+        std::fs::rename(&saved, root.join(name)).unwrap();
+    }
+    NamespaceManager::open(&root, &opts()).unwrap();
+    assert_eq!(std::fs::read_to_string(outside.path().join("precious")).unwrap(), "keep");
 }
 
 #[test]
