@@ -4,6 +4,7 @@
 //! to the log, and only then change memory, so a write that returned an error changed nothing and a
 //! write that returned success is in the log.
 
+pub mod batch;
 pub mod guard;
 pub mod options;
 pub mod record;
@@ -826,3 +827,5 @@ impl Drop for Store {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_tests;
