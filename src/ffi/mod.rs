@@ -9,8 +9,10 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // safety contracts are written in each function's header comment
 
+pub mod batch;
 pub mod boundary;
 pub mod error;
 pub mod query;
+pub mod records;
 pub mod store;
 pub mod version;
