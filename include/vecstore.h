@@ -36,6 +36,11 @@
 #define VS_MAX_K 10000
 
 /**
+ * Largest TTL accepted, in seconds (100 years).
+ */
+#define VS_MAX_TTL_SECONDS 3153600000
+
+/**
  * Largest vector dimension a store accepts.
  */
 #define VS_MAX_DIMENSION 65536
@@ -60,11 +65,6 @@
  * older header; compare it with `vs_abi_version()` at start-up.
  */
 #define VS_ABI_VERSION 1
-
-/**
- * Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
- */
-#define MAX_TTL_SECONDS (((100 * 365) * 24) * 3600)
 
 /**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a

@@ -58,7 +58,8 @@ pub unsafe extern "C" fn vs_store_update_metadata(
 }
 
 /// Largest TTL accepted, in seconds (100 years).
-pub const VS_MAX_TTL_SECONDS: u64 = crate::store::write::MAX_TTL_SECONDS;
+pub const VS_MAX_TTL_SECONDS: u64 = 3_153_600_000;
+const _: () = assert!(VS_MAX_TTL_SECONDS == crate::store::write::MAX_TTL_SECONDS);
 
 /// As `vs_store_upsert`, and the record expires `ttl_seconds` from now (0 = never). Expiry is kept
 /// in whole Unix seconds, rounded up: the record stays visible at least `ttl_seconds` and less than
