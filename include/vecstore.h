@@ -41,6 +41,11 @@
 #define VS_MAX_K 10000
 
 /**
+ * Largest TTL accepted, in seconds (100 years).
+ */
+#define VS_MAX_TTL_SECONDS 3153600000
+
+/**
  * Largest vector dimension a store accepts.
  */
 #define VS_MAX_DIMENSION 65536
@@ -65,11 +70,6 @@
  * older header; compare it with `vs_abi_version()` at start-up.
  */
 #define VS_ABI_VERSION 1
-
-/**
- * Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
- */
-#define MAX_TTL_SECONDS (((100 * 365) * 24) * 3600)
 
 /**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
@@ -133,6 +133,13 @@ typedef enum vs_status {
 } vs_status;
 
 /**
+ * The outcome of `vs_store_batch_execute`: counts, duration and one error per failed operation.
+ * Owned by the caller: free with `vs_batch_result_free`. Strings read from it are borrowed and valid
+ * until then. Immutable: safe to read from several threads at once.
+ */
+typedef struct vs_batch_result vs_batch_result;
+
+/**
  * An error returned through a `vs_error **err` out-parameter: a status code and a message.
  * Owned by the caller, who frees it with `vs_error_free`. Immutable, so it may be read from any
  * thread.
@@ -174,6 +181,40 @@ typedef struct vs_results vs_results;
  * which must be called once, after every other call on the handle has returned.
  */
 typedef struct vs_store vs_store;
+
+/**
+ * The kind of a `vs_batch_op` (a `uint32_t`).
+ */
+typedef uint32_t vs_batch_op_kind;
+
+/**
+ * One operation of `vs_store_batch_execute`. Fields an operation does not use are ignored (leave
+ * them 0/NULL). All pointers are borrowed for the call only. This layout is fixed: later versions
+ * add operations through new kinds or a new function, never by growing this struct.
+ */
+typedef struct vs_batch_op {
+  /**
+   * One of `VS_BATCH_*`.
+   */
+  vs_batch_op_kind kind;
+  /**
+   * NUL-terminated UTF-8 id (never NULL).
+   */
+  const char *id;
+  /**
+   * `dim` floats (upsert only).
+   */
+  const float *vector;
+  size_t dim;
+  /**
+   * JSON object text, or NULL (upsert, update_metadata).
+   */
+  const char *metadata_json;
+  /**
+   * Seconds until the record expires; 0 = never (upsert, set_ttl).
+   */
+  uint64_t ttl_seconds;
+} vs_batch_op;
 
 /**
  * The quotas of a namespace. Always initialise with `vs_quotas_default()` (everything unlimited),
@@ -315,6 +356,36 @@ typedef struct vs_query {
 } vs_query;
 
 /**
+ * Insert or replace: `id`, `vector` + `dim`, optional `metadata_json`, `ttl_seconds` (0 = never).
+ */
+#define VS_BATCH_UPSERT 0
+
+/**
+ * Delete for good: `id`.
+ */
+#define VS_BATCH_DELETE 1
+
+/**
+ * Soft delete: `id`.
+ */
+#define VS_BATCH_SOFT_DELETE 2
+
+/**
+ * Restore a soft-deleted record: `id`.
+ */
+#define VS_BATCH_RESTORE 3
+
+/**
+ * Replace the metadata: `id`, `metadata_json` (NULL = empty).
+ */
+#define VS_BATCH_UPDATE_METADATA 4
+
+/**
+ * Set the TTL: `id`, `ttl_seconds` (0 = remove the expiry).
+ */
+#define VS_BATCH_SET_TTL 5
+
+/**
  * The namespace serves data calls.
  */
 #define VS_NAMESPACE_ACTIVE 0
@@ -359,6 +430,101 @@ typedef struct vs_query {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Runs a batch given as JSON and writes the result as JSON to `*out_json` (owned: free it with
+ * `vs_string_free`).
+ *
+ * Request: `{"operations": [...]}` or a bare array. Each operation is an object tagged by `"op"`:
+ * - `{"op":"upsert","id":"a","vector":[0.1,0.2],"metadata":{...},"ttl_seconds":60}` (metadata and
+ *   ttl_seconds optional; ttl 0 = never expires)
+ * - `{"op":"delete","id":"a"}`, `{"op":"soft_delete","id":"a"}`, `{"op":"restore","id":"a"}`
+ * - `{"op":"update_metadata","id":"a","metadata":{...}}`, `{"op":"set_ttl","id":"a","ttl_seconds":60}`
+ *
+ * Response: `{"succeeded":2,"failed":1,"errors":[{"index":2,"operation":"soft_delete(doc3)",
+ * "error":"record not found: doc3","code":"not_found"}],"duration_ms":1.27}`. `code` is the
+ * snake_case name of the `vs_status` the operation alone would have returned.
+ *
+ * The operations are applied in order under one write lock and made durable by one log append (one
+ * fsync in `VS_DURABILITY_SYNC`). Each sees the effect of the earlier ones (an upsert then a
+ * soft_delete of the same id works). An operation that fails on its own (unknown id, wrong
+ * dimension, bad vector or metadata) is reported in `errors` and the others are applied: the call
+ * still returns `VS_OK`.
+ *
+ * Errors (nothing is applied): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, malformed JSON, an
+ * unknown op, a missing, mistyped or unknown field — the message names the operation's index; a
+ * batch over 1 GiB encoded), `VS_ERR_QUOTA_EXCEEDED` (in a namespace: the batch as a whole would
+ * pass a quota), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_batch_execute_json(struct vs_store *store,
+                                           const char *ops_json,
+                                           char **out_json,
+                                           struct vs_error **err);
+
+/**
+ * Runs `n` operations as one batch, with the semantics of `vs_store_batch_execute_json`, and on
+ * success writes the outcome to `*out` (free it with `vs_batch_result_free`). `n` = 0 is an empty
+ * batch (then `ops` may be NULL).
+ *
+ * Errors (nothing is applied): `VS_ERR_INVALID_ARGUMENT` (NULL store or out; `ops` NULL with
+ * `n` > 0; a NULL or non-UTF-8 id, an unknown kind, an upsert with a NULL vector or `dim` 0 —
+ * the message names `ops[i]`), `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Per-operation failures are in
+ * the result, not the status. Thread-safe.
+ */
+enum vs_status vs_store_batch_execute(struct vs_store *store,
+                                      const struct vs_batch_op *ops,
+                                      size_t n,
+                                      struct vs_batch_result **out,
+                                      struct vs_error **err);
+
+/**
+ * Operations applied. 0 for NULL. Thread-safe.
+ */
+size_t vs_batch_result_succeeded(const struct vs_batch_result *r);
+
+/**
+ * Operations that failed (= `vs_batch_result_error_count`). 0 for NULL. Thread-safe.
+ */
+size_t vs_batch_result_failed(const struct vs_batch_result *r);
+
+/**
+ * Wall time of the batch in milliseconds. 0 for NULL. Thread-safe.
+ */
+double vs_batch_result_duration_ms(const struct vs_batch_result *r);
+
+/**
+ * Number of errors (one per failed operation, in batch order). 0 for NULL. Thread-safe.
+ */
+size_t vs_batch_result_error_count(const struct vs_batch_result *r);
+
+/**
+ * Index in the batch of the operation of error `i`; `SIZE_MAX` if `r` is NULL or `i` is out of
+ * range. Thread-safe.
+ */
+size_t vs_batch_result_error_index(const struct vs_batch_result *r, size_t i);
+
+/**
+ * The status the failed operation alone would have returned (`VS_ERR_NOT_FOUND`...);
+ * `VS_ERR_INVALID_ARGUMENT` if `r` is NULL or `i` is out of range. Thread-safe.
+ */
+enum vs_status vs_batch_result_error_code(const struct vs_batch_result *r, size_t i);
+
+/**
+ * The failed operation, such as `soft_delete(doc3)` (borrowed from `r`); NULL if `r` is NULL or `i`
+ * is out of range. Thread-safe.
+ */
+const char *vs_batch_result_error_operation(const struct vs_batch_result *r, size_t i);
+
+/**
+ * Why the operation failed (borrowed from `r`); NULL if `r` is NULL or `i` is out of range.
+ * Thread-safe.
+ */
+const char *vs_batch_result_error_message(const struct vs_batch_result *r, size_t i);
+
+/**
+ * Frees a batch result. NULL is a no-op.
+ */
+void vs_batch_result_free(struct vs_batch_result *r);
 
 /**
  * The status code of an error. Returns `VS_OK` when `err` is NULL.
@@ -643,6 +809,81 @@ const char *vs_results_explanation_json(const struct vs_results *r, size_t i);
  * Frees a result set. NULL is a no-op. Must be called at most once per result set.
  */
 void vs_results_free(struct vs_results *r);
+
+/**
+ * Hides a live record from every read (get, query, count) until `vs_store_restore`; its space is
+ * kept until compaction (`vs_store_compact`). `id` is borrowed for the call.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id: unknown, deleted,
+ * expired or already soft-deleted), `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, a bad id),
+ * `VS_ERR_IO`. Durable on `VS_OK`. Thread-safe.
+ */
+enum vs_status vs_store_soft_delete(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Undoes a soft delete: the record is visible again with its vector, metadata and expiry.
+ * Restoring a live record changes nothing and returns `VS_OK`. In a namespace a restore counts
+ * against `max_vectors`.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (the id is neither soft-deleted nor live, or the
+ * record expired, or compaction already removed it), `VS_ERR_QUOTA_EXCEEDED`,
+ * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_restore(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Replaces the metadata of a live record with `metadata_json` (a JSON object as for
+ * `vs_store_upsert`; NULL = empty). Filters see the new metadata at once. Borrowed for the call.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id),
+ * `VS_ERR_INVALID_ARGUMENT` (bad id, malformed or non-object JSON, nested objects),
+ * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_update_metadata(struct vs_store *store,
+                                        const char *id,
+                                        const char *metadata_json,
+                                        struct vs_error **err);
+
+/**
+ * As `vs_store_upsert`, and the record expires `ttl_seconds` from now (0 = never). Expiry is kept
+ * in whole Unix seconds, rounded up: the record stays visible at least `ttl_seconds` and less than
+ * `ttl_seconds + 1`. From then on it is invisible to every read (get, query, count), and
+ * `vs_store_expire_ttl_records` or compaction removes it. Expiry times persist across reopening.
+ *
+ * Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `ttl_seconds` above
+ * `VS_MAX_TTL_SECONDS`. Thread-safe.
+ */
+enum vs_status vs_store_upsert_with_ttl(struct vs_store *store,
+                                        const char *id,
+                                        const float *vec,
+                                        size_t dim,
+                                        const char *metadata_json,
+                                        uint64_t ttl_seconds,
+                                        struct vs_error **err);
+
+/**
+ * Makes a live record expire `ttl_seconds` from now (rounded up to whole seconds, as in
+ * `vs_store_upsert_with_ttl`); 0 removes its expiry. Replaces any earlier TTL.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id; an expired record
+ * counts as gone), `VS_ERR_INVALID_ARGUMENT` (bad id, `ttl_seconds` above `VS_MAX_TTL_SECONDS`),
+ * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_set_ttl(struct vs_store *store,
+                                const char *id,
+                                uint64_t ttl_seconds,
+                                struct vs_error **err);
+
+/**
+ * Deletes every expired record (live or soft-deleted) for good and writes how many to `*expired`
+ * (may be NULL if the count is not wanted). Expired records are already invisible; this frees
+ * their ids at once and their space at the next compaction. Cheap when no record has a TTL.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_expire_ttl_records(struct vs_store *store,
+                                           uint64_t *expired,
+                                           struct vs_error **err);
 
 /**
  * The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction

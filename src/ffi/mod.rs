@@ -9,9 +9,11 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // safety contracts are written in each function's header comment
 
+pub mod batch;
 pub mod boundary;
 pub mod error;
 pub mod namespace;
 pub mod query;
+pub mod records;
 pub mod store;
 pub mod version;

@@ -5,6 +5,7 @@
 //! write that returned success is in the log.
 
 pub mod backup;
+pub mod batch;
 pub mod guard;
 pub mod options;
 pub mod record;
@@ -827,3 +828,5 @@ impl Drop for Store {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_tests;

@@ -123,6 +123,41 @@ struct Result {
   std::vector<float> vector;  ///< Filled by Store::get (normalised in a cosine store); empty for queries.
 };
 
+/// What a BatchOp does (the VS_BATCH_* kinds).
+enum class BatchOpKind : uint32_t {
+  upsert = VS_BATCH_UPSERT,                    ///< id, vector, metadata_json, ttl_seconds (0 = never)
+  remove = VS_BATCH_DELETE,                    ///< id (delete for good)
+  soft_delete = VS_BATCH_SOFT_DELETE,          ///< id
+  restore = VS_BATCH_RESTORE,                  ///< id
+  update_metadata = VS_BATCH_UPDATE_METADATA,  ///< id, metadata_json (empty = none)
+  set_ttl = VS_BATCH_SET_TTL,                  ///< id, ttl_seconds (0 = remove the expiry)
+};
+
+/// One operation of Store::batch_execute. Fields an operation does not use are ignored.
+struct BatchOp {
+  BatchOpKind op = BatchOpKind::upsert;
+  std::string id;
+  std::vector<float> vector;
+  std::string metadata_json;  ///< empty = none
+  uint64_t ttl_seconds = 0;
+};
+
+/// Why one operation of a batch failed.
+struct BatchError {
+  std::size_t index = 0;   ///< Position of the operation in the batch.
+  std::string operation;   ///< Such as "soft_delete(doc3)".
+  vs_status code = VS_OK;  ///< The status the operation alone would have returned.
+  std::string message;
+};
+
+/// The outcome of Store::batch_execute.
+struct BatchResult {
+  std::size_t succeeded = 0;
+  std::size_t failed = 0;
+  std::vector<BatchError> errors;
+  double duration_ms = 0.0;
+};
+
 /// The exception thrown by every failing vecstore call. what() is "<STATUS_NAME>: <message>".
 class Error : public std::runtime_error {
  public:
@@ -152,6 +187,9 @@ struct ResultsFree {
 };
 struct StringFree {
   void operator()(char* s) const noexcept { vs_string_free(s); }
+};
+struct BatchResultFree {
+  void operator()(vs_batch_result* r) const noexcept { vs_batch_result_free(r); }
 };
 struct StoreClose {
   void operator()(vs_store* s) const noexcept { vs_store_close(s); }
@@ -362,6 +400,118 @@ class Store {
     const std::string c_id = detail::c_string(id, "id");
     detail::ErrorSlot err;
     err.check(vs_store_delete(h, c_id.c_str(), err.out()));
+  }
+
+  /// Hides a live record from every read until restore(); its space is kept until compaction.
+  /// Throws Error: VS_ERR_NOT_FOUND (no live record with this id; nothing changes),
+  /// VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void soft_delete(std::string_view id) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_soft_delete(h, c_id.c_str(), err.out()));
+  }
+
+  /// Undoes a soft delete (a no-op for a live record). Throws Error: VS_ERR_NOT_FOUND,
+  /// VS_ERR_QUOTA_EXCEEDED (in a namespace), VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void restore(std::string_view id) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_restore(h, c_id.c_str(), err.out()));
+  }
+
+  /// Replaces the metadata of a live record (empty = none). Throws Error: VS_ERR_NOT_FOUND,
+  /// VS_ERR_INVALID_ARGUMENT (bad JSON), VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
+  void update_metadata(std::string_view id, std::string_view metadata_json) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_meta = detail::c_string(metadata_json, "metadata_json");
+    detail::ErrorSlot err;
+    err.check(vs_store_update_metadata(h, c_id.c_str(), c_meta.empty() ? nullptr : c_meta.c_str(), err.out()));
+  }
+
+  /// upsert() of a record that expires `ttl_seconds` from now (0 = never; rounded up to whole
+  /// seconds). Throws as upsert(), and VS_ERR_INVALID_ARGUMENT above VS_MAX_TTL_SECONDS.
+  void upsert_with_ttl(std::string_view id, Span vector, std::string_view metadata_json, uint64_t ttl_seconds) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_meta = detail::c_string(metadata_json, "metadata_json");
+    detail::ErrorSlot err;
+    err.check(vs_store_upsert_with_ttl(h, c_id.c_str(), vector.data(), vector.size(),
+                                       c_meta.empty() ? nullptr : c_meta.c_str(), ttl_seconds, err.out()));
+  }
+
+  /// Makes a live record expire `ttl_seconds` from now; 0 removes its expiry. Throws Error:
+  /// VS_ERR_NOT_FOUND (an expired record counts as gone), VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void set_ttl(std::string_view id, uint64_t ttl_seconds) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_set_ttl(h, c_id.c_str(), ttl_seconds, err.out()));
+  }
+
+  /// Deletes every expired record for good; returns how many. Throws Error(VS_ERR_IO).
+  uint64_t expire_ttl_records() {
+    vs_store* h = checked_handle();
+    uint64_t n = 0;
+    detail::ErrorSlot err;
+    err.check(vs_store_expire_ttl_records(h, &n, err.out()));
+    return n;
+  }
+
+  /// Applies `ops` in order under one write lock and one log append. An operation that fails on its
+  /// own is reported in the result's errors and the others are applied. Throws Error (nothing
+  /// applied) for a batch refused as a whole: VS_ERR_INVALID_ARGUMENT (a NUL byte in an id or
+  /// metadata, an unknown op kind), VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
+  BatchResult batch_execute(const std::vector<BatchOp>& ops) {
+    vs_store* h = checked_handle();
+    std::vector<std::string> ids, metas;
+    ids.reserve(ops.size());
+    metas.reserve(ops.size());
+    std::vector<vs_batch_op> c_ops(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const BatchOp& op = ops[i];
+      ids.push_back(detail::c_string(op.id, "BatchOp::id"));
+      metas.push_back(detail::c_string(op.metadata_json, "BatchOp::metadata_json"));
+      vs_batch_op& c = c_ops[i];
+      c.kind = static_cast<vs_batch_op_kind>(op.op);
+      c.id = ids.back().c_str();
+      c.vector = op.vector.empty() ? nullptr : op.vector.data();
+      c.dim = op.vector.size();
+      c.metadata_json = metas.back().empty() ? nullptr : metas.back().c_str();
+      c.ttl_seconds = op.ttl_seconds;
+    }
+    vs_batch_result* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_batch_execute(h, c_ops.empty() ? nullptr : c_ops.data(), c_ops.size(), &raw, err.out()));
+    const std::unique_ptr<vs_batch_result, detail::BatchResultFree> r(raw);
+    BatchResult out;
+    out.succeeded = vs_batch_result_succeeded(r.get());
+    out.failed = vs_batch_result_failed(r.get());
+    out.duration_ms = vs_batch_result_duration_ms(r.get());
+    for (std::size_t i = 0; i < vs_batch_result_error_count(r.get()); ++i) {
+      BatchError e;
+      e.index = vs_batch_result_error_index(r.get(), i);
+      e.code = vs_batch_result_error_code(r.get(), i);
+      if (const char* s = vs_batch_result_error_operation(r.get(), i)) e.operation = s;
+      if (const char* s = vs_batch_result_error_message(r.get(), i)) e.message = s;
+      out.errors.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  /// A batch in the JSON shape of the HTTP API (see vs_store_batch_execute_json); returns the
+  /// result as JSON text. Throws Error(VS_ERR_INVALID_ARGUMENT) for malformed JSON or an unknown op
+  /// (nothing applied), VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
+  std::string batch_execute_json(std::string_view request_json) {
+    vs_store* h = checked_handle();
+    const std::string c_req = detail::c_string(request_json, "request_json");
+    char* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_batch_execute_json(h, c_req.c_str(), &raw, err.out()));
+    const detail::StringPtr json(raw);
+    return json ? std::string(json.get()) : std::string();
   }
 
   /// The number of live records.
