@@ -449,3 +449,25 @@ fn closing_the_manager_stops_outstanding_handles() {
     let m = NamespaceManager::open(dir.path(), &opts()).unwrap();
     assert_eq!(m.namespace("t").unwrap().call(RequestKind::Read, |s| Ok(s.count())).unwrap(), 0);
 }
+
+#[test]
+fn a_batch_over_quota_changes_nothing_and_a_restore_is_growth() {
+    use crate::store::write::WriteOp;
+    let dir = tempfile::tempdir().unwrap();
+    let m = NamespaceManager::open(dir.path(), &opts()).unwrap();
+    m.create("t", "", &q(2, 0, 0.0)).unwrap();
+    let ns = m.namespace("t").unwrap();
+    upsert(&ns, "a", [1.0, 0.0, 0.0]).unwrap();
+    let up = |id: &str| WriteOp::Upsert { id: id.into(), vector: vec![0.0, 1.0, 0.0], metadata: None, ttl_seconds: 0 };
+    let batch = [up("b"), up("c"), WriteOp::SoftDelete { id: "nope".into() }];
+    let e = ns.call(RequestKind::Write, |s| s.batch_execute(&batch)).unwrap_err();
+    assert_eq!(e.code, Code::QuotaExceeded);
+    assert_eq!(ids(&ns), ["a"]);
+    ns.call(RequestKind::Write, |s| s.soft_delete("a")).unwrap();
+    ns.call(RequestKind::Write, |s| s.batch_execute(&batch[..2])).unwrap();
+    let e = ns.call(RequestKind::Write, |s| s.restore("a")).unwrap_err();
+    assert_eq!(e.code, Code::QuotaExceeded);
+    let st = m.stats("t").unwrap();
+    assert_eq!((st.vector_count, st.deleted_count), (2, 1));
+    assert_eq!(st.requests[2].1, RequestCounts { served: 3, refused: 2 });
+}

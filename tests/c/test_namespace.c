@@ -201,6 +201,48 @@ static void test_quotas_refuse_a_write_as_a_whole(void) {
     tmpdir_remove(dir);
 }
 
+/* The store functions added beside upsert (batches, soft delete / restore, TTL) go through the same
+ * namespace checks: a batch over quota fails as a whole, a restore counts as growth. */
+static void test_batches_and_record_changes_in_a_namespace(void) {
+    fresh_root();
+    vs_namespaces *m = open_mgr();
+    vs_quotas q = vs_quotas_default();
+    q.max_vectors = 2;
+    CHECK_OK(vs_namespace_create(m, "t", "", &q, ERR));
+    vs_store *s = ns_store(m, "t");
+    CHECK_OK(put(s, "a", 1, ERR));
+    const char *over = "{\"operations\":[{\"op\":\"upsert\",\"id\":\"b\",\"vector\":[1,0,0,0]},"
+                       "{\"op\":\"upsert\",\"id\":\"c\",\"vector\":[0,1,0,0]}]}";
+    char *out = SENTINEL_PTR(char);
+    CHECK_FAILS_MSG(VS_ERR_QUOTA_EXCEEDED, "max_vectors", vs_store_batch_execute_json(s, over, &out, ERR));
+    CHECK(out == SENTINEL_PTR(char));
+    CHECK(store_count(s) == 1);
+    vs_results *r = NULL;
+    CHECK_FAILS(VS_ERR_NOT_FOUND, vs_store_get(s, "b", &r, ERR));
+
+    /* Soft delete frees room; restoring needs it back. */
+    CHECK_OK(vs_store_soft_delete(s, "a", ERR));
+    CHECK_OK(put(s, "b", 2, ERR));
+    CHECK_OK(put(s, "c", 3, ERR));
+    CHECK_FAILS(VS_ERR_QUOTA_EXCEEDED, vs_store_restore(s, "a", ERR));
+    CHECK_OK(vs_store_delete(s, "c", ERR));
+    CHECK_OK(vs_store_restore(s, "a", ERR));
+    CHECK_OK(vs_store_set_ttl(s, "a", 3600, ERR));
+    CHECK(store_count(s) == 2);
+
+    CHECK_OK(vs_namespace_set_status(m, "t", VS_NAMESPACE_SUSPENDED, ERR));
+    CHECK_FAILS(VS_ERR_NAMESPACE_SUSPENDED, vs_store_batch_execute_json(s, over, &out, ERR));
+    CHECK_FAILS(VS_ERR_NAMESPACE_SUSPENDED, vs_store_soft_delete(s, "a", ERR));
+    uint64_t expired = SENTINEL_U64;
+    CHECK_FAILS(VS_ERR_NAMESPACE_SUSPENDED, vs_store_expire_ttl_records(s, &expired, ERR));
+    CHECK(expired == SENTINEL_U64);
+    CHECK_OK(vs_namespace_delete(m, "t", ERR));
+    CHECK_FAILS(VS_ERR_NOT_FOUND, vs_store_batch_execute_json(s, over, &out, ERR));
+    vs_store_close(s);
+    vs_namespaces_close(m);
+    tmpdir_remove(dir);
+}
+
 static void test_rate_limit_and_suspension(void) {
     fresh_root();
     vs_namespaces *m = open_mgr();
@@ -437,6 +479,7 @@ int main(void) {
     RUN(test_create_list_get_and_reopen);
     RUN(test_bad_arguments_leave_outputs_alone);
     RUN(test_quotas_refuse_a_write_as_a_whole);
+    RUN(test_batches_and_record_changes_in_a_namespace);
     RUN(test_rate_limit_and_suspension);
     RUN(test_delete_and_manager_close_stop_old_handles);
     RUN(test_backup_and_restore);
