@@ -642,8 +642,8 @@ enum vs_status vs_namespace_get_json(struct vs_namespaces *m,
                                      struct vs_error **err);
 
 /**
- * Replaces a namespace's quotas (saved durably; they apply from the next call; the rate bucket
- * starts full). Lowering a quota below the current usage refuses further growth, it removes
+ * Replaces a namespace's quotas (saved durably; they apply from the next call; a changed rate
+ * starts with a full bucket). Lowering a quota below the current usage refuses further growth, it removes
  * nothing. `q` NULL = unlimited. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`.
  * Thread-safe.
  */
@@ -913,7 +913,8 @@ enum vs_status vs_store_open(const char *path,
 
 /**
  * Closes the store: makes the log durable, compacts it when it holds replaced or deleted records,
- * releases the directory lock and frees the handle. NULL is a no-op. Errors while closing are not
+ * releases the directory lock and frees the handle. For a handle from `vs_namespace_store`, only the
+ * handle is freed: the namespace's store stays open in its manager. NULL is a no-op. Errors while closing are not
  * reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
  * every other call on it has returned.
  */

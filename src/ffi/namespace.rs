@@ -269,8 +269,8 @@ pub unsafe extern "C" fn vs_namespace_get_json(
     })
 }
 
-/// Replaces a namespace's quotas (saved durably; they apply from the next call; the rate bucket
-/// starts full). Lowering a quota below the current usage refuses further growth, it removes
+/// Replaces a namespace's quotas (saved durably; they apply from the next call; a changed rate
+/// starts with a full bucket). Lowering a quota below the current usage refuses further growth, it removes
 /// nothing. `q` NULL = unlimited. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`.
 /// Thread-safe.
 #[no_mangle]

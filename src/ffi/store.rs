@@ -213,7 +213,8 @@ pub(crate) fn path_arg(p: &CStr) -> &std::path::Path {
 }
 
 /// Closes the store: makes the log durable, compacts it when it holds replaced or deleted records,
-/// releases the directory lock and frees the handle. NULL is a no-op. Errors while closing are not
+/// releases the directory lock and frees the handle. For a handle from `vs_namespace_store`, only the
+/// handle is freed: the namespace's store stays open in its manager. NULL is a no-op. Errors while closing are not
 /// reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
 /// every other call on it has returned.
 #[no_mangle]

@@ -442,22 +442,16 @@ impl NamespaceManager {
         Ok(self.entry(id)?.record())
     }
 
-    /// Changes a namespace's quotas; they apply to the next call. Lowering a quota below the current
-    /// usage refuses further growth, never removes data.
+    /// Changes a namespace's quotas; they apply to the next call (a changed rate starts with a full
+    /// bucket). Lowering a quota below the current usage refuses further growth, never removes data.
     pub fn update_quotas(&self, id: &str, quotas: &Quotas) -> Result<()> {
         quotas.validate()?;
-        self.change(id, |r| r.quotas = *quotas)?;
-        let ns = self.entry(id)?;
-        ns.limits.0.set(quotas);
-        ns.limiter.set_rate(quotas.max_requests_per_second);
-        Ok(())
+        self.change(id, |r| r.quotas = *quotas)
     }
 
     /// Suspends (data calls fail with `NamespaceSuspended`) or reactivates a namespace.
     pub fn set_status(&self, id: &str, status: Status) -> Result<()> {
-        self.change(id, |r| r.status = status)?;
-        self.entry(id)?.suspended.store(status == Status::Suspended, Ordering::Relaxed);
-        Ok(())
+        self.change(id, |r| r.status = status)
     }
 
     /// Changes a namespace's record durably (the registry is saved before memory changes).
@@ -474,6 +468,13 @@ impl NamespaceManager {
             }
         }
         registry::save(&self.root, records)?;
+        // Still under the admin lock, so memory and disk agree whatever the order of concurrent
+        // changes.
+        ns.limits.0.set(&changed.quotas);
+        if ns.limiter.rate() != changed.quotas.max_requests_per_second {
+            ns.limiter.set_rate(changed.quotas.max_requests_per_second);
+        }
+        ns.suspended.store(changed.status == Status::Suspended, Ordering::Relaxed);
         *ns.record.lock() = changed;
         Ok(())
     }
