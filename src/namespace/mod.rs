@@ -106,6 +106,8 @@ enum Gone {
     ManagerClosed,
 }
 
+// One per namespace: boxing the store would only add an indirection per call.
+#[allow(clippy::large_enum_variant)]
 enum Slot {
     /// Not opened yet (or a previous open failed): the next call opens it.
     Unopened,
