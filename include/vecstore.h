@@ -36,6 +36,11 @@
 #define VS_MAX_NAMESPACE_ID_LEN 64
 
 /**
+ * Default of `vs_namespaces_set_max_open_stores`.
+ */
+#define VS_DEFAULT_MAX_OPEN_STORES 256
+
+/**
  * Largest `k` a query accepts.
  */
 #define VS_MAX_K 10000
@@ -568,7 +573,8 @@ struct vs_quotas vs_quotas_default(void);
  *   an existing namespace keeps its own dimension and metric. Borrowed for the call.
  * - `out`: receives the manager on success; release it with `vs_namespaces_close`.
  *
- * Fast whatever the number of namespaces: a namespace's store is opened on its first use.
+ * Fast whatever the number of namespaces: a namespace's store is opened on its first use (and at
+ * most `VS_DEFAULT_MAX_OPEN_STORES` stay open, see `vs_namespaces_set_max_open_stores`).
  *
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL root or out, bad options), `VS_ERR_LOCKED` (the root is
  * already open by a manager, in this process or another), `VS_ERR_CORRUPT` (the registry is damaged,
@@ -586,6 +592,17 @@ enum vs_status vs_namespaces_open(const char *root,
  * reported. Must be called exactly once, after every other call on the manager has returned.
  */
 void vs_namespaces_close(struct vs_namespaces *m);
+
+/**
+ * Sets how many namespace stores the manager keeps open at once (default
+ * `VS_DEFAULT_MAX_OPEN_STORES`; each open store holds two file descriptors and its records in
+ * memory). Past it, opening a store closes the least recently used idle one (never one a call is
+ * using); it reopens, transparently, on its next use. Lowering it closes idle stores at once.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL manager, `max` = 0). Thread-safe.
+ */
+enum vs_status vs_namespaces_set_max_open_stores(struct vs_namespaces *m,
+                                                 size_t max,
+                                                 struct vs_error **err);
 
 /**
  * Creates a namespace and its (empty) store.

@@ -156,6 +156,21 @@ func (m *Namespaces) Close() error {
 	return nil
 }
 
+// SetMaxOpenStores sets how many namespace stores stay open at once (default 256; each holds two
+// file descriptors). Past it, the least recently used idle store is closed and reopens on its next
+// use.
+//
+// Errors: ErrInvalidArgument (n < 1), ErrClosed.
+func (m *Namespaces) SetMaxOpenStores(n int) error {
+	if n < 1 {
+		return invalid("max open stores must be at least 1")
+	}
+	return m.call(func(h *C.vs_namespaces) error {
+		var cerr *C.vs_error
+		return takeError(C.vs_namespaces_set_max_open_stores(h, C.size_t(n), &cerr), cerr)
+	})
+}
+
 // call runs f with the open handle under the read lock.
 func (m *Namespaces) call(f func(h *C.vs_namespaces) error) error {
 	if m == nil {

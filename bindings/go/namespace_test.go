@@ -204,6 +204,8 @@ func TestNamespaceSymlinkIsRefused(t *testing.T) {
 // Goroutines in different namespaces at once, while another creates and deletes namespaces.
 func TestNamespacesConcurrently(t *testing.T) {
 	m := openNamespaces(t, filepath.Join(t.TempDir(), "root"))
+	wantErr(t, m.SetMaxOpenStores(0), vecstore.ErrInvalidArgument)
+	must(t, m.SetMaxOpenStores(2)) // stores get closed and reopened under the goroutines
 	const workers = 4
 	for w := 0; w < workers; w++ {
 		must(t, m.Create(fmt.Sprintf("n%d", w), "", nil))

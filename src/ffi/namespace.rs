@@ -136,7 +136,8 @@ unsafe fn manager<'a>(m: *const vs_namespaces) -> Result<&'a NamespaceManager> {
 ///   an existing namespace keeps its own dimension and metric. Borrowed for the call.
 /// - `out`: receives the manager on success; release it with `vs_namespaces_close`.
 ///
-/// Fast whatever the number of namespaces: a namespace's store is opened on its first use.
+/// Fast whatever the number of namespaces: a namespace's store is opened on its first use (and at
+/// most `VS_DEFAULT_MAX_OPEN_STORES` stay open, see `vs_namespaces_set_max_open_stores`).
 ///
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL root or out, bad options), `VS_ERR_LOCKED` (the root is
 /// already open by a manager, in this process or another), `VS_ERR_CORRUPT` (the registry is damaged,
@@ -175,6 +176,23 @@ pub unsafe extern "C" fn vs_namespaces_close(m: *mut vs_namespaces) {
             drop(Box::from_raw(m));
         }
     })
+}
+
+/// Default of `vs_namespaces_set_max_open_stores`.
+pub const VS_DEFAULT_MAX_OPEN_STORES: u32 = 256;
+
+/// Sets how many namespace stores the manager keeps open at once (default
+/// `VS_DEFAULT_MAX_OPEN_STORES`; each open store holds two file descriptors and its records in
+/// memory). Past it, opening a store closes the least recently used idle one (never one a call is
+/// using); it reopens, transparently, on its next use. Lowering it closes idle stores at once.
+/// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL manager, `max` = 0). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_namespaces_set_max_open_stores(
+    m: *mut vs_namespaces,
+    max: usize,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || manager(m)?.set_max_open_stores(max))
 }
 
 /// Creates a namespace and its (empty) store.
@@ -452,5 +470,6 @@ mod tests {
     #[test]
     fn header_limits_match_the_core() {
         assert_eq!(super::VS_MAX_NAMESPACE_ID_LEN as usize, crate::namespace::names::MAX_NAME_LEN);
+        assert_eq!(super::VS_DEFAULT_MAX_OPEN_STORES as usize, crate::namespace::DEFAULT_MAX_OPEN_STORES);
     }
 }

@@ -25,8 +25,8 @@ pub mod registry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 
 use parking_lot::{MappedRwLockReadGuard, Mutex, RwLock, RwLockReadGuard};
 
@@ -40,6 +40,10 @@ pub use quota::{Quotas, RateLimiter, SizeLimits};
 pub use registry::{NamespaceRecord, Status};
 
 const NS_DIR: &str = "ns";
+/// Namespace stores a manager keeps open at once by default (each holds two file descriptors and
+/// its records in memory); past it, the least recently used idle store is closed, and reopened on
+/// its next use.
+pub const DEFAULT_MAX_OPEN_STORES: usize = 256;
 const BACKUPS_DIR: &str = "backups";
 
 /// The kinds of data calls, counted separately in [`NamespaceStats`].
@@ -132,7 +136,55 @@ pub struct Namespace {
     limits: Arc<QuotaGuard>,
     limiter: RateLimiter,
     counters: [[AtomicU64; 2]; 4],
+    /// Unix nanoseconds of the last data call (0: none since the manager was opened); also the
+    /// recency by which idle stores are closed.
     last_activity: AtomicU64,
+    /// Whether `slot` holds an open store (readable without the lock).
+    is_open: AtomicBool,
+    open_stores: Arc<OpenStores>,
+    me: Weak<Namespace>,
+}
+
+/// The namespaces whose store is open, so that at most `max` stay open.
+struct OpenStores {
+    max: AtomicUsize,
+    list: Mutex<Vec<Weak<Namespace>>>,
+}
+
+impl OpenStores {
+    /// Closes least recently used idle stores (never `keep`'s, never one a call is using) until at
+    /// most `max` are open.
+    fn trim(&self, keep: Option<&Namespace>) {
+        let max = self.max.load(Ordering::Relaxed);
+        let mut candidates: Vec<(u64, Arc<Namespace>)> = {
+            let mut list = self.list.lock();
+            list.retain(|w| w.upgrade().is_some_and(|ns| ns.is_open.load(Ordering::Relaxed)));
+            if list.len() <= max {
+                return;
+            }
+            list.iter()
+                .filter_map(Weak::upgrade)
+                .filter(|ns| keep.is_none_or(|k| !std::ptr::eq(&**ns, k)))
+                .map(|ns| (ns.last_activity.load(Ordering::Relaxed), ns))
+                .collect()
+        };
+        let mut excess = (candidates.len() + usize::from(keep.is_some())).saturating_sub(max);
+        candidates.sort_by_key(|c| c.0);
+        for (_, ns) in candidates {
+            if excess == 0 {
+                break;
+            }
+            if ns.try_close_idle() {
+                excess -= 1;
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        let mut list = self.list.lock();
+        list.retain(|w| w.upgrade().is_some_and(|ns| ns.is_open.load(Ordering::Relaxed)));
+        list.len()
+    }
 }
 
 /// The size quotas as the store sees them.
@@ -148,10 +200,19 @@ fn now_unix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+fn now_unix_nanos() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
 impl Namespace {
-    fn new(root: &Path, options: &StoreOptions, record: NamespaceRecord) -> Namespace {
+    fn new(
+        root: &Path,
+        options: &StoreOptions,
+        record: NamespaceRecord,
+        open_stores: &Arc<OpenStores>,
+    ) -> Arc<Namespace> {
         let ns_root = root.join(NS_DIR);
-        Namespace {
+        Arc::new_cyclic(|me| Namespace {
             dir: ns_root.join(&record.id),
             ns_root,
             id: record.id.clone(),
@@ -163,8 +224,52 @@ impl Namespace {
             limiter: RateLimiter::new(record.quotas.max_requests_per_second),
             counters: Default::default(),
             last_activity: AtomicU64::new(0),
+            is_open: AtomicBool::new(false),
+            open_stores: open_stores.clone(),
+            me: me.clone(),
             record: Mutex::new(record),
+        })
+    }
+
+    /// Replaces the slot's state (its write lock held), keeping the open-store bookkeeping.
+    fn set_slot(&self, slot: &mut Slot, new: Slot) -> Slot {
+        let now_open = matches!(new, Slot::Open(_));
+        let old = std::mem::replace(slot, new);
+        let was_open = self.is_open.swap(now_open, Ordering::Relaxed);
+        if now_open && !was_open {
+            // It may still be listed from an earlier opening (entries are pruned lazily).
+            let mut list = self.open_stores.list.lock();
+            if !list.iter().any(|w| w.ptr_eq(&self.me)) {
+                list.push(self.me.clone());
+            }
         }
+        old
+    }
+
+    /// Opens the store into an `Unopened` slot, then closes idle stores past the limit.
+    fn open_into(&self, mut slot: parking_lot::RwLockWriteGuard<'_, Slot>) -> Result<()> {
+        if matches!(*slot, Slot::Unopened) {
+            let store = self.open_store()?;
+            self.last_activity.fetch_max(now_unix_nanos(), Ordering::Relaxed);
+            self.set_slot(&mut slot, Slot::Open(store));
+            drop(slot);
+            self.open_stores.trim(Some(self));
+        }
+        Ok(())
+    }
+
+    /// Closes the store if no call is using it (to stay under the open-store limit); it reopens on
+    /// its next use. Returns whether it was closed.
+    fn try_close_idle(&self) -> bool {
+        let Some(mut slot) = self.slot.try_write() else { return false };
+        if !matches!(*slot, Slot::Open(_)) {
+            return false;
+        }
+        // Closed under the lock: a reopen must not find the directory still locked.
+        if let Slot::Open(store) = self.set_slot(&mut slot, Slot::Unopened) {
+            let _ = store.close();
+        }
+        true
     }
 
     pub fn id(&self) -> &str {
@@ -224,7 +329,7 @@ impl Namespace {
         drop(store);
         let refused = matches!(&result, Err(e) if e.code == Code::QuotaExceeded);
         self.count(kind, refused);
-        self.last_activity.store(now_unix(), Ordering::Relaxed);
+        self.last_activity.store(now_unix_nanos(), Ordering::Relaxed);
         result
     }
 
@@ -243,10 +348,7 @@ impl Namespace {
                 Slot::Unopened => {}
             }
             drop(guard);
-            let mut slot = self.slot.write();
-            if matches!(*slot, Slot::Unopened) {
-                *slot = Slot::Open(self.open_store()?);
-            }
+            self.open_into(self.slot.write())?;
         }
     }
 
@@ -272,7 +374,7 @@ impl Namespace {
     fn close(&self, why: Gone) -> Result<()> {
         self.gone.store(true, Ordering::Release);
         let mut slot = self.slot.write();
-        let old = std::mem::replace(&mut *slot, Slot::Gone(why));
+        let old = self.set_slot(&mut slot, Slot::Gone(why));
         match old {
             Slot::Open(store) => store.close(),
             _ => Ok(()),
@@ -297,7 +399,7 @@ impl Namespace {
             storage_bytes: st.storage_bytes,
             requests,
             created_at: self.record.lock().created_at,
-            last_activity_at: (last != 0).then_some(last),
+            last_activity_at: (last != 0).then_some(last / 1_000_000_000),
         })
     }
 }
@@ -308,6 +410,7 @@ pub struct NamespaceManager {
     root: PathBuf,
     options: StoreOptions,
     entries: RwLock<BTreeMap<String, Arc<Namespace>>>,
+    open_stores: Arc<OpenStores>,
     /// Serialises changes to the registry and to namespace directories (create, update, delete,
     /// backup, restore). Data calls never take it.
     admin: Mutex<()>,
@@ -364,12 +467,17 @@ impl NamespaceManager {
                 Vec::new()
             }
         };
+        let open_stores = Arc::new(OpenStores {
+            max: AtomicUsize::new(DEFAULT_MAX_OPEN_STORES),
+            list: Mutex::new(Vec::new()),
+        });
         let entries =
-            records.into_iter().map(|r| (r.id.clone(), Arc::new(Namespace::new(root, options, r)))).collect();
+            records.into_iter().map(|r| (r.id.clone(), Namespace::new(root, options, r, &open_stores))).collect();
         Ok(NamespaceManager {
             root: root.to_path_buf(),
             options: options.clone(),
             entries: RwLock::new(entries),
+            open_stores,
             admin: Mutex::new(()),
             _lock: lock,
         })
@@ -377,6 +485,23 @@ impl NamespaceManager {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Sets how many namespace stores stay open at once (at least 1; default
+    /// [`DEFAULT_MAX_OPEN_STORES`]). Past it, opening a store closes the least recently used idle
+    /// one (never one a call is using), which reopens on its next use.
+    pub fn set_max_open_stores(&self, max: usize) -> Result<()> {
+        if max == 0 {
+            return Err(Error::invalid("max_open_stores must be at least 1"));
+        }
+        self.open_stores.max.store(max, Ordering::Relaxed);
+        self.open_stores.trim(None);
+        Ok(())
+    }
+
+    /// Namespace stores open now.
+    pub fn open_stores(&self) -> usize {
+        self.open_stores.count()
     }
 
     fn entry(&self, id: &str) -> Result<Arc<Namespace>> {
@@ -416,8 +541,8 @@ impl NamespaceManager {
             status: Status::Active,
             created_at: now_unix(),
         };
-        let ns = Arc::new(Namespace::new(&self.root, &self.options, record));
-        *ns.slot.write() = Slot::Open(ns.open_store()?);
+        let ns = Namespace::new(&self.root, &self.options, record, &self.open_stores);
+        ns.open_into(ns.slot.write())?;
         let mut entries = self.entries.write();
         entries.insert(id.to_string(), ns.clone());
         if let Err(e) = self.save_registry(&entries) {
@@ -538,12 +663,11 @@ impl NamespaceManager {
         real_dir(&ns.ns_root, true)?;
         // Build the new directory first; the old data stays in service until it is complete.
         let staged = backup::stage_restore(&backup_dir, &ns.ns_root, id)?;
-        if let Slot::Open(store) = std::mem::replace(&mut *slot, Slot::Unopened) {
+        if let Slot::Open(store) = ns.set_slot(&mut slot, Slot::Unopened) {
             store.close()?;
         }
         backup::swap_in(&ns.ns_root, id, &staged)?;
-        *slot = Slot::Open(ns.open_store()?);
-        Ok(())
+        ns.open_into(slot)
     }
 
     pub fn delete_backup(&self, id: &str, name: &str) -> Result<()> {

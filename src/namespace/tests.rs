@@ -471,3 +471,76 @@ fn a_batch_over_quota_changes_nothing_and_a_restore_is_growth() {
     assert_eq!((st.vector_count, st.deleted_count), (2, 1));
     assert_eq!(st.requests[2].1, RequestCounts { served: 3, refused: 2 });
 }
+
+#[test]
+fn idle_stores_past_the_limit_are_closed_and_reopen_on_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = NamespaceManager::open(dir.path(), &opts()).unwrap();
+    assert_eq!(m.set_max_open_stores(0).unwrap_err().code, Code::InvalidArgument);
+    m.set_max_open_stores(2).unwrap();
+    for i in 0..5 {
+        let id = format!("n{i}");
+        m.create(&id, "", &Quotas::default()).unwrap();
+        upsert(&m.namespace(&id).unwrap(), &format!("r{i}"), [1.0, i as f32, 0.0]).unwrap();
+        assert!(m.open_stores() <= 2, "{} open", m.open_stores());
+    }
+    // Every namespace still answers with its own data (reopened on use), and stats work too.
+    for i in 0..5 {
+        let id = format!("n{i}");
+        assert_eq!(ids(&m.namespace(&id).unwrap()), [format!("r{i}")]);
+        assert_eq!(m.stats(&id).unwrap().vector_count, 1);
+        assert!(m.open_stores() <= 2);
+    }
+    // The least recently used is the one closed: n4 was used last, n3 before it.
+    let (n3, n4) = (m.namespace("n3").unwrap(), m.namespace("n4").unwrap());
+    ids(&n3);
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    ids(&n4);
+    ids(&m.namespace("n0").unwrap());
+    assert!(n4.is_open.load(Ordering::Relaxed));
+    assert!(!n3.is_open.load(Ordering::Relaxed));
+    // A store a call is using is never closed under it, even past the limit.
+    m.set_max_open_stores(1).unwrap();
+    let a = m.namespace("n1").unwrap();
+    let b = m.namespace("n2").unwrap();
+    a.call(RequestKind::Read, |sa| {
+        let n = b.call(RequestKind::Read, |sb| Ok(sb.count())).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(sa.count(), 1); // still open and usable
+        assert_eq!(m.open_stores(), 2);
+        Ok(())
+    })
+    .unwrap();
+    // A restore and a delete keep the bookkeeping right.
+    m.backup("n1", "b").unwrap();
+    m.restore("n1", "b").unwrap();
+    m.delete("n2").unwrap();
+    assert!(m.open_stores() <= 1, "{}", m.open_stores());
+    assert_eq!(ids(&a), ["r1"]);
+}
+
+#[test]
+fn threads_keep_their_data_while_stores_are_closed_and_reopened_under_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = NamespaceManager::open(dir.path(), &opts()).unwrap();
+    m.set_max_open_stores(2).unwrap();
+    for t in 0..4 {
+        m.create(&format!("n{t}"), "", &Quotas::default()).unwrap();
+    }
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let m = &m;
+            s.spawn(move || {
+                let ns = m.namespace(&format!("n{t}")).unwrap();
+                for i in 0..100 {
+                    upsert(&ns, &format!("r{i}"), [t as f32 + 1.0, i as f32, 1.0]).unwrap();
+                    assert_eq!(ns.call(RequestKind::Read, |s| Ok(s.count())).unwrap(), i + 1);
+                }
+            });
+        }
+    });
+    assert!(m.open_stores() <= 2);
+    for t in 0..4 {
+        assert_eq!(m.stats(&format!("n{t}")).unwrap().vector_count, 100);
+    }
+}

@@ -450,6 +450,10 @@ static void *churn_worker(void *arg) {
 static void test_threads_in_many_namespaces(void) {
     fresh_root();
     vs_namespaces *m = open_mgr();
+    CHECK_FAILS(VS_ERR_INVALID_ARGUMENT, vs_namespaces_set_max_open_stores(m, 0, ERR));
+    CHECK_FAILS(VS_ERR_INVALID_ARGUMENT, vs_namespaces_set_max_open_stores(NULL, 4, ERR));
+    /* Fewer open stores than namespaces in use: stores are closed and reopened under the workers. */
+    CHECK_OK(vs_namespaces_set_max_open_stores(m, 2, ERR));
     for (int t = 0; t < WORKERS; t++) {
         char id[32];
         snprintf(id, sizeof id, "n%d", t);

@@ -667,6 +667,15 @@ class Namespaces {
   explicit operator bool() const noexcept { return is_open(); }
   vs_namespaces* native_handle() const noexcept { return handle_.get(); }
 
+  /// How many namespace stores stay open at once (default VS_DEFAULT_MAX_OPEN_STORES); past it the
+  /// least recently used idle store is closed and reopens on its next use. Throws
+  /// Error(VS_ERR_INVALID_ARGUMENT) for 0.
+  void set_max_open_stores(std::size_t max) {
+    vs_namespaces* h = checked_handle();
+    detail::ErrorSlot err;
+    err.check(vs_namespaces_set_max_open_stores(h, max, err.out()));
+  }
+
   /// Creates namespace `id` (letters, digits, '-', '_', '.', not leading '.', 1..=64 bytes).
   /// Throws Error: VS_ERR_INVALID_ARGUMENT, VS_ERR_ALREADY_EXISTS, VS_ERR_IO.
   void create(std::string_view id, std::string_view name = {}, const Quotas& quotas = {}) {

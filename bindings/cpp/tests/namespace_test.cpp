@@ -122,6 +122,8 @@ TEST_F(NamespaceTest, BackupRestoreDelete) {
 
 TEST_F(NamespaceTest, ThreadsInManyNamespacesWithChurn) {
   Namespaces m = open();
+  EXPECT_VS_ERROR(m.set_max_open_stores(0), VS_ERR_INVALID_ARGUMENT);
+  m.set_max_open_stores(2);  // stores get closed and reopened under the threads
   constexpr int kWorkers = 4;
   for (int w = 0; w < kWorkers; ++w) m.create("n" + std::to_string(w));
   std::atomic<int> failures{0};
