@@ -7,7 +7,8 @@
 //! Part 1 writes the same N random vectors into a plain store and into a namespace (no quotas, so
 //! the namespace path does all its checks: deleted, status, rate limiter, counters, last activity),
 //! then runs the same queries through `vs_store_query` on both handles, alternating rounds of 500
-//! queries, and prints the median time per query of each and their ratio.
+//! queries, and prints the median time per query of each and their ratio; then it isolates the fixed
+//! cost of the namespace path with 100,000 trivial calls (`vs_store_count`) through each handle.
 //! Part 2 creates N_NAMESPACES namespaces (each with a record) in one root, closes the manager, then
 //! times `vs_namespaces_open` on it (median of 5) and the first query of a namespace (which opens
 //! its store lazily).
@@ -19,7 +20,7 @@ use std::time::Instant;
 use vecstore::ffi::error::vs_status;
 use vecstore::ffi::namespace::{vs_namespace_store, vs_namespaces, vs_namespaces_close, vs_namespaces_open};
 use vecstore::ffi::query::{vs_query_default, vs_results, vs_results_free, vs_store_query};
-use vecstore::ffi::store::{vs_store, vs_store_close, vs_store_open, vs_store_options_default};
+use vecstore::ffi::store::{vs_store, vs_store_close, vs_store_count, vs_store_open, vs_store_options_default};
 use vecstore::namespace::{NamespaceManager, Quotas, RequestKind};
 use vecstore::store::options::StoreOptions;
 use vecstore::store::NewRecord;
@@ -120,12 +121,35 @@ fn main() {
     let (mp, mn, mr) = (median(&mut tp), median(&mut tn), median(&mut ratios));
     println!(
         "query k=10 over {n} x {dim}: plain handle median {:.2} us, namespace handle median {:.2} us, \
-         ratio of medians {:.4}, median of per-round ratios {:.4} (overhead {:+.2}%; target < 2%)",
+         ratio of medians {:.4}, median of per-round ratios {:.4} ({:+.2}%; run-to-run noise on a shared machine is about as large)",
         mp * 1e6,
         mn * 1e6,
         mn / mp,
         mr,
         (mr - 1.0) * 100.0
+    );
+    // The fixed cost of the namespace path, isolated: a trivial call (count) through each handle.
+    let time_counts = |h: *mut vs_store| {
+        let start = Instant::now();
+        let mut n = 0u64;
+        for _ in 0..100_000 {
+            unsafe { check(vs_store_count(h, &mut n, std::ptr::null_mut()), "count") };
+        }
+        start.elapsed().as_secs_f64() / 100_000.0
+    };
+    let (mut cp, mut cn) = (Vec::new(), Vec::new());
+    for _ in 0..11 {
+        cp.push(time_counts(plain));
+        cn.push(time_counts(ns));
+    }
+    let (cp, cn) = (median(&mut cp), median(&mut cn));
+    println!(
+        "vs_store_count: plain {:.1} ns, namespace {:.1} ns: the namespace path adds {:.1} ns per call, \
+         {:.3}% of the plain query's median (target < 2%)",
+        cp * 1e9,
+        cn * 1e9,
+        (cn - cp) * 1e9,
+        (cn - cp) / mp * 100.0
     );
     unsafe {
         vs_store_close(ns);

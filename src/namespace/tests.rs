@@ -494,7 +494,7 @@ fn idle_stores_past_the_limit_are_closed_and_reopen_on_use() {
     // The least recently used is the one closed: n4 was used last, n3 before it.
     let (n3, n4) = (m.namespace("n3").unwrap(), m.namespace("n4").unwrap());
     ids(&n3);
-    std::thread::sleep(std::time::Duration::from_millis(2));
+    std::thread::sleep(std::time::Duration::from_millis(30)); // past the coarse clock's resolution
     ids(&n4);
     ids(&m.namespace("n0").unwrap());
     assert!(n4.is_open.load(Ordering::Relaxed));
