@@ -203,3 +203,10 @@ pub fn recover_restore(ns_root: &Path, id: &str) -> Result<()> {
     }
     remove_tree(&staged)
 }
+
+/// Removes what an interrupted restore of namespace `id` left (for a namespace being deleted or
+/// created: none of it is the new namespace's data).
+pub fn remove_restore_leftovers(ns_root: &Path, id: &str) -> Result<()> {
+    remove_tree(&staged_path(ns_root, id))?;
+    remove_tree(&old_path(ns_root, id))
+}

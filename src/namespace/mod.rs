@@ -548,6 +548,7 @@ impl NamespaceManager {
         let ns_root = self.root.join(NS_DIR);
         real_dir(&ns_root, true)?;
         remove_tree(&ns_root.join(id))?;
+        backup::remove_restore_leftovers(&ns_root, id)?;
         let backups = self.root.join(BACKUPS_DIR);
         if real_dir(&backups, false).is_ok() {
             remove_tree(&backups.join(id))?;
@@ -645,6 +646,7 @@ impl NamespaceManager {
         // (a later create of the same id removes the leftovers).
         let _ = ns.close(Gone::Deleted);
         remove_tree(&ns.dir)?;
+        backup::remove_restore_leftovers(&ns.ns_root, id)?;
         let backups = self.root.join(BACKUPS_DIR);
         if real_dir(&backups, false).is_ok() {
             remove_tree(&backups.join(id))?;

@@ -399,6 +399,22 @@ fn an_interrupted_restore_is_finished_or_undone_at_open() {
     let m = NamespaceManager::open(dir.path(), &opts()).unwrap();
     assert_eq!(ids(&m.namespace("t").unwrap()), ["old"]);
     assert!(!staged.exists() && !ns_root.join(".old-t").exists());
+    m.close().unwrap();
+    // Leftovers of an interrupted restore of a namespace deleted before it was used again never
+    // come back in a new namespace of the same id.
+    backup::stage_restore(&dir.path().join("backups/t/b"), &ns_root, "t").unwrap();
+    std::fs::rename(ns_root.join("t"), ns_root.join(".old-t")).unwrap();
+    let m = NamespaceManager::open(dir.path(), &opts()).unwrap();
+    m.delete("t").unwrap();
+    assert!(!ns_root.join(".old-t").exists() && !ns_root.join(".restore-t").exists());
+    for leftover in [".old-t", ".restore-t"] {
+        std::fs::create_dir(ns_root.join(leftover)).unwrap();
+        std::fs::write(ns_root.join(leftover).join("marker"), "old").unwrap();
+    }
+    m.create("t", "", &Quotas::default()).unwrap();
+    assert_eq!(ids(&m.namespace("t").unwrap()), Vec::<String>::new());
+    assert!(!ns_root.join(".old-t").exists() && !ns_root.join(".restore-t").exists());
+    assert!(!ns_root.join("t/marker").exists());
 }
 
 #[test]
