@@ -681,11 +681,12 @@ enum vs_status vs_namespace_set_status(struct vs_namespaces *m,
 
 /**
  * Writes a namespace's usage to `*out_json` (owned: free with `vs_string_free`):
- * `{"id":..,"vector_count":N,"deleted_count":N,"storage_bytes":N,"created_at":UNIX_SECONDS,
+ * `{"id":..,"vector_count":N,"deleted_count":N,"expired_count":N,"storage_bytes":N,"created_at":UNIX_SECONDS,
  * "last_activity_at":UNIX_SECONDS|null,"requests":{"query":{"served":N,"refused":N},"read":{..},
  * "write":{..},"maintenance":{..}}}`.
  * `vector_count`: live records not expired. `deleted_count`: soft-deleted records plus tombstones
- * of deleted or replaced records, held until compaction. `storage_bytes`: the store's bytes on disk
+ * of deleted or replaced records, held until compaction. `expired_count`: records past their TTL,
+ * invisible, not yet removed. `storage_bytes`: the store's bytes on disk
  * (what `max_storage_bytes` limits). Requests (kinds: query = query/explain/estimate; read = get,
  * count, stats; write = every change; maintenance = flush, compaction) are counted since the manager
  * was opened: `served` reached the store, `refused` were refused by the namespace (suspended, rate

@@ -73,6 +73,8 @@ type NamespaceStats struct {
 	// DeletedCount is soft-deleted records plus the tombstones of deleted or replaced ones, held
 	// on disk until compaction.
 	DeletedCount uint64
+	// ExpiredCount is records past their TTL, invisible, not yet removed.
+	ExpiredCount uint64
 	// StorageBytes is what the store holds on disk (what MaxStorageBytes limits).
 	StorageBytes uint64
 	CreatedAt    time.Time
@@ -375,6 +377,7 @@ func (m *Namespaces) Stats(id string) (NamespaceStats, error) {
 		ID           string                   `json:"id"`
 		VectorCount  uint64                   `json:"vector_count"`
 		DeletedCount uint64                   `json:"deleted_count"`
+		ExpiredCount uint64                   `json:"expired_count"`
 		StorageBytes uint64                   `json:"storage_bytes"`
 		CreatedAt    int64                    `json:"created_at"`
 		LastActivity *int64                   `json:"last_activity_at"`
@@ -391,7 +394,7 @@ func (m *Namespaces) Stats(id string) (NamespaceStats, error) {
 		return NamespaceStats{}, err
 	}
 	st := NamespaceStats{
-		ID: doc.ID, VectorCount: doc.VectorCount, DeletedCount: doc.DeletedCount,
+		ID: doc.ID, VectorCount: doc.VectorCount, DeletedCount: doc.DeletedCount, ExpiredCount: doc.ExpiredCount,
 		StorageBytes: doc.StorageBytes, CreatedAt: time.Unix(doc.CreatedAt, 0), Requests: doc.Requests,
 	}
 	if doc.LastActivity != nil {

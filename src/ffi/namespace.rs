@@ -324,11 +324,12 @@ pub unsafe extern "C" fn vs_namespace_set_status(
 }
 
 /// Writes a namespace's usage to `*out_json` (owned: free with `vs_string_free`):
-/// `{"id":..,"vector_count":N,"deleted_count":N,"storage_bytes":N,"created_at":UNIX_SECONDS,
+/// `{"id":..,"vector_count":N,"deleted_count":N,"expired_count":N,"storage_bytes":N,"created_at":UNIX_SECONDS,
 /// "last_activity_at":UNIX_SECONDS|null,"requests":{"query":{"served":N,"refused":N},"read":{..},
 /// "write":{..},"maintenance":{..}}}`.
 /// `vector_count`: live records not expired. `deleted_count`: soft-deleted records plus tombstones
-/// of deleted or replaced records, held until compaction. `storage_bytes`: the store's bytes on disk
+/// of deleted or replaced records, held until compaction. `expired_count`: records past their TTL,
+/// invisible, not yet removed. `storage_bytes`: the store's bytes on disk
 /// (what `max_storage_bytes` limits). Requests (kinds: query = query/explain/estimate; read = get,
 /// count, stats; write = every change; maintenance = flush, compaction) are counted since the manager
 /// was opened: `served` reached the store, `refused` were refused by the namespace (suspended, rate
@@ -356,6 +357,7 @@ pub unsafe extern "C" fn vs_namespace_stats_json(
             "id": st.id,
             "vector_count": st.vector_count,
             "deleted_count": st.deleted_count,
+            "expired_count": st.expired_count,
             "storage_bytes": st.storage_bytes,
             "created_at": st.created_at,
             "last_activity_at": st.last_activity_at,

@@ -92,6 +92,9 @@ pub struct NamespaceStats {
     /// Records deleted but still held on disk until compaction: soft-deleted records plus the
     /// tombstones of deleted and replaced ones.
     pub deleted_count: u64,
+    /// Records past their TTL, already invisible, not yet removed (by `expire_ttl_records` or
+    /// compaction).
+    pub expired_count: u64,
     /// Bytes the namespace's store holds on disk (log, snapshot files, description file), the measure
     /// `max_storage_bytes` is checked against. Backups are not counted.
     pub storage_bytes: u64,
@@ -137,7 +140,8 @@ pub struct Namespace {
     limiter: RateLimiter,
     counters: [[AtomicU64; 2]; 4],
     /// Unix nanoseconds of the last data call (0: none since the manager was opened); also the
-    /// recency by which idle stores are closed.
+    /// recency by which idle stores are closed (a store opened only for stats or a backup goes
+    /// first).
     last_activity: AtomicU64,
     /// Whether `slot` holds an open store (readable without the lock).
     is_open: AtomicBool,
@@ -268,7 +272,6 @@ impl Namespace {
     fn open_into(&self, mut slot: parking_lot::RwLockWriteGuard<'_, Slot>) -> Result<()> {
         if matches!(*slot, Slot::Unopened) {
             let store = self.open_store()?;
-            self.last_activity.fetch_max(now_unix_nanos(), Ordering::Relaxed);
             self.set_slot(&mut slot, Slot::Open(store));
             drop(slot);
             self.open_stores.trim(Some(self));
@@ -414,6 +417,7 @@ impl Namespace {
             id: self.id.clone(),
             vector_count: st.count as u64,
             deleted_count: (st.soft_deleted + st.tombstones) as u64,
+            expired_count: st.expired as u64,
             storage_bytes: st.storage_bytes,
             requests,
             created_at: self.record.lock().created_at,

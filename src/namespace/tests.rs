@@ -560,3 +560,28 @@ fn threads_keep_their_data_while_stores_are_closed_and_reopened_under_them() {
         assert_eq!(m.stats(&format!("n{t}")).unwrap().vector_count, 100);
     }
 }
+
+#[test]
+fn stats_count_live_deleted_and_expired_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = NamespaceManager::open(dir.path(), &opts()).unwrap();
+    m.create("t", "", &Quotas::default()).unwrap();
+    let before = m.stats("t").unwrap();
+    assert_eq!((before.vector_count, before.deleted_count, before.expired_count), (0, 0, 0));
+    assert_eq!(before.last_activity_at, None);
+    let ns = m.namespace("t").unwrap();
+    for id in ["a", "b", "c", "d"] {
+        upsert(&ns, id, [1.0, 0.0, 0.0]).unwrap();
+    }
+    upsert(&ns, "a", [0.0, 1.0, 0.0]).unwrap(); // replaced: one tombstone
+    ns.call(RequestKind::Write, |s| s.delete("b")).unwrap(); // another
+    ns.call(RequestKind::Write, |s| s.soft_delete("c")).unwrap();
+    ns.call(RequestKind::Write, |s| s.upsert_with_ttl("e", &[0.0, 0.0, 1.0], None, 1)).unwrap();
+    let st = m.stats("t").unwrap();
+    assert_eq!((st.vector_count, st.deleted_count, st.expired_count), (3, 3, 0));
+    std::thread::sleep(std::time::Duration::from_millis(2050));
+    let st = m.stats("t").unwrap();
+    assert_eq!((st.vector_count, st.deleted_count, st.expired_count), (2, 3, 1));
+    assert!(st.last_activity_at.unwrap() >= st.created_at);
+    assert!(st.storage_bytes > before.storage_bytes);
+}

@@ -731,7 +731,7 @@ class Namespaces {
     err.check(vs_namespace_set_status(h, c_id.c_str(), static_cast<vs_namespace_status>(status), err.out()));
   }
 
-  /// Usage: `{"id","vector_count","deleted_count","storage_bytes","created_at","last_activity_at",
+  /// Usage: `{"id","vector_count","deleted_count","expired_count","storage_bytes","created_at","last_activity_at",
   /// "requests":{"query"|"read"|"write"|"maintenance":{"served","refused"}}}`.
   std::string stats_json(std::string_view id) const {
     vs_namespaces* h = checked_handle();
