@@ -67,6 +67,11 @@
 #define VS_ABI_VERSION 1
 
 /**
+ * Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
+ */
+#define MAX_TTL_SECONDS (((100 * 365) * 24) * 3600)
+
+/**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
  * kind of failure, and the function's `vs_error **err` (when not NULL) receives the details.
  * The numeric values are stable across versions; new codes are only ever appended.
@@ -142,7 +147,7 @@ typedef struct vs_batch_result vs_batch_result;
 typedef struct vs_error vs_error;
 
 /**
- * Rows returned by `vs_store_query` or `vs_store_get`, best first. Owned by the caller: free with
+ * Rows returned by `vs_store_query`, `vs_store_query_explain` or `vs_store_get`, best first. Owned by the caller: free with
  * `vs_results_free`. Strings and arrays read from it are borrowed and stay valid until then.
  * Immutable: safe to read from several threads at once.
  */
@@ -488,6 +493,59 @@ void vs_string_free(char *s);
 const char *vs_status_name(int status);
 
 /**
+ * Runs a query exactly as `vs_store_query` does (the same rows in the same order with the same
+ * scores, the same errors) and attaches an explanation to every row: read it with
+ * `vs_results_explanation_json` (documented there: raw score, metric, which filter conditions the
+ * row satisfies, the plan and the distance calculations and nodes visited counted during the
+ * search, rank and a one-line text). On success `*out` receives the results (free with
+ * `vs_results_free`). Costs about as much as `vs_store_query` plus the text of the explanations.
+ *
+ * Errors: those of `vs_store_query` (`VS_ERR_INVALID_ARGUMENT`, `VS_ERR_DIMENSION_MISMATCH`,
+ * `VS_ERR_FILTER_SYNTAX`). Thread-safe, and runs in parallel with other queries.
+ */
+enum vs_status vs_store_query_explain(const struct vs_store *store,
+                                      const struct vs_query *q,
+                                      struct vs_results **out,
+                                      struct vs_error **err);
+
+/**
+ * Validates a query and estimates its cost without running it. On success `*out_json` receives a
+ * JSON object owned by the caller (free it with `vs_string_free`):
+ *
+ * `{"valid":true,"errors":[],"error_codes":[],"cost_estimate":0.02,
+ *   "estimated_distance_calculations":1500,"estimated_nodes_visited":110,"will_overfetch":false,
+ *   "recommendations":[],"estimated_duration_ms":0.2,"plan":"graph","plan_reason":"...",
+ *   "estimated_selectivity":1.0,"estimated_matches":100000,"ef_search":64,"calibration_ms":0.0}`
+ *
+ * A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
+ * `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
+ * ef_search above 100000, filter syntax with its position, an empty, non-finite, zero (cosine) or
+ * too long vector) and `error_codes` (the matching `VS_ERR_*` names), and `"plan":null`.
+ *
+ * For a valid query: `plan` is the plan the query will take, decided by the query's own planner
+ * on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),
+ * `graph`, or `empty` (nothing written yet). `estimated_distance_calculations` and
+ * `estimated_nodes_visited` come from the graph's level sizes, ef (raised to k), the filter's
+ * estimated selectivity (`estimated_selectivity`, the fraction of slots that pass; a graph search
+ * then looks through about ef / selectivity candidates, `will_overfetch`), and node and distance
+ * counts measured on this store's graph. `estimated_duration_ms` multiplies them by measured
+ * costs (a graph search's time per distance, the exact scan's time per row, the filter's time per
+ * evaluation, the time to return a row). `cost_estimate` is `1 - exp(-estimated_duration_ms / 10)`,
+ * in [0, 1]. `recommendations` are sentences in plain words. The cost model is measured on the
+ * store at the first estimate (a few milliseconds, reported as `calibration_ms`) and again when
+ * the graph has changed size by more than 10%; otherwise an estimate takes microseconds. Later
+ * versions may add keys.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` only for a NULL store, query or out_json, a `vs_query` not
+ * initialised with `vs_query_default()`, a vector pointer that is NULL with a non-zero `dim`, or a
+ * filter that is not UTF-8. Thread-safe.
+ */
+enum vs_status vs_store_estimate_query_json(const struct vs_store *store,
+                                            const struct vs_query *q,
+                                            char **out_json,
+                                            struct vs_error **err);
+
+/**
  * The default query: no vector (set `vector` and `dim`), k = 10, no filter, the store's ef_search.
  * Thread-safe.
  */
@@ -548,10 +606,30 @@ const float *vs_results_vector(const struct vs_results *r,
                                size_t *dim);
 
 /**
- * The explanation of row `i` as JSON text, for results of `vs_store_query_explain` (a later
- * version); NULL for every other result set, when `r` is NULL or `i` is out of range.
+ * The explanation of row `i` as a JSON object text, for results of `vs_store_query_explain`:
+ * borrowed, valid until `vs_results_free(r)`. NULL for every other result set (`vs_store_query`,
+ * `vs_store_get`), when `r` is NULL or `i` is out of range. The object:
+ *
+ * `{"raw_score":0.9876,"distance_metric":"Cosine","filter_passed":true,
+ *   "filter_details":{"filter_expr":"category = 'tech'","matched_conditions":["category = 'tech'"],
+ *                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
+ *   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
+ *                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
+ *                  "upper_levels":3,"upper_hops":5},
+ *   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
+ *
+ * `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
+ * `distance_metric` is `Cosine`, `Euclidean` or `Dot`. `filter_details` is null without a filter;
+ * `matched_conditions` lists the filter's conditions (canonical text) this row's metadata satisfies
+ * on its own, `conditions` every condition with its outcome. `graph_stats` is the work of the whole
+ * query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
+ * stores and selective filters: one distance per slot, `nodes_visited` 0) or
+ * `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
+ * `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
+ * row. Later versions may add keys. Thread-safe.
  */
-const char *vs_results_explanation_json(const struct vs_results *r, size_t i);
+const char *vs_results_explanation_json(const struct vs_results *r,
+                                        size_t i);
 
 /**
  * Frees a result set. NULL is a no-op. Must be called at most once per result set.
