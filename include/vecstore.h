@@ -67,11 +67,6 @@
 #define VS_ABI_VERSION 1
 
 /**
- * Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
- */
-#define MAX_TTL_SECONDS (((100 * 365) * 24) * 3600)
-
-/**
  * The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
  * kind of failure, and the function's `vs_error **err` (when not NULL) receives the details.
  * The numeric values are stable across versions; new codes are only ever appended.
@@ -626,7 +621,8 @@ const float *vs_results_vector(const struct vs_results *r,
  * stores and selective filters: one distance per slot, `nodes_visited` 0) or
  * `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
  * `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
- * row. Later versions may add keys. Thread-safe.
+ * row. Later versions may add keys. The text is built the first time a row's explanation is read
+ * (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
  */
 const char *vs_results_explanation_json(const struct vs_results *r,
                                         size_t i);

@@ -33,12 +33,8 @@ pub unsafe extern "C" fn vs_store_query_explain(
         let q = versioned_arg(q, "query")?;
         let query = core_query(&q)?;
         let hits = s.query_explain(&query)?;
-        let mut rows = Vec::with_capacity(hits.len());
-        for h in hits {
-            let json = serde_json::to_string(&h.explanation)
-                .map_err(|e| Error::new(crate::Code::Internal, format!("explanation: {e}")))?;
-            rows.push(ResultRow::new(h.id, h.score, h.metadata).with_explanation(json));
-        }
+        let rows =
+            hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata).with_explanation(h.explanation)).collect();
         *out = vs_results::boxed(rows);
         Ok(())
     })

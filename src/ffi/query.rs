@@ -75,7 +75,13 @@ pub(crate) struct ResultRow {
     score: f32,
     metadata: CString,
     vector: Option<Vec<f32>>,
-    explanation: Option<CString>,
+    explanation: Option<Box<Explained>>,
+}
+
+/// An explanation, turned into JSON text the first time it is read.
+struct Explained {
+    explanation: crate::store::explain::Explanation,
+    json: std::sync::OnceLock<CString>,
 }
 
 impl ResultRow {
@@ -93,9 +99,8 @@ impl ResultRow {
         self.vector = Some(v);
         self
     }
-    pub(crate) fn with_explanation(mut self, json: String) -> ResultRow {
-        // serde_json escapes control characters, NUL included.
-        self.explanation = Some(CString::new(json).expect("JSON text holds no NUL"));
+    pub(crate) fn with_explanation(mut self, explanation: crate::store::explain::Explanation) -> ResultRow {
+        self.explanation = Some(Box::new(Explained { explanation, json: std::sync::OnceLock::new() }));
         self
     }
 }
@@ -224,11 +229,19 @@ pub unsafe extern "C" fn vs_results_vector(r: *const vs_results, i: usize, dim: 
 /// stores and selective filters: one distance per slot, `nodes_visited` 0) or
 /// `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
 /// `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
-/// row. Later versions may add keys. Thread-safe.
+/// row. Later versions may add keys. The text is built the first time a row's explanation is read
+/// (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
 #[no_mangle]
 pub unsafe extern "C" fn vs_results_explanation_json(r: *const vs_results, i: usize) -> *const c_char {
     value_call(std::ptr::null(), || {
-        row(r, i).and_then(|row| row.explanation.as_ref()).map_or(std::ptr::null(), |e| e.as_ptr())
+        let Some(e) = row(r, i).and_then(|row| row.explanation.as_ref()) else { return std::ptr::null() };
+        e.json
+            .get_or_init(|| {
+                // serde_json escapes control characters, NUL included; serialising this type cannot fail.
+                let text = serde_json::to_string(&e.explanation).unwrap_or_else(|_| "{}".to_string());
+                CString::new(text).expect("JSON text holds no NUL")
+            })
+            .as_ptr()
     })
 }
 

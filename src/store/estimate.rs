@@ -28,7 +28,9 @@
 //!
 //! At the first estimate (and again when the graph has grown or shrunk by more than 10%), 16 slots
 //! spread over the store are used as query vectors and searched at ef 16 and ef 128 (k = 10, no
-//! filter), counting nodes, distances and time; the exact scan is timed over up to 8192 rows; 10
+//! filter), counting nodes, distances and time, and the same at ef 128 with a test that reads each
+//! candidate's record (what checking a filter or a deletion adds); the exact scan is timed over 3 x 8
+//! chunks of 1024 rows spread over the store (so they come from memory, as in a full scan); 10
 //! results are materialised and timed. Timing uses medians, so a busy machine skews it less. This
 //! takes a few milliseconds on a 100k store (reported as `calibration_ms` in the estimate that ran
 //! it) and is cached in the store; later estimates read only the cache and the 512-slot sample.
@@ -114,7 +116,20 @@ impl QueryEstimate {
 const EF_LO: usize = 16;
 const EF_HI: usize = 128;
 const PROBES: usize = 16;
-const EXACT_ROWS: usize = 8192;
+const EXACT_CHUNK: usize = 1024;
+const EXACT_CHUNKS: usize = 8;
+
+/// Slots `start..` of a vector block, as slots `0..`.
+struct Offset<'a> {
+    block: &'a crate::storage::vectors::VectorBlock,
+    start: u32,
+}
+
+impl crate::index::hnsw::VectorSource for Offset<'_> {
+    fn vector(&self, slot: u32) -> &[f32] {
+        self.block.get(self.start + slot)
+    }
+}
 
 /// The cost model measured on one store's index (see the module docs).
 #[derive(Debug, Clone)]
@@ -130,6 +145,10 @@ pub(crate) struct Calibration {
     nodes0: (f64, f64),
     dist0: (f64, f64),
     graph_ns_per_distance: f64,
+    /// What testing a candidate's record adds per distance in a graph search that checks records
+    /// (a filter, or records that are not all visible), besides evaluating the filter: reading the
+    /// slot and its metadata, which are not in the cache.
+    record_touch_ns: f64,
     exact_ns_per_distance: f64,
     hit_ns: f64,
     took_ms: f64,
@@ -179,6 +198,7 @@ impl Calibration {
             nodes0: (0.0, 1.0),
             dist0: (0.0, 1.0),
             graph_ns_per_distance: 0.0,
+            record_touch_ns: 0.0,
             exact_ns_per_distance: 0.0,
             hit_ns: 0.0,
             took_ms: 0.0,
@@ -188,7 +208,13 @@ impl Calibration {
             let probes: Vec<Vec<f32>> =
                 (0..PROBES.min(len)).map(|i| inner.vectors.get((i * len / PROBES.min(len)) as u32).to_vec()).collect();
             let mut ns_per_distance = Vec::new();
+            let mut touching_ns_per_distance = Vec::new();
             let (mut upper_visits, mut upper_levels) = (0u64, 0u64);
+            // Accepts everything, but reads each candidate's slot and metadata as a filter would.
+            let touch = |s: u32| {
+                let slot = &inner.slots[s as usize];
+                std::hint::black_box(slot.state) != super::SlotState::Deleted || slot.metadata.len() < usize::MAX
+            };
             let mut mean = |ef: usize, warm: bool| -> (f64, f64) {
                 let (mut nodes, mut dists) = (Vec::new(), Vec::new());
                 for q in &probes {
@@ -196,6 +222,14 @@ impl Calibration {
                     let t = Instant::now();
                     let hits = index.search(&inner.vectors, q, 10.min(ef), ef, &|_| true, &mut st);
                     let ns = t.elapsed().as_nanos() as f64;
+                    if ef == EF_HI && !warm {
+                        let mut st2 = SearchStats::default();
+                        let t = Instant::now();
+                        let hits = index.search(&inner.vectors, q, 10, ef, &touch, &mut st2);
+                        let ns2 = t.elapsed().as_nanos() as f64;
+                        std::hint::black_box(hits);
+                        touching_ns_per_distance.push(ns2 / st2.distance_calculations.max(1) as f64);
+                    }
                     std::hint::black_box(hits);
                     if warm {
                         continue;
@@ -220,16 +254,23 @@ impl Calibration {
             c.nodes0 = line(nodes_lo, nodes_hi);
             c.dist0 = line((dists_lo - upper).max(0.0), (dists_hi - upper).max(0.0));
             c.graph_ns_per_distance = median(&mut ns_per_distance);
+            c.record_touch_ns = (median(&mut touching_ns_per_distance) - c.graph_ns_per_distance).max(0.0);
         }
         if n > 0 {
-            let rows = n.min(EXACT_ROWS);
+            // A full scan streams every vector from memory: time chunks spread over the store, each
+            // pass on chunks the others did not touch, rather than one small block that stays cached.
+            let chunk = n.min(EXACT_CHUNK);
             let query = inner.vectors.get(0).to_vec();
             let mut per_row: Vec<f64> = (0..3)
-                .map(|_| {
+                .map(|pass| {
                     let t = Instant::now();
-                    let hits = exact::top_k_slots(inner.index.metric(), &inner.vectors, rows, &query, 10, |_| true);
-                    std::hint::black_box(hits);
-                    t.elapsed().as_nanos() as f64 / rows as f64
+                    for j in 0..EXACT_CHUNKS {
+                        let start = ((j * 3 + pass) * n / (3 * EXACT_CHUNKS)).min(n - chunk) as u32;
+                        let rows = Offset { block: &inner.vectors, start };
+                        let hits = exact::top_k_slots(inner.index.metric(), &rows, chunk, &query, 10, |_| true);
+                        std::hint::black_box(hits);
+                    }
+                    t.elapsed().as_nanos() as f64 / (chunk * EXACT_CHUNKS) as f64
                 })
                 .collect();
             c.exact_ns_per_distance = median(&mut per_row);
@@ -320,11 +361,21 @@ impl Store {
             inner.visible(s, now) && filter.is_none_or(|f| f.matches(&inner.slots[s as usize].metadata))
         };
         let everything_visible = filter.is_none() && inner.live == n && inner.expiring == 0;
-        // The same sample the planner takes, timed: its time per slot is the filter's cost.
+        // The same sample the planner takes, timed: the query pays this first (cold) pass too; the
+        // second pass, with the records in the cache, times the filter's evaluation alone.
         let samples = n.min(SELECTIVITY_SAMPLES);
-        let t = Instant::now();
-        let accepted = if everything_visible { n } else { inner.estimate_accepted(&accept) };
-        let accept_ns = if everything_visible { 0.0 } else { t.elapsed().as_nanos() as f64 / samples.max(1) as f64 };
+        let (accepted, sample_ns, eval_ns) = if everything_visible {
+            (n, 0.0, 0.0)
+        } else {
+            let t = Instant::now();
+            let accepted = inner.estimate_accepted(&accept);
+            let cold = t.elapsed().as_nanos() as f64;
+            let t = Instant::now();
+            std::hint::black_box(inner.estimate_accepted(&accept));
+            (accepted, cold, t.elapsed().as_nanos() as f64 / samples.max(1) as f64)
+        };
+        // Testing one candidate during a search: reading its record, then evaluating the filter.
+        let accept_ns = if everything_visible { 0.0 } else { cal.record_touch_ns + eval_ns };
         let plan = inner.plan(ef, filter.is_some(), || accepted);
         let p = if n == 0 { 0.0 } else { accepted as f64 / n as f64 };
         est.plan = Some(plan);
@@ -333,7 +384,7 @@ impl Store {
         // The query samples the filter only when it has to choose (a store of more than 2000 slots
         // with a complete graph).
         let query_samples = filter.is_some() && n > super::EXACT_SCAN_MAX_SLOTS && inner.index.len() >= n;
-        let mut ns = if query_samples { samples as f64 * accept_ns } else { 0.0 } + k.min(accepted) as f64 * cal.hit_ns;
+        let mut ns = if query_samples { sample_ns } else { 0.0 } + k.min(accepted) as f64 * cal.hit_ns;
         let pct = |p: f64| if p >= 0.1 { format!("{:.0}%", p * 100.0) } else { format!("{:.2}%", p * 100.0) };
         match plan {
             Plan::Graph => {
@@ -365,10 +416,15 @@ impl Store {
                 est.estimated_distance_calculations = n as u64;
                 est.estimated_nodes_visited = 0;
                 ns += n as f64 * cal.exact_ns_per_distance;
-                // The scan tests the filter only on rows that would enter the top k.
-                let tested = ((k as f64 / p.max(1.0 / n as f64)) * (1.0 + (n as f64 / k as f64).max(1.0).ln()))
-                    .min(n as f64);
-                ns += tested * accept_ns;
+                // The scan tests a row's record only when its score would enter the top k: row i (in
+                // slot order) is among the k / p best of the first i about (k / p) / i of the time,
+                // which sums to (k / p) (1 + ln(n p / k)). Those rows are scattered, so their
+                // records are read from memory, like the planner's sample: its cold time per slot.
+                if !everything_visible {
+                    let kp = k as f64 / p.max(1.0 / n as f64);
+                    let tested = (kp * (1.0 + (n as f64 / kp).max(1.0).ln())).min(n as f64);
+                    ns += tested * sample_ns / samples.max(1) as f64;
+                }
                 est.plan_reason = if n <= super::EXACT_SCAN_MAX_SLOTS {
                     format!(
                         "exact scan: the store has {n} slots (at most {}), where scanning is as fast as the \

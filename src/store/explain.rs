@@ -100,8 +100,9 @@ pub struct FilterDetails {
     pub passed: bool,
 }
 
-/// The explanation of one result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The explanation of one result. Serialises to the JSON object of `vs_results_explanation_json`,
+/// `explanation_text` included.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     /// The metric's own value: cosine similarity, dot product, or euclidean distance (the public
     /// score of euclidean is `1 / (1 + distance)`; for cosine and dot the score is this value).
@@ -115,7 +116,55 @@ pub struct Explanation {
     pub graph_stats: GraphStats,
     /// 1 for the best result.
     pub rank: usize,
-    pub explanation_text: String,
+    /// The public score (as in the result), for the text.
+    pub score: f32,
+    /// k, for the text of a graph search that fell back to the exact scan.
+    pub k: usize,
+}
+
+impl Explanation {
+    /// One line for a person: `Ranked #1 with score 0.9876 (Cosine). Passed filter (1 of 1
+    /// conditions matched). Graph search: 1234 distance calculations, 321 nodes visited.` Built on
+    /// demand, so that explaining costs little more than the query when nobody reads it.
+    pub fn explanation_text(&self) -> String {
+        let stats = &self.graph_stats;
+        let filter_text = match &self.filter_details {
+            None => "No filter.".to_string(),
+            Some(d) => {
+                format!("Passed filter ({} of {} conditions matched).", d.matched_conditions.len(), d.conditions.len())
+            }
+        };
+        let work = match stats.plan {
+            Plan::Graph => format!(
+                "Graph search: {} distance calculations, {} nodes visited.",
+                stats.distance_calculations, stats.nodes_visited
+            ),
+            Plan::GraphWithExactFallback => format!(
+                "Graph search found fewer than {} matches ({} distance calculations, {} nodes visited); \
+                 an exact scan of {} records answered.",
+                self.k, stats.graph_distance_calculations, stats.nodes_visited, stats.exact_scan_distance_calculations
+            ),
+            Plan::ExactScan | Plan::Empty => {
+                format!("Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
+            }
+        };
+        format!("Ranked #{} with score {:.4} ({}). {filter_text} {work}", self.rank, self.score, self.distance_metric)
+    }
+}
+
+impl Serialize for Explanation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Explanation", 7)?;
+        st.serialize_field("raw_score", &self.raw_score)?;
+        st.serialize_field("distance_metric", self.distance_metric)?;
+        st.serialize_field("filter_passed", &self.filter_passed)?;
+        st.serialize_field("filter_details", &self.filter_details)?;
+        st.serialize_field("graph_stats", &self.graph_stats)?;
+        st.serialize_field("rank", &self.rank)?;
+        st.serialize_field("explanation_text", &self.explanation_text())?;
+        st.end()
+    }
 }
 
 /// A result of `query_explain`: the same id, score and metadata as `query` gives, and why.
@@ -167,20 +216,6 @@ impl Store {
         let stats = GraphStats::of(&info);
         let filter_expr = filter.as_ref().map(Filter::to_string);
         let metric = metric_label(self.metric);
-        let work = match info.plan {
-            Plan::Graph => format!(
-                "Graph search: {} distance calculations, {} nodes visited.",
-                stats.distance_calculations, stats.nodes_visited
-            ),
-            Plan::GraphWithExactFallback => format!(
-                "Graph search found fewer than {} matches ({} distance calculations, {} nodes visited); \
-                 an exact scan of {} records answered.",
-                q.k, stats.graph_distance_calculations, stats.nodes_visited, stats.exact_scan_distance_calculations
-            ),
-            Plan::ExactScan | Plan::Empty => {
-                format!("Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
-            }
-        };
         let out = hits
             .into_iter()
             .enumerate()
@@ -205,17 +240,7 @@ impl Store {
                         passed: true,
                     }
                 });
-                let filter_text = match &details {
-                    None => "No filter.".to_string(),
-                    Some(d) => format!(
-                        "Passed filter ({} of {} conditions matched).",
-                        d.matched_conditions.len(),
-                        d.conditions.len()
-                    ),
-                };
                 let rank = i + 1;
-                let explanation_text =
-                    format!("Ranked #{rank} with score {:.4} ({metric}). {filter_text} {work}", hit.score);
                 ExplainedHit {
                     explanation: Explanation {
                         raw_score: raw_score(self.metric, hit.score),
@@ -224,7 +249,8 @@ impl Store {
                         filter_details: details,
                         graph_stats: stats,
                         rank,
-                        explanation_text,
+                        score: hit.score,
+                        k: q.k,
                     },
                     id: hit.id,
                     score: hit.score,
@@ -334,6 +360,12 @@ mod tests {
         let e = store.query_explain(&q).unwrap();
         assert_eq!(e[0].explanation.graph_stats.plan, Plan::ExactScan);
         assert_eq!(e[0].explanation.graph_stats.distance_calculations, 10);
-        assert!(e[0].explanation.explanation_text.starts_with("Ranked #1 with score"), "{}", e[0].explanation.explanation_text);
+        let text = e[0].explanation.explanation_text();
+        assert!(text.starts_with("Ranked #1 with score"), "{text}");
+        assert!(text.ends_with("Exact scan: 10 distance calculations."), "{text}");
+        let json = serde_json::to_value(&e[0].explanation).unwrap();
+        assert_eq!(json["explanation_text"], text);
+        assert_eq!(json["graph_stats"]["plan"], "exact_scan");
+        assert_eq!(json["rank"], 1);
     }
 }
