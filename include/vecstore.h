@@ -493,7 +493,8 @@ const char *vs_status_name(int status);
  * `vs_results_explanation_json` (documented there: raw score, metric, which filter conditions the
  * row satisfies, the plan and the distance calculations and nodes visited counted during the
  * search, rank and a one-line text). On success `*out` receives the results (free with
- * `vs_results_free`). Costs about as much as `vs_store_query` plus the text of the explanations.
+ * `vs_results_free`). Costs about as much as `vs_store_query` (the counters are kept by every
+ * search anyway): each row's explanation JSON is built the first time it is read.
  *
  * Errors: those of `vs_store_query` (`VS_ERR_INVALID_ARGUMENT`, `VS_ERR_DIMENSION_MISMATCH`,
  * `VS_ERR_FILTER_SYNTAX`). Thread-safe, and runs in parallel with other queries.
