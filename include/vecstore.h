@@ -529,8 +529,9 @@ enum vs_status vs_store_query_explain(const struct vs_store *store,
  * evaluation, the time to return a row). `cost_estimate` is `1 - exp(-estimated_duration_ms / 10)`,
  * in [0, 1]. `recommendations` are sentences in plain words. The cost model is measured on the
  * store at the first estimate (a few milliseconds, reported as `calibration_ms`) and again when
- * the graph has changed size by more than 10%; otherwise an estimate takes microseconds. Later
- * versions may add keys.
+ * the graph has changed size by more than 10% or the measurement is more than a minute old;
+ * otherwise an estimate takes microseconds (without a filter) to a few hundred (sampling the
+ * filter on 512 records, as the query's planner does). Later versions may add keys.
  *
  * Errors: `VS_ERR_INVALID_ARGUMENT` only for a NULL store, query or out_json, a `vs_query` not
  * initialised with `vs_query_default()`, a vector pointer that is NULL with a non-zero `dim`, or a

@@ -26,7 +26,8 @@
 //!
 //! # Calibration
 //!
-//! At the first estimate (and again when the graph has grown or shrunk by more than 10%), 16 slots
+//! At the first estimate (and again when the graph has grown or shrunk by more than 10%, or the
+//! measurement is more than a minute old, since timings just after opening are cold), 16 slots
 //! spread over the store are used as query vectors and searched at ef 16 and ef 128 (k = 10, no
 //! filter), counting nodes, distances and time, and the same at ef 128 with a test that reads each
 //! candidate's record (what checking a filter or a deletion adds); the exact scan is timed over 3 x 8
@@ -116,6 +117,10 @@ impl QueryEstimate {
 const EF_LO: usize = 16;
 const EF_HI: usize = 128;
 const PROBES: usize = 16;
+/// Timings change as the store warms up (just after opening, its mapped pages are not even in
+/// memory yet) and as the machine's load changes: the model is measured again at the first
+/// estimate after this long.
+const MAX_CALIBRATION_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 const EXACT_CHUNK: usize = 1024;
 const EXACT_CHUNKS: usize = 8;
 
@@ -152,6 +157,7 @@ pub(crate) struct Calibration {
     exact_ns_per_distance: f64,
     hit_ns: f64,
     took_ms: f64,
+    measured_at: Instant,
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -182,7 +188,10 @@ impl Calibration {
 
     fn fresh_for(&self, inner: &Inner) -> bool {
         let len = inner.index.len();
-        self.dim == inner.dim() && len * 10 <= self.graph_len * 11 && len * 11 >= self.graph_len * 10
+        self.dim == inner.dim()
+            && len * 10 <= self.graph_len * 11
+            && len * 11 >= self.graph_len * 10
+            && self.measured_at.elapsed() < MAX_CALIBRATION_AGE
     }
 
     fn measure(inner: &Inner) -> Calibration {
@@ -202,6 +211,7 @@ impl Calibration {
             exact_ns_per_distance: 0.0,
             hit_ns: 0.0,
             took_ms: 0.0,
+            measured_at: start,
         };
         let n = inner.slots.len();
         if len > 0 {
