@@ -35,7 +35,8 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let (mut n, mut dim, mut efc, mut threads, mut nq, mut dir) = (1_000_000usize, 16usize, 32usize, 2usize, 1000usize, None);
+    let (mut n, mut dim, mut efc, mut threads, mut nq, mut dir) =
+        (1_000_000usize, 16usize, 32usize, 2usize, 1000usize, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let v = args.next().expect("option value");
@@ -57,7 +58,12 @@ fn main() {
         seed ^= seed << 17;
         (seed % 2_000_001) as f32 / 1e6 - 1.0
     };
-    let opts = StoreOptions { dimension: dim, ef_construction: efc, build_threads: threads, ..StoreOptions::default() };
+    let opts = StoreOptions {
+        dimension: dim,
+        ef_construction: efc,
+        build_threads: threads,
+        ..StoreOptions::default()
+    };
     let t = Instant::now();
     let store = Store::open(&dir, &opts).expect("open");
     println!("open: {:.2} s, {} records", t.elapsed().as_secs_f64(), store.count());
@@ -69,7 +75,11 @@ fn main() {
             let metas: Vec<String> = (start..end).map(|i| format!("{{\"bucket\":{}}}", i % 100)).collect();
             let vecs: Vec<f32> = (0..(end - start) * dim).map(|_| rnd()).collect();
             let batch: Vec<NewRecord> = (0..end - start)
-                .map(|j| NewRecord { id: &ids[j], vector: &vecs[j * dim..(j + 1) * dim], metadata: Some(&metas[j]) })
+                .map(|j| NewRecord {
+                    id: &ids[j],
+                    vector: &vecs[j * dim..(j + 1) * dim],
+                    metadata: Some(&metas[j]),
+                })
                 .collect();
             store.upsert_many(&batch).expect("upsert_many");
         }

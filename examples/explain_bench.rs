@@ -41,7 +41,8 @@ fn median(v: &mut [f64]) -> f64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let meta_path = PathBuf::from(args.next().expect("usage: explain_bench DATA/NAME.json [options]"));
-    let (mut store_dir, mut n_arg, mut nq_arg, mut ef, mut threads) = (None, 0usize, 1000usize, 64usize, 1usize);
+    let (mut store_dir, mut n_arg, mut nq_arg, mut ef, mut threads) =
+        (None, 0usize, 1000usize, 64usize, 1usize);
     while let Some(a) = args.next() {
         let v = args.next().expect("option value");
         match a.as_str() {
@@ -53,7 +54,8 @@ fn main() {
             _ => panic!("unknown option {a}"),
         }
     }
-    let meta: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
     let dim = meta["dim"].as_u64().unwrap() as usize;
     let metric = if meta["metric"] == "l2" { Metric::Euclidean } else { Metric::Cosine };
     let folder = meta_path.parent().unwrap();
@@ -62,7 +64,12 @@ fn main() {
     let n = if n_arg == 0 { base.len() / dim } else { n_arg.min(base.len() / dim) };
     let nq = nq_arg.min(queries.len() / dim);
     let dir = store_dir.unwrap_or_else(|| PathBuf::from(format!("/tmp/annbench/explain-store-{n}")));
-    let opts = StoreOptions { dimension: dim, metric: Some(metric), build_threads: threads, ..StoreOptions::default() };
+    let opts = StoreOptions {
+        dimension: dim,
+        metric: Some(metric),
+        build_threads: threads,
+        ..StoreOptions::default()
+    };
     let store = Store::open(&dir, &opts).expect("open store");
     if store.count() != n {
         let t = Instant::now();
@@ -71,13 +78,21 @@ fn main() {
         for start in (0..n).step_by(10_000) {
             let end = (start + 10_000).min(n);
             let batch: Vec<NewRecord> = (start..end)
-                .map(|i| NewRecord { id: &ids[i], vector: &base[i * dim..(i + 1) * dim], metadata: Some(&metas[i]) })
+                .map(|i| NewRecord {
+                    id: &ids[i],
+                    vector: &base[i * dim..(i + 1) * dim],
+                    metadata: Some(&metas[i]),
+                })
                 .collect();
             store.upsert_many(&batch).expect("upsert_many");
         }
         println!("loaded {n} records in {:.1} s ({threads} build threads)", t.elapsed().as_secs_f64());
     }
-    println!("store {}: {} records, dim {dim}, {nq} queries, k = 10, ef = {ef}", dir.display(), store.count());
+    println!(
+        "store {}: {} records, dim {dim}, {nq} queries, k = 10, ef = {ef}",
+        dir.display(),
+        store.count()
+    );
     let qs: Vec<&[f32]> = queries.chunks_exact(dim).take(nq).collect();
 
     // A running service: warm up with one plain pass over the queries, so that the mapped store is

@@ -34,8 +34,10 @@ pub unsafe extern "C" fn vs_store_query_explain(
         let q = versioned_arg(q, "query")?;
         let query = core_query(&q)?;
         let hits = s.query_explain(&query)?;
-        let rows =
-            hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata).with_explanation(h.explanation)).collect();
+        let rows = hits
+            .into_iter()
+            .map(|h| ResultRow::new(h.id, h.score, h.metadata).with_explanation(h.explanation))
+            .collect();
         *out = vs_results::boxed(rows);
         Ok(())
     })

@@ -215,15 +215,17 @@ impl Calibration {
         };
         let n = inner.slots.len();
         if len > 0 {
-            let probes: Vec<Vec<f32>> =
-                (0..PROBES.min(len)).map(|i| inner.vectors.get((i * len / PROBES.min(len)) as u32).to_vec()).collect();
+            let probes: Vec<Vec<f32>> = (0..PROBES.min(len))
+                .map(|i| inner.vectors.get((i * len / PROBES.min(len)) as u32).to_vec())
+                .collect();
             let mut ns_per_distance = Vec::new();
             let mut touching_ns_per_distance = Vec::new();
             let (mut upper_visits, mut upper_levels) = (0u64, 0u64);
             // Accepts everything, but reads each candidate's slot and metadata as a filter would.
             let touch = |s: u32| {
                 let slot = &inner.slots[s as usize];
-                std::hint::black_box(slot.state) != super::SlotState::Deleted || slot.metadata.len() < usize::MAX
+                std::hint::black_box(slot.state) != super::SlotState::Deleted
+                    || slot.metadata.len() < usize::MAX
             };
             let mut mean = |ef: usize, warm: bool| -> (f64, f64) {
                 let (mut nodes, mut dists) = (Vec::new(), Vec::new());
@@ -277,7 +279,8 @@ impl Calibration {
                     for j in 0..EXACT_CHUNKS {
                         let start = ((j * 3 + pass) * n / (3 * EXACT_CHUNKS)).min(n - chunk) as u32;
                         let rows = Offset { block: &inner.vectors, start };
-                        let hits = exact::top_k_slots(inner.index.metric(), &rows, chunk, &query, 10, |_| true);
+                        let hits =
+                            exact::top_k_slots(inner.index.metric(), &rows, chunk, &query, 10, |_| true);
                         std::hint::black_box(hits);
                     }
                     t.elapsed().as_nanos() as f64 / (chunk * EXACT_CHUNKS) as f64
@@ -473,9 +476,8 @@ impl Store {
             ));
         }
         if k > requested_ef {
-            est.recommendations.push(format!(
-                "k = {k} is above ef_search = {requested_ef}: the search raises ef to k"
-            ));
+            est.recommendations
+                .push(format!("k = {k} is above ef_search = {requested_ef}: the search raises ef to k"));
         }
         let dead = inner.tombstones + inner.soft_deleted;
         if n > 0 && dead * 10 >= n {
@@ -496,7 +498,8 @@ mod tests {
 
     fn store_with(n: usize, dim: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions { dimension: dim, ..StoreOptions::default() }).unwrap();
+        let store =
+            Store::open(dir.path(), &StoreOptions { dimension: dim, ..StoreOptions::default() }).unwrap();
         let mut seed = 11u64;
         let mut next = || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -516,12 +519,32 @@ mod tests {
         let (_d, store) = store_with(50, 4);
         let v = [0.5, 0.1, 0.2, 0.3];
         let cases: Vec<(Query, &str, &str)> = vec![
-            (Query { vector: &v[..3], k: 5, filter: None, ef_search: 0 }, "VS_ERR_DIMENSION_MISMATCH", "dimension"),
+            (
+                Query { vector: &v[..3], k: 5, filter: None, ef_search: 0 },
+                "VS_ERR_DIMENSION_MISMATCH",
+                "dimension",
+            ),
             (Query { vector: &v, k: 0, filter: None, ef_search: 0 }, "VS_ERR_INVALID_ARGUMENT", "k must be"),
-            (Query { vector: &v, k: 10_001, filter: None, ef_search: 0 }, "VS_ERR_INVALID_ARGUMENT", "k must be"),
-            (Query { vector: &v, k: 5, filter: Some("bucket >"), ef_search: 0 }, "VS_ERR_FILTER_SYNTAX", "position"),
-            (Query { vector: &[0.5, f32::NAN, 0.2, 0.3], k: 5, filter: None, ef_search: 0 }, "VS_ERR_INVALID_ARGUMENT", "non-finite"),
-            (Query { vector: &v, k: 5, filter: None, ef_search: 100_001 }, "VS_ERR_INVALID_ARGUMENT", "ef_search"),
+            (
+                Query { vector: &v, k: 10_001, filter: None, ef_search: 0 },
+                "VS_ERR_INVALID_ARGUMENT",
+                "k must be",
+            ),
+            (
+                Query { vector: &v, k: 5, filter: Some("bucket >"), ef_search: 0 },
+                "VS_ERR_FILTER_SYNTAX",
+                "position",
+            ),
+            (
+                Query { vector: &[0.5, f32::NAN, 0.2, 0.3], k: 5, filter: None, ef_search: 0 },
+                "VS_ERR_INVALID_ARGUMENT",
+                "non-finite",
+            ),
+            (
+                Query { vector: &v, k: 5, filter: None, ef_search: 100_001 },
+                "VS_ERR_INVALID_ARGUMENT",
+                "ef_search",
+            ),
         ];
         for (q, code, text) in cases {
             let e = store.estimate_query(&q);
@@ -536,7 +559,10 @@ mod tests {
         }
         // Every problem is reported, not only the first.
         let e = store.estimate_query(&Query { vector: &v[..3], k: 0, filter: Some("("), ef_search: 0 });
-        assert_eq!(e.error_codes, vec!["VS_ERR_INVALID_ARGUMENT", "VS_ERR_FILTER_SYNTAX", "VS_ERR_DIMENSION_MISMATCH"]);
+        assert_eq!(
+            e.error_codes,
+            vec!["VS_ERR_INVALID_ARGUMENT", "VS_ERR_FILTER_SYNTAX", "VS_ERR_DIMENSION_MISMATCH"]
+        );
     }
 
     #[test]
@@ -547,7 +573,7 @@ mod tests {
         let cases = [
             (&small, None, Plan::ExactScan),
             (&big, None, Plan::Graph),
-            (&big, Some("bucket < 60"), Plan::Graph),   // 60% pass: 2400 >= 32 * 16
+            (&big, Some("bucket < 60"), Plan::Graph), // 60% pass: 2400 >= 32 * 16
             (&big, Some("bucket = 7"), Plan::ExactScan), // 1% pass: 40 < 512
         ];
         for (store, filter, plan) in cases {

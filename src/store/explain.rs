@@ -131,7 +131,11 @@ impl Explanation {
         let filter_text = match &self.filter_details {
             None => "No filter.".to_string(),
             Some(d) => {
-                format!("Passed filter ({} of {} conditions matched).", d.matched_conditions.len(), d.conditions.len())
+                format!(
+                    "Passed filter ({} of {} conditions matched).",
+                    d.matched_conditions.len(),
+                    d.conditions.len()
+                )
             }
         };
         let work = match stats.plan {
@@ -142,13 +146,19 @@ impl Explanation {
             Plan::GraphWithExactFallback => format!(
                 "Graph search found fewer than {} matches ({} distance calculations, {} nodes visited); \
                  an exact scan of {} records answered.",
-                self.k, stats.graph_distance_calculations, stats.nodes_visited, stats.exact_scan_distance_calculations
+                self.k,
+                stats.graph_distance_calculations,
+                stats.nodes_visited,
+                stats.exact_scan_distance_calculations
             ),
             Plan::ExactScan | Plan::Empty => {
                 format!("Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
             }
         };
-        format!("Ranked #{} with score {:.4} ({}). {filter_text} {work}", self.rank, self.score, self.distance_metric)
+        format!(
+            "Ranked #{} with score {:.4} ({}). {filter_text} {work}",
+            self.rank, self.score, self.distance_metric
+        )
     }
 }
 
@@ -270,7 +280,8 @@ mod tests {
 
     fn store_with(n: usize, dim: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions { dimension: dim, ..StoreOptions::default() }).unwrap();
+        let store =
+            Store::open(dir.path(), &StoreOptions { dimension: dim, ..StoreOptions::default() }).unwrap();
         let mut seed = 7u64;
         let mut next = || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -279,11 +290,12 @@ mod tests {
         let vecs: Vec<Vec<f32>> = (0..n).map(|_| (0..dim).map(|_| next()).collect()).collect();
         let ids: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
         let metas: Vec<String> = (0..n)
-            .map(|i| format!(r#"{{"bucket":{},"tag":"{}"}}"#, i % 10, if i % 2 == 0 { "even" } else { "odd" }))
+            .map(|i| {
+                format!(r#"{{"bucket":{},"tag":"{}"}}"#, i % 10, if i % 2 == 0 { "even" } else { "odd" })
+            })
             .collect();
-        let recs: Vec<NewRecord> = (0..n)
-            .map(|i| NewRecord { id: &ids[i], vector: &vecs[i], metadata: Some(&metas[i]) })
-            .collect();
+        let recs: Vec<NewRecord> =
+            (0..n).map(|i| NewRecord { id: &ids[i], vector: &vecs[i], metadata: Some(&metas[i]) }).collect();
         store.upsert_many(&recs).unwrap();
         (dir, store)
     }
@@ -349,9 +361,18 @@ mod tests {
     fn explain_refuses_what_query_refuses() {
         let (_d, store) = store_with(10, 4);
         for (q, code) in [
-            (Query { vector: &[1.0, 0.0, 0.0], k: 3, filter: None, ef_search: 0 }, crate::Code::DimensionMismatch),
-            (Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 0, filter: None, ef_search: 0 }, crate::Code::InvalidArgument),
-            (Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 3, filter: Some("a = "), ef_search: 0 }, crate::Code::FilterSyntax),
+            (
+                Query { vector: &[1.0, 0.0, 0.0], k: 3, filter: None, ef_search: 0 },
+                crate::Code::DimensionMismatch,
+            ),
+            (
+                Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 0, filter: None, ef_search: 0 },
+                crate::Code::InvalidArgument,
+            ),
+            (
+                Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 3, filter: Some("a = "), ef_search: 0 },
+                crate::Code::FilterSyntax,
+            ),
         ] {
             assert_eq!(store.query(&q).unwrap_err().code, code);
             assert_eq!(store.query_explain(&q).unwrap_err().code, code);

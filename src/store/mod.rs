@@ -29,8 +29,8 @@ use crate::storage::snapshot::{
     load_snapshot, write_snapshot, FileKind, LoadedSnapshot, SlotRecord, SnapshotContents,
 };
 use crate::storage::vectors::VectorBlock;
-use options::{Durability, Metric, StoreOptions, MAX_DIMENSION, MAX_K};
 use explain::{Plan, SearchInfo};
+use options::{Durability, Metric, StoreOptions, MAX_DIMENSION, MAX_K};
 use record::{check_finite, check_id, metadata_text, parse_metadata, Hit, Record};
 use serde_json::{Map, Value};
 
@@ -359,7 +359,9 @@ impl Inner {
     /// `estimate_query` calls it too, so the estimate predicts the plan the query takes.
     fn plan(&self, ef: usize, filtered: bool, accepted: impl FnOnce() -> usize) -> Plan {
         let n = self.slots.len();
-        if n <= EXACT_SCAN_MAX_SLOTS || self.index.len() < n || (filtered && accepted() < SELECTIVE_FACTOR * ef)
+        if n <= EXACT_SCAN_MAX_SLOTS
+            || self.index.len() < n
+            || (filtered && accepted() < SELECTIVE_FACTOR * ef)
         {
             Plan::ExactScan
         } else {
