@@ -215,8 +215,22 @@ impl Calibration {
         };
         let n = inner.slots.len();
         if len > 0 {
-            let probes: Vec<Vec<f32>> = (0..PROBES.min(len))
-                .map(|i| inner.vectors.get((i * len / PROBES.min(len)) as u32).to_vec())
+            // A stored vector as a query finds itself at once, which makes the search a little
+            // cheaper than for an unseen query: move each probe a fifth of the way towards another
+            // stored vector, so that it is near the data but not on it.
+            let p = PROBES.min(len);
+            let probes: Vec<Vec<f32>> = (0..p)
+                .map(|i| {
+                    let a = inner.vectors.get((i * len / p) as u32);
+                    let b = inner.vectors.get((((i * len / p) + len / 2 + 1) % len) as u32);
+                    let mut q: Vec<f32> = a.iter().zip(b).map(|(x, y)| 0.8 * x + 0.2 * y).collect();
+                    if inner.index.metric() == super::options::Metric::Cosine
+                        && !crate::index::distance::normalize(&mut q)
+                    {
+                        q = a.to_vec();
+                    }
+                    q
+                })
                 .collect();
             let mut ns_per_distance = Vec::new();
             let mut touching_ns_per_distance = Vec::new();
