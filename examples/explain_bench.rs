@@ -201,6 +201,27 @@ fn main() {
                 }
             }
         }
+        // The serialisation alone, on the last query's results.
+        let ex = store.query_explain(&Query { vector: qs[0], k: 10, filter, ef_search: ef }).unwrap();
+        let (mut ser, mut text) = (vec![], vec![]);
+        for _ in 0..1000 {
+            let t = Instant::now();
+            for h in &ex {
+                std::hint::black_box(serde_json::to_vec(&h.explanation).unwrap());
+            }
+            ser.push(t.elapsed().as_secs_f64() * 1e6);
+            let t = Instant::now();
+            for h in &ex {
+                std::hint::black_box(h.explanation.explanation_text());
+            }
+            text.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        println!(
+            "  filter {:<12} serialising 10 explanations: {:.2} us (of which the texts alone {:.2} us)",
+            filter.unwrap_or("none"),
+            median(&mut ser),
+            median(&mut text)
+        );
         let (p, e, j) = (median(&mut plain), median(&mut explained), median(&mut json));
         println!(
             "  filter {:<12} query {p:.1} us, query_explain {e:.1} us (ratio {:.3}), and reading every explanation as JSON {j:.1} us (ratio {:.3})",

@@ -238,7 +238,10 @@ pub unsafe extern "C" fn vs_results_explanation_json(r: *const vs_results, i: us
         e.json
             .get_or_init(|| {
                 // serde_json escapes control characters, NUL included; serialising this type cannot fail.
-                let text = serde_json::to_string(&e.explanation).unwrap_or_else(|_| "{}".to_string());
+                let mut text = Vec::with_capacity(512);
+                if serde_json::to_writer(&mut text, &e.explanation).is_err() {
+                    text = b"{}".to_vec();
+                }
                 CString::new(text).expect("JSON text holds no NUL")
             })
             .as_ptr()

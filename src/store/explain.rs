@@ -127,38 +127,72 @@ impl Explanation {
     /// conditions matched). Graph search: 1234 distance calculations, 321 nodes visited.` Built on
     /// demand, so that explaining costs little more than the query when nobody reads it.
     pub fn explanation_text(&self) -> String {
-        let stats = &self.graph_stats;
-        let filter_text = match &self.filter_details {
-            None => "No filter.".to_string(),
-            Some(d) => {
-                format!(
-                    "Passed filter ({} of {} conditions matched).",
-                    d.matched_conditions.len(),
-                    d.conditions.len()
-                )
-            }
-        };
-        let work = match stats.plan {
-            Plan::Graph => format!(
+        Text(self).to_string()
+    }
+}
+
+/// Writes the explanation text straight into a formatter (or a JSON string being serialised).
+struct Text<'a>(&'a Explanation);
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = self.0;
+        let stats = &e.graph_stats;
+        // The score to 4 decimals, written from an integer: `{:.4}` on a float costs more than
+        // the rest of the line.
+        let scaled = (f64::from(e.score) * 1e4).round();
+        if scaled.is_finite() && scaled.abs() < 1e15 {
+            let v = scaled as i64;
+            let sign = if v < 0 { "-" } else { "" };
+            let v = v.unsigned_abs();
+            write!(
+                f,
+                "Ranked #{} with score {sign}{}.{:04} ({}). ",
+                e.rank,
+                v / 10_000,
+                v % 10_000,
+                e.distance_metric
+            )?;
+        } else {
+            write!(f, "Ranked #{} with score {:.4} ({}). ", e.rank, e.score, e.distance_metric)?;
+        }
+        match &e.filter_details {
+            None => f.write_str("No filter. ")?,
+            Some(d) => write!(
+                f,
+                "Passed filter ({} of {} conditions matched). ",
+                d.matched_conditions.len(),
+                d.conditions.len()
+            )?,
+        }
+        match stats.plan {
+            Plan::Graph => write!(
+                f,
                 "Graph search: {} distance calculations, {} nodes visited.",
                 stats.distance_calculations, stats.nodes_visited
             ),
-            Plan::GraphWithExactFallback => format!(
+            Plan::GraphWithExactFallback => write!(
+                f,
                 "Graph search found fewer than {} matches ({} distance calculations, {} nodes visited); \
                  an exact scan of {} records answered.",
-                self.k,
+                e.k,
                 stats.graph_distance_calculations,
                 stats.nodes_visited,
                 stats.exact_scan_distance_calculations
             ),
             Plan::ExactScan | Plan::Empty => {
-                format!("Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
+                write!(f, "Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
             }
-        };
-        format!(
-            "Ranked #{} with score {:.4} ({}). {filter_text} {work}",
-            self.rank, self.score, self.distance_metric
-        )
+        }
+    }
+}
+
+/// Serialises as a JSON string without building it first.
+struct TextField<'a>(&'a Explanation);
+
+impl Serialize for TextField<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(&Text(self.0))
     }
 }
 
@@ -172,7 +206,7 @@ impl Serialize for Explanation {
         st.serialize_field("filter_details", &self.filter_details)?;
         st.serialize_field("graph_stats", &self.graph_stats)?;
         st.serialize_field("rank", &self.rank)?;
-        st.serialize_field("explanation_text", &self.explanation_text())?;
+        st.serialize_field("explanation_text", &TextField(self))?;
         st.end()
     }
 }
@@ -354,6 +388,23 @@ mod tests {
             } else {
                 assert!(explained[0].explanation.filter_details.is_none());
             }
+        }
+    }
+
+    #[test]
+    fn the_text_writes_the_score_to_four_decimals() {
+        let (_d, store) = store_with(10, 4);
+        let q = Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 1, filter: None, ef_search: 0 };
+        let mut e = store.query_explain(&q).unwrap().remove(0).explanation;
+        for (score, text) in
+            [(0.98766f32, "0.9877"), (-0.5, "-0.5000"), (-0.00004, "0.0000"), (12.5, "12.5000")]
+        {
+            e.score = score;
+            assert!(
+                e.explanation_text().contains(&format!("with score {text} (")),
+                "{}",
+                e.explanation_text()
+            );
         }
     }
 
