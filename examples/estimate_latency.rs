@@ -13,6 +13,11 @@
 //! model) and, for no filter and 1%, 10%, 50% filters, `nq` estimates each followed by the plain
 //! query (so the estimate finds the caches as a service would, after other queries), printing the
 //! median and the 99th percentile.
+//!
+//! Measured 2026-11-25 (1M x 16, efC 32, 2-core shared VM): the first estimate 9-10 ms (the cost
+//! model's measurement, repeated once a minute); then, medians (p99) with the JSON: no filter
+//! 3.1 us (8.8), `bucket < 1` 429 us (733), `< 10` 227 us (646), `< 50` 165 us (429). A filtered
+//! estimate's time is the planner's 512-record sample read from memory (the query pays it too).
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -18,6 +18,20 @@
 //! times `query` and `query_explain` alternately, 3 passes over the queries, and prints the median
 //! per-query latency of each and their ratio (explain's overhead), plus the same through the JSON
 //! each result's explanation is serialised to at the C boundary.
+//!
+//! Measured 2026-11-25 on glove50-100k (2-core VM shared with other jobs, load 3-5), 1000 queries,
+//! k = 10, ef 64; medians of estimated / measured per query:
+//!
+//! | filter | plan agreement | estimate latency | distances | nodes | duration |
+//! |---|---|---|---|---|---|
+//! | none | graph 1000/1000 | 2.4 us | 0.85 | 1.01 | 1.17 |
+//! | bucket < 1 (1%) | exact_scan 1000/1000 | 362 us | 1.00 | - | 0.85 |
+//! | bucket < 10 (10%) | graph 1000/1000 | 190 us | 1.02 | 0.91 | 1.44 |
+//! | bucket < 50 (50%) | graph 1000/1000 | 138 us | 0.88 | 1.00 | 1.49 |
+//!
+//! Explain against a plain query: 87.1 us vs 87.1 us (ratio 1.00) without a filter, 377 vs 379 us
+//! (1.00) with the 50% filter; reading all 10 explanations as JSON adds about 15 us (ratio 1.17 and
+//! 1.09).
 
 use std::path::PathBuf;
 use std::time::Instant;
