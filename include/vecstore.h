@@ -192,6 +192,51 @@ typedef struct vs_batch_op {
 } vs_batch_op;
 
 /**
+ * How a query ran (`vs_explanation.plan`; `"plan"` in the JSON).
+ */
+typedef uint32_t vs_plan;
+
+/**
+ * The explanation of one row as numbers (the JSON of `vs_results_explanation_json` without the
+ * texts), filled by `vs_results_explanation`. Initialise with `vs_explanation_default()`.
+ */
+typedef struct vs_explanation {
+  /**
+   * Set by `vs_explanation_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * 1 for the first row.
+   */
+  uint32_t rank;
+  /**
+   * The metric's own value: cosine similarity, dot product, or euclidean distance.
+   */
+  double raw_score;
+  /**
+   * One of `VS_PLAN_*`.
+   */
+  vs_plan plan;
+  /**
+   * True: every returned row passed the filter (or there was none).
+   */
+  bool filter_passed;
+  /**
+   * Leaf conditions of the filter (0 without a filter), and how many of them this row satisfies.
+   */
+  uint32_t conditions;
+  uint32_t matched_conditions;
+  /**
+   * The work of the whole query (the same in every row): every distance computed, graph nodes
+   * expanded, and the distances of the graph search and of the exact scan.
+   */
+  uint64_t distance_calculations;
+  uint64_t nodes_visited;
+  uint64_t graph_distance_calculations;
+  uint64_t exact_scan_distance_calculations;
+} vs_explanation;
+
+/**
  * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
  * else you need.
  */
@@ -327,6 +372,21 @@ typedef struct vs_store_options {
  * Set the TTL: `id`, `ttl_seconds` (0 = remove the expiry).
  */
 #define VS_BATCH_SET_TTL 5
+
+/**
+ * Every slot's distance computed (small stores, selective filters).
+ */
+#define VS_PLAN_EXACT_SCAN 0
+
+/**
+ * The HNSW graph.
+ */
+#define VS_PLAN_GRAPH 1
+
+/**
+ * The graph found fewer than k matches, so the exact scan answered.
+ */
+#define VS_PLAN_GRAPH_WITH_EXACT_FALLBACK 2
 
 /**
  * Cosine similarity (the default). Vectors are stored normalised to unit length; a zero vector is
@@ -486,6 +546,23 @@ void vs_string_free(char *s);
  * (Takes an `int` so that any value a C caller holds is safe to pass.)
  */
 const char *vs_status_name(int status);
+
+/**
+ * An empty `vs_explanation` with its `struct_size` set. Thread-safe.
+ */
+struct vs_explanation vs_explanation_default(void);
+
+/**
+ * Fills `*out` with the explanation of row `i` of a result set from `vs_store_query_explain`, as
+ * numbers: no JSON to build or parse. `out` must be initialised with `vs_explanation_default()`.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL `r` or `out`, an uninitialised `out`, `i` out of range,
+ * results that did not come from `vs_store_query_explain`); `*out` is then left untouched.
+ * Thread-safe.
+ */
+enum vs_status vs_results_explanation(const struct vs_results *r,
+                                      size_t i,
+                                      struct vs_explanation *out,
+                                      struct vs_error **err);
 
 /**
  * Runs a query exactly as `vs_store_query` does (the same rows in the same order with the same

@@ -2,11 +2,115 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{handle, out_arg, status_call, versioned_arg};
+use super::boundary::{handle, out_arg, status_call, versioned_arg, Versioned};
 use super::error::{owned_c_string, vs_error, vs_status};
-use super::query::{core_query, vs_query, vs_results, ResultRow};
+use super::query::{core_query, row, vs_query, vs_results, ResultRow};
 use super::store::vs_store;
 use crate::error::Error;
+use crate::store::explain::Plan;
+
+/// How a query ran (`vs_explanation.plan`; `"plan"` in the JSON).
+pub type vs_plan = u32;
+/// Every slot's distance computed (small stores, selective filters).
+pub const VS_PLAN_EXACT_SCAN: vs_plan = 0;
+/// The HNSW graph.
+pub const VS_PLAN_GRAPH: vs_plan = 1;
+/// The graph found fewer than k matches, so the exact scan answered.
+pub const VS_PLAN_GRAPH_WITH_EXACT_FALLBACK: vs_plan = 2;
+
+/// The explanation of one row as numbers (the JSON of `vs_results_explanation_json` without the
+/// texts), filled by `vs_results_explanation`. Initialise with `vs_explanation_default()`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct vs_explanation {
+    /// Set by `vs_explanation_default()`; do not change.
+    pub struct_size: u32,
+    /// 1 for the first row.
+    pub rank: u32,
+    /// The metric's own value: cosine similarity, dot product, or euclidean distance.
+    pub raw_score: f64,
+    /// One of `VS_PLAN_*`.
+    pub plan: vs_plan,
+    /// True: every returned row passed the filter (or there was none).
+    pub filter_passed: bool,
+    /// Leaf conditions of the filter (0 without a filter), and how many of them this row satisfies.
+    pub conditions: u32,
+    pub matched_conditions: u32,
+    /// The work of the whole query (the same in every row): every distance computed, graph nodes
+    /// expanded, and the distances of the graph search and of the exact scan.
+    pub distance_calculations: u64,
+    pub nodes_visited: u64,
+    pub graph_distance_calculations: u64,
+    pub exact_scan_distance_calculations: u64,
+}
+
+impl Versioned for vs_explanation {
+    const MIN_SIZE: usize = std::mem::size_of::<vs_explanation>();
+    const CONSTRUCTOR: &'static str = "vs_explanation_default";
+    fn defaults() -> Self {
+        vs_explanation {
+            struct_size: std::mem::size_of::<vs_explanation>() as u32,
+            rank: 0,
+            raw_score: 0.0,
+            plan: VS_PLAN_EXACT_SCAN,
+            filter_passed: false,
+            conditions: 0,
+            matched_conditions: 0,
+            distance_calculations: 0,
+            nodes_visited: 0,
+            graph_distance_calculations: 0,
+            exact_scan_distance_calculations: 0,
+        }
+    }
+}
+
+/// An empty `vs_explanation` with its `struct_size` set. Thread-safe.
+#[no_mangle]
+pub extern "C" fn vs_explanation_default() -> vs_explanation {
+    vs_explanation::defaults()
+}
+
+/// Fills `*out` with the explanation of row `i` of a result set from `vs_store_query_explain`, as
+/// numbers: no JSON to build or parse. `out` must be initialised with `vs_explanation_default()`.
+/// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL `r` or `out`, an uninitialised `out`, `i` out of range,
+/// results that did not come from `vs_store_query_explain`); `*out` is then left untouched.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn vs_results_explanation(
+    r: *const vs_results,
+    i: usize,
+    out: *mut vs_explanation,
+    err: *mut *mut vs_error,
+) -> vs_status {
+    status_call(err, || {
+        handle(r, "results")?;
+        out_arg(out, "out")?;
+        let mut e = versioned_arg(out as *const vs_explanation, "out")?;
+        let row = row(r, i).ok_or_else(|| Error::invalid(format!("row {i} is out of range")))?;
+        let x = row
+            .explanation()
+            .ok_or_else(|| Error::invalid("these results did not come from vs_store_query_explain"))?;
+        let g = &x.graph_stats;
+        e.rank = u32::try_from(x.rank).unwrap_or(u32::MAX);
+        e.raw_score = x.raw_score;
+        e.plan = match g.plan {
+            Plan::Graph => VS_PLAN_GRAPH,
+            Plan::GraphWithExactFallback => VS_PLAN_GRAPH_WITH_EXACT_FALLBACK,
+            Plan::ExactScan | Plan::Empty => VS_PLAN_EXACT_SCAN,
+        };
+        e.filter_passed = x.filter_passed;
+        let (all, matched) =
+            x.filter_details.as_ref().map_or((0, 0), |d| (d.conditions.len(), d.matched_conditions.len()));
+        e.conditions = all as u32;
+        e.matched_conditions = matched as u32;
+        e.distance_calculations = g.distance_calculations;
+        e.nodes_visited = g.nodes_visited;
+        e.graph_distance_calculations = g.graph_distance_calculations;
+        e.exact_scan_distance_calculations = g.exact_scan_distance_calculations;
+        *out = e;
+        Ok(())
+    })
+}
 
 /// Runs a query exactly as `vs_store_query` does (the same rows in the same order with the same
 /// scores, the same errors) and attaches an explanation to every row: read it with

@@ -99,6 +99,10 @@ impl ResultRow {
         self.vector = Some(v);
         self
     }
+    /// The explanation, for rows of `vs_store_query_explain`.
+    pub(crate) fn explanation(&self) -> Option<&crate::store::explain::Explanation> {
+        self.explanation.as_ref().map(|e| &e.explanation)
+    }
     pub(crate) fn with_explanation(mut self, explanation: crate::store::explain::Explanation) -> ResultRow {
         self.explanation = Some(Box::new(Explained { explanation, json: std::sync::OnceLock::new() }));
         self
@@ -118,7 +122,7 @@ impl vs_results {
     }
 }
 
-unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
+pub(crate) unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
     r.as_ref().and_then(|r| r.rows.get(i))
 }
 

@@ -96,6 +96,19 @@ static void test_explain_returns_the_query_results_with_reasons(void) {
             CHECK(has(e, "\"filter_passed\":true"));
             CHECK(has(e, "\"explanation_text\":\"Ranked #"));
             CHECK_MSG(has(e, plans[f]), "filter %s: %s", filters[f] ? filters[f] : "none", e);
+            /* The same explanation as numbers. */
+            {
+                vs_explanation x = vs_explanation_default();
+                CHECK_OK(vs_results_explanation(ex, i, &x, ERR));
+                CHECK(x.rank == i + 1);
+                CHECK(fabs(x.raw_score - (double)b) < 1e-6);
+                CHECK(x.plan == (f < 2 ? VS_PLAN_GRAPH : VS_PLAN_EXACT_SCAN));
+                CHECK(x.filter_passed);
+                CHECK((double)x.distance_calculations == json_num(e, "distance_calculations"));
+                CHECK((double)x.nodes_visited == json_num(e, "nodes_visited"));
+                CHECK(x.conditions == (f == 0 ? 0u : f == 1 ? 2u : 1u));
+                CHECK(x.matched_conditions >= (f == 0 ? 0u : 1u) && x.matched_conditions <= x.conditions);
+            }
             if (f < 2) {
                 CHECK(json_num(e, "nodes_visited") > 0);
                 CHECK(json_num(e, "graph_distance_calculations") > json_num(e, "nodes_visited"));
@@ -123,6 +136,20 @@ static void test_explain_returns_the_query_results_with_reasons(void) {
             }
         }
         CHECK(vs_results_explanation_json(ex, 10) == NULL);
+        {
+            vs_explanation x = vs_explanation_default(), untouched;
+            x.rank = 777;
+            untouched = x;
+            CHECK_FAILS_MSG(VS_ERR_INVALID_ARGUMENT, "out of range", vs_results_explanation(ex, 10, &x, ERR));
+            CHECK_FAILS_MSG(VS_ERR_INVALID_ARGUMENT, "vs_store_query_explain",
+                            vs_results_explanation(plain, 0, &x, ERR));
+            CHECK_FAILS(VS_ERR_INVALID_ARGUMENT, vs_results_explanation(NULL, 0, &x, ERR));
+            CHECK_FAILS(VS_ERR_INVALID_ARGUMENT, vs_results_explanation(ex, 0, NULL, ERR));
+            x.struct_size = 0;
+            untouched.struct_size = 0;
+            CHECK_FAILS_MSG(VS_ERR_INVALID_ARGUMENT, "vs_explanation_default", vs_results_explanation(ex, 0, &x, ERR));
+            CHECK(memcmp(&x, &untouched, sizeof x) == 0);
+        }
         vs_results_free(plain);
         vs_results_free(ex);
     }
