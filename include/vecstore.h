@@ -172,7 +172,7 @@ typedef struct vs_error vs_error;
 typedef struct vs_namespaces vs_namespaces;
 
 /**
- * Rows returned by `vs_store_query` or `vs_store_get`, best first. Owned by the caller: free with
+ * Rows returned by `vs_store_query`, `vs_store_query_explain` or `vs_store_get`, best first. Owned by the caller: free with
  * `vs_results_free`. Strings and arrays read from it are borrowed and stay valid until then.
  * Immutable: safe to read from several threads at once.
  */
@@ -220,6 +220,97 @@ typedef struct vs_batch_op {
    */
   uint64_t ttl_seconds;
 } vs_batch_op;
+
+/**
+ * How a query ran (`vs_explanation.plan`; `"plan"` in the JSON).
+ */
+typedef uint32_t vs_plan;
+
+/**
+ * The explanation of one row as numbers (the JSON of `vs_results_explanation_json` without the
+ * texts), filled by `vs_results_explanation`. Initialise with `vs_explanation_default()`.
+ */
+typedef struct vs_explanation {
+  /**
+   * Set by `vs_explanation_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * 1 for the first row.
+   */
+  uint32_t rank;
+  /**
+   * The metric's own value: cosine similarity, dot product, or euclidean distance.
+   */
+  double raw_score;
+  /**
+   * One of `VS_PLAN_*`.
+   */
+  vs_plan plan;
+  /**
+   * True: every returned row passed the filter (or there was none).
+   */
+  bool filter_passed;
+  /**
+   * Leaf conditions of the filter (0 without a filter), and how many of them this row satisfies.
+   */
+  uint32_t conditions;
+  uint32_t matched_conditions;
+  /**
+   * The work of the whole query (the same in every row): every distance computed, graph nodes
+   * expanded, and the distances of the graph search and of the exact scan.
+   */
+  uint64_t distance_calculations;
+  uint64_t nodes_visited;
+  uint64_t graph_distance_calculations;
+  uint64_t exact_scan_distance_calculations;
+} vs_explanation;
+
+/**
+ * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
+ * else you need.
+ */
+typedef struct vs_query {
+  /**
+   * Set by `vs_query_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * The query vector: `dim` finite floats, borrowed for the call only.
+   */
+  const float *vector;
+  /**
+   * Length of `vector`; must equal the store's dimension.
+   */
+  size_t dim;
+  /**
+   * How many results, 1..=VS_MAX_K (default 10).
+   */
+  uint32_t k;
+  /**
+   * Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
+   * Only records whose metadata passes it are returned, and k of them whenever k live records pass.
+   *
+   * The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
+   * `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
+   * field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
+   * single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
+   * numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
+   * names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
+   *
+   * Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
+   * negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
+   * exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
+   * other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
+   * the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
+   * levels of nesting, 10000 values in one `IN` list.
+   */
+  const char *filter;
+  /**
+   * Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
+   */
+  uint32_t ef_search;
+} vs_query;
 
 /**
  * The quotas of a namespace. Always initialise with `vs_quotas_default()` (everything unlimited),
@@ -315,52 +406,6 @@ typedef struct vs_store_options {
 typedef uint32_t vs_namespace_status;
 
 /**
- * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
- * else you need.
- */
-typedef struct vs_query {
-  /**
-   * Set by `vs_query_default()`; do not change.
-   */
-  uint32_t struct_size;
-  /**
-   * The query vector: `dim` finite floats, borrowed for the call only.
-   */
-  const float *vector;
-  /**
-   * Length of `vector`; must equal the store's dimension.
-   */
-  size_t dim;
-  /**
-   * How many results, 1..=VS_MAX_K (default 10).
-   */
-  uint32_t k;
-  /**
-   * Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
-   * Only records whose metadata passes it are returned, and k of them whenever k live records pass.
-   *
-   * The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
-   * `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
-   * field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
-   * single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
-   * numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
-   * names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
-   *
-   * Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
-   * negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
-   * exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
-   * other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
-   * the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
-   * levels of nesting, 10000 values in one `IN` list.
-   */
-  const char *filter;
-  /**
-   * Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
-   */
-  uint32_t ef_search;
-} vs_query;
-
-/**
  * Insert or replace: `id`, `vector` + `dim`, optional `metadata_json`, `ttl_seconds` (0 = never).
  */
 #define VS_BATCH_UPSERT 0
@@ -389,6 +434,21 @@ typedef struct vs_query {
  * Set the TTL: `id`, `ttl_seconds` (0 = remove the expiry).
  */
 #define VS_BATCH_SET_TTL 5
+
+/**
+ * Every slot's distance computed (small stores, selective filters).
+ */
+#define VS_PLAN_EXACT_SCAN 0
+
+/**
+ * The HNSW graph.
+ */
+#define VS_PLAN_GRAPH 1
+
+/**
+ * The graph found fewer than k matches, so the exact scan answered.
+ */
+#define VS_PLAN_GRAPH_WITH_EXACT_FALLBACK 2
 
 /**
  * The namespace serves data calls.
@@ -559,6 +619,78 @@ void vs_string_free(char *s);
  * (Takes an `int` so that any value a C caller holds is safe to pass.)
  */
 const char *vs_status_name(int status);
+
+/**
+ * An empty `vs_explanation` with its `struct_size` set. Thread-safe.
+ */
+struct vs_explanation vs_explanation_default(void);
+
+/**
+ * Fills `*out` with the explanation of row `i` of a result set from `vs_store_query_explain`, as
+ * numbers: no JSON to build or parse. `out` must be initialised with `vs_explanation_default()`.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL `r` or `out`, an uninitialised `out`, `i` out of range,
+ * results that did not come from `vs_store_query_explain`); `*out` is then left untouched.
+ * Thread-safe.
+ */
+enum vs_status vs_results_explanation(const struct vs_results *r,
+                                      size_t i,
+                                      struct vs_explanation *out,
+                                      struct vs_error **err);
+
+/**
+ * Runs a query exactly as `vs_store_query` does (the same rows in the same order with the same
+ * scores, the same errors) and attaches an explanation to every row: read it with
+ * `vs_results_explanation_json` (documented there: raw score, metric, which filter conditions the
+ * row satisfies, the plan and the distance calculations and nodes visited counted during the
+ * search, rank and a one-line text). On success `*out` receives the results (free with
+ * `vs_results_free`). Costs about as much as `vs_store_query` (the counters are kept by every
+ * search anyway): each row's explanation JSON is built the first time it is read.
+ *
+ * Errors: those of `vs_store_query` (`VS_ERR_INVALID_ARGUMENT`, `VS_ERR_DIMENSION_MISMATCH`,
+ * `VS_ERR_FILTER_SYNTAX`). Thread-safe, and runs in parallel with other queries.
+ */
+enum vs_status vs_store_query_explain(const struct vs_store *store,
+                                      const struct vs_query *q,
+                                      struct vs_results **out,
+                                      struct vs_error **err);
+
+/**
+ * Validates a query and estimates its cost without running it. On success `*out_json` receives a
+ * JSON object owned by the caller (free it with `vs_string_free`):
+ *
+ * `{"valid":true,"errors":[],"error_codes":[],"cost_estimate":0.02,
+ *   "estimated_distance_calculations":1500,"estimated_nodes_visited":110,"will_overfetch":false,
+ *   "recommendations":[],"estimated_duration_ms":0.2,"plan":"graph","plan_reason":"...",
+ *   "estimated_selectivity":1.0,"estimated_matches":100000,"ef_search":64,"calibration_ms":0.0}`
+ *
+ * A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
+ * `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
+ * ef_search above 100000, filter syntax with its position, an empty, non-finite, zero (cosine) or
+ * too long vector) and `error_codes` (the matching `VS_ERR_*` names), and `"plan":null`.
+ *
+ * For a valid query: `plan` is the plan the query will take, decided by the query's own planner
+ * on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),
+ * `graph`, or `empty` (nothing written yet). `estimated_distance_calculations` and
+ * `estimated_nodes_visited` come from the graph's level sizes, ef (raised to k), the filter's
+ * estimated selectivity (`estimated_selectivity`, the fraction of slots that pass; a graph search
+ * then looks through about ef / selectivity candidates, `will_overfetch`), and node and distance
+ * counts measured on this store's graph. `estimated_duration_ms` multiplies them by measured
+ * costs (a graph search's time per distance, the exact scan's time per row, the filter's time per
+ * evaluation, the time to return a row). `cost_estimate` is `1 - exp(-estimated_duration_ms / 10)`,
+ * in [0, 1]. `recommendations` are sentences in plain words. The cost model is measured on the
+ * store at the first estimate (a few milliseconds, reported as `calibration_ms`) and again when
+ * the graph has changed size by more than 10% or the measurement is more than a minute old;
+ * otherwise an estimate takes microseconds (without a filter) to a few hundred (sampling the
+ * filter on 512 records, as the query's planner does). Later versions may add keys.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` only for a NULL store, query or out_json, a `vs_query` not
+ * initialised with `vs_query_default()`, a vector pointer that is NULL with a non-zero `dim`, or a
+ * filter that is not UTF-8. Thread-safe.
+ */
+enum vs_status vs_store_estimate_query_json(const struct vs_store *store,
+                                            const struct vs_query *q,
+                                            char **out_json,
+                                            struct vs_error **err);
 
 /**
  * No limits: every field 0 (unlimited). Thread-safe.
@@ -818,10 +950,31 @@ const float *vs_results_vector(const struct vs_results *r,
                                size_t *dim);
 
 /**
- * The explanation of row `i` as JSON text, for results of `vs_store_query_explain` (a later
- * version); NULL for every other result set, when `r` is NULL or `i` is out of range.
+ * The explanation of row `i` as a JSON object text, for results of `vs_store_query_explain`:
+ * borrowed, valid until `vs_results_free(r)`. NULL for every other result set (`vs_store_query`,
+ * `vs_store_get`), when `r` is NULL or `i` is out of range. The object:
+ *
+ * `{"raw_score":0.9876,"distance_metric":"Cosine","filter_passed":true,
+ *   "filter_details":{"filter_expr":"category = 'tech'","matched_conditions":["category = 'tech'"],
+ *                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
+ *   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
+ *                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
+ *                  "upper_levels":3,"upper_hops":5},
+ *   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
+ *
+ * `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
+ * `distance_metric` is `Cosine`, `Euclidean` or `Dot`. `filter_details` is null without a filter;
+ * `matched_conditions` lists the filter's conditions (canonical text) this row's metadata satisfies
+ * on its own, `conditions` every condition with its outcome. `graph_stats` is the work of the whole
+ * query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
+ * stores and selective filters: one distance per slot, `nodes_visited` 0) or
+ * `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
+ * `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
+ * row. Later versions may add keys. The text is built the first time a row's explanation is read
+ * (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
  */
-const char *vs_results_explanation_json(const struct vs_results *r, size_t i);
+const char *vs_results_explanation_json(const struct vs_results *r,
+                                        size_t i);
 
 /**
  * Frees a result set. NULL is a no-op. Must be called at most once per result set.

@@ -18,6 +18,8 @@ pub mod store;
 pub use error::{Code, Error, Result};
 pub use filter::{ConditionResult, Filter};
 pub use namespace::{NamespaceManager, NamespaceStats, Quotas, RequestKind, Status as NamespaceStatus};
+pub use store::estimate::QueryEstimate;
+pub use store::explain::{ExplainedHit, Explanation, GraphStats, Plan};
 pub use store::options::{Durability, Metric, StoreOptions};
 pub use store::record::{Hit, Record};
 pub use store::{NewRecord, Query, Stats, Store};

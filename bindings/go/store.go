@@ -45,7 +45,7 @@ type Result struct {
 	// Vector is the stored vector (normalised to unit length in a cosine store). Filled by Get;
 	// nil in query results.
 	Vector []float32
-	// Explanation is how the score was reached, for explained queries (a later version); nil
+	// Explanation is how the result was found, filled by [Store.QueryExplain] (see there); nil
 	// otherwise.
 	Explanation map[string]any
 }

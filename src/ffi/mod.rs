@@ -12,6 +12,7 @@
 pub mod batch;
 pub mod boundary;
 pub mod error;
+pub mod explain;
 pub mod namespace;
 pub mod query;
 pub mod records;

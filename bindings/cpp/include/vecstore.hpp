@@ -121,6 +121,10 @@ struct Result {
   float score = 0.0f;         ///< Higher = more similar (see Metric); 0 for Store::get.
   std::string metadata_json;  ///< The metadata as a JSON object text ("{}" when none).
   std::vector<float> vector;  ///< Filled by Store::get (normalised in a cosine store); empty for queries.
+  /// Filled by Store::query_explain: the JSON object of vs_results_explanation_json (raw_score,
+  /// distance_metric, filter_passed, filter_details, graph_stats, rank, explanation_text); empty
+  /// otherwise.
+  std::string explanation_json;
 };
 
 /// What a BatchOp does (the VS_BATCH_* kinds).
@@ -243,6 +247,7 @@ inline std::vector<Result> to_results(const vs_results* r, bool with_vectors) {
       std::size_t dim = 0;
       if (const float* v = vs_results_vector(r, i, &dim)) row.vector.assign(v, v + dim);
     }
+    if (const char* ex = vs_results_explanation_json(r, i)) row.explanation_json = ex;
     out.push_back(std::move(row));
   }
   return out;
@@ -571,7 +576,51 @@ class Store {
     return query(Span(data, size), k, filter, ef_search);
   }
 
+  /// Runs q exactly as query(q) does (the same results in the same order with the same scores, the
+  /// same errors) and fills each Result's explanation_json (see vs_results_explanation_json): raw
+  /// score, metric, which filter conditions the row satisfies, the plan and the distance
+  /// calculations and nodes visited counted during the search, rank and a one-line text.
+  std::vector<Result> query_explain(const Query& q) const {
+    vs_store* h = checked_handle();
+    const std::string c_filter = detail::c_string(q.filter, "filter");
+    const vs_query cq = c_query(q, c_filter);
+    vs_results* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_query_explain(h, &cq, &raw, err.out()));
+    const detail::ResultsPtr results(raw);
+    return detail::to_results(results.get(), false);
+  }
+
+  /// Validates q and estimates its cost without running it; returns the JSON object of
+  /// vs_store_estimate_query_json: valid, errors, error_codes, cost_estimate (0..1),
+  /// estimated_distance_calculations, estimated_nodes_visited, will_overfetch, recommendations,
+  /// estimated_duration_ms, plan ("exact_scan", "graph", "empty"; null when invalid), plan_reason,
+  /// estimated_selectivity, estimated_matches, ef_search, calibration_ms. A query that query()
+  /// would refuse gives "valid":false with the reasons, not an exception; throws Error only for a
+  /// closed store or a filter holding a NUL byte (VS_ERR_INVALID_ARGUMENT).
+  std::string estimate_query(const Query& q) const {
+    vs_store* h = checked_handle();
+    const std::string c_filter = detail::c_string(q.filter, "filter");
+    const vs_query cq = c_query(q, c_filter);
+    char* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_estimate_query_json(h, &cq, &raw, err.out()));
+    const detail::StringPtr json(raw);
+    return json ? std::string(json.get()) : std::string();
+  }
+
  private:
+  /// The vs_query of q; borrows q.vector and c_filter (which must outlive it).
+  static vs_query c_query(const Query& q, const std::string& c_filter) noexcept {
+    vs_query cq = vs_query_default();
+    cq.vector = q.vector.empty() ? nullptr : q.vector.data();
+    cq.dim = q.vector.size();
+    cq.k = q.k;
+    cq.filter = c_filter.empty() ? nullptr : c_filter.c_str();
+    cq.ef_search = q.ef_search;
+    return cq;
+  }
+
   static Store open_impl(const std::string& path, const vs_store_options* opts) {
     const std::string c_path = detail::c_string(path, "path");
     vs_store* raw = nullptr;
