@@ -46,9 +46,10 @@ test-c: lib
 
 test-examples: lib
 	$(MAKE) -C examples-c all
-	rm -rf $(CURDIR)/build/example-store
+	rm -rf $(CURDIR)/build/example-store $(CURDIR)/build/example-store.*
 	$(MAKE) -C examples-c run STORE=$(CURDIR)/build/example-store
 	$(MAKE) -C examples-c run STORE=$(CURDIR)/build/example-store
+	$(MAKE) -C examples-c check
 
 # Builds the quickstart the way a C user would, from pkg-config alone, against the shared library.
 test-pkgconfig: pc

@@ -36,9 +36,24 @@
 #define VS_COMPACTION_REASON_LEN 256
 
 /**
+ * Longest namespace id or backup name, in bytes.
+ */
+#define VS_MAX_NAMESPACE_ID_LEN 64
+
+/**
+ * Default of `vs_namespaces_set_max_open_stores`.
+ */
+#define VS_DEFAULT_MAX_OPEN_STORES 256
+
+/**
  * Largest `k` a query accepts.
  */
 #define VS_MAX_K 10000
+
+/**
+ * Largest TTL accepted, in seconds (100 years).
+ */
+#define VS_MAX_TTL_SECONDS 3153600000
 
 /**
  * Largest vector dimension a store accepts.
@@ -128,6 +143,13 @@ typedef enum vs_status {
 } vs_status;
 
 /**
+ * The outcome of `vs_store_batch_execute`: counts, duration and one error per failed operation.
+ * Owned by the caller: free with `vs_batch_result_free`. Strings read from it are borrowed and valid
+ * until then. Immutable: safe to read from several threads at once.
+ */
+typedef struct vs_batch_result vs_batch_result;
+
+/**
  * An error returned through a `vs_error **err` out-parameter: a status code and a message.
  * Owned by the caller, who frees it with `vs_error_free`. Immutable, so it may be read from any
  * thread.
@@ -135,7 +157,27 @@ typedef enum vs_status {
 typedef struct vs_error vs_error;
 
 /**
- * Rows returned by `vs_store_query` or `vs_store_get`, best first. Owned by the caller: free with
+ * A namespace manager: many isolated stores under one root directory. Open with
+ * `vs_namespaces_open`, release with `vs_namespaces_close`.
+ *
+ * Layout of the root: `namespaces.json` (the registry: ids, names, quotas, status; checksummed and
+ * replaced atomically), `ns/<id>/` (a namespace's store), `backups/<id>/<name>/`, `LOCK`.
+ *
+ * Namespace ids and backup names: 1..=64 bytes of ASCII letters, digits, `-`, `_` and `.`, not
+ * starting with `.`; anything else (separators, `..`, NUL, spaces, non-ASCII) is
+ * `VS_ERR_INVALID_ARGUMENT`, so no name can reach outside the root. The manager never follows a
+ * symbolic link inside the root: a link where one of its directories or files should be is
+ * `VS_ERR_CORRUPT`.
+ *
+ * Thread safety: every function taking a `vs_namespaces *` may be called from any number of threads
+ * at once, and at the same time as data calls through namespace handles, except
+ * `vs_namespaces_close`, which must be called once, after every other call on the manager has
+ * returned.
+ */
+typedef struct vs_namespaces vs_namespaces;
+
+/**
+ * Rows returned by `vs_store_query`, `vs_store_query_explain` or `vs_store_get`, best first. Owned by the caller: free with
  * `vs_results_free`. Strings and arrays read from it are borrowed and stay valid until then.
  * Immutable: safe to read from several threads at once.
  */
@@ -149,6 +191,40 @@ typedef struct vs_results vs_results;
  * which must be called once, after every other call on the handle has returned.
  */
 typedef struct vs_store vs_store;
+
+/**
+ * The kind of a `vs_batch_op` (a `uint32_t`).
+ */
+typedef uint32_t vs_batch_op_kind;
+
+/**
+ * One operation of `vs_store_batch_execute`. Fields an operation does not use are ignored (leave
+ * them 0/NULL). All pointers are borrowed for the call only. This layout is fixed: later versions
+ * add operations through new kinds or a new function, never by growing this struct.
+ */
+typedef struct vs_batch_op {
+  /**
+   * One of `VS_BATCH_*`.
+   */
+  vs_batch_op_kind kind;
+  /**
+   * NUL-terminated UTF-8 id (never NULL).
+   */
+  const char *id;
+  /**
+   * `dim` floats (upsert only).
+   */
+  const float *vector;
+  size_t dim;
+  /**
+   * JSON object text, or NULL (upsert, update_metadata).
+   */
+  const char *metadata_json;
+  /**
+   * Seconds until the record expires; 0 = never (upsert, set_ttl).
+   */
+  uint64_t ttl_seconds;
+} vs_batch_op;
 
 /**
  * When `vs_store_maybe_compact` (and the maintenance thread) compacts. Initialise with
@@ -211,6 +287,51 @@ typedef struct vs_compaction_result {
 } vs_compaction_result;
 
 /**
+ * How a query ran (`vs_explanation.plan`; `"plan"` in the JSON).
+ */
+typedef uint32_t vs_plan;
+
+/**
+ * The explanation of one row as numbers (the JSON of `vs_results_explanation_json` without the
+ * texts), filled by `vs_results_explanation`. Initialise with `vs_explanation_default()`.
+ */
+typedef struct vs_explanation {
+  /**
+   * Set by `vs_explanation_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * 1 for the first row.
+   */
+  uint32_t rank;
+  /**
+   * The metric's own value: cosine similarity, dot product, or euclidean distance.
+   */
+  double raw_score;
+  /**
+   * One of `VS_PLAN_*`.
+   */
+  vs_plan plan;
+  /**
+   * True: every returned row passed the filter (or there was none).
+   */
+  bool filter_passed;
+  /**
+   * Leaf conditions of the filter (0 without a filter), and how many of them this row satisfies.
+   */
+  uint32_t conditions;
+  uint32_t matched_conditions;
+  /**
+   * The work of the whole query (the same in every row): every distance computed, graph nodes
+   * expanded, and the distances of the graph search and of the exact scan.
+   */
+  uint64_t distance_calculations;
+  uint64_t nodes_visited;
+  uint64_t graph_distance_calculations;
+  uint64_t exact_scan_distance_calculations;
+} vs_explanation;
+
+/**
  * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
  * else you need.
  */
@@ -255,6 +376,33 @@ typedef struct vs_query {
    */
   uint32_t ef_search;
 } vs_query;
+
+/**
+ * The quotas of a namespace. Always initialise with `vs_quotas_default()` (everything unlimited),
+ * then set the limits you need.
+ */
+typedef struct vs_quotas {
+  /**
+   * Set by `vs_quotas_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * Live records the namespace may hold; 0 = unlimited. Replacing an existing record is not
+   * growth, so it is allowed at the limit.
+   */
+  uint64_t max_vectors;
+  /**
+   * Bytes the namespace's store may hold on disk (log, snapshot files, description file; backups
+   * not included); 0 = unlimited. A write whose log record would pass it is refused.
+   */
+  uint64_t max_storage_bytes;
+  /**
+   * Data calls per second through the namespace's `vs_store` handles; 0 = unlimited. A token
+   * bucket of capacity max(1, rate), refilled continuously at `rate` per second: every call takes
+   * one token, a call finding none fails with `VS_ERR_RATE_LIMITED`. Must be finite and >= 0.
+   */
+  double max_requests_per_second;
+} vs_quotas;
 
 /**
  * A similarity metric (a `uint32_t`, so that any value a caller passes is safe to check).
@@ -318,6 +466,67 @@ typedef struct vs_store_options {
 } vs_store_options;
 
 /**
+ * The status of a namespace (a `uint32_t`).
+ */
+typedef uint32_t vs_namespace_status;
+
+/**
+ * Insert or replace: `id`, `vector` + `dim`, optional `metadata_json`, `ttl_seconds` (0 = never).
+ */
+#define VS_BATCH_UPSERT 0
+
+/**
+ * Delete for good: `id`.
+ */
+#define VS_BATCH_DELETE 1
+
+/**
+ * Soft delete: `id`.
+ */
+#define VS_BATCH_SOFT_DELETE 2
+
+/**
+ * Restore a soft-deleted record: `id`.
+ */
+#define VS_BATCH_RESTORE 3
+
+/**
+ * Replace the metadata: `id`, `metadata_json` (NULL = empty).
+ */
+#define VS_BATCH_UPDATE_METADATA 4
+
+/**
+ * Set the TTL: `id`, `ttl_seconds` (0 = remove the expiry).
+ */
+#define VS_BATCH_SET_TTL 5
+
+/**
+ * Every slot's distance computed (small stores, selective filters).
+ */
+#define VS_PLAN_EXACT_SCAN 0
+
+/**
+ * The HNSW graph.
+ */
+#define VS_PLAN_GRAPH 1
+
+/**
+ * The graph found fewer than k matches, so the exact scan answered.
+ */
+#define VS_PLAN_GRAPH_WITH_EXACT_FALLBACK 2
+
+/**
+ * The namespace serves data calls.
+ */
+#define VS_NAMESPACE_ACTIVE 0
+
+/**
+ * Every data call through the namespace's handles fails with `VS_ERR_NAMESPACE_SUSPENDED`; the
+ * management functions (stats, quotas, backups...) still work.
+ */
+#define VS_NAMESPACE_SUSPENDED 1
+
+/**
  * Cosine similarity (the default). Vectors are stored normalised to unit length; a zero vector is
  * refused. Score: the cosine similarity, in [-1, 1].
  */
@@ -351,6 +560,101 @@ typedef struct vs_store_options {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Runs a batch given as JSON and writes the result as JSON to `*out_json` (owned: free it with
+ * `vs_string_free`).
+ *
+ * Request: `{"operations": [...]}` or a bare array. Each operation is an object tagged by `"op"`:
+ * - `{"op":"upsert","id":"a","vector":[0.1,0.2],"metadata":{...},"ttl_seconds":60}` (metadata and
+ *   ttl_seconds optional; ttl 0 = never expires)
+ * - `{"op":"delete","id":"a"}`, `{"op":"soft_delete","id":"a"}`, `{"op":"restore","id":"a"}`
+ * - `{"op":"update_metadata","id":"a","metadata":{...}}`, `{"op":"set_ttl","id":"a","ttl_seconds":60}`
+ *
+ * Response: `{"succeeded":2,"failed":1,"errors":[{"index":2,"operation":"soft_delete(doc3)",
+ * "error":"record not found: doc3","code":"not_found"}],"duration_ms":1.27}`. `code` is the
+ * snake_case name of the `vs_status` the operation alone would have returned.
+ *
+ * The operations are applied in order under one write lock and made durable by one log append (one
+ * fsync in `VS_DURABILITY_SYNC`). Each sees the effect of the earlier ones (an upsert then a
+ * soft_delete of the same id works). An operation that fails on its own (unknown id, wrong
+ * dimension, bad vector or metadata) is reported in `errors` and the others are applied: the call
+ * still returns `VS_OK`.
+ *
+ * Errors (nothing is applied): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, malformed JSON, an
+ * unknown op, a missing, mistyped or unknown field — the message names the operation's index; a
+ * batch over 1 GiB encoded), `VS_ERR_QUOTA_EXCEEDED` (in a namespace: the batch as a whole would
+ * pass a quota), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_batch_execute_json(struct vs_store *store,
+                                           const char *ops_json,
+                                           char **out_json,
+                                           struct vs_error **err);
+
+/**
+ * Runs `n` operations as one batch, with the semantics of `vs_store_batch_execute_json`, and on
+ * success writes the outcome to `*out` (free it with `vs_batch_result_free`). `n` = 0 is an empty
+ * batch (then `ops` may be NULL).
+ *
+ * Errors (nothing is applied): `VS_ERR_INVALID_ARGUMENT` (NULL store or out; `ops` NULL with
+ * `n` > 0; a NULL or non-UTF-8 id, an unknown kind, an upsert with a NULL vector or `dim` 0 —
+ * the message names `ops[i]`), `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Per-operation failures are in
+ * the result, not the status. Thread-safe.
+ */
+enum vs_status vs_store_batch_execute(struct vs_store *store,
+                                      const struct vs_batch_op *ops,
+                                      size_t n,
+                                      struct vs_batch_result **out,
+                                      struct vs_error **err);
+
+/**
+ * Operations applied. 0 for NULL. Thread-safe.
+ */
+size_t vs_batch_result_succeeded(const struct vs_batch_result *r);
+
+/**
+ * Operations that failed (= `vs_batch_result_error_count`). 0 for NULL. Thread-safe.
+ */
+size_t vs_batch_result_failed(const struct vs_batch_result *r);
+
+/**
+ * Wall time of the batch in milliseconds. 0 for NULL. Thread-safe.
+ */
+double vs_batch_result_duration_ms(const struct vs_batch_result *r);
+
+/**
+ * Number of errors (one per failed operation, in batch order). 0 for NULL. Thread-safe.
+ */
+size_t vs_batch_result_error_count(const struct vs_batch_result *r);
+
+/**
+ * Index in the batch of the operation of error `i`; `SIZE_MAX` if `r` is NULL or `i` is out of
+ * range. Thread-safe.
+ */
+size_t vs_batch_result_error_index(const struct vs_batch_result *r, size_t i);
+
+/**
+ * The status the failed operation alone would have returned (`VS_ERR_NOT_FOUND`...);
+ * `VS_ERR_INVALID_ARGUMENT` if `r` is NULL or `i` is out of range. Thread-safe.
+ */
+enum vs_status vs_batch_result_error_code(const struct vs_batch_result *r, size_t i);
+
+/**
+ * The failed operation, such as `soft_delete(doc3)` (borrowed from `r`); NULL if `r` is NULL or `i`
+ * is out of range. Thread-safe.
+ */
+const char *vs_batch_result_error_operation(const struct vs_batch_result *r, size_t i);
+
+/**
+ * Why the operation failed (borrowed from `r`); NULL if `r` is NULL or `i` is out of range.
+ * Thread-safe.
+ */
+const char *vs_batch_result_error_message(const struct vs_batch_result *r, size_t i);
+
+/**
+ * Frees a batch result. NULL is a no-op.
+ */
+void vs_batch_result_free(struct vs_batch_result *r);
 
 /**
  * The default compaction settings: disabled, 1000 records, 0.1. Thread-safe.
@@ -463,68 +767,273 @@ void vs_string_free(char *s);
 const char *vs_status_name(int status);
 
 /**
- * Hides a live record from every read (get, query, count) until `vs_store_restore`; it keeps its
- * space until compaction (`vs_store_compact`), which removes it for good.
- *
- * Errors (the store is unchanged): `VS_ERR_NOT_FOUND` (no live record with this id, including one
- * already soft-deleted or expired), `VS_ERR_INVALID_ARGUMENT` (NULL store or id, bad id),
- * `VS_ERR_IO`. Thread-safe.
+ * An empty `vs_explanation` with its `struct_size` set. Thread-safe.
  */
-enum vs_status vs_store_soft_delete(struct vs_store *store, const char *id, struct vs_error **err);
+struct vs_explanation vs_explanation_default(void);
 
 /**
- * Undoes a soft delete: the record is visible again, unchanged. Restoring a live record is a no-op
- * (`VS_OK`). After a compaction removed it, a soft-deleted record cannot be restored.
- *
- * Errors: `VS_ERR_NOT_FOUND` (neither soft-deleted nor live: unknown, deleted, expired, or removed
- * by compaction), `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_QUOTA_EXCEEDED` (in a namespace at its
- * vector quota), `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_restore(struct vs_store *store, const char *id, struct vs_error **err);
-
-/**
- * Replaces the metadata of a live record (`metadata_json`: NULL or "" = none, otherwise a JSON
- * object as for `vs_store_upsert`; borrowed for the call). Errors: `VS_ERR_NOT_FOUND`,
- * `VS_ERR_INVALID_ARGUMENT` (also malformed JSON), `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_update_metadata(struct vs_store *store,
-                                        const char *id,
-                                        const char *metadata_json,
-                                        struct vs_error **err);
-
-/**
- * Like `vs_store_upsert`, and the record expires `ttl_seconds` from now (rounded up to a whole
- * second; 0 = never, at most 100 years). An expired record is invisible to every read at once;
- * `vs_store_expire_ttl_records` (or the maintenance thread) deletes it, compaction reclaims its
- * space. Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for a TTL above 100 years.
+ * Fills `*out` with the explanation of row `i` of a result set from `vs_store_query_explain`, as
+ * numbers: no JSON to build or parse. `out` must be initialised with `vs_explanation_default()`.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL `r` or `out`, an uninitialised `out`, `i` out of range,
+ * results that did not come from `vs_store_query_explain`); `*out` is then left untouched.
  * Thread-safe.
  */
-enum vs_status vs_store_upsert_with_ttl(struct vs_store *store,
-                                        const char *id,
-                                        const float *vec,
-                                        size_t dim,
-                                        const char *metadata_json,
-                                        uint64_t ttl_seconds,
-                                        struct vs_error **err);
+enum vs_status vs_results_explanation(const struct vs_results *r,
+                                      size_t i,
+                                      struct vs_explanation *out,
+                                      struct vs_error **err);
 
 /**
- * Makes a live record expire `ttl_seconds` from now; 0 removes its expiry. Errors:
- * `VS_ERR_NOT_FOUND` (no live record), `VS_ERR_INVALID_ARGUMENT` (also a TTL above 100 years),
+ * Runs a query exactly as `vs_store_query` does (the same rows in the same order with the same
+ * scores, the same errors) and attaches an explanation to every row: read it with
+ * `vs_results_explanation_json` (documented there: raw score, metric, which filter conditions the
+ * row satisfies, the plan and the distance calculations and nodes visited counted during the
+ * search, rank and a one-line text). On success `*out` receives the results (free with
+ * `vs_results_free`). Costs about as much as `vs_store_query` (the counters are kept by every
+ * search anyway): each row's explanation JSON is built the first time it is read.
+ *
+ * Errors: those of `vs_store_query` (`VS_ERR_INVALID_ARGUMENT`, `VS_ERR_DIMENSION_MISMATCH`,
+ * `VS_ERR_FILTER_SYNTAX`). Thread-safe, and runs in parallel with other queries.
+ */
+enum vs_status vs_store_query_explain(const struct vs_store *store,
+                                      const struct vs_query *q,
+                                      struct vs_results **out,
+                                      struct vs_error **err);
+
+/**
+ * Validates a query and estimates its cost without running it. On success `*out_json` receives a
+ * JSON object owned by the caller (free it with `vs_string_free`):
+ *
+ * `{"valid":true,"errors":[],"error_codes":[],"cost_estimate":0.02,
+ *   "estimated_distance_calculations":1500,"estimated_nodes_visited":110,"will_overfetch":false,
+ *   "recommendations":[],"estimated_duration_ms":0.2,"plan":"graph","plan_reason":"...",
+ *   "estimated_selectivity":1.0,"estimated_matches":100000,"ef_search":64,"calibration_ms":0.0}`
+ *
+ * A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
+ * `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
+ * ef_search above 100000, filter syntax with its position, an empty, non-finite, zero (cosine) or
+ * too long vector) and `error_codes` (the matching `VS_ERR_*` names), and `"plan":null`.
+ *
+ * For a valid query: `plan` is the plan the query will take, decided by the query's own planner
+ * on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),
+ * `graph`, or `empty` (nothing written yet). `estimated_distance_calculations` and
+ * `estimated_nodes_visited` come from the graph's level sizes, ef (raised to k), the filter's
+ * estimated selectivity (`estimated_selectivity`, the fraction of slots that pass; a graph search
+ * then looks through about ef / selectivity candidates, `will_overfetch`), and node and distance
+ * counts measured on this store's graph. `estimated_duration_ms` multiplies them by measured
+ * costs (a graph search's time per distance, the exact scan's time per row, the filter's time per
+ * evaluation, the time to return a row). `cost_estimate` is `1 - exp(-estimated_duration_ms / 10)`,
+ * in [0, 1]. `recommendations` are sentences in plain words. The cost model is measured on the
+ * store at the first estimate (a few milliseconds, reported as `calibration_ms`) and again when
+ * the graph has changed size by more than 10% or the measurement is more than a minute old;
+ * otherwise an estimate takes microseconds (without a filter) to a few hundred (sampling the
+ * filter on 512 records, as the query's planner does). Later versions may add keys.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` only for a NULL store, query or out_json, a `vs_query` not
+ * initialised with `vs_query_default()`, a vector pointer that is NULL with a non-zero `dim`, or a
+ * filter that is not UTF-8. Thread-safe.
+ */
+enum vs_status vs_store_estimate_query_json(const struct vs_store *store,
+                                            const struct vs_query *q,
+                                            char **out_json,
+                                            struct vs_error **err);
+
+/**
+ * No limits: every field 0 (unlimited). Thread-safe.
+ */
+struct vs_quotas vs_quotas_default(void);
+
+/**
+ * Opens (creating the directory if needed) the namespace manager of directory `root`.
+ *
+ * - `root`: NUL-terminated; borrowed for the call only.
+ * - `defaults`: the store options of every namespace created (NULL = `vs_store_options_default()`);
+ *   an existing namespace keeps its own dimension and metric. Borrowed for the call.
+ * - `out`: receives the manager on success; release it with `vs_namespaces_close`.
+ *
+ * Fast whatever the number of namespaces: a namespace's store is opened on its first use (and at
+ * most `VS_DEFAULT_MAX_OPEN_STORES` stay open, see `vs_namespaces_set_max_open_stores`).
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL root or out, bad options), `VS_ERR_LOCKED` (the root is
+ * already open by a manager, in this process or another), `VS_ERR_CORRUPT` (the registry is damaged,
+ * or missing while namespace directories exist: never read as empty), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_namespaces_open(const char *root,
+                                  const struct vs_store_options *defaults,
+                                  struct vs_namespaces **out,
+                                  struct vs_error **err);
+
+/**
+ * Closes the manager: closes every namespace's store and releases the root. `vs_store` handles
+ * obtained from it stay valid memory but every call through them then fails with `VS_ERR_NOT_FOUND`
+ * (close them with `vs_store_close` as usual). NULL is a no-op. Errors while closing are not
+ * reported. Must be called exactly once, after every other call on the manager has returned.
+ */
+void vs_namespaces_close(struct vs_namespaces *m);
+
+/**
+ * Sets how many namespace stores the manager keeps open at once (default
+ * `VS_DEFAULT_MAX_OPEN_STORES`; each open store holds two file descriptors and its records in
+ * memory). Past it, opening a store closes the least recently used idle one (never one a call is
+ * using); it reopens, transparently, on its next use. Lowering it closes idle stores at once.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL manager, `max` = 0). Thread-safe.
+ */
+enum vs_status vs_namespaces_set_max_open_stores(struct vs_namespaces *m,
+                                                 size_t max,
+                                                 struct vs_error **err);
+
+/**
+ * Creates a namespace and its (empty) store.
+ *
+ * - `id`: the namespace id (see `vs_namespaces` for the rules).
+ * - `name`: display name, free UTF-8 text without control characters, at most 256 bytes; NULL = "".
+ * - `q`: its quotas, from `vs_quotas_default()`; NULL = unlimited.
+ *
+ * The registry is saved (durably) before this returns. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL
+ * manager or id, a bad id or name, a NaN, infinite or negative rate), `VS_ERR_ALREADY_EXISTS`,
  * `VS_ERR_IO`. Thread-safe.
  */
-enum vs_status vs_store_set_ttl(struct vs_store *store,
-                                const char *id,
-                                uint64_t ttl_seconds,
-                                struct vs_error **err);
+enum vs_status vs_namespace_create(struct vs_namespaces *m,
+                                   const char *id,
+                                   const char *name,
+                                   const struct vs_quotas *q,
+                                   struct vs_error **err);
 
 /**
- * Deletes every expired record for good and writes how many to `*expired` (may be 0). Their ids
- * can be used again at once; compaction reclaims their space. Errors: `VS_ERR_INVALID_ARGUMENT`
- * (NULL store or expired), `VS_ERR_IO`. Thread-safe.
+ * Gives a `vs_store` handle to a namespace's data: every `vs_store_*` function works on it (close it
+ * with `vs_store_close`, which does not close the namespace). All handles to a namespace share one
+ * store. Every call through the handle first checks the namespace: deleted (or manager closed) ->
+ * `VS_ERR_NOT_FOUND`; suspended -> `VS_ERR_NAMESPACE_SUSPENDED`; over its request rate ->
+ * `VS_ERR_RATE_LIMITED`; a write that would pass `max_vectors` or `max_storage_bytes` fails as a whole
+ * with `VS_ERR_QUOTA_EXCEEDED` and changes nothing. After `vs_namespace_restore` the handle serves
+ * the restored data; after `vs_namespace_delete` it never serves again, even if the id is created
+ * again.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL, bad id), `VS_ERR_NOT_FOUND`. Thread-safe.
  */
-enum vs_status vs_store_expire_ttl_records(struct vs_store *store,
-                                           uint64_t *expired,
-                                           struct vs_error **err);
+enum vs_status vs_namespace_store(struct vs_namespaces *m,
+                                  const char *id,
+                                  struct vs_store **out,
+                                  struct vs_error **err);
+
+/**
+ * Writes every namespace, ordered by id, to `*out_json` (owned: free with `vs_string_free`):
+ * `{"namespaces":[{"id":..,"name":..,"status":"active"|"suspended","created_at":UNIX_SECONDS,
+ * "quotas":{"max_vectors":N,"max_storage_bytes":N,"max_requests_per_second":R}}, ...]}`.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL). Thread-safe.
+ */
+enum vs_status vs_namespace_list_json(struct vs_namespaces *m,
+                                      char **out_json,
+                                      struct vs_error **err);
+
+/**
+ * Writes one namespace, in the shape of an element of `vs_namespace_list_json`, to `*out_json`
+ * (owned: free with `vs_string_free`). Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`.
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_get_json(struct vs_namespaces *m,
+                                     const char *id,
+                                     char **out_json,
+                                     struct vs_error **err);
+
+/**
+ * Replaces a namespace's quotas (saved durably; they apply from the next call; a changed rate
+ * starts with a full bucket). Lowering a quota below the current usage refuses further growth, it removes
+ * nothing. `q` NULL = unlimited. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`.
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_update_quotas(struct vs_namespaces *m,
+                                          const char *id,
+                                          const struct vs_quotas *q,
+                                          struct vs_error **err);
+
+/**
+ * Sets a namespace's status (`VS_NAMESPACE_ACTIVE` or `VS_NAMESPACE_SUSPENDED`), saved durably.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (also an unknown status), `VS_ERR_NOT_FOUND`, `VS_ERR_IO`.
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_set_status(struct vs_namespaces *m,
+                                       const char *id,
+                                       vs_namespace_status st,
+                                       struct vs_error **err);
+
+/**
+ * Writes a namespace's usage to `*out_json` (owned: free with `vs_string_free`):
+ * `{"id":..,"vector_count":N,"deleted_count":N,"expired_count":N,"storage_bytes":N,"created_at":UNIX_SECONDS,
+ * "last_activity_at":UNIX_SECONDS|null,"requests":{"query":{"served":N,"refused":N},"read":{..},
+ * "write":{..},"maintenance":{..}}}`.
+ * `vector_count`: live records not expired. `deleted_count`: soft-deleted records plus tombstones
+ * of deleted or replaced records, held until compaction. `expired_count`: records past their TTL,
+ * invisible, not yet removed. `storage_bytes`: the store's bytes on disk
+ * (what `max_storage_bytes` limits). Requests (kinds: query = query/explain/estimate; read = get,
+ * count, stats; write = every change; maintenance = flush, compaction) are counted since the manager
+ * was opened: `served` reached the store, `refused` were refused by the namespace (suspended, rate
+ * limited, over a quota). `last_activity_at`: the last data call since the manager was opened.
+ * Opens the namespace's store if it was not open yet. Not a data call: not rate limited, works on a
+ * suspended namespace. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`,
+ * `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_stats_json(struct vs_namespaces *m,
+                                       const char *id,
+                                       char **out_json,
+                                       struct vs_error **err);
+
+/**
+ * Deletes a namespace: its registry entry (durably, first), its store directory and its backups.
+ * Calls in flight through its handles finish first; every later call through them fails with
+ * `VS_ERR_NOT_FOUND`. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO` (the
+ * namespace is deleted anyway; leftover files are removed when the id is created again).
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_delete(struct vs_namespaces *m, const char *id, struct vs_error **err);
+
+/**
+ * Takes a backup of a namespace named `backup_name` (same rules as ids), consistent (exactly the
+ * namespace's state at one moment) while the namespace keeps serving: reads go on, writes wait for
+ * the copy. Cheap: the snapshot files are hard-linked where the file system allows (copied
+ * otherwise), only the log written since the last snapshot is copied. Works on a suspended
+ * namespace. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND` (namespace),
+ * `VS_ERR_ALREADY_EXISTS` (backup name), `VS_ERR_IO`, `VS_ERR_CORRUPT` (a symbolic link in the way).
+ * Thread-safe.
+ */
+enum vs_status vs_namespace_backup(struct vs_namespaces *m,
+                                   const char *id,
+                                   const char *backup_name,
+                                   struct vs_error **err);
+
+/**
+ * Writes a namespace's backups, oldest first, to `*out_json` (owned: free with `vs_string_free`):
+ * `{"backups":[{"name":..,"created_at":UNIX_SECONDS,"vector_count":N}, ...]}` (`vector_count`: live
+ * records at backup time). Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`,
+ * `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_list_backups_json(struct vs_namespaces *m,
+                                              const char *id,
+                                              char **out_json,
+                                              struct vs_error **err);
+
+/**
+ * Replaces a namespace's data with a backup: afterwards it answers exactly as it did when the backup
+ * was taken. Calls in flight finish first; every handle then serves the restored data (never the
+ * data from before the restore). The backup itself is unchanged and can be restored again. Not
+ * refused by quotas (a later write is, if the restored data is over them). Crash-safe: after a
+ * crash the namespace holds either its old data or the restored data. Errors:
+ * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND` (namespace or backup), `VS_ERR_IO`,
+ * `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_restore(struct vs_namespaces *m,
+                                    const char *id,
+                                    const char *backup_name,
+                                    struct vs_error **err);
+
+/**
+ * Deletes one backup of a namespace. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`,
+ * `VS_ERR_IO`, `VS_ERR_CORRUPT`. Thread-safe.
+ */
+enum vs_status vs_namespace_delete_backup(struct vs_namespaces *m,
+                                          const char *id,
+                                          const char *backup_name,
+                                          struct vs_error **err);
 
 /**
  * The default query: no vector (set `vector` and `dim`), k = 10, no filter, the store's ef_search.
@@ -587,15 +1096,111 @@ const float *vs_results_vector(const struct vs_results *r,
                                size_t *dim);
 
 /**
- * The explanation of row `i` as JSON text, for results of `vs_store_query_explain` (a later
- * version); NULL for every other result set, when `r` is NULL or `i` is out of range.
+ * The explanation of row `i` as a JSON object text, for results of `vs_store_query_explain`:
+ * borrowed, valid until `vs_results_free(r)`. NULL for every other result set (`vs_store_query`,
+ * `vs_store_get`), when `r` is NULL or `i` is out of range. The object:
+ *
+ * `{"raw_score":0.9876,"distance_metric":"Cosine","filter_passed":true,
+ *   "filter_details":{"filter_expr":"category = 'tech'","matched_conditions":["category = 'tech'"],
+ *                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
+ *   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
+ *                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
+ *                  "upper_levels":3,"upper_hops":5},
+ *   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
+ *
+ * `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
+ * `distance_metric` is `Cosine`, `Euclidean` or `Dot`. `filter_details` is null without a filter;
+ * `matched_conditions` lists the filter's conditions (canonical text) this row's metadata satisfies
+ * on its own, `conditions` every condition with its outcome. `graph_stats` is the work of the whole
+ * query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
+ * stores and selective filters: one distance per slot, `nodes_visited` 0) or
+ * `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
+ * `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
+ * row. Later versions may add keys. The text is built the first time a row's explanation is read
+ * (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
  */
-const char *vs_results_explanation_json(const struct vs_results *r, size_t i);
+const char *vs_results_explanation_json(const struct vs_results *r,
+                                        size_t i);
 
 /**
  * Frees a result set. NULL is a no-op. Must be called at most once per result set.
  */
 void vs_results_free(struct vs_results *r);
+
+/**
+ * Hides a live record from every read (get, query, count) until `vs_store_restore`; its space is
+ * kept until compaction (`vs_store_compact`). `id` is borrowed for the call.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id: unknown, deleted,
+ * expired or already soft-deleted), `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, a bad id),
+ * `VS_ERR_IO`. Durable on `VS_OK`. Thread-safe.
+ */
+enum vs_status vs_store_soft_delete(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Undoes a soft delete: the record is visible again with its vector, metadata and expiry.
+ * Restoring a live record changes nothing and returns `VS_OK`. In a namespace a restore counts
+ * against `max_vectors`.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (the id is neither soft-deleted nor live, or the
+ * record expired, or compaction already removed it), `VS_ERR_QUOTA_EXCEEDED`,
+ * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_restore(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Replaces the metadata of a live record with `metadata_json` (a JSON object as for
+ * `vs_store_upsert`; NULL = empty). Filters see the new metadata at once. Borrowed for the call.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id),
+ * `VS_ERR_INVALID_ARGUMENT` (bad id, malformed or non-object JSON, nested objects),
+ * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_update_metadata(struct vs_store *store,
+                                        const char *id,
+                                        const char *metadata_json,
+                                        struct vs_error **err);
+
+/**
+ * As `vs_store_upsert`, and the record expires `ttl_seconds` from now (0 = never). Expiry is kept
+ * in whole Unix seconds, rounded up: the record stays visible at least `ttl_seconds` and less than
+ * `ttl_seconds + 1`. From then on it is invisible to every read (get, query, count), and
+ * `vs_store_expire_ttl_records` or compaction removes it. Expiry times persist across reopening.
+ *
+ * Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `ttl_seconds` above
+ * `VS_MAX_TTL_SECONDS`. Thread-safe.
+ */
+enum vs_status vs_store_upsert_with_ttl(struct vs_store *store,
+                                        const char *id,
+                                        const float *vec,
+                                        size_t dim,
+                                        const char *metadata_json,
+                                        uint64_t ttl_seconds,
+                                        struct vs_error **err);
+
+/**
+ * Makes a live record expire `ttl_seconds` from now (rounded up to whole seconds, as in
+ * `vs_store_upsert_with_ttl`); 0 removes its expiry. Replaces any earlier TTL.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id; an expired record
+ * counts as gone), `VS_ERR_INVALID_ARGUMENT` (bad id, `ttl_seconds` above `VS_MAX_TTL_SECONDS`),
+ * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_set_ttl(struct vs_store *store,
+                                const char *id,
+                                uint64_t ttl_seconds,
+                                struct vs_error **err);
+
+/**
+ * Deletes every expired record (live or soft-deleted) for good and writes how many to `*expired`
+ * (may be NULL if the count is not wanted). Expired records are already invisible; this frees
+ * their ids at once and their space at the next compaction. Cheap when no record has a TTL.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_expire_ttl_records(struct vs_store *store,
+                                           uint64_t *expired,
+                                           struct vs_error **err);
 
 /**
  * The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction
@@ -626,7 +1231,8 @@ enum vs_status vs_store_open(const char *path,
 /**
  * Closes the store: stops and joins the maintenance thread if one runs (waiting at most for the
  * run in progress), makes the log durable, compacts it when it holds replaced or deleted records,
- * releases the directory lock and frees the handle. NULL is a no-op. Errors while closing are not
+ * releases the directory lock and frees the handle. For a handle from `vs_namespace_store`, only the
+ * handle (and its maintenance thread) is freed: the namespace's store stays open in its manager. NULL is a no-op. Errors while closing are not
  * reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
  * every other call on it has returned. No thread started by vecstore outlives this call.
  */

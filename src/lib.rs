@@ -10,6 +10,8 @@ pub mod ffi;
 pub mod filter;
 /// cbindgen:ignore
 pub mod index;
+/// cbindgen:ignore
+pub mod namespace;
 pub mod storage;
 /// cbindgen:ignore
 pub mod store;
@@ -18,6 +20,9 @@ pub use error::{Code, Error, Result};
 pub use filter::{ConditionResult, Filter};
 pub use store::compact::{CompactionConfig, CompactionReport, CompactionResult};
 pub use store::maintenance::{Maintenance, MaintenanceStatus};
+pub use namespace::{NamespaceManager, NamespaceStats, Quotas, RequestKind, Status as NamespaceStatus};
+pub use store::estimate::QueryEstimate;
+pub use store::explain::{ExplainedHit, Explanation, GraphStats, Plan};
 pub use store::options::{Durability, Metric, StoreOptions};
 pub use store::record::{Hit, Record};
 pub use store::{NewRecord, Query, Stats, Store};

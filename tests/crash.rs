@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use vecstore::store::write::WriteOp;
 use vecstore::{Code, NewRecord, Store, StoreOptions};
 
 const CHILD_ENV: &str = "VECSTORE_CRASH_CHILD_DIR";
@@ -25,6 +26,10 @@ fn options() -> StoreOptions {
 }
 
 /// The child: writes forever, acknowledging each success on stdout.
+///
+/// Acknowledgements: `put ID VERSION` (the record now has the vector and metadata of VERSION),
+/// `del ID`, `soft ID`, `restore ID` (a soft-deleted record is back, or a live one was left as it
+/// was), `meta ID STAMP` (the metadata's "u" is now STAMP, its "v" unchanged).
 fn child(dir: &str, round: u64) -> ! {
     use std::io::Write;
     let store = Store::open(dir, &options()).expect("child opens the store");
@@ -35,43 +40,107 @@ fn child(dir: &str, round: u64) -> ! {
         let id = (n * 7 + round) % 200;
         let name = format!("id{id}");
         let version = round * 1_000_000 + n;
-        let touched: Vec<u64> = if n.is_multiple_of(7) && !n.is_multiple_of(5) {
-            (0..3).map(|j| (id + j) % 200).collect()
-        } else {
-            vec![id]
-        };
+        let kind = n % 9;
+        let touched: Vec<u64> = if kind == 3 || kind == 8 { (0..3).map(|j| (id + j) % 200).collect() } else { vec![id] };
         // Announce the ids this operation touches before starting it: if the kill lands inside the
         // operation, the parent knows which ids are uncertain.
         writeln!(out, "try {}", touched.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ")).unwrap();
         out.flush().unwrap();
-        if n.is_multiple_of(5) {
-            match store.delete(&name) {
-                Ok(()) => writeln!(out, "del {id}").unwrap(),
-                Err(e) if e.code == Code::NotFound => {}
-                Err(e) => panic!("delete failed: {e}"),
+        let ok_or_missing = |r: vecstore::Result<()>, what: &str| -> bool {
+            match r {
+                Ok(()) => true,
+                Err(e) if e.code == Code::NotFound => false,
+                Err(e) => panic!("{what} failed: {e}"),
             }
-        } else if n.is_multiple_of(7) {
-            // A bulk write: all of it or none of it.
-            let ids: Vec<String> = (0..3).map(|j| format!("id{}", (id + j) % 200)).collect();
-            let vecs: Vec<Vec<f32>> = (0..3).map(|j| vector_for((id + j) % 200, version)).collect();
-            let meta = format!("{{\"v\":{version}}}");
-            let recs: Vec<NewRecord> = ids
-                .iter()
-                .zip(&vecs)
-                .map(|(i, v)| NewRecord { id: i, vector: v, metadata: Some(&meta) })
-                .collect();
-            store.upsert_many(&recs).expect("bulk upsert");
-            for j in 0..3 {
-                writeln!(out, "put {} {version}", (id + j) % 200).unwrap();
+        };
+        match kind {
+            0 => {
+                if ok_or_missing(store.delete(&name), "delete") {
+                    writeln!(out, "del {id}").unwrap();
+                }
             }
-        } else {
-            let meta = format!("{{\"v\":{version}}}");
-            store.upsert(&name, &vector_for(id, version), Some(&meta)).expect("upsert");
-            writeln!(out, "put {id} {version}").unwrap();
+            3 => {
+                // A bulk write: all of it or none of it.
+                let ids: Vec<String> = (0..3).map(|j| format!("id{}", (id + j) % 200)).collect();
+                let vecs: Vec<Vec<f32>> = (0..3).map(|j| vector_for((id + j) % 200, version)).collect();
+                let meta = format!("{{\"v\":{version}}}");
+                let recs: Vec<NewRecord> = ids
+                    .iter()
+                    .zip(&vecs)
+                    .map(|(i, v)| NewRecord { id: i, vector: v, metadata: Some(&meta) })
+                    .collect();
+                store.upsert_many(&recs).expect("bulk upsert");
+                for j in 0..3 {
+                    writeln!(out, "put {} {version}", (id + j) % 200).unwrap();
+                }
+            }
+            4 => {
+                if ok_or_missing(store.soft_delete(&name), "soft delete") {
+                    writeln!(out, "soft {id}").unwrap();
+                }
+            }
+            5 => {
+                if ok_or_missing(store.restore(&name), "restore") {
+                    writeln!(out, "restore {id}").unwrap();
+                }
+            }
+            2 | 6 => {
+                // Keep "v" (which names the vector) and stamp "u".
+                if let Ok(rec) = store.get(&name) {
+                    let meta: serde_json::Value = serde_json::from_str(&rec.metadata).unwrap();
+                    let v = meta["v"].as_u64().unwrap();
+                    let text = format!("{{\"v\":{v},\"u\":{version}}}");
+                    if ok_or_missing(store.update_metadata(&name, Some(&text)), "update metadata") {
+                        writeln!(out, "meta {id} {version}").unwrap();
+                    }
+                }
+            }
+            8 => {
+                // A batch: upsert, soft delete, restore, each may fail alone; one log frame.
+                let (a, b, c) = (id, (id + 1) % 200, (id + 2) % 200);
+                let ops = vec![
+                    WriteOp::Upsert {
+                        id: format!("id{a}"),
+                        vector: vector_for(a, version),
+                        metadata: Some(format!("{{\"v\":{version}}}")),
+                        ttl_seconds: 0,
+                    },
+                    WriteOp::SoftDelete { id: format!("id{b}") },
+                    WriteOp::Restore { id: format!("id{c}") },
+                ];
+                let result = store.batch_execute(&ops).expect("batch");
+                let failed = |i: usize| result.errors.iter().any(|e| e.index == i);
+                if !failed(0) {
+                    writeln!(out, "put {a} {version}").unwrap();
+                }
+                if !failed(1) {
+                    writeln!(out, "soft {b}").unwrap();
+                }
+                if !failed(2) {
+                    writeln!(out, "restore {c}").unwrap();
+                }
+            }
+            _ => {
+                let meta = format!("{{\"v\":{version}}}");
+                store.upsert(&name, &vector_for(id, version), Some(&meta)).expect("upsert");
+                writeln!(out, "put {id} {version}").unwrap();
+            }
         }
         writeln!(out, "done").unwrap();
         out.flush().unwrap();
     }
+}
+
+/// What the parent knows of an id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    /// Live with the vector of `version`, and metadata "u" = `stamp` (None: no "u").
+    Live { version: u64, stamp: Option<u64> },
+    /// Soft-deleted (invisible; a restore brings back this record).
+    Soft { version: u64, stamp: Option<u64> },
+    Deleted,
+    /// Unknowable: an interrupted operation may or may not have soft-deleted or deleted it.
+    Unknown,
 }
 
 #[test]
@@ -82,8 +151,7 @@ fn acknowledged_writes_survive_sigkill() {
     }
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
-    // Expected state: id -> Some(version) for a live record, None for a deleted one.
-    let mut expected: HashMap<u64, Option<u64>> = HashMap::new();
+    let mut expected: HashMap<u64, Expect> = HashMap::new();
     let mut seed = 0x9e3779b97f4a7c15u64;
     let mut total_acks = 0;
     for round in 0..20u64 {
@@ -132,10 +200,34 @@ fn acknowledged_writes_survive_sigkill() {
                 ["try", ids @ ..] => in_flight_ids = ids.iter().map(|i| i.parse().unwrap()).collect(),
                 ["done"] => in_flight_ids.clear(),
                 ["put", id, v] => {
-                    expected.insert(id.parse().unwrap(), Some(v.parse().unwrap()));
+                    expected.insert(id.parse().unwrap(), Expect::Live { version: v.parse().unwrap(), stamp: None });
                 }
                 ["del", id] => {
-                    expected.insert(id.parse().unwrap(), None);
+                    expected.insert(id.parse().unwrap(), Expect::Deleted);
+                }
+                ["soft", id] => {
+                    let e = expected.entry(id.parse().unwrap()).or_insert(Expect::Unknown);
+                    *e = match *e {
+                        Expect::Live { version, stamp } => Expect::Soft { version, stamp },
+                        _ => Expect::Unknown, // soft-deleted something it did not know: resync later
+                    };
+                }
+                ["restore", id] => {
+                    let e = expected.entry(id.parse().unwrap()).or_insert(Expect::Unknown);
+                    *e = match *e {
+                        Expect::Soft { version, stamp } | Expect::Live { version, stamp } => {
+                            Expect::Live { version, stamp }
+                        }
+                        _ => Expect::Unknown,
+                    };
+                }
+                ["meta", id, stamp] => {
+                    let e = expected.entry(id.parse().unwrap()).or_insert(Expect::Unknown);
+                    if let Expect::Live { version, .. } = *e {
+                        *e = Expect::Live { version, stamp: Some(stamp.parse().unwrap()) };
+                    } else {
+                        *e = Expect::Unknown;
+                    }
                 }
                 _ => {} // the test harness's own output, or a line cut by the kill
             }
@@ -151,17 +243,27 @@ fn acknowledged_writes_survive_sigkill() {
             }
             let got = store.get(&format!("id{id}"));
             match state {
-                Some(version) => {
+                Expect::Live { version, stamp } => {
                     let rec = got.unwrap_or_else(|e| panic!("round {round}: acknowledged id{id} lost: {e}"));
                     assert_eq!(rec.vector, vector_for(id, version), "round {round}: id{id} has stale data");
+                    let meta: serde_json::Value = serde_json::from_str(&rec.metadata).unwrap();
+                    assert_eq!(meta["v"].as_u64(), Some(version), "round {round}: id{id} metadata");
+                    assert_eq!(meta["u"].as_u64(), stamp, "round {round}: id{id} metadata update lost");
                 }
-                None => assert_eq!(
+                Expect::Soft { .. } | Expect::Deleted => assert_eq!(
                     got.err().map(|e| e.code),
                     Some(Code::NotFound),
-                    "round {round}: acknowledged delete of id{id} undone"
+                    "round {round}: acknowledged delete or soft delete of id{id} undone"
                 ),
+                Expect::Unknown => {}
             }
         }
+        // Soft-deleted records keep their data: count them through stats.
+        let soft = expected
+            .iter()
+            .filter(|(id, e)| matches!(e, Expect::Soft { .. }) && !in_flight_ids.contains(id))
+            .count();
+        assert!(store.stats().soft_deleted >= soft, "round {round}: soft-deleted records lost: {} < {soft}", store.stats().soft_deleted);
         // Resynchronise the expectation with what is actually stored for the ids the in-flight op may
         // have touched.
         for id in in_flight_ids {
@@ -170,10 +272,10 @@ fn acknowledged_writes_survive_sigkill() {
                     let meta: serde_json::Value = serde_json::from_str(&rec.metadata).unwrap();
                     let version = meta["v"].as_u64().expect("every record carries its version");
                     assert_eq!(rec.vector, vector_for(id, version), "round {round}: id{id} is torn");
-                    expected.insert(id, Some(version));
+                    expected.insert(id, Expect::Live { version, stamp: meta["u"].as_u64() });
                 }
                 Err(_) => {
-                    expected.insert(id, None);
+                    expected.insert(id, Expect::Unknown);
                 }
             }
         }

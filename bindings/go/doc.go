@@ -61,4 +61,14 @@
 // A *Store may be used by any number of goroutines at once: reads run in parallel inside the
 // library and writes are serialised there. [Store.Close] waits for calls in flight to return;
 // calls made after it return [ErrClosed].
+//
+// # Namespaces
+//
+// [OpenNamespaces] opens a manager of many isolated stores under one root directory. A namespace
+// is created with quotas ([Quotas]: vectors, bytes on disk, requests per second) and its data is
+// reached through an ordinary [*Store] from [Namespaces.Store], on which every call is checked
+// against the namespace: deleted ([ErrNotFound]), suspended ([ErrNamespaceSuspended]), rate
+// limited ([ErrRateLimited]), over a size quota ([ErrQuotaExceeded], and nothing is written).
+// [Namespaces.Backup] and [Namespaces.Restore] take and restore consistent backups; a Store keeps
+// working across a restore and serves the restored data.
 package vecstore

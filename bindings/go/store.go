@@ -28,6 +28,9 @@ import (
 type Store struct {
 	mu sync.RWMutex
 	h  *C.vs_store // nil once closed
+	// namespace: the handle came from [Namespaces.Store]; the manager owns the store, so Close
+	// only releases the handle.
+	namespace bool
 }
 
 // Result is one record returned by [Store.Query] or [Store.Get].
@@ -42,7 +45,7 @@ type Result struct {
 	// Vector is the stored vector (normalised to unit length in a cosine store). Filled by Get;
 	// nil in query results.
 	Vector []float32
-	// Explanation is how the score was reached, for explained queries (a later version); nil
+	// Explanation is how the result was found, filled by [Store.QueryExplain] (see there); nil
 	// otherwise.
 	Explanation map[string]any
 }
@@ -126,9 +129,12 @@ func (s *Store) Close() error {
 	s.h = nil
 	runtime.SetFinalizer(s, nil)
 	// vs_store_close reports no error: flush first so that a failure to make the data durable is
-	// seen by the caller.
-	var cerr *C.vs_error
-	err := takeError(C.vs_store_flush(h, &cerr), cerr)
+	// seen by the caller. (A namespace's store belongs to its manager, which flushes it.)
+	var err error
+	if !s.namespace {
+		var cerr *C.vs_error
+		err = takeError(C.vs_store_flush(h, &cerr), cerr)
+	}
 	// The write lock is held, so no other call is using h: vs_store_close's precondition.
 	C.vs_store_close(h)
 	return err

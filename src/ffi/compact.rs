@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use super::boundary::{handle, out_arg, status_call, versioned_arg, Versioned};
 use super::error::{vs_error, vs_status};
-use super::store::vs_store;
+use super::store::{vs_store, with_store, StoreRef};
 use crate::error::{Error, Result};
+use crate::namespace::RequestKind;
 use crate::store::compact::CompactionConfig;
-use crate::store::maintenance::{Maintenance, MaintenanceStatus};
+use crate::store::maintenance::{run_once, Maintenance, MaintenanceStatus};
 
 /// Bytes of `vs_compaction_result.reason`, its terminating NUL included.
 pub const VS_COMPACTION_REASON_LEN: usize = 256;
@@ -142,8 +143,7 @@ pub unsafe extern "C" fn vs_store_compact(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        let n = s.compact()?;
+        let n = with_store(store, RequestKind::Maintenance, |s| s.compact())?;
         if !removed.is_null() {
             *removed = n;
         }
@@ -162,12 +162,14 @@ pub unsafe extern "C" fn vs_store_set_compaction_config(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
+        handle(store, "store")?;
         let c = versioned_arg(c, "config")?;
-        s.set_compaction_config(CompactionConfig {
-            enabled: c.enabled,
-            min_deleted_records: c.min_deleted_records,
-            min_deleted_ratio: c.min_deleted_ratio,
+        with_store(store, RequestKind::Maintenance, |s| {
+            s.set_compaction_config(CompactionConfig {
+                enabled: c.enabled,
+                min_deleted_records: c.min_deleted_records,
+                min_deleted_ratio: c.min_deleted_ratio,
+            })
         })
     })
 }
@@ -182,8 +184,11 @@ pub unsafe extern "C" fn vs_store_get_compaction_config(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        write_versioned(out, vs_compaction_config::from_core(s.compaction_config()), "out")
+        handle(store, "store")?;
+        out_arg(out, "out")?;
+        versioned_arg(out as *const vs_compaction_config, "out")?;
+        let config = with_store(store, RequestKind::Read, |s| Ok(s.compaction_config()))?;
+        write_versioned(out, vs_compaction_config::from_core(config), "out")
     })
 }
 
@@ -201,10 +206,10 @@ pub unsafe extern "C" fn vs_store_maybe_compact(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
+        handle(store, "store")?;
         out_arg(out, "out")?;
         versioned_arg(out as *const vs_compaction_result, "out")?; // refuse a bad struct before compacting
-        let r = s.maybe_compact()?;
+        let r = with_store(store, RequestKind::Maintenance, |s| s.maybe_compact())?;
         let mut value = vs_compaction_result {
             triggered: r.triggered,
             removed_count: r.removed_count,
@@ -238,9 +243,21 @@ pub unsafe extern "C" fn vs_store_start_maintenance(
         if interval_ms == 0 {
             return Err(Error::invalid("interval_ms must be at least 1"));
         }
+        with_store(store, RequestKind::Maintenance, |_| Ok(()))?; // a namespace's own checks
+        let interval = Duration::from_millis(u64::from(interval_ms));
         let mut slot = h.maintenance.lock();
         drop(slot.take()); // stop and join the previous thread first: one thread per store
-        *slot = Some(Maintenance::start(&h.store, Duration::from_millis(u64::from(interval_ms)))?);
+        *slot = Some(match &h.inner {
+            StoreRef::Owned(s) => Maintenance::start(s, interval)?,
+            StoreRef::Namespace(ns) => {
+                // Through the namespace, as every call of the handle: a suspended or deleted
+                // namespace makes the runs fail (counted in the status), never touch its store.
+                let ns = std::sync::Arc::downgrade(ns);
+                Maintenance::start_with(interval, move || {
+                    ns.upgrade().map(|ns| ns.call(RequestKind::Maintenance, run_once))
+                })?
+            }
+        });
         Ok(())
     })
 }

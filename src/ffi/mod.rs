@@ -9,10 +9,13 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // safety contracts are written in each function's header comment
 
+pub mod batch;
 pub mod boundary;
 pub mod compact;
 pub mod error;
-pub mod lifecycle;
+pub mod explain;
+pub mod namespace;
 pub mod query;
+pub mod records;
 pub mod store;
 pub mod version;

@@ -2,12 +2,11 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::{
-    floats_arg, handle, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned,
-};
+use super::boundary::{floats_arg, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned};
 use super::error::{vs_error, vs_status};
-use super::store::vs_store;
+use super::store::{vs_store, with_store};
 use crate::error::{Error, Result};
+use crate::namespace::RequestKind;
 use crate::store::Query;
 
 /// Largest `k` a query accepts.
@@ -75,6 +74,13 @@ pub(crate) struct ResultRow {
     score: f32,
     metadata: CString,
     vector: Option<Vec<f32>>,
+    explanation: Option<Box<Explained>>,
+}
+
+/// An explanation, turned into JSON text the first time it is read.
+struct Explained {
+    explanation: crate::store::explain::Explanation,
+    json: std::sync::OnceLock<CString>,
 }
 
 impl ResultRow {
@@ -85,15 +91,24 @@ impl ResultRow {
             score,
             metadata: CString::new(metadata).expect("JSON text holds no NUL"),
             vector: None,
+            explanation: None,
         }
     }
     pub(crate) fn with_vector(mut self, v: Vec<f32>) -> ResultRow {
         self.vector = Some(v);
         self
     }
+    /// The explanation, for rows of `vs_store_query_explain`.
+    pub(crate) fn explanation(&self) -> Option<&crate::store::explain::Explanation> {
+        self.explanation.as_ref().map(|e| &e.explanation)
+    }
+    pub(crate) fn with_explanation(mut self, explanation: crate::store::explain::Explanation) -> ResultRow {
+        self.explanation = Some(Box::new(Explained { explanation, json: std::sync::OnceLock::new() }));
+        self
+    }
 }
 
-/// Rows returned by `vs_store_query` or `vs_store_get`, best first. Owned by the caller: free with
+/// Rows returned by `vs_store_query`, `vs_store_query_explain` or `vs_store_get`, best first. Owned by the caller: free with
 /// `vs_results_free`. Strings and arrays read from it are borrowed and stay valid until then.
 /// Immutable: safe to read from several threads at once.
 pub struct vs_results {
@@ -106,7 +121,7 @@ impl vs_results {
     }
 }
 
-unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
+pub(crate) unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
     r.as_ref().and_then(|r| r.rows.get(i))
 }
 
@@ -129,21 +144,22 @@ pub unsafe extern "C" fn vs_store_query(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        if q.is_null() {
-            return Err(Error::invalid("query is NULL"));
-        }
-        out_arg(out, "out")?;
-        let q = versioned_arg(q, "query")?;
-        let query = core_query(&q)?;
-        let hits = s.query(&query)?;
-        let rows = hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata)).collect();
-        *out = vs_results::boxed(rows);
-        Ok(())
+        with_store(store, RequestKind::Query, |s| {
+            if q.is_null() {
+                return Err(Error::invalid("query is NULL"));
+            }
+            out_arg(out, "out")?;
+            let q = versioned_arg(q, "query")?;
+            let query = core_query(&q)?;
+            let hits = s.query(&query)?;
+            let rows = hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata)).collect();
+            *out = vs_results::boxed(rows);
+            Ok(())
+        })
     })
 }
 
-unsafe fn core_query(q: &vs_query) -> Result<Query<'_>> {
+pub(crate) unsafe fn core_query(q: &vs_query) -> Result<Query<'_>> {
     Ok(Query {
         vector: floats_arg(q.vector, q.dim, "query.vector")?,
         k: q.k as usize,
@@ -197,13 +213,43 @@ pub unsafe extern "C" fn vs_results_vector(r: *const vs_results, i: usize, dim: 
     })
 }
 
-/// The explanation of row `i` as JSON text, for results of `vs_store_query_explain` (a later
-/// version); NULL for every other result set, when `r` is NULL or `i` is out of range.
+/// The explanation of row `i` as a JSON object text, for results of `vs_store_query_explain`:
+/// borrowed, valid until `vs_results_free(r)`. NULL for every other result set (`vs_store_query`,
+/// `vs_store_get`), when `r` is NULL or `i` is out of range. The object:
+///
+/// `{"raw_score":0.9876,"distance_metric":"Cosine","filter_passed":true,
+///   "filter_details":{"filter_expr":"category = 'tech'","matched_conditions":["category = 'tech'"],
+///                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
+///   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
+///                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
+///                  "upper_levels":3,"upper_hops":5},
+///   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
+///
+/// `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
+/// `distance_metric` is `Cosine`, `Euclidean` or `Dot`. `filter_details` is null without a filter;
+/// `matched_conditions` lists the filter's conditions (canonical text) this row's metadata satisfies
+/// on its own, `conditions` every condition with its outcome. `graph_stats` is the work of the whole
+/// query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
+/// stores and selective filters: one distance per slot, `nodes_visited` 0) or
+/// `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
+/// `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
+/// row. Later versions may add keys. The text is built the first time a row's explanation is read
+/// (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
 #[no_mangle]
 pub unsafe extern "C" fn vs_results_explanation_json(r: *const vs_results, i: usize) -> *const c_char {
-    // No result set carries explanations until query explain exists.
-    let _ = (r, i);
-    std::ptr::null()
+    value_call(std::ptr::null(), || {
+        let Some(e) = row(r, i).and_then(|row| row.explanation.as_ref()) else { return std::ptr::null() };
+        e.json
+            .get_or_init(|| {
+                // serde_json escapes control characters, NUL included; serialising this type cannot fail.
+                let mut text = Vec::with_capacity(512);
+                if serde_json::to_writer(&mut text, &e.explanation).is_err() {
+                    text = b"{}".to_vec();
+                }
+                CString::new(text).expect("JSON text holds no NUL")
+            })
+            .as_ptr()
+    })
 }
 
 /// Frees a result set. NULL is a no-op. Must be called at most once per result set.

@@ -9,8 +9,10 @@ use super::boundary::{
 use super::error::{owned_c_string, vs_error, vs_status};
 use super::query::{vs_results, ResultRow};
 use crate::error::{Error, Result};
+use crate::namespace::{Namespace, RequestKind};
 use crate::store::options::{Durability, Metric, StoreOptions};
 use crate::store::{NewRecord, Store};
+use std::sync::Arc;
 
 /// A similarity metric (a `uint32_t`, so that any value a caller passes is safe to check).
 pub type vs_metric = u32;
@@ -130,15 +132,39 @@ impl vs_store_options {
 /// once on the same handle (reads run in parallel, writes are serialised), except `vs_store_close`,
 /// which must be called once, after every other call on the handle has returned.
 pub struct vs_store {
-    /// Shared with the maintenance thread, which holds only a weak reference between runs.
-    pub(crate) store: std::sync::Arc<Store>,
+    pub(crate) inner: StoreRef,
     /// The maintenance thread, when the host started one (`vs_store_start_maintenance`).
     pub(crate) maintenance: parking_lot::Mutex<Option<crate::store::maintenance::Maintenance>>,
 }
 
 impl vs_store {
-    pub(crate) fn new(store: Store) -> vs_store {
-        vs_store { store: std::sync::Arc::new(store), maintenance: parking_lot::Mutex::new(None) }
+    pub(crate) fn new(inner: StoreRef) -> vs_store {
+        vs_store { inner, maintenance: parking_lot::Mutex::new(None) }
+    }
+}
+
+/// What a `vs_store` handle reaches: a store it owns (`vs_store_open`), or a namespace's store shared
+/// with the namespace manager (`vs_namespace_store`), reached through the namespace's checks.
+// One per handle, boxed already: boxing the store inside would only add an indirection per call.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum StoreRef {
+    /// Shared with the maintenance thread, which holds only a weak reference between runs.
+    Owned(Arc<Store>),
+    Namespace(Arc<Namespace>),
+}
+
+/// Runs `f` on the store behind a handle: the routing every `vs_store_*` function goes through. For a
+/// namespace handle, the namespace refuses the call when it is deleted (`VS_ERR_NOT_FOUND`),
+/// suspended (`VS_ERR_NAMESPACE_SUSPENDED`) or over its request rate (`VS_ERR_RATE_LIMITED`), and
+/// counts it under `kind`. A NULL handle is `VS_ERR_INVALID_ARGUMENT`.
+pub(crate) unsafe fn with_store<T>(
+    store: *const vs_store,
+    kind: RequestKind,
+    f: impl FnOnce(&Store) -> Result<T>,
+) -> Result<T> {
+    match &handle(store, "store")?.inner {
+        StoreRef::Owned(s) => f(s.as_ref()),
+        StoreRef::Namespace(ns) => ns.call(kind, f),
     }
 }
 
@@ -180,26 +206,27 @@ pub unsafe extern "C" fn vs_store_open(
         let opts =
             if opts.is_null() { StoreOptions::default() } else { versioned_arg(opts, "opts")?.to_core()? };
         let store = Store::open(path, &opts)?;
-        *out = Box::into_raw(Box::new(vs_store::new(store)));
+        *out = Box::into_raw(Box::new(vs_store::new(StoreRef::Owned(Arc::new(store)))));
         Ok(())
     })
 }
 
 #[cfg(unix)]
-fn path_arg(p: &CStr) -> &std::path::Path {
+pub(crate) fn path_arg(p: &CStr) -> &std::path::Path {
     // A Unix path is bytes: accept any, not only UTF-8.
     use std::os::unix::ffi::OsStrExt;
     std::path::Path::new(std::ffi::OsStr::from_bytes(p.to_bytes()))
 }
 
 #[cfg(not(unix))]
-fn path_arg(p: &CStr) -> &std::path::Path {
+pub(crate) fn path_arg(p: &CStr) -> &std::path::Path {
     std::path::Path::new(p.to_str().unwrap_or(""))
 }
 
 /// Closes the store: stops and joins the maintenance thread if one runs (waiting at most for the
 /// run in progress), makes the log durable, compacts it when it holds replaced or deleted records,
-/// releases the directory lock and frees the handle. NULL is a no-op. Errors while closing are not
+/// releases the directory lock and frees the handle. For a handle from `vs_namespace_store`, only the
+/// handle (and its maintenance thread) is freed: the namespace's store stays open in its manager. NULL is a no-op. Errors while closing are not
 /// reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
 /// every other call on it has returned. No thread started by vecstore outlives this call.
 #[no_mangle]
@@ -239,11 +266,12 @@ pub unsafe extern "C" fn vs_store_upsert(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        let id = str_arg(id, "id")?;
-        let vector = floats_arg(vec, dim, "vec")?;
-        let metadata = opt_str_arg(metadata_json, "metadata_json")?;
-        s.upsert(id, vector, metadata)
+        with_store(store, RequestKind::Write, |s| {
+            let id = str_arg(id, "id")?;
+            let vector = floats_arg(vec, dim, "vec")?;
+            let metadata = opt_str_arg(metadata_json, "metadata_json")?;
+            s.upsert(id, vector, metadata)
+        })
     })
 }
 
@@ -270,32 +298,34 @@ pub unsafe extern "C" fn vs_store_upsert_many(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        if n == 0 {
-            return Ok(());
-        }
-        if dim == 0 {
-            return Err(Error::invalid("dim is 0"));
-        }
-        let total =
-            n.checked_mul(dim).ok_or_else(|| Error::invalid(format!("n * dim overflows ({n} * {dim})")))?;
-        let vecs = floats_arg(vecs, total, "vecs")?;
-        let ids = ptr_array_arg(ids, n, "ids")?;
-        let metas = if metadata_json.is_null() {
-            None
-        } else {
-            Some(ptr_array_arg(metadata_json, n, "metadata_json")?)
-        };
-        let mut records = Vec::with_capacity(n);
-        for (i, (&id, vector)) in ids.iter().zip(vecs.chunks_exact(dim)).enumerate() {
-            let id = str_arg(id, &format!("ids[{i}]"))?;
-            let metadata = match metas {
-                Some(m) => opt_str_arg(m[i], &format!("metadata_json[{i}]"))?,
-                None => None,
+        with_store(store, RequestKind::Write, |s| {
+            if n == 0 {
+                return Ok(());
+            }
+            if dim == 0 {
+                return Err(Error::invalid("dim is 0"));
+            }
+            let total = n
+                .checked_mul(dim)
+                .ok_or_else(|| Error::invalid(format!("n * dim overflows ({n} * {dim})")))?;
+            let vecs = floats_arg(vecs, total, "vecs")?;
+            let ids = ptr_array_arg(ids, n, "ids")?;
+            let metas = if metadata_json.is_null() {
+                None
+            } else {
+                Some(ptr_array_arg(metadata_json, n, "metadata_json")?)
             };
-            records.push(NewRecord { id, vector, metadata });
-        }
-        s.upsert_many(&records)
+            let mut records = Vec::with_capacity(n);
+            for (i, (&id, vector)) in ids.iter().zip(vecs.chunks_exact(dim)).enumerate() {
+                let id = str_arg(id, &format!("ids[{i}]"))?;
+                let metadata = match metas {
+                    Some(m) => opt_str_arg(m[i], &format!("metadata_json[{i}]"))?,
+                    None => None,
+                };
+                records.push(NewRecord { id, vector, metadata });
+            }
+            s.upsert_many(&records)
+        })
     })
 }
 
@@ -313,13 +343,14 @@ pub unsafe extern "C" fn vs_store_get(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        let id = str_arg(id, "id")?;
-        out_arg(out, "out")?;
-        let rec = s.get(id)?;
-        let row = ResultRow::new(rec.id, 0.0, rec.metadata).with_vector(rec.vector);
-        *out = vs_results::boxed(vec![row]);
-        Ok(())
+        with_store(store, RequestKind::Read, |s| {
+            let id = str_arg(id, "id")?;
+            out_arg(out, "out")?;
+            let rec = s.get(id)?;
+            let row = ResultRow::new(rec.id, 0.0, rec.metadata).with_vector(rec.vector);
+            *out = vs_results::boxed(vec![row]);
+            Ok(())
+        })
     })
 }
 
@@ -331,10 +362,7 @@ pub unsafe extern "C" fn vs_store_delete(
     id: *const c_char,
     err: *mut *mut vs_error,
 ) -> vs_status {
-    status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        s.delete(str_arg(id, "id")?)
-    })
+    status_call(err, || with_store(store, RequestKind::Write, |s| s.delete(str_arg(id, "id")?)))
 }
 
 /// Writes the number of live records to `*live`. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL).
@@ -346,10 +374,11 @@ pub unsafe extern "C" fn vs_store_count(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        out_arg(live, "live")?;
-        *live = s.count() as u64;
-        Ok(())
+        with_store(store, RequestKind::Read, |s| {
+            out_arg(live, "live")?;
+            *live = s.count() as u64;
+            Ok(())
+        })
     })
 }
 
@@ -371,23 +400,24 @@ pub unsafe extern "C" fn vs_store_stats_json(
     err: *mut *mut vs_error,
 ) -> vs_status {
     status_call(err, || {
-        let s = &handle(store, "store")?.store;
-        out_arg(out_json, "out_json")?;
-        let st = s.stats();
-        let maintenance = handle(store, "store")?.maintenance.lock().as_ref().map(|m| m.status());
-        let json = serde_json::json!({
-            "count": st.count,
-            "dimension": st.dimension,
-            "metric": st.metric.name(),
-            "log_bytes": st.log_bytes,
-            "soft_deleted": st.soft_deleted,
-            "expired": st.expired,
-            "tombstones": st.tombstones,
-            "storage_bytes": st.storage_bytes,
-            "maintenance": super::compact::maintenance_json(maintenance),
-        });
-        *out_json = owned_c_string(json.to_string());
-        Ok(())
+        with_store(store, RequestKind::Read, |s| {
+            out_arg(out_json, "out_json")?;
+            let st = s.stats();
+            let maintenance = handle(store, "store")?.maintenance.lock().as_ref().map(|m| m.status());
+            let json = serde_json::json!({
+                "count": st.count,
+                "dimension": st.dimension,
+                "metric": st.metric.name(),
+                "log_bytes": st.log_bytes,
+                "soft_deleted": st.soft_deleted,
+                "expired": st.expired,
+                "tombstones": st.tombstones,
+                "storage_bytes": st.storage_bytes,
+                "maintenance": super::compact::maintenance_json(maintenance),
+            });
+            *out_json = owned_c_string(json.to_string());
+            Ok(())
+        })
     })
 }
 
@@ -396,5 +426,5 @@ pub unsafe extern "C" fn vs_store_stats_json(
 /// (NULL store). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_flush(store: *mut vs_store, err: *mut *mut vs_error) -> vs_status {
-    status_call(err, || handle(store, "store")?.store.flush())
+    status_call(err, || with_store(store, RequestKind::Maintenance, |s| s.flush()))
 }

@@ -8,7 +8,7 @@
 //! never end the thread, and a panic inside a run is caught and reported the same way.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,17 @@ impl Maintenance {
     /// Starts the thread for `store`, running every `interval` (the first run one interval from
     /// now). `InvalidArgument` for an interval below 1 ms; `Io` if the thread cannot be started.
     pub fn start(store: &Arc<Store>, interval: Duration) -> Result<Maintenance> {
+        let weak = Arc::downgrade(store);
+        Maintenance::start_with(interval, move || weak.upgrade().map(|store| run_once(&store)))
+    }
+
+    /// Like [`Maintenance::start`] with the run given as a closure: it returns `None` when its
+    /// target is gone (the thread then ends), otherwise the run's outcome (expired, compacted,
+    /// removed). For stores reached through something else, such as a namespace's checks.
+    pub fn start_with(
+        interval: Duration,
+        work: impl FnMut() -> Option<Result<(u64, bool, u64)>> + Send + 'static,
+    ) -> Result<Maintenance> {
         if interval < MIN_INTERVAL {
             return Err(Error::invalid(format!(
                 "the maintenance interval must be at least 1 ms, got {interval:?}"
@@ -80,11 +91,10 @@ impl Maintenance {
                 ..MaintenanceStatus::default()
             }),
         });
-        let weak = Arc::downgrade(store);
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("vecstore-maintenance".to_string())
-            .spawn(move || run(weak, thread_shared, interval))
+            .spawn(move || run(work, thread_shared, interval))
             .map_err(|e| Error::new(Code::Io, format!("cannot start the maintenance thread: {e}")))?;
         Ok(Maintenance { shared, thread: Some(thread) })
     }
@@ -116,7 +126,7 @@ impl Drop for Maintenance {
     }
 }
 
-fn run(store: Weak<Store>, shared: Arc<Shared>, interval: Duration) {
+fn run(mut work: impl FnMut() -> Option<Result<(u64, bool, u64)>>, shared: Arc<Shared>, interval: Duration) {
     loop {
         {
             let deadline = Instant::now() + interval;
@@ -131,16 +141,21 @@ fn run(store: Weak<Store>, shared: Arc<Shared>, interval: Duration) {
             }
         }
         // The store is gone when its last owner dropped it: nothing left to maintain.
-        let Some(store) = store.upgrade() else { return };
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_once(&store))).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            Err(Error::new(Code::Internal, format!("internal error in maintenance (please report): {what}")))
-        });
-        drop(store);
+        let outcome = match catch_unwind(AssertUnwindSafe(&mut work)) {
+            Ok(None) => return,
+            Ok(Some(outcome)) => outcome,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                Err(Error::new(
+                    Code::Internal,
+                    format!("internal error in maintenance (please report): {what}"),
+                ))
+            }
+        };
         let mut st = shared.status.lock();
         st.runs += 1;
         match outcome {

@@ -4,7 +4,11 @@
 //! to the log, and only then change memory, so a write that returned an error changed nothing and a
 //! write that returned success is in the log.
 
+pub mod backup;
+pub mod batch;
 pub mod compact;
+pub mod estimate;
+pub mod explain;
 pub mod guard;
 pub mod maintenance;
 pub mod options;
@@ -20,7 +24,7 @@ use crate::error::{Code, Error, Result};
 use crate::filter::Filter;
 use crate::index::distance;
 use crate::index::exact::{self, Scored};
-use crate::index::hnsw::{Hnsw, HnswParams, SearchStats, VectorSource};
+use crate::index::hnsw::{Hnsw, HnswParams, VectorSource};
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
 use crate::storage::meta::{Meta, META_FORMAT_VERSION};
@@ -28,6 +32,7 @@ use crate::storage::snapshot::{
     load_snapshot, write_snapshot, FileKind, LoadedSnapshot, SlotRecord, SnapshotContents,
 };
 use crate::storage::vectors::VectorBlock;
+use explain::{Plan, SearchInfo};
 use options::{Durability, Metric, StoreOptions, MAX_DIMENSION, MAX_K};
 use record::{check_finite, check_id, metadata_text, parse_metadata, Hit, Record};
 use serde_json::{Map, Value};
@@ -89,6 +94,8 @@ pub struct Store {
     metric: Metric,
     checkpoint_bytes: u64,
     inner: RwLock<Inner>,
+    /// The cost model of `estimate_query`, measured on this store's index at the first estimate.
+    calibration: parking_lot::Mutex<Option<std::sync::Arc<estimate::Calibration>>>,
 }
 
 /// What a slot holds. A slot is never reused: a replaced or deleted record leaves a `Deleted`
@@ -311,6 +318,19 @@ impl Inner {
         ef: usize,
         filter: Option<&Filter>,
     ) -> Vec<Scored> {
+        self.search_info(metric, query, k, ef, filter, &mut SearchInfo::default())
+    }
+
+    /// [`Inner::search`], also reporting the plan it took and the work it did (counted anyway).
+    fn search_info(
+        &self,
+        metric: Metric,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<&Filter>,
+        info: &mut SearchInfo,
+    ) -> Vec<Scored> {
         let now = if self.expiring > 0 { now_unix() } else { 0 };
         let accept = |s: u32| {
             self.visible(s, now) && filter.is_none_or(|f| f.matches(&self.slots[s as usize].metadata))
@@ -318,21 +338,38 @@ impl Inner {
         let n = self.slots.len();
         let everything_visible = filter.is_none() && self.live == n && self.expiring == 0;
         let ef = ef.max(k);
-        let exact = n <= EXACT_SCAN_MAX_SLOTS
-            || self.index.len() < n
-            || (filter.is_some() && self.estimate_accepted(&accept) < SELECTIVE_FACTOR * ef);
-        if !exact {
-            let mut stats = SearchStats::default();
+        info.plan = self.plan(ef, filter.is_some(), || self.estimate_accepted(&accept));
+        if info.plan == Plan::Graph {
+            let stats = &mut info.graph;
             let hits = if everything_visible {
-                self.index.search(&self.vectors, query, k, ef, &|_| true, &mut stats)
+                self.index.search(&self.vectors, query, k, ef, &|_| true, stats)
             } else {
-                self.index.search(&self.vectors, query, k, ef, &accept, &mut stats)
+                self.index.search(&self.vectors, query, k, ef, &accept, stats)
             };
             if hits.len() >= k {
                 return hits;
             }
+            info.plan = Plan::GraphWithExactFallback;
         }
+        // The exact scan computes one distance per slot.
+        info.exact_distance_calculations = n as u64;
         exact::top_k_slots(metric, &self.vectors, n, query, k, accept)
+    }
+
+    /// How a search with this (already raised to k) `ef` runs: the exact scan for small stores, while
+    /// the graph lags behind the slots, and for filters few records pass (`accepted` estimates how
+    /// many); the graph otherwise (falling back to the exact scan when it finds fewer than k).
+    /// `estimate_query` calls it too, so the estimate predicts the plan the query takes.
+    fn plan(&self, ef: usize, filtered: bool, accepted: impl FnOnce() -> usize) -> Plan {
+        let n = self.slots.len();
+        if n <= EXACT_SCAN_MAX_SLOTS
+            || self.index.len() < n
+            || (filtered && accepted() < SELECTIVE_FACTOR * ef)
+        {
+            Plan::ExactScan
+        } else {
+            Plan::Graph
+        }
     }
 
     /// Estimated number of slots `accept` passes, from a sample spread evenly over the slots.
@@ -509,6 +546,7 @@ impl Store {
             metric,
             checkpoint_bytes: options.checkpoint_bytes,
             inner: RwLock::new(inner),
+            calibration: parking_lot::Mutex::new(None),
         })
     }
 
@@ -669,14 +707,7 @@ impl Store {
 
     /// The `k` records most similar to the query vector, best first.
     pub fn query(&self, q: &Query<'_>) -> Result<Vec<Hit>> {
-        if q.k == 0 || q.k > MAX_K {
-            return Err(Error::invalid(format!("k must be in 1..={MAX_K}, got {}", q.k)));
-        }
-        if q.ef_search > 100_000 {
-            return Err(Error::invalid(format!("ef_search must be at most 100000, got {}", q.ef_search)));
-        }
-        let filter = q.filter.map(Filter::parse).transpose()?;
-        let query = self.prepare_vector(q.vector, "query vector")?;
+        let (filter, query) = self.prepare_query(q)?;
         let inner = self.inner.read();
         let dim = inner.dim();
         if dim == 0 {
@@ -688,6 +719,16 @@ impl Store {
         let ef = if q.ef_search == 0 { inner.meta.ef_search } else { q.ef_search };
         let hits = inner.search(self.metric, &query, q.k, ef, filter.as_ref());
         Ok(hits.into_iter().map(|h| inner.hit(h.row as u32, h.score)).collect())
+    }
+
+    /// Checks everything in a query but its dimension (which needs the lock); returns its parsed
+    /// filter and its vector as searched.
+    fn prepare_query(&self, q: &Query<'_>) -> Result<(Option<Filter>, Vec<f32>)> {
+        check_k(q.k)?;
+        check_ef_search(q.ef_search)?;
+        let filter = q.filter.map(Filter::parse).transpose()?;
+        let query = self.prepare_vector(q.vector, "query vector")?;
+        Ok((filter, query))
     }
 
     /// Makes everything written so far durable against power loss (fsync).
@@ -815,6 +856,23 @@ impl Inner {
     }
 }
 
+/// Largest `ef_search` a query accepts.
+pub(crate) const MAX_EF_SEARCH: usize = 100_000;
+
+fn check_k(k: usize) -> Result<()> {
+    if k == 0 || k > MAX_K {
+        return Err(Error::invalid(format!("k must be in 1..={MAX_K}, got {k}")));
+    }
+    Ok(())
+}
+
+fn check_ef_search(ef: usize) -> Result<()> {
+    if ef > MAX_EF_SEARCH {
+        return Err(Error::invalid(format!("ef_search must be at most {MAX_EF_SEARCH}, got {ef}")));
+    }
+    Ok(())
+}
+
 /// Bytes of a snapshot's files on disk, its manifest included.
 fn snapshot_disk_bytes(dir: &Path, manifest: &crate::storage::snapshot::Manifest) -> u64 {
     let manifest_file = std::fs::metadata(dir.join(crate::storage::snapshot::MANIFEST_FILE)).map_or(0, |m| m.len());
@@ -829,3 +887,5 @@ impl Drop for Store {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_tests;

@@ -110,6 +110,7 @@ pub(crate) fn expiry_after(ttl_seconds: u64) -> u64 {
 }
 
 /// Longest TTL accepted: 100 years. Far-future expiry is what "no TTL" (0) is for.
+/// cbindgen:ignore
 pub const MAX_TTL_SECONDS: u64 = 100 * 365 * 24 * 3600;
 
 fn check_ttl(ttl_seconds: u64) -> Result<()> {

@@ -290,11 +290,60 @@ static void test_ttl_functions(void) {
     CHECK_OK(vs_store_expire_ttl_records(s, &n, ERR));
     CHECK(n == 0);
     n = SENTINEL_U64;
-    CHECK_FAILS(VS_ERR_INVALID_ARGUMENT, vs_store_expire_ttl_records(s, NULL, ERR));
+    CHECK_OK(vs_store_expire_ttl_records(s, NULL, ERR)); /* NULL: the count is not wanted */
     CHECK_OK(vs_store_update_metadata(s, "r1", "{\"k\":1}", ERR));
     CHECK_FAILS(VS_ERR_INVALID_ARGUMENT, vs_store_update_metadata(s, "r1", "{bad", ERR));
     vs_store_close(s);
     tmpdir_remove(dir);
+}
+
+/* A namespace's store handle has its own maintenance thread, running through the namespace. */
+static void test_maintenance_through_a_namespace_handle(void) {
+    char root[PATH_MAX];
+    vs_namespaces *m = NULL;
+    vs_store *s = NULL;
+    vs_store_options o = vs_store_options_default();
+    vs_compaction_config c = vs_compaction_config_default();
+    vs_results *r = NULL;
+    float v[DIM] = {1, 2, 3, 4};
+    char *json = NULL;
+    uint64_t removed = SENTINEL_U64;
+    int waited = 0;
+    tmpdir_make(root, sizeof root);
+    o.dimension = DIM;
+    CHECK_OK(vs_namespaces_open(root, &o, &m, ERR));
+    CHECK_OK(vs_namespace_create(m, "tenant", "Tenant", NULL, ERR));
+    CHECK_OK(vs_namespace_store(m, "tenant", &s, ERR));
+    c.enabled = true;
+    c.min_deleted_records = 1;
+    CHECK_OK(vs_store_set_compaction_config(s, &c, ERR));
+    CHECK_OK(vs_store_upsert(s, "keep", v, DIM, NULL, ERR));
+    CHECK_OK(vs_store_upsert(s, "gone", v, DIM, NULL, ERR));
+    CHECK_OK(vs_store_soft_delete(s, "gone", ERR));
+    CHECK_OK(vs_store_compact(s, &removed, ERR));
+    CHECK(removed == 1);
+    CHECK_OK(vs_store_upsert_with_ttl(s, "session", v, DIM, NULL, 1, ERR));
+    CHECK_OK(vs_store_start_maintenance(s, 20, ERR));
+    for (;;) {
+        CHECK_OK(vs_store_stats_json(s, &json, ERR));
+        if (json != NULL && contains(json, "\"compactions\":1")) break;
+        vs_string_free(json);
+        json = NULL;
+        if (waited > 6000) break;
+        sleep_ms(20);
+        waited += 20;
+    }
+    CHECK_MSG(json != NULL && contains(json, "\"expired\":1,") && contains(json, "\"errors\":0"), "stats: %s",
+              json ? json : "(null)");
+    vs_string_free(json);
+    CHECK_FAILS(VS_ERR_NOT_FOUND, vs_store_get(s, "session", &r, ERR));
+    CHECK(store_count(s) == 1);
+    vs_store_close(s); /* stops this handle's thread; the namespace stays open */
+    CHECK_OK(vs_namespace_store(m, "tenant", &s, ERR));
+    CHECK(store_count(s) == 1);
+    vs_store_close(s);
+    vs_namespaces_close(m);
+    tmpdir_remove(root);
 }
 
 int main(void) {
@@ -306,5 +355,6 @@ int main(void) {
     RUN(test_config_is_persisted);
     RUN(test_ttl_functions);
     RUN(test_maintenance_thread_expires_and_compacts_then_stops);
+    RUN(test_maintenance_through_a_namespace_handle);
     return check_summary();
 }

@@ -141,6 +141,45 @@ struct Result {
   float score = 0.0f;         ///< Higher = more similar (see Metric); 0 for Store::get.
   std::string metadata_json;  ///< The metadata as a JSON object text ("{}" when none).
   std::vector<float> vector;  ///< Filled by Store::get (normalised in a cosine store); empty for queries.
+  /// Filled by Store::query_explain: the JSON object of vs_results_explanation_json (raw_score,
+  /// distance_metric, filter_passed, filter_details, graph_stats, rank, explanation_text); empty
+  /// otherwise.
+  std::string explanation_json;
+};
+
+/// What a BatchOp does (the VS_BATCH_* kinds).
+enum class BatchOpKind : uint32_t {
+  upsert = VS_BATCH_UPSERT,                    ///< id, vector, metadata_json, ttl_seconds (0 = never)
+  remove = VS_BATCH_DELETE,                    ///< id (delete for good)
+  soft_delete = VS_BATCH_SOFT_DELETE,          ///< id
+  restore = VS_BATCH_RESTORE,                  ///< id
+  update_metadata = VS_BATCH_UPDATE_METADATA,  ///< id, metadata_json (empty = none)
+  set_ttl = VS_BATCH_SET_TTL,                  ///< id, ttl_seconds (0 = remove the expiry)
+};
+
+/// One operation of Store::batch_execute. Fields an operation does not use are ignored.
+struct BatchOp {
+  BatchOpKind op = BatchOpKind::upsert;
+  std::string id;
+  std::vector<float> vector;
+  std::string metadata_json;  ///< empty = none
+  uint64_t ttl_seconds = 0;
+};
+
+/// Why one operation of a batch failed.
+struct BatchError {
+  std::size_t index = 0;   ///< Position of the operation in the batch.
+  std::string operation;   ///< Such as "soft_delete(doc3)".
+  vs_status code = VS_OK;  ///< The status the operation alone would have returned.
+  std::string message;
+};
+
+/// The outcome of Store::batch_execute.
+struct BatchResult {
+  std::size_t succeeded = 0;
+  std::size_t failed = 0;
+  std::vector<BatchError> errors;
+  double duration_ms = 0.0;
 };
 
 /// The exception thrown by every failing vecstore call. what() is "<STATUS_NAME>: <message>".
@@ -172,6 +211,9 @@ struct ResultsFree {
 };
 struct StringFree {
   void operator()(char* s) const noexcept { vs_string_free(s); }
+};
+struct BatchResultFree {
+  void operator()(vs_batch_result* r) const noexcept { vs_batch_result_free(r); }
 };
 struct StoreClose {
   void operator()(vs_store* s) const noexcept { vs_store_close(s); }
@@ -225,6 +267,7 @@ inline std::vector<Result> to_results(const vs_results* r, bool with_vectors) {
       std::size_t dim = 0;
       if (const float* v = vs_results_vector(r, i, &dim)) row.vector.assign(v, v + dim);
     }
+    if (const char* ex = vs_results_explanation_json(r, i)) row.explanation_json = ex;
     out.push_back(std::move(row));
   }
   return out;
@@ -238,6 +281,8 @@ inline std::vector<Result> to_results(const vs_results* r, bool with_vectors) {
 /// except close(), move construction/assignment and destruction, which must not run concurrently with
 /// any other call on it. A closed, moved-from or default-constructed Store throws
 /// Error(VS_ERR_INVALID_ARGUMENT) from every method except close(), is_open() and native_handle().
+class Namespaces;
+
 class Store {
  public:
   /// A closed store (useful as a placeholder to move an opened one into).
@@ -382,6 +427,118 @@ class Store {
     err.check(vs_store_delete(h, c_id.c_str(), err.out()));
   }
 
+  /// Hides a live record from every read until restore(); its space is kept until compaction.
+  /// Throws Error: VS_ERR_NOT_FOUND (no live record with this id; nothing changes),
+  /// VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void soft_delete(std::string_view id) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_soft_delete(h, c_id.c_str(), err.out()));
+  }
+
+  /// Undoes a soft delete (a no-op for a live record). Throws Error: VS_ERR_NOT_FOUND,
+  /// VS_ERR_QUOTA_EXCEEDED (in a namespace), VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void restore(std::string_view id) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_restore(h, c_id.c_str(), err.out()));
+  }
+
+  /// Replaces the metadata of a live record (empty = none). Throws Error: VS_ERR_NOT_FOUND,
+  /// VS_ERR_INVALID_ARGUMENT (bad JSON), VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
+  void update_metadata(std::string_view id, std::string_view metadata_json) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_meta = detail::c_string(metadata_json, "metadata_json");
+    detail::ErrorSlot err;
+    err.check(vs_store_update_metadata(h, c_id.c_str(), c_meta.empty() ? nullptr : c_meta.c_str(), err.out()));
+  }
+
+  /// upsert() of a record that expires `ttl_seconds` from now (0 = never; rounded up to whole
+  /// seconds). Throws as upsert(), and VS_ERR_INVALID_ARGUMENT above VS_MAX_TTL_SECONDS.
+  void upsert_with_ttl(std::string_view id, Span vector, std::string_view metadata_json, uint64_t ttl_seconds) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_meta = detail::c_string(metadata_json, "metadata_json");
+    detail::ErrorSlot err;
+    err.check(vs_store_upsert_with_ttl(h, c_id.c_str(), vector.data(), vector.size(),
+                                       c_meta.empty() ? nullptr : c_meta.c_str(), ttl_seconds, err.out()));
+  }
+
+  /// Makes a live record expire `ttl_seconds` from now; 0 removes its expiry. Throws Error:
+  /// VS_ERR_NOT_FOUND (an expired record counts as gone), VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
+  void set_ttl(std::string_view id, uint64_t ttl_seconds) {
+    vs_store* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_store_set_ttl(h, c_id.c_str(), ttl_seconds, err.out()));
+  }
+
+  /// Deletes every expired record for good; returns how many. Throws Error(VS_ERR_IO).
+  uint64_t expire_ttl_records() {
+    vs_store* h = checked_handle();
+    uint64_t n = 0;
+    detail::ErrorSlot err;
+    err.check(vs_store_expire_ttl_records(h, &n, err.out()));
+    return n;
+  }
+
+  /// Applies `ops` in order under one write lock and one log append. An operation that fails on its
+  /// own is reported in the result's errors and the others are applied. Throws Error (nothing
+  /// applied) for a batch refused as a whole: VS_ERR_INVALID_ARGUMENT (a NUL byte in an id or
+  /// metadata, an unknown op kind), VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
+  BatchResult batch_execute(const std::vector<BatchOp>& ops) {
+    vs_store* h = checked_handle();
+    std::vector<std::string> ids, metas;
+    ids.reserve(ops.size());
+    metas.reserve(ops.size());
+    std::vector<vs_batch_op> c_ops(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const BatchOp& op = ops[i];
+      ids.push_back(detail::c_string(op.id, "BatchOp::id"));
+      metas.push_back(detail::c_string(op.metadata_json, "BatchOp::metadata_json"));
+      vs_batch_op& c = c_ops[i];
+      c.kind = static_cast<vs_batch_op_kind>(op.op);
+      c.id = ids.back().c_str();
+      c.vector = op.vector.empty() ? nullptr : op.vector.data();
+      c.dim = op.vector.size();
+      c.metadata_json = metas.back().empty() ? nullptr : metas.back().c_str();
+      c.ttl_seconds = op.ttl_seconds;
+    }
+    vs_batch_result* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_batch_execute(h, c_ops.empty() ? nullptr : c_ops.data(), c_ops.size(), &raw, err.out()));
+    const std::unique_ptr<vs_batch_result, detail::BatchResultFree> r(raw);
+    BatchResult out;
+    out.succeeded = vs_batch_result_succeeded(r.get());
+    out.failed = vs_batch_result_failed(r.get());
+    out.duration_ms = vs_batch_result_duration_ms(r.get());
+    for (std::size_t i = 0; i < vs_batch_result_error_count(r.get()); ++i) {
+      BatchError e;
+      e.index = vs_batch_result_error_index(r.get(), i);
+      e.code = vs_batch_result_error_code(r.get(), i);
+      if (const char* s = vs_batch_result_error_operation(r.get(), i)) e.operation = s;
+      if (const char* s = vs_batch_result_error_message(r.get(), i)) e.message = s;
+      out.errors.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  /// A batch in the JSON shape of the HTTP API (see vs_store_batch_execute_json); returns the
+  /// result as JSON text. Throws Error(VS_ERR_INVALID_ARGUMENT) for malformed JSON or an unknown op
+  /// (nothing applied), VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
+  std::string batch_execute_json(std::string_view request_json) {
+    vs_store* h = checked_handle();
+    const std::string c_req = detail::c_string(request_json, "request_json");
+    char* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_batch_execute_json(h, c_req.c_str(), &raw, err.out()));
+    const detail::StringPtr json(raw);
+    return json ? std::string(json.get()) : std::string();
+  }
+
   /// The number of live records.
   uint64_t count() const {
     vs_store* h = checked_handle();
@@ -438,53 +595,6 @@ class Store {
   std::vector<Result> query(const float* data, std::size_t size, uint32_t k = 10, std::string_view filter = {},
                             uint32_t ef_search = 0) const {
     return query(Span(data, size), k, filter, ef_search);
-  }
-
-  /// Hides the live record `id` from every read until restore(); compaction removes it for good.
-  /// Throws Error: VS_ERR_NOT_FOUND (no live record), VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
-  void soft_delete(std::string_view id) {
-    vs_store* h = checked_handle();
-    const std::string c_id = detail::c_string(id, "id");
-    detail::ErrorSlot err;
-    err.check(vs_store_soft_delete(h, c_id.c_str(), err.out()));
-  }
-
-  /// Undoes a soft delete (a no-op for a live record). Throws Error: VS_ERR_NOT_FOUND (also once
-  /// compaction removed the record), VS_ERR_INVALID_ARGUMENT, VS_ERR_QUOTA_EXCEEDED, VS_ERR_IO.
-  void restore(std::string_view id) {
-    vs_store* h = checked_handle();
-    const std::string c_id = detail::c_string(id, "id");
-    detail::ErrorSlot err;
-    err.check(vs_store_restore(h, c_id.c_str(), err.out()));
-  }
-
-  /// upsert() for a record that expires `ttl` from now (rounded up to whole seconds; 0 = never).
-  /// Throws Error as upsert(), and VS_ERR_INVALID_ARGUMENT for a TTL above 100 years.
-  void upsert_with_ttl(std::string_view id, Span vector, std::string_view metadata_json, std::chrono::seconds ttl) {
-    vs_store* h = checked_handle();
-    const std::string c_id = detail::c_string(id, "id");
-    const std::string c_meta = detail::c_string(metadata_json, "metadata_json");
-    detail::ErrorSlot err;
-    err.check(vs_store_upsert_with_ttl(h, c_id.c_str(), vector.data(), vector.size(),
-                                       c_meta.empty() ? nullptr : c_meta.c_str(), ttl_seconds(ttl), err.out()));
-  }
-
-  /// Makes the live record `id` expire `ttl` from now; 0 removes its expiry. Throws Error:
-  /// VS_ERR_NOT_FOUND, VS_ERR_INVALID_ARGUMENT, VS_ERR_IO.
-  void set_ttl(std::string_view id, std::chrono::seconds ttl) {
-    vs_store* h = checked_handle();
-    const std::string c_id = detail::c_string(id, "id");
-    detail::ErrorSlot err;
-    err.check(vs_store_set_ttl(h, c_id.c_str(), ttl_seconds(ttl), err.out()));
-  }
-
-  /// Deletes every expired record for good; returns how many. Throws Error(VS_ERR_IO).
-  uint64_t expire_ttl_records() {
-    vs_store* h = checked_handle();
-    uint64_t n = 0;
-    detail::ErrorSlot err;
-    err.check(vs_store_expire_ttl_records(h, &n, err.out()));
-    return n;
   }
 
   /// Compacts now, whatever the configuration; returns the number of soft-deleted and expired
@@ -551,10 +661,49 @@ class Store {
     err.check(vs_store_stop_maintenance(h, err.out()));
   }
 
+  /// Runs q exactly as query(q) does (the same results in the same order with the same scores, the
+  /// same errors) and fills each Result's explanation_json (see vs_results_explanation_json): raw
+  /// score, metric, which filter conditions the row satisfies, the plan and the distance
+  /// calculations and nodes visited counted during the search, rank and a one-line text.
+  std::vector<Result> query_explain(const Query& q) const {
+    vs_store* h = checked_handle();
+    const std::string c_filter = detail::c_string(q.filter, "filter");
+    const vs_query cq = c_query(q, c_filter);
+    vs_results* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_query_explain(h, &cq, &raw, err.out()));
+    const detail::ResultsPtr results(raw);
+    return detail::to_results(results.get(), false);
+  }
+
+  /// Validates q and estimates its cost without running it; returns the JSON object of
+  /// vs_store_estimate_query_json: valid, errors, error_codes, cost_estimate (0..1),
+  /// estimated_distance_calculations, estimated_nodes_visited, will_overfetch, recommendations,
+  /// estimated_duration_ms, plan ("exact_scan", "graph", "empty"; null when invalid), plan_reason,
+  /// estimated_selectivity, estimated_matches, ef_search, calibration_ms. A query that query()
+  /// would refuse gives "valid":false with the reasons, not an exception; throws Error only for a
+  /// closed store or a filter holding a NUL byte (VS_ERR_INVALID_ARGUMENT).
+  std::string estimate_query(const Query& q) const {
+    vs_store* h = checked_handle();
+    const std::string c_filter = detail::c_string(q.filter, "filter");
+    const vs_query cq = c_query(q, c_filter);
+    char* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_store_estimate_query_json(h, &cq, &raw, err.out()));
+    const detail::StringPtr json(raw);
+    return json ? std::string(json.get()) : std::string();
+  }
+
  private:
-  static uint64_t ttl_seconds(std::chrono::seconds ttl) {
-    if (ttl.count() < 0) throw Error(VS_ERR_INVALID_ARGUMENT, "ttl must not be negative");
-    return static_cast<uint64_t>(ttl.count());
+  /// The vs_query of q; borrows q.vector and c_filter (which must outlive it).
+  static vs_query c_query(const Query& q, const std::string& c_filter) noexcept {
+    vs_query cq = vs_query_default();
+    cq.vector = q.vector.empty() ? nullptr : q.vector.data();
+    cq.dim = q.vector.size();
+    cq.k = q.k;
+    cq.filter = c_filter.empty() ? nullptr : c_filter.c_str();
+    cq.ef_search = q.ef_search;
+    return cq;
   }
 
   static Store open_impl(const std::string& path, const vs_store_options* opts) {
@@ -582,7 +731,215 @@ class Store {
     }
   }
 
+  friend class Namespaces;  // adopts the handles of vs_namespace_store
+
   std::unique_ptr<vs_store, detail::StoreClose> handle_;
+};
+
+/// The quotas of a namespace (vs_quotas without struct_size). 0 = unlimited for each.
+struct Quotas {
+  /// Live records the namespace may hold; replacing a record is not growth.
+  uint64_t max_vectors = 0;
+  /// Bytes the namespace's store may hold on disk (backups not included).
+  uint64_t max_storage_bytes = 0;
+  /// Data calls per second through the namespace's stores (token bucket of capacity max(1, rate));
+  /// finite and >= 0.
+  double max_requests_per_second = 0.0;
+
+  vs_quotas to_c() const noexcept {
+    vs_quotas q = vs_quotas_default();
+    q.max_vectors = max_vectors;
+    q.max_storage_bytes = max_storage_bytes;
+    q.max_requests_per_second = max_requests_per_second;
+    return q;
+  }
+};
+
+/// Whether a namespace serves data calls.
+enum class NamespaceStatus : uint32_t {
+  active = VS_NAMESPACE_ACTIVE,
+  /// Every data call fails with Error(VS_ERR_NAMESPACE_SUSPENDED).
+  suspended = VS_NAMESPACE_SUSPENDED,
+};
+
+namespace detail {
+struct NamespacesClose {
+  void operator()(vs_namespaces* m) const noexcept { vs_namespaces_close(m); }
+};
+}  // namespace detail
+
+/// A namespace manager: many isolated stores under one root directory. A move-only RAII owner of a
+/// `vs_namespaces*`, closed by the destructor. Descriptions and statistics come back as the C
+/// functions' JSON text (see vecstore.h for their shapes), so no JSON library is imposed.
+///
+/// Thread safety: every method may be called from any number of threads at once, and at the same
+/// time as calls on the Stores it returned, except close(), moves and destruction. Stores obtained
+/// from store() stay valid objects after the manager is closed; their calls then throw
+/// Error(VS_ERR_NOT_FOUND).
+class Namespaces {
+ public:
+  Namespaces() noexcept = default;
+  Namespaces(Namespaces&&) noexcept = default;
+  Namespaces& operator=(Namespaces&&) noexcept = default;
+  Namespaces(const Namespaces&) = delete;
+  Namespaces& operator=(const Namespaces&) = delete;
+  ~Namespaces() = default;
+
+  /// Opens (creating if needed) the manager of directory `root`; `defaults` are the store options
+  /// of every namespace created. Throws Error: VS_ERR_LOCKED (root already open by a manager),
+  /// VS_ERR_CORRUPT (damaged or missing registry), VS_ERR_IO, VS_ERR_INVALID_ARGUMENT.
+  static Namespaces open(const std::string& root, const Options& defaults) {
+    const vs_store_options opts = defaults.to_c();
+    return open_impl(root, &opts);
+  }
+  /// Same with the default store options.
+  static Namespaces open(const std::string& root) { return open_impl(root, nullptr); }
+
+  /// Closes every namespace's store and releases the root. Idempotent.
+  void close() noexcept { handle_.reset(); }
+  bool is_open() const noexcept { return handle_ != nullptr; }
+  explicit operator bool() const noexcept { return is_open(); }
+  vs_namespaces* native_handle() const noexcept { return handle_.get(); }
+
+  /// How many namespace stores stay open at once (default VS_DEFAULT_MAX_OPEN_STORES); past it the
+  /// least recently used idle store is closed and reopens on its next use. Throws
+  /// Error(VS_ERR_INVALID_ARGUMENT) for 0.
+  void set_max_open_stores(std::size_t max) {
+    vs_namespaces* h = checked_handle();
+    detail::ErrorSlot err;
+    err.check(vs_namespaces_set_max_open_stores(h, max, err.out()));
+  }
+
+  /// Creates namespace `id` (letters, digits, '-', '_', '.', not leading '.', 1..=64 bytes).
+  /// Throws Error: VS_ERR_INVALID_ARGUMENT, VS_ERR_ALREADY_EXISTS, VS_ERR_IO.
+  void create(std::string_view id, std::string_view name = {}, const Quotas& quotas = {}) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_name = detail::c_string(name, "name");
+    const vs_quotas q = quotas.to_c();
+    detail::ErrorSlot err;
+    err.check(vs_namespace_create(h, c_id.c_str(), c_name.c_str(), &q, err.out()));
+  }
+
+  /// A Store over namespace `id`'s data (all Store methods work, subject to the namespace's status,
+  /// quotas and rate limit). After restore() it serves the restored data; after remove() its calls
+  /// throw Error(VS_ERR_NOT_FOUND). Throws Error: VS_ERR_INVALID_ARGUMENT, VS_ERR_NOT_FOUND.
+  Store store(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    vs_store* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_namespace_store(h, c_id.c_str(), &raw, err.out()));
+    Store s;
+    s.handle_.reset(raw);
+    return s;
+  }
+
+  /// `{"namespaces":[{"id":..,"name":..,"status":..,"created_at":..,"quotas":{..}}, ...]}`.
+  std::string list_json() const {
+    vs_namespaces* h = checked_handle();
+    return json_call([&](char** out, vs_error** e) { return vs_namespace_list_json(h, out, e); });
+  }
+
+  /// One namespace, as an element of list_json(). Throws Error(VS_ERR_NOT_FOUND).
+  std::string get_json(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    return json_call([&](char** out, vs_error** e) { return vs_namespace_get_json(h, c_id.c_str(), out, e); });
+  }
+
+  /// Replaces namespace `id`'s quotas. Throws Error: VS_ERR_INVALID_ARGUMENT, VS_ERR_NOT_FOUND.
+  void update_quotas(std::string_view id, const Quotas& quotas) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const vs_quotas q = quotas.to_c();
+    detail::ErrorSlot err;
+    err.check(vs_namespace_update_quotas(h, c_id.c_str(), &q, err.out()));
+  }
+
+  /// Suspends or reactivates namespace `id`. Throws Error(VS_ERR_NOT_FOUND).
+  void set_status(std::string_view id, NamespaceStatus status) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_namespace_set_status(h, c_id.c_str(), static_cast<vs_namespace_status>(status), err.out()));
+  }
+
+  /// Usage: `{"id","vector_count","deleted_count","expired_count","storage_bytes","created_at","last_activity_at",
+  /// "requests":{"query"|"read"|"write"|"maintenance":{"served","refused"}}}`.
+  std::string stats_json(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    return json_call([&](char** out, vs_error** e) { return vs_namespace_stats_json(h, c_id.c_str(), out, e); });
+  }
+
+  /// Deletes namespace `id`, its data and its backups (`delete` is a keyword). Stores obtained for
+  /// it then throw Error(VS_ERR_NOT_FOUND). Throws Error(VS_ERR_NOT_FOUND).
+  void remove(std::string_view id) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    detail::ErrorSlot err;
+    err.check(vs_namespace_delete(h, c_id.c_str(), err.out()));
+  }
+
+  /// Takes a consistent backup of namespace `id` named `name` while it keeps serving. Throws Error:
+  /// VS_ERR_INVALID_ARGUMENT, VS_ERR_NOT_FOUND, VS_ERR_ALREADY_EXISTS, VS_ERR_IO, VS_ERR_CORRUPT.
+  void backup(std::string_view id, std::string_view name) { id_name_call(id, name, vs_namespace_backup); }
+
+  /// `{"backups":[{"name":..,"created_at":..,"vector_count":..}, ...]}`, oldest first.
+  std::string list_backups_json(std::string_view id) const {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    return json_call(
+        [&](char** out, vs_error** e) { return vs_namespace_list_backups_json(h, c_id.c_str(), out, e); });
+  }
+
+  /// Replaces namespace `id`'s data with backup `name` (every Store for it then sees the restored
+  /// data). Throws Error: VS_ERR_NOT_FOUND, VS_ERR_IO, VS_ERR_CORRUPT.
+  void restore(std::string_view id, std::string_view name) { id_name_call(id, name, vs_namespace_restore); }
+
+  /// Deletes backup `name` of namespace `id`. Throws Error(VS_ERR_NOT_FOUND).
+  void delete_backup(std::string_view id, std::string_view name) {
+    id_name_call(id, name, vs_namespace_delete_backup);
+  }
+
+ private:
+  static Namespaces open_impl(const std::string& root, const vs_store_options* opts) {
+    const std::string c_root = detail::c_string(root, "root");
+    vs_namespaces* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(vs_namespaces_open(c_root.c_str(), opts, &raw, err.out()));
+    Namespaces m;
+    m.handle_.reset(raw);
+    return m;
+  }
+
+  vs_namespaces* checked_handle() const {
+    if (!handle_) {
+      throw Error(VS_ERR_INVALID_ARGUMENT, "the vecstore::Namespaces is closed (closed, moved from, or never opened)");
+    }
+    return handle_.get();
+  }
+
+  template <class F>
+  static std::string json_call(F&& f) {
+    char* raw = nullptr;
+    detail::ErrorSlot err;
+    err.check(f(&raw, err.out()));
+    const detail::StringPtr text(raw);
+    return std::string(text.get());
+  }
+
+  void id_name_call(std::string_view id, std::string_view name,
+                    vs_status (*fn)(vs_namespaces*, const char*, const char*, vs_error**)) {
+    vs_namespaces* h = checked_handle();
+    const std::string c_id = detail::c_string(id, "id");
+    const std::string c_name = detail::c_string(name, "backup name");
+    detail::ErrorSlot err;
+    err.check(fn(h, c_id.c_str(), c_name.c_str(), err.out()));
+  }
+
+  std::unique_ptr<vs_namespaces, detail::NamespacesClose> handle_;
 };
 
 }  // namespace vecstore

@@ -1,0 +1,82 @@
+//! Validation of namespace ids and backup names: they become directory names under the manager's
+//! root, so they must never be able to name anything else.
+
+use crate::error::{Error, Result};
+
+/// Longest namespace id or backup name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest display name of a namespace, in bytes.
+pub const MAX_DISPLAY_NAME_LEN: usize = 256;
+
+/// Checks a namespace id or a backup name (`what` names which, for the message): 1..=64 bytes of
+/// ASCII letters, digits, `-`, `_` and `.`, not starting with `.`. So no separator, no `..`, no NUL,
+/// no absolute path, nothing hidden, and nothing the manager's own temporary names (which start with
+/// `.`) can collide with.
+pub fn check_name(name: &str, what: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(Error::invalid(format!(
+            "{what} is {} bytes long, the limit is {MAX_NAME_LEN}",
+            name.len()
+        )));
+    }
+    if name.starts_with('.') {
+        return Err(Error::invalid(format!("{what} {name:?} starts with '.'")));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(Error::invalid(format!(
+            "{what} {name:?} holds {c:?}: only ASCII letters, digits, '-', '_' and '.' are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a namespace's display name: free text (any UTF-8 but control characters), at most 256 bytes.
+pub fn check_display_name(name: &str) -> Result<()> {
+    if name.len() > MAX_DISPLAY_NAME_LEN {
+        return Err(Error::invalid(format!(
+            "display name is {} bytes long, the limit is {MAX_DISPLAY_NAME_LEN}",
+            name.len()
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid("display name holds a control character"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+
+    #[test]
+    fn good_names_pass() {
+        for n in ["a", "customer-123", "A_b.c", "x.", "0", &"z".repeat(64)] {
+            check_name(n, "id").unwrap();
+        }
+    }
+
+    #[test]
+    fn hostile_names_are_refused() {
+        let long = "a".repeat(65);
+        for n in [
+            "", ".", "..", "../x", "x/..", "/etc", "a/b", "a\\b", "a\0b", ".hidden", "a b", "é", "a:b", "~",
+            "a\nb", &long,
+        ] {
+            let e = check_name(n, "namespace id").unwrap_err();
+            assert_eq!(e.code, Code::InvalidArgument, "{n:?}");
+            assert!(e.message.contains("namespace id"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn display_names() {
+        check_display_name("Acme Corp — ünïcode").unwrap();
+        check_display_name("").unwrap();
+        assert!(check_display_name("a\nb").is_err());
+        assert!(check_display_name(&"x".repeat(257)).is_err());
+    }
+}

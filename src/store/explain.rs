@@ -1,0 +1,443 @@
+//! Query explain: the results of a query with, per result, why it is there and what the search did.
+//!
+//! `query_explain` runs exactly the search `query` runs (same plan, same code, same results in the
+//! same order with the same scores). The graph search counts its work anyway ([`SearchStats`]);
+//! the plain query throws the counters away, explain reports them. What explain adds is per result
+//! and small: the filter's conditions evaluated on the result's metadata and a line of text.
+
+use serde::Serialize;
+
+use super::options::Metric;
+use super::{Query, Store};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::index::hnsw::SearchStats;
+
+/// How a search ran (or, in an estimate, will run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    /// Every slot's distance computed: small stores, and filters few records pass.
+    #[default]
+    ExactScan,
+    /// The HNSW graph.
+    Graph,
+    /// The graph found fewer than k passing records, so the exact scan answered.
+    GraphWithExactFallback,
+    /// Nothing to search: the store has no dimension yet (never written).
+    Empty,
+}
+
+impl Plan {
+    pub fn name(self) -> &'static str {
+        match self {
+            Plan::ExactScan => "exact_scan",
+            Plan::Graph => "graph",
+            Plan::GraphWithExactFallback => "graph_with_exact_fallback",
+            Plan::Empty => "empty",
+        }
+    }
+}
+
+/// What one search did: its plan, the graph's counters (zero when the graph was not used) and the
+/// distances the exact scan computed (one per slot; zero when it did not run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SearchInfo {
+    pub(crate) plan: Plan,
+    pub(crate) graph: SearchStats,
+    pub(crate) exact_distance_calculations: u64,
+}
+
+/// The work of one query, the same for every result of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GraphStats {
+    /// `exact_scan`, `graph` or `graph_with_exact_fallback`.
+    pub plan: Plan,
+    /// Every distance computed: graph plus exact scan.
+    pub distance_calculations: u64,
+    /// Graph nodes whose neighbour lists were read (0 for an exact scan).
+    pub nodes_visited: u64,
+    /// Distances computed by the graph search (upper levels and level 0).
+    pub graph_distance_calculations: u64,
+    /// Distances computed by the exact scan (one per slot, tombstones included).
+    pub exact_scan_distance_calculations: u64,
+    /// Levels descended above level 0, and greedy moves made on them.
+    pub upper_levels: u64,
+    pub upper_hops: u64,
+}
+
+impl GraphStats {
+    fn of(info: &SearchInfo) -> GraphStats {
+        GraphStats {
+            plan: info.plan,
+            distance_calculations: info.graph.distance_calculations + info.exact_distance_calculations,
+            nodes_visited: info.graph.nodes_visited,
+            graph_distance_calculations: info.graph.distance_calculations,
+            exact_scan_distance_calculations: info.exact_distance_calculations,
+            upper_levels: info.graph.levels,
+            upper_hops: info.graph.upper_hops,
+        }
+    }
+}
+
+/// One condition of the filter and whether the result's metadata satisfies it on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConditionOutcome {
+    pub condition: String,
+    pub matched: bool,
+}
+
+/// Why a result passed the filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterDetails {
+    /// The filter in canonical text.
+    pub filter_expr: String,
+    /// The conditions this result satisfies (canonical text), in filter order.
+    pub matched_conditions: Vec<String>,
+    /// Every condition with its outcome.
+    pub conditions: Vec<ConditionOutcome>,
+    /// Whether the whole filter holds (always true for a returned result).
+    pub passed: bool,
+}
+
+/// The explanation of one result. Serialises to the JSON object of `vs_results_explanation_json`,
+/// `explanation_text` included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The metric's own value: cosine similarity, dot product, or euclidean distance (the public
+    /// score of euclidean is `1 / (1 + distance)`; for cosine and dot the score is this value).
+    pub raw_score: f64,
+    /// `Cosine`, `Euclidean` or `Dot`.
+    pub distance_metric: &'static str,
+    /// True when there is no filter or the result passed it.
+    pub filter_passed: bool,
+    /// `None` without a filter.
+    pub filter_details: Option<FilterDetails>,
+    pub graph_stats: GraphStats,
+    /// 1 for the best result.
+    pub rank: usize,
+    /// The public score (as in the result), for the text.
+    pub score: f32,
+    /// k, for the text of a graph search that fell back to the exact scan.
+    pub k: usize,
+}
+
+impl Explanation {
+    /// One line for a person: `Ranked #1 with score 0.9876 (Cosine). Passed filter (1 of 1
+    /// conditions matched). Graph search: 1234 distance calculations, 321 nodes visited.` Built on
+    /// demand, so that explaining costs little more than the query when nobody reads it.
+    pub fn explanation_text(&self) -> String {
+        Text(self).to_string()
+    }
+}
+
+/// Writes the explanation text straight into a formatter (or a JSON string being serialised).
+struct Text<'a>(&'a Explanation);
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let e = self.0;
+        let stats = &e.graph_stats;
+        // The score to 4 decimals, written from an integer: `{:.4}` on a float costs more than
+        // the rest of the line.
+        let scaled = (f64::from(e.score) * 1e4).round();
+        if scaled.is_finite() && scaled.abs() < 1e15 {
+            let v = scaled as i64;
+            let sign = if v < 0 { "-" } else { "" };
+            let v = v.unsigned_abs();
+            write!(
+                f,
+                "Ranked #{} with score {sign}{}.{:04} ({}). ",
+                e.rank,
+                v / 10_000,
+                v % 10_000,
+                e.distance_metric
+            )?;
+        } else {
+            write!(f, "Ranked #{} with score {:.4} ({}). ", e.rank, e.score, e.distance_metric)?;
+        }
+        match &e.filter_details {
+            None => f.write_str("No filter. ")?,
+            Some(d) => write!(
+                f,
+                "Passed filter ({} of {} conditions matched). ",
+                d.matched_conditions.len(),
+                d.conditions.len()
+            )?,
+        }
+        match stats.plan {
+            Plan::Graph => write!(
+                f,
+                "Graph search: {} distance calculations, {} nodes visited.",
+                stats.distance_calculations, stats.nodes_visited
+            ),
+            Plan::GraphWithExactFallback => write!(
+                f,
+                "Graph search found fewer than {} matches ({} distance calculations, {} nodes visited); \
+                 an exact scan of {} records answered.",
+                e.k,
+                stats.graph_distance_calculations,
+                stats.nodes_visited,
+                stats.exact_scan_distance_calculations
+            ),
+            Plan::ExactScan | Plan::Empty => {
+                write!(f, "Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
+            }
+        }
+    }
+}
+
+/// Serialises as a JSON string without building it first.
+struct TextField<'a>(&'a Explanation);
+
+impl Serialize for TextField<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(&Text(self.0))
+    }
+}
+
+impl Serialize for Explanation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Explanation", 7)?;
+        st.serialize_field("raw_score", &self.raw_score)?;
+        st.serialize_field("distance_metric", self.distance_metric)?;
+        st.serialize_field("filter_passed", &self.filter_passed)?;
+        st.serialize_field("filter_details", &self.filter_details)?;
+        st.serialize_field("graph_stats", &self.graph_stats)?;
+        st.serialize_field("rank", &self.rank)?;
+        st.serialize_field("explanation_text", &TextField(self))?;
+        st.end()
+    }
+}
+
+/// A result of `query_explain`: the same id, score and metadata as `query` gives, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExplainedHit {
+    pub id: String,
+    pub score: f32,
+    /// Canonical metadata JSON text, as in [`super::Hit`].
+    #[serde(skip)]
+    pub metadata: String,
+    pub explanation: Explanation,
+}
+
+fn metric_label(m: Metric) -> &'static str {
+    match m {
+        Metric::Cosine => "Cosine",
+        Metric::Euclidean => "Euclidean",
+        Metric::Dot => "Dot",
+    }
+}
+
+/// The metric's own value behind a public score.
+fn raw_score(m: Metric, score: f32) -> f64 {
+    match m {
+        Metric::Cosine | Metric::Dot => f64::from(score),
+        // score = 1 / (1 + d)  =>  d = 1/score - 1
+        Metric::Euclidean => (1.0 / f64::from(score) - 1.0).max(0.0),
+    }
+}
+
+impl Store {
+    /// Runs `q` exactly as [`Store::query`] does (same results, same order, same scores, same errors)
+    /// and explains every result: raw score, metric, which filter conditions its metadata satisfies,
+    /// the search's plan and work (distance calculations, nodes visited), its rank and a line of
+    /// text.
+    pub fn query_explain(&self, q: &Query<'_>) -> Result<Vec<ExplainedHit>> {
+        let (filter, query) = self.prepare_query(q)?;
+        let inner = self.inner.read();
+        let dim = inner.dim();
+        if dim == 0 {
+            return Ok(Vec::new());
+        }
+        if query.len() != dim {
+            return Err(Error::dimension(dim, query.len()));
+        }
+        let ef = if q.ef_search == 0 { inner.meta.ef_search } else { q.ef_search };
+        let mut info = SearchInfo::default();
+        let hits = inner.search_info(self.metric, &query, q.k, ef, filter.as_ref(), &mut info);
+        let stats = GraphStats::of(&info);
+        let filter_expr = filter.as_ref().map(Filter::to_string);
+        let metric = metric_label(self.metric);
+        let out = hits
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let s = h.row as u32;
+                let hit = inner.hit(s, h.score);
+                let details = filter.as_ref().map(|f| {
+                    let conditions: Vec<ConditionOutcome> = f
+                        .explain(&inner.slots[s as usize].metadata)
+                        .into_iter()
+                        .map(|c| ConditionOutcome { condition: c.condition, matched: c.matched })
+                        .collect();
+                    FilterDetails {
+                        filter_expr: filter_expr.clone().unwrap_or_default(),
+                        matched_conditions: conditions
+                            .iter()
+                            .filter(|c| c.matched)
+                            .map(|c| c.condition.clone())
+                            .collect(),
+                        conditions,
+                        // Every result passed it: the search accepted only passing records.
+                        passed: true,
+                    }
+                });
+                let rank = i + 1;
+                ExplainedHit {
+                    explanation: Explanation {
+                        raw_score: raw_score(self.metric, hit.score),
+                        distance_metric: metric,
+                        filter_passed: true,
+                        filter_details: details,
+                        graph_stats: stats,
+                        rank,
+                        score: hit.score,
+                        k: q.k,
+                    },
+                    id: hit.id,
+                    score: hit.score,
+                    metadata: hit.metadata,
+                }
+            })
+            .collect();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::options::StoreOptions;
+    use crate::store::NewRecord;
+
+    fn store_with(n: usize, dim: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(dir.path(), &StoreOptions { dimension: dim, ..StoreOptions::default() }).unwrap();
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let vecs: Vec<Vec<f32>> = (0..n).map(|_| (0..dim).map(|_| next()).collect()).collect();
+        let ids: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+        let metas: Vec<String> = (0..n)
+            .map(|i| {
+                format!(r#"{{"bucket":{},"tag":"{}"}}"#, i % 10, if i % 2 == 0 { "even" } else { "odd" })
+            })
+            .collect();
+        let recs: Vec<NewRecord> =
+            (0..n).map(|i| NewRecord { id: &ids[i], vector: &vecs[i], metadata: Some(&metas[i]) }).collect();
+        store.upsert_many(&recs).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn explain_returns_what_query_returns_with_real_graph_stats() {
+        let (_d, store) = store_with(3000, 8);
+        let v = [0.1, -0.2, 0.3, 0.05, 0.0, 0.2, -0.1, 0.4];
+        for filter in [None, Some("tag = 'even' OR bucket = 3"), Some("bucket = 4")] {
+            let q = Query { vector: &v, k: 10, filter, ef_search: 16 };
+            let plain = store.query(&q).unwrap();
+            let explained = store.query_explain(&q).unwrap();
+            assert_eq!(plain.len(), 10);
+            assert_eq!(plain.len(), explained.len());
+            for (i, (p, e)) in plain.iter().zip(&explained).enumerate() {
+                assert_eq!(p.id, e.id);
+                assert_eq!(p.score.to_bits(), e.score.to_bits());
+                assert_eq!(p.metadata, e.metadata);
+                assert_eq!(e.explanation.rank, i + 1);
+                assert_eq!(e.explanation.distance_metric, "Cosine");
+                assert!((e.explanation.raw_score - f64::from(p.score)).abs() < 1e-9);
+            }
+            let gs = explained[0].explanation.graph_stats;
+            match filter {
+                // 3000 records: the graph answers unfiltered and 55%-selective queries ...
+                None | Some("tag = 'even' OR bucket = 3") => {
+                    assert_eq!(gs.plan, Plan::Graph, "{filter:?}");
+                    assert!(gs.nodes_visited > 0 && gs.graph_distance_calculations > gs.nodes_visited);
+                    assert_eq!(gs.exact_scan_distance_calculations, 0);
+                }
+                // ... a 10% filter is below 32 * ef = 512 matches: exact scan of every slot.
+                _ => {
+                    assert_eq!(gs.plan, Plan::ExactScan);
+                    assert_eq!(gs.nodes_visited, 0);
+                    assert_eq!(gs.distance_calculations, 3000);
+                }
+            }
+            if let Some(f) = filter {
+                for e in &explained {
+                    let d = e.explanation.filter_details.as_ref().unwrap();
+                    assert!(d.passed && e.explanation.filter_passed);
+                    assert_eq!(d.filter_expr, Filter::parse(f).unwrap().to_string());
+                    let meta: serde_json::Value = serde_json::from_str(&e.metadata).unwrap();
+                    let even = meta["tag"] == "even";
+                    let b = meta["bucket"].as_i64().unwrap();
+                    if f.starts_with("tag") {
+                        assert_eq!(d.conditions.len(), 2);
+                        assert_eq!(d.conditions[0].matched, even);
+                        assert_eq!(d.conditions[1].matched, b == 3);
+                        assert!(even || b == 3);
+                        assert_eq!(d.matched_conditions.len(), usize::from(even) + usize::from(b == 3));
+                    } else {
+                        assert_eq!(d.matched_conditions, vec!["bucket = 4".to_string()]);
+                    }
+                }
+            } else {
+                assert!(explained[0].explanation.filter_details.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn the_text_writes_the_score_to_four_decimals() {
+        let (_d, store) = store_with(10, 4);
+        let q = Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 1, filter: None, ef_search: 0 };
+        let mut e = store.query_explain(&q).unwrap().remove(0).explanation;
+        for (score, text) in
+            [(0.98766f32, "0.9877"), (-0.5, "-0.5000"), (-0.00004, "0.0000"), (12.5, "12.5000")]
+        {
+            e.score = score;
+            assert!(
+                e.explanation_text().contains(&format!("with score {text} (")),
+                "{}",
+                e.explanation_text()
+            );
+        }
+    }
+
+    #[test]
+    fn explain_refuses_what_query_refuses() {
+        let (_d, store) = store_with(10, 4);
+        for (q, code) in [
+            (
+                Query { vector: &[1.0, 0.0, 0.0], k: 3, filter: None, ef_search: 0 },
+                crate::Code::DimensionMismatch,
+            ),
+            (
+                Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 0, filter: None, ef_search: 0 },
+                crate::Code::InvalidArgument,
+            ),
+            (
+                Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 3, filter: Some("a = "), ef_search: 0 },
+                crate::Code::FilterSyntax,
+            ),
+        ] {
+            assert_eq!(store.query(&q).unwrap_err().code, code);
+            assert_eq!(store.query_explain(&q).unwrap_err().code, code);
+        }
+        let q = Query { vector: &[1.0, 0.0, 0.0, 0.0], k: 3, filter: None, ef_search: 0 };
+        let e = store.query_explain(&q).unwrap();
+        assert_eq!(e[0].explanation.graph_stats.plan, Plan::ExactScan);
+        assert_eq!(e[0].explanation.graph_stats.distance_calculations, 10);
+        let text = e[0].explanation.explanation_text();
+        assert!(text.starts_with("Ranked #1 with score"), "{text}");
+        assert!(text.ends_with("Exact scan: 10 distance calculations."), "{text}");
+        let json = serde_json::to_value(&e[0].explanation).unwrap();
+        assert_eq!(json["explanation_text"], text);
+        assert_eq!(json["graph_stats"]["plan"], "exact_scan");
+        assert_eq!(json["rank"], 1);
+    }
+}
