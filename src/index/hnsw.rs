@@ -604,11 +604,24 @@ impl Hnsw {
         }
         let qv = vectors.vector(q);
         let mut stats = SearchStats::default();
-        let mut cur = Cand { dist: dist.d(qv, vectors.vector(ep)), id: ep };
+        let entry = Cand { dist: dist.d(qv, vectors.vector(ep)), id: ep };
+        let mut cur = entry;
+        // In a parallel build, the walk down can pass through a node that another thread is still
+        // inserting: it is linked on the upper levels but its lists below are still empty. Seeding
+        // a level's search from it would find nothing but it, and leave `q` linked to it alone.
+        // Restart such a level from the entry point, which is complete on every level.
+        let seed = |cur: Cand, lc: usize| {
+            if locks.is_some() && cur.id != entry.id && self.neighbours(cur.id, lc).is_empty() {
+                entry
+            } else {
+                cur
+            }
+        };
         for lc in (level + 1..=max_level).rev() {
-            cur = self.greedy(vectors, qv, cur, lc, dist, &mut stats);
+            cur = self.greedy(vectors, qv, seed(cur, lc), lc, dist, &mut stats);
         }
         for lc in (0..=level.min(max_level)).rev() {
+            cur = seed(cur, lc);
             self.search_layer(
                 vectors,
                 qv,
@@ -630,11 +643,33 @@ impl Hnsw {
             let Some(&closest) = scratch.sorted.first() else { continue };
             cur = closest;
             select(vectors, dist, &scratch.sorted, self.m, &mut scratch.selected);
+            let max_deg = if lc == 0 { self.m0 } else { self.m };
             {
                 let _g = lock(locks, q);
-                self.set_neighbours(q, lc, scratch.selected.iter().map(|c| c.id));
+                // In a parallel build, nodes inserted meanwhile may already have linked themselves
+                // to `q` on this level: merge those links rather than overwrite them (an
+                // overwritten link can leave such a node unreachable).
+                let linked = self.neighbours(q, lc);
+                if locks.is_some() && !linked.is_empty() {
+                    let mut cands = std::mem::take(&mut scratch.prune);
+                    cands.clear();
+                    cands.extend_from_slice(&scratch.selected);
+                    for a in linked {
+                        let id = a.load(Relaxed);
+                        if !cands.iter().any(|c| c.id == id) {
+                            cands.push(Cand { dist: dist.d(qv, vectors.vector(id)), id });
+                        }
+                    }
+                    cands.sort_unstable();
+                    let mut keep = std::mem::take(&mut scratch.pruned);
+                    select(vectors, dist, &cands, max_deg, &mut keep);
+                    self.set_neighbours(q, lc, keep.iter().map(|c| c.id));
+                    scratch.pruned = keep;
+                    scratch.prune = cands;
+                } else {
+                    self.set_neighbours(q, lc, scratch.selected.iter().map(|c| c.id));
+                }
             }
-            let max_deg = if lc == 0 { self.m0 } else { self.m };
             for i in 0..scratch.selected.len() {
                 let nb = scratch.selected[i];
                 self.add_link(vectors, dist, nb.id, q, nb.dist, lc, max_deg, locks, scratch);
