@@ -10,10 +10,10 @@
 //! written by /work/shared/bench/make_datasets.py), otherwise generated (clustered, 32-d). Queries
 //! are 200 further rows; ground truth is brute force over the surviving rows.
 //!
-//! Measured (2 shared cores, GloVe-50 20k, 30% soft-deleted, build_threads 2): graph step 451 ms
-//! (repair 284 ms + the sampled recall check) against 1004 ms for a parallel rebuild; whole
-//! compaction 484 ms, exclusive lock 7 ms; recall@10 at ef 64: before 0.9905, after 0.9870, fresh
-//! build 0.9870; queries during compaction p50 0.1 ms, p99 4 ms, max 8-11 ms, with or without a
+//! Measured (2 cores, GloVe-50 20k, 30% soft-deleted, build_threads 2, after the parallel-build fix):
+//! graph step 480 ms (repair 295 ms + the sampled recall check) against 1001 ms for a parallel
+//! rebuild; whole compaction 512 ms, exclusive lock 7-8 ms; recall@10 at ef 64: before 0.9905,
+//! after 0.9865, fresh build 0.9900; queries during compaction p50 0.1 ms, p99 4 ms, max 8-11 ms, with or without a
 //! writer waiting (the p99 is CPU contention: 2 cores, 2 build threads, 2 query threads).
 
 use std::sync::atomic::{AtomicBool, Ordering};
