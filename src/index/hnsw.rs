@@ -649,23 +649,10 @@ impl Hnsw {
                 // In a parallel build, nodes inserted meanwhile may already have linked themselves
                 // to `q` on this level: merge those links rather than overwrite them (an
                 // overwritten link can leave such a node unreachable).
-                let linked = self.neighbours(q, lc);
-                if locks.is_some() && !linked.is_empty() {
-                    let mut cands = std::mem::take(&mut scratch.prune);
-                    cands.clear();
-                    cands.extend_from_slice(&scratch.selected);
-                    for a in linked {
-                        let id = a.load(Relaxed);
-                        if !cands.iter().any(|c| c.id == id) {
-                            cands.push(Cand { dist: dist.d(qv, vectors.vector(id)), id });
-                        }
-                    }
-                    cands.sort_unstable();
-                    let mut keep = std::mem::take(&mut scratch.pruned);
-                    select(vectors, dist, &cands, max_deg, &mut keep);
-                    self.set_neighbours(q, lc, keep.iter().map(|c| c.id));
-                    scratch.pruned = keep;
-                    scratch.prune = cands;
+                if locks.is_some() && !self.neighbours(q, lc).is_empty() {
+                    let selected = std::mem::take(&mut scratch.selected);
+                    self.rewrite_pruned(vectors, dist, q, lc, max_deg, &selected, scratch);
+                    scratch.selected = selected;
                 } else {
                     self.set_neighbours(q, lc, scratch.selected.iter().map(|c| c.id));
                 }
@@ -706,13 +693,32 @@ impl Hnsw {
             b[0].store(cnt as u32 + 1, Relaxed);
             return;
         }
+        self.rewrite_pruned(vectors, dist, node, level, max_deg, &[Cand { dist: d, id: q }], scratch);
+    }
+
+    /// Rewrites `node`'s list at `level` as the heuristic's choice, at most `max_deg`, among `first`
+    /// and the ids already in the list (each once). The caller holds `node`'s lock.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn rewrite_pruned<V: VectorSource, S: Space>(
+        &self,
+        vectors: &V,
+        dist: S,
+        node: u32,
+        level: usize,
+        max_deg: usize,
+        first: &[Cand],
+        scratch: &mut Scratch,
+    ) {
         let nv = vectors.vector(node);
         let mut cands = std::mem::take(&mut scratch.prune);
         cands.clear();
-        cands.push(Cand { dist: d, id: q });
-        for a in &b[1..=cnt] {
+        cands.extend_from_slice(first);
+        for a in self.neighbours(node, level) {
             let id = a.load(Relaxed);
-            cands.push(Cand { dist: dist.d(nv, vectors.vector(id)), id });
+            if !first.iter().any(|c| c.id == id) {
+                cands.push(Cand { dist: dist.d(nv, vectors.vector(id)), id });
+            }
         }
         cands.sort_unstable();
         let mut keep = std::mem::take(&mut scratch.pruned);
