@@ -73,13 +73,20 @@ impl WriteOp {
 }
 
 /// An operation checked on its own: vectors prepared as stored, metadata canonical.
-enum Checked {
-    Upsert { id: String, vector: Vec<f32>, metadata: String, ttl_seconds: u64 },
-    Delete { id: String },
-    SoftDelete { id: String },
-    Restore { id: String },
-    UpdateMetadata { id: String, metadata: String },
-    SetTtl { id: String, ttl_seconds: u64 },
+struct Checked {
+    id: String,
+    change: Change,
+}
+
+/// What a checked operation does to its id. Owned, so planning moves the vector and metadata into
+/// the log operation instead of copying them.
+enum Change {
+    Upsert { vector: Vec<f32>, metadata: String, ttl_seconds: u64 },
+    Delete,
+    SoftDelete,
+    Restore,
+    UpdateMetadata { metadata: String },
+    SetTtl { ttl_seconds: u64 },
 }
 
 /// The outcome of one planned write call.
@@ -143,25 +150,25 @@ impl Inner {
 impl Store {
     fn check_op(&self, op: &WriteOp) -> Result<Checked> {
         check_id(op.id())?;
-        let id = op.id().to_string();
-        Ok(match op {
+        let change = match op {
             WriteOp::Upsert { vector, metadata, ttl_seconds, .. } => {
                 check_ttl(*ttl_seconds)?;
                 let vector = self.prepare_vector(vector, "vector")?;
                 let metadata = metadata_text(&parse_metadata(metadata.as_deref())?);
-                Checked::Upsert { id, vector, metadata, ttl_seconds: *ttl_seconds }
+                Change::Upsert { vector, metadata, ttl_seconds: *ttl_seconds }
             }
-            WriteOp::Delete { .. } => Checked::Delete { id },
-            WriteOp::SoftDelete { .. } => Checked::SoftDelete { id },
-            WriteOp::Restore { .. } => Checked::Restore { id },
+            WriteOp::Delete { .. } => Change::Delete,
+            WriteOp::SoftDelete { .. } => Change::SoftDelete,
+            WriteOp::Restore { .. } => Change::Restore,
             WriteOp::UpdateMetadata { metadata, .. } => {
-                Checked::UpdateMetadata { id, metadata: metadata_text(&parse_metadata(metadata.as_deref())?) }
+                Change::UpdateMetadata { metadata: metadata_text(&parse_metadata(metadata.as_deref())?) }
             }
             WriteOp::SetTtl { ttl_seconds, .. } => {
                 check_ttl(*ttl_seconds)?;
-                Checked::SetTtl { id, ttl_seconds: *ttl_seconds }
+                Change::SetTtl { ttl_seconds: *ttl_seconds }
             }
-        })
+        };
+        Ok(Checked { id: op.id().to_string(), change })
     }
 
     /// Applies `ops` in order as one write. Operations that fail on their own (bad vector, unknown
@@ -183,23 +190,15 @@ impl Store {
         let mut inner = self.inner.write();
         let now = now_unix();
         let mut dim = inner.dim();
-        let mut overlay: HashMap<&str, IdState> = HashMap::new();
+        let mut overlay: HashMap<String, IdState> = HashMap::new();
         let mut log_ops = Vec::with_capacity(checked.len());
         let mut vectors_added: u64 = 0;
         let mut adds_data = false;
-        for (i, op) in &checked {
-            let id: &str = match op {
-                Checked::Upsert { id, .. }
-                | Checked::Delete { id }
-                | Checked::SoftDelete { id }
-                | Checked::Restore { id }
-                | Checked::UpdateMetadata { id, .. }
-                | Checked::SetTtl { id, .. } => id,
-            };
-            let state = overlay.get(id).copied().unwrap_or_else(|| inner.id_state(id, now));
-            let not_found = || Error::not_found(id);
-            let planned: Result<(LogOp, IdState)> = match op {
-                Checked::Upsert { vector, metadata, ttl_seconds, .. } => {
+        for (i, Checked { id, change }) in checked {
+            let state = overlay.get(&id).copied().unwrap_or_else(|| inner.id_state(&id, now));
+            let not_found = || Error::not_found(&id);
+            let planned: Result<(LogOp, IdState)> = match change {
+                Change::Upsert { vector, metadata, ttl_seconds } => {
                     if dim == 0 && vector.len() <= MAX_DIMENSION {
                         dim = vector.len();
                     }
@@ -210,34 +209,30 @@ impl Store {
                             vectors_added += 1;
                         }
                         adds_data = true;
+                        let expires_at = expiry_after(ttl_seconds);
                         Ok((
-                            LogOp::Upsert {
-                                id: id.to_string(),
-                                vector: vector.clone(),
-                                metadata: metadata.clone(),
-                                expires_at: expiry_after(*ttl_seconds),
-                            },
+                            LogOp::Upsert { id: id.clone(), vector, metadata, expires_at },
                             IdState::Live { expired: false },
                         ))
                     }
                 }
-                Checked::Delete { .. } => match state {
+                Change::Delete => match state {
                     IdState::Live { expired: false } | IdState::SoftDeleted { expired: false } => {
-                        Ok((LogOp::Delete { id: id.to_string() }, IdState::Absent))
+                        Ok((LogOp::Delete { id: id.clone() }, IdState::Absent))
                     }
                     _ => Err(not_found()),
                 },
-                Checked::SoftDelete { .. } => match state {
+                Change::SoftDelete => match state {
                     IdState::Live { expired: false } => {
-                        Ok((LogOp::SoftDelete { id: id.to_string() }, IdState::SoftDeleted { expired: false }))
+                        Ok((LogOp::SoftDelete { id: id.clone() }, IdState::SoftDeleted { expired: false }))
                     }
                     _ => Err(not_found()),
                 },
-                Checked::Restore { .. } => match state {
+                Change::Restore => match state {
                     IdState::SoftDeleted { expired: false } => {
                         vectors_added += 1;
                         adds_data = true;
-                        Ok((LogOp::Restore { id: id.to_string() }, IdState::Live { expired: false }))
+                        Ok((LogOp::Restore { id: id.clone() }, IdState::Live { expired: false }))
                     }
                     // Restoring a live record is a no-op, not an error: the caller's intent holds.
                     IdState::Live { expired: false } => {
@@ -245,20 +240,17 @@ impl Store {
                     }
                     _ => Err(not_found()),
                 },
-                Checked::UpdateMetadata { metadata, .. } => match state {
+                Change::UpdateMetadata { metadata } => match state {
                     IdState::Live { expired: false } => {
                         adds_data = true;
-                        Ok((LogOp::UpdateMetadata { id: id.to_string(), metadata: metadata.clone() }, state))
+                        Ok((LogOp::UpdateMetadata { id: id.clone(), metadata }, state))
                     }
                     _ => Err(not_found()),
                 },
-                Checked::SetTtl { ttl_seconds, .. } => match state {
+                Change::SetTtl { ttl_seconds } => match state {
                     IdState::Live { expired: false } => {
                         adds_data = true;
-                        Ok((
-                            LogOp::SetExpiry { id: id.to_string(), expires_at: expiry_after(*ttl_seconds) },
-                            state,
-                        ))
+                        Ok((LogOp::SetExpiry { id: id.clone(), expires_at: expiry_after(ttl_seconds) }, state))
                     }
                     _ => Err(not_found()),
                 },
@@ -268,7 +260,7 @@ impl Store {
                     overlay.insert(id, after);
                     log_ops.push(log_op);
                 }
-                Err(e) => failures.push((*i, e)),
+                Err(e) => failures.push((i, e)),
             }
         }
         failures.sort_by_key(|(i, _)| *i);
