@@ -50,12 +50,8 @@ fn main() {
         "mode", "operation", "1000 calls", "batch_execute", "upsert_many", "speedup", "batch ms/op"
     );
     for durability in [Durability::Process, Durability::Sync] {
-        let opts = StoreOptions {
-            dimension: dim,
-            metric: Some(Metric::Cosine),
-            durability,
-            ..Default::default()
-        };
+        let opts =
+            StoreOptions { dimension: dim, metric: Some(Metric::Cosine), durability, ..Default::default() };
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), &opts).unwrap();
         for start in (0..preloaded).step_by(1000) {
@@ -84,7 +80,12 @@ fn main() {
 
             let ops: Vec<WriteOp> = fresh("batch", &mut rng)
                 .into_iter()
-                .map(|(id, vector)| WriteOp::Upsert { id, vector, metadata: Some(meta.into()), ttl_seconds: 0 })
+                .map(|(id, vector)| WriteOp::Upsert {
+                    id,
+                    vector,
+                    metadata: Some(meta.into()),
+                    ttl_seconds: 0,
+                })
                 .collect();
             let t = Instant::now();
             let r = store.batch_execute(&ops).unwrap();
@@ -126,7 +127,12 @@ fn main() {
             s / b,
             b / OPS as f64
         );
-        println!("{:<8} {:<16} batching overhead over upsert_many: {:.4} ms/op", "", "", (b - m) / OPS as f64);
+        println!(
+            "{:<8} {:<16} batching overhead over upsert_many: {:.4} ms/op",
+            "",
+            "",
+            (b - m) / OPS as f64
+        );
         let (sm, bm) = (median(single_meta), median(batch_meta));
         println!(
             "{:<8} {:<16} {:>10.1} {:>14.1} {:>12} {:>8.1}x {:>14.4}",

@@ -20,7 +20,9 @@ use std::time::Instant;
 use vecstore::ffi::error::vs_status;
 use vecstore::ffi::namespace::{vs_namespace_store, vs_namespaces, vs_namespaces_close, vs_namespaces_open};
 use vecstore::ffi::query::{vs_query_default, vs_results, vs_results_free, vs_store_query};
-use vecstore::ffi::store::{vs_store, vs_store_close, vs_store_count, vs_store_open, vs_store_options_default};
+use vecstore::ffi::store::{
+    vs_store, vs_store_close, vs_store_count, vs_store_open, vs_store_options_default,
+};
 use vecstore::namespace::{NamespaceManager, Quotas, RequestKind};
 use vecstore::store::options::StoreOptions;
 use vecstore::store::NewRecord;
@@ -95,9 +97,20 @@ fn main() {
     let mut mgr: *mut vs_namespaces = std::ptr::null_mut();
     let mut ns: *mut vs_store = std::ptr::null_mut();
     unsafe {
-        check(vs_store_open(c(&tmp.path().join("plain")).as_ptr(), std::ptr::null(), &mut plain, std::ptr::null_mut()), "open");
+        check(
+            vs_store_open(
+                c(&tmp.path().join("plain")).as_ptr(),
+                std::ptr::null(),
+                &mut plain,
+                std::ptr::null_mut(),
+            ),
+            "open",
+        );
         let o = vs_store_options_default();
-        check(vs_namespaces_open(c(&tmp.path().join("root1")).as_ptr(), &o, &mut mgr, std::ptr::null_mut()), "open ns");
+        check(
+            vs_namespaces_open(c(&tmp.path().join("root1")).as_ptr(), &o, &mut mgr, std::ptr::null_mut()),
+            "open ns",
+        );
         check(vs_namespace_store(mgr, c"tenant".as_ptr(), &mut ns, std::ptr::null_mut()), "ns store");
     }
     let queries: Vec<Vec<f32>> = (0..500).map(|_| rng.vector(dim)).collect();
@@ -178,7 +191,9 @@ fn main() {
     for round in 0..5 {
         let start = Instant::now();
         let mut m: *mut vs_namespaces = std::ptr::null_mut();
-        unsafe { check(vs_namespaces_open(croot.as_ptr(), std::ptr::null(), &mut m, std::ptr::null_mut()), "open") };
+        unsafe {
+            check(vs_namespaces_open(croot.as_ptr(), std::ptr::null(), &mut m, std::ptr::null_mut()), "open")
+        };
         opens.push(start.elapsed().as_secs_f64());
         // First query of one namespace: opens its store.
         let id = CString::new(format!("tenant-{:05}", (round * 7919) % n_ns)).unwrap();

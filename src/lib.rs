@@ -18,11 +18,11 @@ pub mod store;
 
 pub use error::{Code, Error, Result};
 pub use filter::{ConditionResult, Filter};
-pub use store::compact::{CompactionConfig, CompactionReport, CompactionResult};
-pub use store::maintenance::{Maintenance, MaintenanceStatus};
 pub use namespace::{NamespaceManager, NamespaceStats, Quotas, RequestKind, Status as NamespaceStatus};
+pub use store::compact::{CompactionConfig, CompactionReport, CompactionResult};
 pub use store::estimate::QueryEstimate;
 pub use store::explain::{ExplainedHit, Explanation, GraphStats, Plan};
+pub use store::maintenance::{Maintenance, MaintenanceStatus};
 pub use store::options::{Durability, Metric, StoreOptions};
 pub use store::record::{Hit, Record};
 pub use store::{NewRecord, Query, Stats, Store};

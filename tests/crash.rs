@@ -41,7 +41,8 @@ fn child(dir: &str, round: u64) -> ! {
         let name = format!("id{id}");
         let version = round * 1_000_000 + n;
         let kind = n % 9;
-        let touched: Vec<u64> = if kind == 3 || kind == 8 { (0..3).map(|j| (id + j) % 200).collect() } else { vec![id] };
+        let touched: Vec<u64> =
+            if kind == 3 || kind == 8 { (0..3).map(|j| (id + j) % 200).collect() } else { vec![id] };
         // Announce the ids this operation touches before starting it: if the kill lands inside the
         // operation, the parent knows which ids are uncertain.
         writeln!(out, "try {}", touched.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ")).unwrap();
@@ -135,9 +136,15 @@ fn child(dir: &str, round: u64) -> ! {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expect {
     /// Live with the vector of `version`, and metadata "u" = `stamp` (None: no "u").
-    Live { version: u64, stamp: Option<u64> },
+    Live {
+        version: u64,
+        stamp: Option<u64>,
+    },
     /// Soft-deleted (invisible; a restore brings back this record).
-    Soft { version: u64, stamp: Option<u64> },
+    Soft {
+        version: u64,
+        stamp: Option<u64>,
+    },
     Deleted,
     /// Unknowable: an interrupted operation may or may not have soft-deleted or deleted it.
     Unknown,
@@ -200,7 +207,10 @@ fn acknowledged_writes_survive_sigkill() {
                 ["try", ids @ ..] => in_flight_ids = ids.iter().map(|i| i.parse().unwrap()).collect(),
                 ["done"] => in_flight_ids.clear(),
                 ["put", id, v] => {
-                    expected.insert(id.parse().unwrap(), Expect::Live { version: v.parse().unwrap(), stamp: None });
+                    expected.insert(
+                        id.parse().unwrap(),
+                        Expect::Live { version: v.parse().unwrap(), stamp: None },
+                    );
                 }
                 ["del", id] => {
                     expected.insert(id.parse().unwrap(), Expect::Deleted);
@@ -263,7 +273,11 @@ fn acknowledged_writes_survive_sigkill() {
             .iter()
             .filter(|(id, e)| matches!(e, Expect::Soft { .. }) && !in_flight_ids.contains(id))
             .count();
-        assert!(store.stats().soft_deleted >= soft, "round {round}: soft-deleted records lost: {} < {soft}", store.stats().soft_deleted);
+        assert!(
+            store.stats().soft_deleted >= soft,
+            "round {round}: soft-deleted records lost: {} < {soft}",
+            store.stats().soft_deleted
+        );
         // Resynchronise the expectation with what is actually stored for the ids the in-flight op may
         // have touched.
         for id in in_flight_ids {

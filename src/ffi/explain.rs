@@ -6,8 +6,8 @@ use super::boundary::{handle, out_arg, status_call, versioned_arg, Versioned};
 use super::error::{owned_c_string, vs_error, vs_status};
 use super::query::{core_query, row, vs_query, vs_results, ResultRow};
 use super::store::{vs_store, with_store};
-use crate::namespace::RequestKind;
 use crate::error::Error;
+use crate::namespace::RequestKind;
 use crate::store::explain::Plan;
 
 /// How a query ran (`vs_explanation.plan`; `"plan"` in the JSON).

@@ -493,8 +493,10 @@ impl NamespaceManager {
             max: AtomicUsize::new(DEFAULT_MAX_OPEN_STORES),
             list: Mutex::new(Vec::new()),
         });
-        let entries =
-            records.into_iter().map(|r| (r.id.clone(), Namespace::new(root, options, r, &open_stores))).collect();
+        let entries = records
+            .into_iter()
+            .map(|r| (r.id.clone(), Namespace::new(root, options, r, &open_stores)))
+            .collect();
         Ok(NamespaceManager {
             root: root.to_path_buf(),
             options: options.clone(),

@@ -474,7 +474,12 @@ fn a_batch_over_quota_changes_nothing_and_a_restore_is_growth() {
     m.create("t", "", &q(2, 0, 0.0)).unwrap();
     let ns = m.namespace("t").unwrap();
     upsert(&ns, "a", [1.0, 0.0, 0.0]).unwrap();
-    let up = |id: &str| WriteOp::Upsert { id: id.into(), vector: vec![0.0, 1.0, 0.0], metadata: None, ttl_seconds: 0 };
+    let up = |id: &str| WriteOp::Upsert {
+        id: id.into(),
+        vector: vec![0.0, 1.0, 0.0],
+        metadata: None,
+        ttl_seconds: 0,
+    };
     let batch = [up("b"), up("c"), WriteOp::SoftDelete { id: "nope".into() }];
     let e = ns.call(RequestKind::Write, |s| s.batch_execute(&batch)).unwrap_err();
     assert_eq!(e.code, Code::QuotaExceeded);

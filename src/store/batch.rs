@@ -141,13 +141,15 @@ fn metadata_arg(metadata: Option<Value>) -> Option<String> {
 /// Malformed JSON, an unknown op, a missing or mistyped field, or an unknown field is
 /// `InvalidArgument` naming the operation's index. Values are checked later, per operation.
 pub fn parse_batch_json(text: &str) -> Result<Vec<WriteOp>> {
-    let root: Value =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("batch request is not valid JSON: {e}")))?;
+    let root: Value = serde_json::from_str(text)
+        .map_err(|e| Error::invalid(format!("batch request is not valid JSON: {e}")))?;
     let items = match root {
         Value::Array(items) => items,
         Value::Object(mut obj) => {
             let ops = obj.remove("operations").ok_or_else(|| {
-                Error::invalid("batch request must be an array of operations or an object with \"operations\"")
+                Error::invalid(
+                    "batch request must be an array of operations or an object with \"operations\"",
+                )
             })?;
             if let Some(other) = obj.keys().next() {
                 return Err(Error::invalid(format!("batch request has an unknown field {other:?}")));

@@ -643,7 +643,9 @@ impl Store {
             let mut seen = std::collections::HashSet::with_capacity(records.len());
             let vectors_added = records
                 .iter()
-                .filter(|r| seen.insert(r.id) && !matches!(inner.id_state(r.id, now), write::IdState::Live { .. }))
+                .filter(|r| {
+                    seen.insert(r.id) && !matches!(inner.id_state(r.id, now), write::IdState::Live { .. })
+                })
                 .count() as u64;
             check.check(&guard::Growth {
                 vectors_before: inner.live as u64,
@@ -875,7 +877,8 @@ fn check_ef_search(ef: usize) -> Result<()> {
 
 /// Bytes of a snapshot's files on disk, its manifest included.
 fn snapshot_disk_bytes(dir: &Path, manifest: &crate::storage::snapshot::Manifest) -> u64 {
-    let manifest_file = std::fs::metadata(dir.join(crate::storage::snapshot::MANIFEST_FILE)).map_or(0, |m| m.len());
+    let manifest_file =
+        std::fs::metadata(dir.join(crate::storage::snapshot::MANIFEST_FILE)).map_or(0, |m| m.len());
     manifest.vectors.bytes + manifest.records.bytes + manifest.graph.bytes + manifest_file
 }
 

@@ -101,8 +101,12 @@ pub(crate) struct WriteOutcome {
 pub(crate) enum IdState {
     Absent,
     /// Counted in `live`; `expired` records are invisible but still counted until removed.
-    Live { expired: bool },
-    SoftDeleted { expired: bool },
+    Live {
+        expired: bool,
+    },
+    SoftDeleted {
+        expired: bool,
+    },
 }
 
 /// The expiry time of a record written now with this TTL: at least `ttl_seconds` from now, rounded
@@ -250,7 +254,10 @@ impl Store {
                 Change::SetTtl { ttl_seconds } => match state {
                     IdState::Live { expired: false } => {
                         adds_data = true;
-                        Ok((LogOp::SetExpiry { id: id.clone(), expires_at: expiry_after(ttl_seconds) }, state))
+                        Ok((
+                            LogOp::SetExpiry { id: id.clone(), expires_at: expiry_after(ttl_seconds) },
+                            state,
+                        ))
                     }
                     _ => Err(not_found()),
                 },

@@ -243,7 +243,12 @@ fn batch_json_requests_parse_and_malformed_ones_are_refused_whole() {
     assert_eq!(ops.len(), 7);
     assert_eq!(
         ops[0],
-        WriteOp::Upsert { id: "doc1".into(), vector: vec![0.1, 0.2], metadata: Some(r#"{"a":1}"#.into()), ttl_seconds: 0 }
+        WriteOp::Upsert {
+            id: "doc1".into(),
+            vector: vec![0.1, 0.2],
+            metadata: Some(r#"{"a":1}"#.into()),
+            ttl_seconds: 0
+        }
     );
     assert!(matches!(&ops[1], WriteOp::Upsert { ttl_seconds: 60, .. }));
     assert_eq!(ops[5], WriteOp::UpdateMetadata { id: "doc5".into(), metadata: Some(r#"{"b":"x"}"#.into()) });
