@@ -41,7 +41,10 @@ test: test-rust test-c test-examples test-pkgconfig test-install test-go test-cp
 test-rust:
 	$(CARGO) test --release
 
+# The C tests also use a build with the test-only fail points (a separate target directory, so the
+# release library stays free of them).
 test-c: lib
+	$(CARGO) build --release --features failpoints --target-dir target/failpoints
 	$(MAKE) -C tests/c test
 
 test-examples: lib

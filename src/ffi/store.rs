@@ -186,9 +186,10 @@ pub(crate) unsafe fn with_store<T>(
     kind: RequestKind,
     f: impl FnOnce(&Store) -> Result<T>,
 ) -> Result<T> {
+    // A store a panic left out of step with its log answers every call with VS_ERR_INTERNAL.
     match &handle(store, "store")?.inner {
-        StoreRef::Owned(s) => f(s.as_ref()),
-        StoreRef::Namespace(ns) => ns.call(kind, f),
+        StoreRef::Owned(s) => s.ensure_usable().and_then(|()| f(s.as_ref())),
+        StoreRef::Namespace(ns) => ns.call(kind, |s| s.ensure_usable().and_then(|()| f(s))),
     }
 }
 
