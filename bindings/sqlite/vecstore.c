@@ -85,6 +85,12 @@ struct vsx_table {
   char *scratch_dir;
   sqlite3_int64 scratch_gen;
   sqlite3_int64 write_gen; /* bumped by every write through xUpdate */
+  /* prepared statements of the hot paths, keyed by their (static) SQL text */
+  struct {
+    const char *fmt;
+    sqlite3_stmt *st;
+  } cache[24];
+  int ncache;
 };
 
 static char *table_sql(vsx_table *t, const char *fmt) {
@@ -132,6 +138,30 @@ static int prep(vsx_table *t, sqlite3_stmt **st, const char *fmt) {
   if (rc != SQLITE_OK) set_err(t, "vecstore: %s (%s)", sqlite3_errmsg(t->db), sql);
   sqlite3_free(sql);
   return rc;
+}
+
+/* As prep, for a static SQL text: prepared once per table and kept; release with sqlite3_reset. */
+static int prepc(vsx_table *t, sqlite3_stmt **st, const char *fmt) {
+  for (int i = 0; i < t->ncache; i++) {
+    if (t->cache[i].fmt == fmt) {
+      sqlite3_reset(t->cache[i].st);
+      sqlite3_clear_bindings(t->cache[i].st);
+      *st = t->cache[i].st;
+      return SQLITE_OK;
+    }
+  }
+  int rc = prep(t, st, fmt);
+  if (rc == SQLITE_OK && t->ncache < (int)(sizeof t->cache / sizeof *t->cache)) {
+    t->cache[t->ncache].fmt = fmt;
+    t->cache[t->ncache].st = *st;
+    t->ncache++;
+  }
+  return rc;
+}
+
+static void cache_clear(vsx_table *t) {
+  for (int i = 0; i < t->ncache; i++) sqlite3_finalize(t->cache[i].st);
+  t->ncache = 0;
 }
 
 /* Runs one statement without results. */
@@ -349,7 +379,7 @@ static double distance_of(const vsx_table *t, float score) {
 
 static int db_epoch(vsx_table *t, sqlite3_int64 *out) {
   sqlite3_stmt *st = NULL;
-  int rc = prep(t, &st, "SELECT value FROM %1.%2_config WHERE key = 'epoch'");
+  int rc = prepc(t, &st, "SELECT value FROM %1.%2_config WHERE key = 'epoch'");
   if (rc != SQLITE_OK) return rc;
   rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
@@ -359,7 +389,7 @@ static int db_epoch(vsx_table *t, sqlite3_int64 *out) {
     set_err(t, "vecstore: %s_config has no epoch: %s", t->name, sqlite3_errmsg(t->db));
     rc = SQLITE_CORRUPT_VTAB;
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return rc;
 }
 
@@ -472,9 +502,9 @@ static int feed_rows(vsx_table *t, vs_store *store, sqlite3_stmt *st, sqlite3_in
 static sqlite3_int64 count_pending(vsx_table *t) {
   sqlite3_stmt *st = NULL;
   sqlite3_int64 n = -1;
-  if (prep(t, &st, "SELECT count(*) FROM %1.%2_pending") == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+  if (prepc(t, &st, "SELECT count(*) FROM %1.%2_pending") == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
     n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return n;
 }
 
@@ -638,6 +668,7 @@ static int parse_args(int argc, const char *const *argv, vs_store_options *o, ch
 
 static void table_free(vsx_table *t) {
   if (!t) return;
+  cache_clear(t);
   drop_scratch(t);
   vs_store_close(t->store);
   if (t->dir_is_temp) remove_tree(t->dir);
@@ -775,6 +806,7 @@ static int vsx_disconnect(sqlite3_vtab *v) {
 }
 static int vsx_destroy(sqlite3_vtab *v) {
   vsx_table *t = (vsx_table *)v;
+  cache_clear(t);
   int rc = exec_sql(t, "DROP TABLE IF EXISTS %1.%2_data; DROP TABLE IF EXISTS %1.%2_config; "
                        "DROP TABLE IF EXISTS %1.%2_pending;");
   if (rc != SQLITE_OK) return rc;
@@ -1026,7 +1058,7 @@ static int knn_filter(vsx_cursor *c, const char *plan, int argc, sqlite3_value *
   knn_row *rows = NULL;
   size_t n = 0, cap = 0;
   sqlite3_stmt *skip = NULL;
-  if (rc == SQLITE_OK && np > 0) rc = prep(t, &skip, "SELECT 1 FROM %1.%2_pending WHERE id = ?");
+  if (rc == SQLITE_OK && np > 0) rc = prepc(t, &skip, "SELECT 1 FROM %1.%2_pending WHERE id = ?");
   if (rc == SQLITE_OK) {
     sqlite3_int64 kk = k + np;
     q.k = (uint32_t)(kk > VS_MAX_K ? VS_MAX_K : kk);
@@ -1040,7 +1072,7 @@ static int knn_filter(vsx_cursor *c, const char *plan, int argc, sqlite3_value *
     }
     if (n > 1) qsort(rows, n, sizeof *rows, cmp_rows);
   }
-  sqlite3_finalize(skip);
+  if (skip) sqlite3_reset(skip);
   sqlite3_free(vec);
   c->rows = rows;
   c->nrows = n;
@@ -1054,7 +1086,7 @@ static int knn_filter(vsx_cursor *c, const char *plan, int argc, sqlite3_value *
   }
   /* rowids, from the table (the truth): an id the index returns must exist there */
   sqlite3_stmt *st = NULL;
-  rc = prep(t, &st, "SELECT rowid FROM %1.%2_data WHERE id = ?");
+  rc = prepc(t, &st, "SELECT rowid FROM %1.%2_data WHERE id = ?");
   for (size_t i = 0; rc == SQLITE_OK && i < c->nrows; i++) {
     sqlite3_bind_text(st, 1, c->rows[i].id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -1067,7 +1099,7 @@ static int knn_filter(vsx_cursor *c, const char *plan, int argc, sqlite3_value *
     }
     sqlite3_reset(st);
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   c->pos = 0;
   c->eof = c->nrows == 0;
   return rc;
@@ -1184,12 +1216,12 @@ static int vsx_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
 
 static int add_pending(vsx_table *t, const char *id) {
   sqlite3_stmt *st = NULL;
-  int rc = prep(t, &st, "INSERT OR IGNORE INTO %1.%2_pending(id) VALUES (?)");
+  int rc = prepc(t, &st, "INSERT OR IGNORE INTO %1.%2_pending(id) VALUES (?)");
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
   rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
   if (rc != SQLITE_OK) set_err(t, "vecstore: %s", sqlite3_errmsg(t->db));
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   t->write_gen++;
   return rc;
 }
@@ -1197,9 +1229,8 @@ static int add_pending(vsx_table *t, const char *id) {
 /* Deletes rows matching "rowid = ?" or "id = ?", recording their ids as pending. */
 static int delete_where(vsx_table *t, const char *col, sqlite3_value *key, sqlite3_int64 ikey, int *found) {
   sqlite3_stmt *st = NULL;
-  char *fmt = sqlite3_mprintf("DELETE FROM %%1.%%2_data WHERE %s = ? RETURNING id", col);
-  int rc = fmt ? prep(t, &st, fmt) : SQLITE_NOMEM;
-  sqlite3_free(fmt);
+  (void)col; /* always the rowid */
+  int rc = prepc(t, &st, "DELETE FROM %1.%2_data WHERE rowid = ? RETURNING id");
   if (rc != SQLITE_OK) return rc;
   if (key) sqlite3_bind_value(st, 1, key);
   else sqlite3_bind_int64(st, 1, ikey);
@@ -1210,7 +1241,7 @@ static int delete_where(vsx_table *t, const char *col, sqlite3_value *key, sqlit
     if (n < 2) ids[n++] = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
   int done = rc == SQLITE_DONE;
   if (!done) set_err(t, "vecstore: %s", sqlite3_errmsg(t->db));
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   rc = done ? SQLITE_OK : SQLITE_ERROR;
   for (int i = 0; i < n; i++) {
     if (rc == SQLITE_OK) rc = add_pending(t, ids[i]);
@@ -1227,10 +1258,10 @@ static int check_metadata(vsx_table *t, sqlite3_value *m) {
     return SQLITE_ERROR;
   }
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(t->db,
+  int rc = prepc(t, &st,
       "SELECT json_valid(?1) AND json_type(?1) = 'object', "
       "(SELECT key FROM json_each(?1) WHERE type = 'object' OR (type = 'array' AND EXISTS "
-      "(SELECT 1 FROM json_each(value) WHERE type IN ('object','array'))) LIMIT 1)", -1, &st, NULL);
+      "(SELECT 1 FROM json_each(value) WHERE type IN ('object','array'))) LIMIT 1)");
   if (rc != SQLITE_OK) {
     set_err(t, "vecstore: %s", sqlite3_errmsg(t->db));
     return rc;
@@ -1247,7 +1278,7 @@ static int check_metadata(vsx_table *t, sqlite3_value *m) {
       rc = SQLITE_ERROR;
     }
   }
-  sqlite3_finalize(st);
+  sqlite3_reset(st);
   return rc;
 }
 
@@ -1324,11 +1355,11 @@ static int vsx_update(sqlite3_vtab *v, int argc, sqlite3_value **argv, sqlite3_i
   sqlite3_value *old_emb = NULL, *old_meta = NULL, *old_exp = NULL;
   sqlite3_stmt *old = NULL;
   if (is_update) {
-    rc = prep(t, &old, "SELECT id, embedding, metadata, expires_at FROM %1.%2_data WHERE rowid = ?");
+    rc = prepc(t, &old, "SELECT id, embedding, metadata, expires_at FROM %1.%2_data WHERE rowid = ?");
     if (rc != SQLITE_OK) return rc;
     sqlite3_bind_value(old, 1, argv[0]);
     if (sqlite3_step(old) != SQLITE_ROW) {
-      sqlite3_finalize(old);
+      sqlite3_reset(old);
       return SQLITE_OK; /* nothing to update */
     }
     old_emb = sqlite3_column_value(old, 1);
@@ -1366,9 +1397,9 @@ static int vsx_update(sqlite3_vtab *v, int argc, sqlite3_value **argv, sqlite3_i
     if (sqlite3_value_type(idv) == SQLITE_NULL) {
       if (!have_rowid) {
         sqlite3_stmt *mx = NULL;
-        rc = prep(t, &mx, "SELECT coalesce(max(rowid), 0) + 1 FROM %1.%2_data");
+        rc = prepc(t, &mx, "SELECT coalesce(max(rowid), 0) + 1 FROM %1.%2_data");
         if (rc == SQLITE_OK && sqlite3_step(mx) == SQLITE_ROW) rowid = sqlite3_column_int64(mx, 0);
-        sqlite3_finalize(mx);
+        sqlite3_reset(mx);
         have_rowid = 1;
       }
       id = sqlite3_mprintf("%lld", (long long)rowid);
@@ -1406,7 +1437,7 @@ static int vsx_update(sqlite3_vtab *v, int argc, sqlite3_value **argv, sqlite3_i
   /* conflicts on id and rowid with other rows */
   if (rc == SQLITE_OK) {
     sqlite3_stmt *q = NULL;
-    rc = prep(t, &q, "SELECT rowid FROM %1.%2_data WHERE (id = ?1 OR (?2 AND rowid = ?3)) AND (?4 IS NULL OR rowid != ?4)");
+    rc = prepc(t, &q, "SELECT rowid FROM %1.%2_data WHERE (id = ?1 OR (?2 AND rowid = ?3)) AND (?4 IS NULL OR rowid != ?4)");
     if (rc == SQLITE_OK) {
       sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
       sqlite3_bind_int(q, 2, have_rowid);
@@ -1415,7 +1446,7 @@ static int vsx_update(sqlite3_vtab *v, int argc, sqlite3_value **argv, sqlite3_i
       sqlite3_int64 clash[2];
       int nclash = 0;
       while (sqlite3_step(q) == SQLITE_ROW && nclash < 2) clash[nclash++] = sqlite3_column_int64(q, 0);
-      sqlite3_finalize(q);
+      sqlite3_reset(q);
       if (nclash > 0) {
         if (conflict == SQLITE_REPLACE) {
           for (int i = 0; i < nclash && rc == SQLITE_OK; i++) rc = delete_where(t, "rowid", NULL, clash[i], NULL);
@@ -1433,10 +1464,10 @@ static int vsx_update(sqlite3_vtab *v, int argc, sqlite3_value **argv, sqlite3_i
   if (rc == SQLITE_OK) {
     sqlite3_stmt *w = NULL;
     if (is_update) {
-      rc = prep(t, &w, "UPDATE %1.%2_data SET rowid = coalesce(?1, rowid), id = ?2, embedding = ?3, "
+      rc = prepc(t, &w, "UPDATE %1.%2_data SET rowid = coalesce(?1, rowid), id = ?2, embedding = ?3, "
                        "metadata = ?4, expires_at = ?5 WHERE rowid = ?6");
     } else {
-      rc = prep(t, &w, "INSERT INTO %1.%2_data(rowid, id, embedding, metadata, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      rc = prepc(t, &w, "INSERT INTO %1.%2_data(rowid, id, embedding, metadata, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)");
     }
     if (rc == SQLITE_OK) {
       if (have_rowid) sqlite3_bind_int64(w, 1, rowid);
@@ -1462,7 +1493,7 @@ static int vsx_update(sqlite3_vtab *v, int argc, sqlite3_value **argv, sqlite3_i
         }
       }
     }
-    sqlite3_finalize(w);
+    sqlite3_reset(w);
     if (rc == SQLITE_OK && !is_update) *out_rowid = sqlite3_last_insert_rowid(t->db);
     if (rc == SQLITE_OK && is_update) {
       const char *oldid = (const char *)sqlite3_column_text(old, 0);
@@ -1471,7 +1502,7 @@ static int vsx_update(sqlite3_vtab *v, int argc, sqlite3_value **argv, sqlite3_i
     if (rc == SQLITE_OK) rc = add_pending(t, id);
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK; /* OR IGNORE */
-  sqlite3_finalize(old);
+  sqlite3_reset(old);
   sqlite3_free(vec);
   sqlite3_free(id);
   return rc;
