@@ -45,6 +45,8 @@ const _: () = assert!(std::mem::size_of::<vs_status>() == std::mem::size_of::<st
 
 impl From<Code> for vs_status {
     fn from(code: Code) -> Self {
+        // The type mapping only: names and JSON spellings live in the core's table (`Code`), and a
+        // test checks that every pair has the same number.
         match code {
             Code::InvalidArgument => vs_status::VS_ERR_INVALID_ARGUMENT,
             Code::DimensionMismatch => vs_status::VS_ERR_DIMENSION_MISMATCH,
@@ -119,19 +121,7 @@ pub unsafe extern "C" fn vs_string_free(s: *mut c_char) {
 pub extern "C" fn vs_status_name(status: std::ffi::c_int) -> *const c_char {
     let name = match status {
         0 => c"VS_OK",
-        1 => c"VS_ERR_INVALID_ARGUMENT",
-        2 => c"VS_ERR_DIMENSION_MISMATCH",
-        3 => c"VS_ERR_NOT_FOUND",
-        4 => c"VS_ERR_ALREADY_EXISTS",
-        5 => c"VS_ERR_FILTER_SYNTAX",
-        6 => c"VS_ERR_QUOTA_EXCEEDED",
-        7 => c"VS_ERR_RATE_LIMITED",
-        8 => c"VS_ERR_NAMESPACE_SUSPENDED",
-        9 => c"VS_ERR_IO",
-        10 => c"VS_ERR_CORRUPT",
-        11 => c"VS_ERR_LOCKED",
-        12 => c"VS_ERR_INTERNAL",
-        _ => c"VS_ERR_UNKNOWN",
+        n => Code::from_number(n.into()).map_or(c"VS_ERR_UNKNOWN", Code::c_name),
     };
     name.as_ptr()
 }
@@ -139,4 +129,23 @@ pub extern "C" fn vs_status_name(status: std::ffi::c_int) -> *const c_char {
 /// Builds an owned C string for a `char **out` result.
 pub(crate) fn owned_c_string(s: String) -> *mut c_char {
     CString::new(s.replace('\0', "\\u0000")).expect("NULs were replaced").into_raw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_maps_to_the_status_of_the_same_number_and_name() {
+        for code in Code::all() {
+            let status = vs_status::from(code);
+            assert_eq!(status as i32, code as i32);
+            // SAFETY: vs_status_name returns a pointer to a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(vs_status_name(status as i32)) };
+            assert_eq!(name, code.c_name());
+            assert_eq!(format!("{status:?}"), code.c_name().to_str().unwrap());
+        }
+        assert_eq!(Code::from_number(0), None);
+        assert_eq!(Code::from_number(13), None);
+    }
 }

@@ -159,7 +159,7 @@ pub unsafe extern "C" fn vs_store_query_explain(
 /// A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
 /// `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
 /// ef_search above 100000, filter syntax with its position, an empty, non-finite, zero (cosine) or
-/// too long vector) and `error_codes` (the matching `VS_ERR_*` names), and `"plan":null`.
+/// too long vector) and `error_codes` (the matching codes as spelled in batch reports: `"dimension_mismatch"`, `"invalid_argument"`, `"filter_syntax"`), and `"plan":null`.
 ///
 /// For a valid query: `plan` is the plan the query will take, decided by the query's own planner
 /// on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),

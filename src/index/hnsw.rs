@@ -35,7 +35,7 @@ use parking_lot::{Mutex, MutexGuard};
 use super::distance::x86;
 use super::distance::{kernel, portable, Level};
 use super::exact::{public_score, Scored};
-use crate::store::options::Metric;
+use crate::index::Metric;
 
 #[cfg(test)]
 mod tests;
@@ -940,14 +940,6 @@ fn select<V: VectorSource, S: Space>(vectors: &V, dist: S, sorted: &[Cand], m: u
 const MAGIC: &[u8; 8] = b"VSHNSW\0\x01";
 const HEADER_LEN: usize = 8 + 4 * 4 + 8 + 8 + 4 + 4;
 
-fn metric_code(m: Metric) -> u32 {
-    match m {
-        Metric::Cosine => 0,
-        Metric::Euclidean => 1,
-        Metric::Dot => 2,
-    }
-}
-
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -978,7 +970,7 @@ impl Hnsw {
         };
         let mut head = Vec::with_capacity(HEADER_LEN);
         head.extend_from_slice(MAGIC);
-        head.extend_from_slice(&metric_code(self.metric).to_le_bytes());
+        head.extend_from_slice(&self.metric.code().to_le_bytes());
         head.extend_from_slice(&(self.m as u32).to_le_bytes());
         head.extend_from_slice(&(self.params.ef_construction.min(u32::MAX as usize) as u32).to_le_bytes());
         head.extend_from_slice(&0u32.to_le_bytes()); // reserved
@@ -1019,12 +1011,8 @@ impl Hnsw {
             return Err("HNSW data checksum mismatch".into());
         }
         let mut r = Reader { bytes: body, pos: 8 };
-        let metric = match r.u32()? {
-            0 => Metric::Cosine,
-            1 => Metric::Euclidean,
-            2 => Metric::Dot,
-            x => return Err(format!("unknown metric code {x}")),
-        };
+        let code = r.u32()?;
+        let metric = Metric::from_code(code).ok_or_else(|| format!("unknown metric code {code}"))?;
         let m = r.u32()? as usize;
         let ef_construction = r.u32()? as usize;
         let _reserved = r.u32()?;

@@ -381,7 +381,7 @@ impl Namespace {
         real_dir(&self.dir, true)?;
         no_links_inside(&self.dir)?;
         let mut options = self.options.clone();
-        if self.dir.join(crate::storage::meta::META_FILE).exists() {
+        if self.dir.join(crate::store::meta::META_FILE).exists() {
             // An existing store keeps its own dimension and metric.
             options.dimension = 0;
             options.metric = None;

@@ -15,8 +15,8 @@ use super::{now_unix, Store};
 use crate::error::{Error, Result};
 use crate::storage::fsutil::sync_dir;
 use crate::storage::log::LOG_FILE;
-use crate::storage::meta::META_FILE;
 use crate::storage::snapshot::{read_manifest, FileKind, MANIFEST_FILE};
+use crate::store::meta::META_FILE;
 
 /// What a backup holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

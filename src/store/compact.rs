@@ -259,7 +259,7 @@ impl Store {
             inner.meta.compaction = old;
             return Err(e);
         }
-        inner.meta_bytes = std::fs::metadata(self.path.join(crate::storage::meta::META_FILE))
+        inner.meta_bytes = std::fs::metadata(self.path.join(crate::store::meta::META_FILE))
             .map_or(inner.meta_bytes, |m| m.len());
         Ok(())
     }

@@ -222,14 +222,6 @@ pub struct ExplainedHit {
     pub explanation: Explanation,
 }
 
-fn metric_label(m: Metric) -> &'static str {
-    match m {
-        Metric::Cosine => "Cosine",
-        Metric::Euclidean => "Euclidean",
-        Metric::Dot => "Dot",
-    }
-}
-
 /// The metric's own value behind a public score.
 fn raw_score(m: Metric, score: f32) -> f64 {
     match m {
@@ -259,7 +251,7 @@ impl Store {
         let hits = inner.search_info(self.metric, &query, q.k, ef, filter.as_ref(), &mut info);
         let stats = GraphStats::of(&info);
         let filter_expr = filter.as_ref().map(Filter::to_string);
-        let metric = metric_label(self.metric);
+        let metric = Metric::label(self.metric);
         let out = hits
             .into_iter()
             .enumerate()

@@ -11,6 +11,7 @@ pub mod estimate;
 pub mod explain;
 pub mod guard;
 pub mod maintenance;
+pub mod meta;
 pub mod options;
 pub mod record;
 pub mod write;
@@ -27,11 +28,11 @@ use crate::index::exact::{self, Scored};
 use crate::index::hnsw::{Hnsw, HnswParams, VectorSource};
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
-use crate::storage::meta::{Meta, META_FORMAT_VERSION};
 use crate::storage::snapshot::{
     load_snapshot, write_snapshot, FileKind, LoadedSnapshot, SlotRecord, SnapshotContents,
 };
 use crate::storage::vectors::VectorBlock;
+use crate::store::meta::{Meta, META_FORMAT_VERSION};
 use explain::{Plan, SearchInfo};
 use options::{Durability, Metric, StoreOptions, MAX_DIMENSION, MAX_K};
 use record::{check_finite, check_id, metadata_text, parse_metadata, Hit, Record};
@@ -448,7 +449,7 @@ impl Store {
                     || std::fs::metadata(&log_path).is_ok_and(|m| m.len() > crate::storage::log::HEADER_LEN)
                 {
                     return Err(Error::corrupt(
-                        &dir.join(crate::storage::meta::META_FILE),
+                        &dir.join(crate::store::meta::META_FILE),
                         "the file is missing but the store's snapshot or log holds records",
                     ));
                 }
@@ -527,7 +528,7 @@ impl Store {
             tombstones: 0,
             log,
             snapshot_bytes: 0,
-            meta_bytes: std::fs::metadata(dir.join(crate::storage::meta::META_FILE)).map_or(0, |m| m.len()),
+            meta_bytes: std::fs::metadata(dir.join(crate::store::meta::META_FILE)).map_or(0, |m| m.len()),
             growth_check: None,
             expiring: 0,
             index: Hnsw::new(graph_params, metric),

@@ -1,29 +1,9 @@
-//! Options a store is opened with, and the similarity metrics it supports.
+//! Options a store is opened with.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// How similarity is measured. Scores are always "higher is more similar":
-/// cosine similarity for `Cosine`, the dot product for `Dot`, and `1 / (1 + d)` with the true
-/// (not squared) euclidean distance `d` for `Euclidean`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    Cosine,
-    Euclidean,
-    Dot,
-}
-
-impl Metric {
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Cosine => "cosine",
-            Metric::Euclidean => "euclidean",
-            Metric::Dot => "dot",
-        }
-    }
-}
+pub use crate::index::Metric;
 
 /// When a write is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

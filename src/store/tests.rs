@@ -192,7 +192,7 @@ fn dimension_comes_from_the_log_when_the_meta_file_never_got_it() {
     s.upsert("a", &[1.0, 2.0, 3.0], None).unwrap();
     drop(s);
     // Simulate a crash between the log append and the meta file update of the first write.
-    let mut meta = crate::storage::meta::Meta::load(dir.path()).unwrap().unwrap();
+    let mut meta = crate::store::meta::Meta::load(dir.path()).unwrap().unwrap();
     meta.dimension = 0;
     meta.save(dir.path()).unwrap();
     let s = Store::open(dir.path(), &opts(0, Metric::Dot)).unwrap();

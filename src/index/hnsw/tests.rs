@@ -61,8 +61,8 @@ struct Fixture {
 /// One graph per metric, built once and shared by the tests (debug builds are slow).
 fn fixture(metric: Metric) -> &'static Fixture {
     static F: [OnceLock<Fixture>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    F[metric_code(metric) as usize].get_or_init(|| {
-        let data = dataset(N, DIM, 1 + u64::from(metric_code(metric)), metric);
+    F[metric.code() as usize].get_or_init(|| {
+        let data = dataset(N, DIM, 1 + u64::from(metric.code()), metric);
         let queries = dataset(NQ, DIM, 99, metric);
         let graph = build(&data, metric, 1);
         Fixture { data, queries, graph }

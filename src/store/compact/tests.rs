@@ -323,7 +323,7 @@ fn the_compaction_config_is_persisted_and_old_meta_files_still_load() {
     assert_eq!(s.compaction_config(), cfg);
     drop(s);
     // A description file written before the setting existed.
-    let path = dir.path().join(crate::storage::meta::META_FILE);
+    let path = dir.path().join(crate::store::meta::META_FILE);
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     v.as_object_mut().unwrap().remove("compaction").unwrap();
     std::fs::write(&path, v.to_string()).unwrap();
