@@ -516,6 +516,30 @@ static void test_drop_and_memory(void) {
   sqlite3_free(d);
 }
 
+/* dir=: the index where the user says; a rebuild never removes files that are not the index's */
+static void test_dir_option(void) {
+  char *f = path("diropt.db"), *d = path("my-index");
+  sqlite3 *db = open_db(f);
+  char *sql = sqlite3_mprintf("CREATE VIRTUAL TABLE docs USING vecstore(dimension=4, dir='%q')", d);
+  OK(db, sql);
+  sqlite3_free(sql);
+  OK(db, "INSERT INTO docs(id, embedding) VALUES ('a', '[1,0,0,0]')");
+  CHECK_STR(index_dir(db, "docs"), d);
+  char *keep = sqlite3_mprintf("%s/precious.txt", d);
+  FILE *fp = fopen(keep, "w");
+  CHECK(fp != NULL);
+  if (fp) fclose(fp);
+  FAILS(db, "INSERT INTO docs(docs) VALUES ('rebuild')", "refusing to remove it");
+  CHECK(exists(keep));
+  remove(keep);
+  OK(db, "INSERT INTO docs(docs) VALUES ('rebuild')");
+  CHECK_STR(rows(db, KNN_A), "a");
+  sqlite3_close(db);
+  sqlite3_free(keep);
+  sqlite3_free(f);
+  sqlite3_free(d);
+}
+
 /* TTL: the hidden ttl column; an expired row is invisible at once; 'expire' deletes it. */
 static void test_ttl(void) {
   sqlite3 *db = open_db(":memory:");
@@ -723,6 +747,7 @@ int main(void) {
   RUN(test_connections);
   RUN(test_backup);
   RUN(test_drop_and_memory);
+  RUN(test_dir_option);
   RUN(test_ttl);
   RUN(test_crash);
   sqlite3_reset_auto_extension();

@@ -22,6 +22,7 @@ SQLITE_EXTENSION_INIT1
 
 #include "vecstore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -191,6 +192,25 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static void remove_tree(const char *dir) {
   struct stat st;
   if (dir && stat(dir, &st) == 0) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Whether `dir` holds only what a vecstore index holds (so that a rebuild may remove it): LOCK,
+ * vecstore.*, snap-*, sqlite-epoch*. A missing directory counts as such. */
+static int only_index_files(const char *dir, char **odd) {
+  DIR *d = opendir(dir);
+  if (!d) return 1;
+  struct dirent *e;
+  int ok = 1;
+  while (ok && (e = readdir(d)) != NULL) {
+    const char *n = e->d_name;
+    if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "LOCK") || !strncmp(n, "vecstore.", 9) ||
+        !strncmp(n, "snap-", 5) || !strncmp(n, "sqlite-epoch", 12))
+      continue;
+    ok = 0;
+    *odd = sqlite3_mprintf("%s", n);
+  }
+  closedir(d);
+  return ok;
 }
 
 static char *epoch_path(vsx_table *t) { return sqlite3_mprintf("%s/sqlite-epoch", t->dir); }
@@ -511,6 +531,13 @@ static sqlite3_int64 count_pending(vsx_table *t) {
 /* Throws the index away and builds it again from <table>_data: every row not pending in the open
  * transaction (pending rows are answered from the scratch store and applied at commit). */
 static int rebuild(vsx_table *t, sqlite3_int64 epoch) {
+  char *odd = NULL;
+  if (!only_index_files(t->dir, &odd)) {
+    set_err(t, "vecstore: the index of \"%s\" needs a rebuild, but %s holds '%s', which is not a "
+               "vecstore file: refusing to remove it (move it away, or choose another dir=)", t->name, t->dir, odd);
+    sqlite3_free(odd);
+    return SQLITE_ERROR;
+  }
   vs_store_close(t->store);
   t->store = NULL;
   remove_tree(t->dir);
@@ -813,7 +840,9 @@ static int vsx_destroy(sqlite3_vtab *v) {
   drop_scratch(t);
   vs_store_close(t->store);
   t->store = NULL;
-  remove_tree(t->dir);
+  char *odd = NULL;
+  if (only_index_files(t->dir, &odd)) remove_tree(t->dir); /* never a directory with other files */
+  sqlite3_free(odd);
   table_free(t);
   return SQLITE_OK;
 }
