@@ -738,6 +738,9 @@ int main(void) {
     perror("mkdtemp");
     return 2;
   }
+  /* scratch and :memory: index directories go under $TMPDIR: keep them (and those a SIGKILLed crash
+   * child leaves) inside the test's directory */
+  setenv("TMPDIR", tmproot, 1);
   sqlite3_auto_extension((void (*)(void))sqlite3_vecstore_init);
   RUN(test_surface);
   RUN(test_errors);
