@@ -27,7 +27,7 @@ use crate::index::distance;
 use crate::index::exact::{self, Scored};
 use crate::index::hnsw::{Hnsw, HnswParams, VectorSource};
 use crate::storage::lock::DirLock;
-use crate::storage::log::{Log, LogOp};
+use crate::storage::log::{Log, LogOp, ReplayReport};
 use crate::storage::snapshot::{
     load_snapshot, write_snapshot, FileKind, LoadedSnapshot, SlotRecord, SnapshotContents,
 };
@@ -73,6 +73,13 @@ pub struct Stats {
     pub log_bytes: u64,
     /// Bytes on disk: log, snapshot files, description file.
     pub storage_bytes: u64,
+    /// Log frames replayed when the store was opened.
+    pub replayed_frames: u64,
+    /// Bytes of the log dropped when the store was opened: a torn tail, plus damaged regions a
+    /// salvaging open skipped.
+    pub replay_dropped_bytes: u64,
+    /// Damaged log regions a salvaging open skipped (0 otherwise: damage refuses the open).
+    pub replay_damaged_regions: usize,
 }
 
 /// Stores with at most this many slots are searched by exact scan: it is as fast as the graph there,
@@ -94,6 +101,8 @@ pub struct Store {
     path: PathBuf,
     metric: Metric,
     checkpoint_bytes: u64,
+    /// What replaying the log found at open (frames, a dropped torn tail, salvaged damage).
+    replay: ReplayReport,
     inner: RwLock<Inner>,
     /// The cost model of `estimate_query`, measured on this store's index at the first estimate.
     calibration: parking_lot::Mutex<Option<std::sync::Arc<estimate::Calibration>>>,
@@ -481,7 +490,7 @@ impl Store {
         let mut staged = Vec::new();
         let sync = options.durability == Durability::Sync;
         let log_path = dir.join(crate::storage::log::LOG_FILE);
-        let (log, _report) = Log::open(dir, sync, log_generation, |op| {
+        let (log, replay) = Log::open(dir, sync, log_generation, options.log_recovery, |op| {
             if let LogOp::Upsert { vector, .. } = &op {
                 if dim == 0 {
                     dim = vector.len();
@@ -546,9 +555,15 @@ impl Store {
             path: dir.to_path_buf(),
             metric,
             checkpoint_bytes: options.checkpoint_bytes,
+            replay,
             inner: RwLock::new(inner),
             calibration: parking_lot::Mutex::new(None),
         })
+    }
+
+    /// What replaying the log found when the store was opened.
+    pub fn replay_report(&self) -> &ReplayReport {
+        &self.replay
     }
 
     pub fn path(&self) -> &Path {
@@ -705,6 +720,10 @@ impl Store {
             metric: self.metric,
             log_bytes: inner.log.len_bytes(),
             storage_bytes: inner.storage_bytes(),
+            replayed_frames: self.replay.frames,
+            replay_dropped_bytes: self.replay.dropped_tail_bytes
+                + self.replay.damage.iter().map(|d| d.bytes).sum::<u64>(),
+            replay_damaged_regions: self.replay.damage.len(),
         }
     }
 
