@@ -123,6 +123,7 @@ def main():
         lib.vs_store_close.argtypes = [ctypes.c_void_p]
         o = lib.vs_store_options_default()
         o.dimension, o.build_threads = d, 1
+        o.struct_size = ctypes.sizeof(Opts)  # the fields declared here; later ones keep their defaults
         h = ctypes.c_void_p()
         assert lib.vs_store_open(os.path.join(work, "direct").encode(), ctypes.byref(o), ctypes.byref(h), None) == 0
         ids = (ctypes.c_char_p * n)(*[str(i + 1).encode() for i in range(n)])
