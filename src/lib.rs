@@ -22,8 +22,8 @@ pub use namespace::{NamespaceManager, NamespaceStats, Quotas, RequestKind, Statu
 pub use storage::log::{Damage, LogRecovery, ReplayReport};
 pub use store::compact::{CompactionConfig, CompactionReport, CompactionResult};
 pub use store::estimate::QueryEstimate;
-pub use store::explain::{ExplainedHit, Explanation, GraphStats, Plan};
+pub use store::explain::{ExplainedHit, Explanation, GraphStats};
 pub use store::maintenance::{Maintenance, MaintenanceStatus};
 pub use store::options::{Durability, Metric, StoreOptions};
 pub use store::record::{Hit, Record};
-pub use store::{NewRecord, Query, Stats, Store};
+pub use store::{NewRecord, Plan, Query, Stats, Store};

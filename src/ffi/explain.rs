@@ -8,7 +8,7 @@ use super::query::{core_query, row, vs_query, vs_results, ResultRow};
 use super::store::{vs_store, with_store};
 use crate::error::Error;
 use crate::namespace::RequestKind;
-use crate::store::explain::Plan;
+use crate::store::Plan;
 
 /// How a query ran (`vs_explanation.plan`; `"plan"` in the JSON).
 pub type vs_plan = u32;

@@ -41,7 +41,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::explain::Plan;
+use super::Plan;
 use super::{check_ef_search, check_k, Inner, Query, Store, SELECTIVITY_SAMPLES};
 use crate::error::Error;
 use crate::filter::Filter;
@@ -344,7 +344,7 @@ impl Store {
         }
         est.valid = true;
         let k = q.k;
-        let requested_ef = if q.ef_search == 0 { inner.meta.ef_search } else { q.ef_search };
+        let requested_ef = inner.requested_ef(q.ef_search);
         est.ef_search = requested_ef.max(k);
         if dim == 0 {
             est.plan = Some(Plan::Empty);
@@ -379,11 +379,8 @@ impl Store {
     ) {
         let ef = requested_ef.max(k);
         let n = inner.slots.len();
-        let now = if inner.expiring > 0 { super::now_unix() } else { 0 };
-        let accept = |s: u32| {
-            inner.visible(s, now) && filter.is_none_or(|f| f.matches(&inner.slots[s as usize].metadata))
-        };
-        let everything_visible = filter.is_none() && inner.live == n && inner.expiring == 0;
+        let accept = inner.acceptor(filter);
+        let everything_visible = inner.everything_visible(filter.is_some());
         // The same sample the planner takes, timed: the query pays this first (cold) pass too; the
         // second pass, with the records in the cache, times the filter's evaluation alone.
         let samples = n.min(SELECTIVITY_SAMPLES);

@@ -1,4 +1,6 @@
 use super::*;
+use crate::error::Code;
+use crate::store::options::{StoreOptions, MAX_K};
 use std::path::Path;
 
 use crate::storage::snapshot::FileKind;

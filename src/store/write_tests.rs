@@ -7,6 +7,8 @@ use super::batch::parse_batch_json;
 use super::guard::{Growth, GrowthCheck};
 use super::write::WriteOp;
 use super::*;
+use crate::error::Code;
+use crate::store::options::StoreOptions;
 
 fn store(dir: &Path) -> Store {
     Store::open(dir, &StoreOptions { dimension: 2, ..StoreOptions::default() }).unwrap()
