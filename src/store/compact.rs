@@ -256,8 +256,8 @@ impl Store {
             inner.meta.compaction = old;
             return Err(e);
         }
-        inner.meta_bytes = std::fs::metadata(self.path.join(crate::store::meta::META_FILE))
-            .map_or(inner.meta_bytes, |m| m.len());
+        inner.meta_bytes = crate::storage::dir::file_len(&self.path.join(crate::store::meta::META_FILE))
+            .unwrap_or(inner.meta_bytes);
         Ok(())
     }
 
