@@ -137,7 +137,10 @@ typedef enum vs_status {
    */
   VS_ERR_LOCKED = 11,
   /**
-   * A bug inside vecstore (a caught panic). The store is still usable; please report it.
+   * A bug inside vecstore (a caught panic); please report it. A panic inside a write (after its
+   * log append) fails the handle: every later call through it answers `VS_ERR_INTERNAL` saying
+   * so, until the store is closed and opened again (reopening replays the log, which holds every
+   * acknowledged write). After a panic anywhere else the handle stays usable.
    */
   VS_ERR_INTERNAL = 12,
 } vs_status;
@@ -415,6 +418,12 @@ typedef uint32_t vs_metric;
 typedef uint32_t vs_durability;
 
 /**
+ * What opening a store does with a damaged log (a `uint32_t`). A torn tail (the last write, cut by
+ * a crash, never acknowledged) is dropped under every policy.
+ */
+typedef uint32_t vs_log_recovery;
+
+/**
  * Options for `vs_store_open`. Always initialise with `vs_store_options_default()` and then set the
  * fields you need, so that fields added in later versions get their defaults.
  */
@@ -463,6 +472,10 @@ typedef struct vs_store_options {
    * `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
    */
   uint64_t checkpoint_bytes;
+  /**
+   * One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
+   */
+  vs_log_recovery log_recovery;
 } vs_store_options;
 
 /**
@@ -556,6 +569,19 @@ typedef uint32_t vs_namespace_status;
  * batch writes with `vs_store_upsert_many`.
  */
 #define VS_DURABILITY_SYNC 1
+
+/**
+ * The default: a damaged log frame that valid frames follow is not a torn write, so the open fails
+ * with `VS_ERR_CORRUPT` naming the byte offset, and the log is left exactly as it is.
+ */
+#define VS_LOG_RECOVERY_TOLERATE_TORN_TAIL 0
+
+/**
+ * Salvage: replay every valid frame and skip the damaged ones. The damaged log is kept beside the new
+ * one as `vecstore.log.damaged-<unix seconds>`; `vs_store_stats_json` reports what was skipped
+ * (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
+ */
+#define VS_LOG_RECOVERY_SALVAGE 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -812,7 +838,7 @@ enum vs_status vs_store_query_explain(const struct vs_store *store,
  * A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
  * `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
  * ef_search above 100000, filter syntax with its position, an empty, non-finite, zero (cosine) or
- * too long vector) and `error_codes` (the matching `VS_ERR_*` names), and `"plan":null`.
+ * too long vector) and `error_codes` (the matching codes as spelled in batch reports: `"dimension_mismatch"`, `"invalid_argument"`, `"filter_syntax"`), and `"plan":null`.
  *
  * For a valid query: `plan` is the plan the query will take, decided by the query's own planner
  * on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),

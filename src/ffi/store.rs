@@ -10,7 +10,7 @@ use super::error::{owned_c_string, vs_error, vs_status};
 use super::query::{vs_results, ResultRow};
 use crate::error::{Error, Result};
 use crate::namespace::{Namespace, RequestKind};
-use crate::store::options::{Durability, Metric, StoreOptions};
+use crate::store::options::{Durability, LogRecovery, Metric, StoreOptions};
 use crate::store::{NewRecord, Store};
 use std::sync::Arc;
 
@@ -35,6 +35,17 @@ pub const VS_DURABILITY_PROCESS: vs_durability = 0;
 /// A write returns once its log record is fsynced: it survives a power loss. Much slower per call;
 /// batch writes with `vs_store_upsert_many`.
 pub const VS_DURABILITY_SYNC: vs_durability = 1;
+
+/// What opening a store does with a damaged log (a `uint32_t`). A torn tail (the last write, cut by
+/// a crash, never acknowledged) is dropped under every policy.
+pub type vs_log_recovery = u32;
+/// The default: a damaged log frame that valid frames follow is not a torn write, so the open fails
+/// with `VS_ERR_CORRUPT` naming the byte offset, and the log is left exactly as it is.
+pub const VS_LOG_RECOVERY_TOLERATE_TORN_TAIL: vs_log_recovery = 0;
+/// Salvage: replay every valid frame and skip the damaged ones. The damaged log is kept beside the new
+/// one as `vecstore.log.damaged-<unix seconds>`; `vs_store_stats_json` reports what was skipped
+/// (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
+pub const VS_LOG_RECOVERY_SALVAGE: vs_log_recovery = 1;
 
 /// Largest vector dimension a store accepts.
 pub const VS_MAX_DIMENSION: u32 = 65536;
@@ -70,6 +81,8 @@ pub struct vs_store_options {
     /// 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more rewriting.
     /// `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
     pub checkpoint_bytes: u64,
+    /// One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
+    pub log_recovery: vs_log_recovery,
 }
 
 impl Versioned for vs_store_options {
@@ -88,6 +101,7 @@ impl Versioned for vs_store_options {
             durability: VS_DURABILITY_PROCESS,
             build_threads: d.build_threads as u32,
             checkpoint_bytes: 0,
+            log_recovery: VS_LOG_RECOVERY_TOLERATE_TORN_TAIL,
         }
     }
 }
@@ -107,6 +121,15 @@ impl vs_store_options {
                 return Err(Error::invalid(format!("options.durability {d} is not a VS_DURABILITY_* value")))
             }
         };
+        let log_recovery = match self.log_recovery {
+            VS_LOG_RECOVERY_TOLERATE_TORN_TAIL => LogRecovery::TolerateTornTail,
+            VS_LOG_RECOVERY_SALVAGE => LogRecovery::Salvage,
+            r => {
+                return Err(Error::invalid(format!(
+                    "options.log_recovery {r} is not a VS_LOG_RECOVERY_* value"
+                )))
+            }
+        };
         let opts = StoreOptions {
             dimension: self.dimension as usize,
             metric: Some(metric),
@@ -120,6 +143,7 @@ impl vs_store_options {
             } else {
                 self.checkpoint_bytes
             },
+            log_recovery,
         };
         opts.validate()?;
         Ok(opts)
@@ -162,9 +186,10 @@ pub(crate) unsafe fn with_store<T>(
     kind: RequestKind,
     f: impl FnOnce(&Store) -> Result<T>,
 ) -> Result<T> {
+    // A store a panic left out of step with its log answers every call with VS_ERR_INTERNAL.
     match &handle(store, "store")?.inner {
-        StoreRef::Owned(s) => f(s.as_ref()),
-        StoreRef::Namespace(ns) => ns.call(kind, f),
+        StoreRef::Owned(s) => s.ensure_usable().and_then(|()| f(s.as_ref())),
+        StoreRef::Namespace(ns) => ns.call(kind, |s| s.ensure_usable().and_then(|()| f(s))),
     }
 }
 
@@ -413,6 +438,9 @@ pub unsafe extern "C" fn vs_store_stats_json(
                 "expired": st.expired,
                 "tombstones": st.tombstones,
                 "storage_bytes": st.storage_bytes,
+                "replayed_frames": st.replayed_frames,
+                "replay_dropped_bytes": st.replay_dropped_bytes,
+                "replay_damaged_regions": st.replay_damaged_regions,
                 "maintenance": super::compact::maintenance_json(maintenance),
             });
             *out_json = owned_c_string(json.to_string());
