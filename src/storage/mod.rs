@@ -8,6 +8,7 @@
 //! `snap-G.records`, `snap-G.graph` and the manifest `vecstore.snapshot.json` naming generation G. How
 //! the log and the snapshot fit together (checkpoint and open) is described in [`log`].
 
+pub mod dir;
 pub mod fsutil;
 pub mod lock;
 pub mod log;

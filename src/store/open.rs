@@ -176,7 +176,7 @@ impl Inner {
     pub(super) fn load_snapshot(&mut self, snap: LoadedSnapshot) -> Result<()> {
         let records_path = snap.manifest.file_path(&self.dir, FileKind::Records);
         let graph_path = snap.manifest.file_path(&self.dir, FileKind::Graph);
-        let index = Hnsw::read_from(&snap.graph).map_err(|e| Error::corrupt(&graph_path, e))?;
+        let index = Hnsw::read_verified(&snap.graph).map_err(|e| Error::corrupt(&graph_path, e))?;
         if index.len() > snap.records.len() {
             return Err(Error::corrupt(
                 &graph_path,
