@@ -19,6 +19,20 @@
  * - Handles may be shared by any number of threads at once unless a function says otherwise.
  *   The library keeps no global mutable state and starts no thread unless an option asks for one.
  * - No function aborts the host process: a bug inside vecstore is reported as VS_ERR_INTERNAL.
+ *
+ * How this file reads: first the constants, the status codes, the handle types and the option
+ * structs; then the functions, in the order a program meets them:
+ *   1. the store: vs_store_options_default, vs_store_open, vs_store_close, vs_store_upsert,
+ *      vs_store_upsert_many, vs_store_get, vs_store_delete, vs_store_count, vs_store_stats_json,
+ *      vs_store_flush;
+ *   2. queries and results: vs_query_default, vs_store_query, vs_results_*;
+ *   3. errors: vs_error_code, vs_error_message, vs_error_free, vs_string_free, vs_status_name;
+ *   4. batches: vs_store_batch_execute_json, vs_store_batch_execute, vs_batch_result_*;
+ *   5. changing records: soft delete and restore, metadata updates, TTL;
+ *   6. compaction and the maintenance thread;
+ *   7. explaining and estimating queries;
+ *   8. namespaces: many isolated stores under one root, with quotas, a status and backups;
+ *   9. versions: vs_version, vs_abi_version (check vs_abi_version() == VS_ABI_VERSION at start-up).
  */
 
 #ifndef VECSTORE_H
