@@ -151,7 +151,10 @@ typedef enum vs_status {
    */
   VS_ERR_LOCKED = 11,
   /**
-   * A bug inside vecstore (a caught panic). The store is still usable; please report it.
+   * A bug inside vecstore (a caught panic); please report it. A panic inside a write (after its
+   * log append) fails the handle: every later call through it answers `VS_ERR_INTERNAL` saying
+   * so, until the store is closed and opened again (reopening replays the log, which holds every
+   * acknowledged write). After a panic anywhere else the handle stays usable.
    */
   VS_ERR_INTERNAL = 12,
 } vs_status;
@@ -217,6 +220,12 @@ typedef uint32_t vs_metric;
 typedef uint32_t vs_durability;
 
 /**
+ * What opening a store does with a damaged log (a `uint32_t`). A torn tail (the last write, cut by
+ * a crash, never acknowledged) is dropped under every policy.
+ */
+typedef uint32_t vs_log_recovery;
+
+/**
  * Options for `vs_store_open`. Always initialise with `vs_store_options_default()` and then set the
  * fields you need, so that fields added in later versions get their defaults.
  */
@@ -266,6 +275,10 @@ typedef struct vs_store_options {
    * `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
    */
   uint64_t checkpoint_bytes;
+  /**
+   * One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
+   */
+  vs_log_recovery log_recovery;
 } vs_store_options;
 
 /**
@@ -517,6 +530,19 @@ typedef uint32_t vs_namespace_status;
 #define VS_DURABILITY_SYNC 1
 
 /**
+ * The default: a damaged log frame that valid frames follow is not a torn write, so the open fails
+ * with `VS_ERR_CORRUPT` naming the byte offset, and the log is left exactly as it is.
+ */
+#define VS_LOG_RECOVERY_TOLERATE_TORN_TAIL 0
+
+/**
+ * Salvage: replay every valid frame and skip the damaged ones. The damaged log is kept beside the new
+ * one as `vecstore.log.damaged-<unix seconds>`; `vs_store_stats_json` reports what was skipped
+ * (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
+ */
+#define VS_LOG_RECOVERY_SALVAGE 1
+
+/**
  * Insert or replace: `id`, `vector` + `dim`, optional `metadata_json`, `ttl_seconds` (0 = never).
  */
 #define VS_BATCH_UPSERT 0
@@ -687,10 +713,14 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
 /**
  * Writes a JSON object describing the store to `*out_json`:
  * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
- * "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
+ * "expired":E,"tombstones":T,"storage_bytes":Z,"replayed_frames":F,"replay_dropped_bytes":DB,
+ * "replay_damaged_regions":DR,"maintenance":...}`: `count` live records not expired, `soft_deleted`
  * restorable records, `expired` records past their TTL not yet removed by
  * `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
- * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), and `maintenance`:
+ * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
+ * log frames replayed when the store was opened, `replay_dropped_bytes` log bytes dropped then (a
+ * torn tail, plus damaged regions a `VS_LOG_RECOVERY_SALVAGE` open skipped),
+ * `replay_damaged_regions` damaged regions such an open skipped (0 otherwise), and `maintenance`:
  * `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
  * "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
  * started; errors in the thread never stop it, the last one is kept here).

@@ -27,6 +27,7 @@ pub mod store;
 pub use error::{Code, Error, Result};
 pub use filter::{ConditionResult, Filter};
 pub use namespace::{NamespaceManager, NamespaceStats, Quotas, RequestKind, Status as NamespaceStatus};
+pub use storage::log::{Damage, LogRecovery, ReplayReport};
 pub use store::compact::{CompactionConfig, CompactionReport, CompactionResult};
 pub use store::estimate::QueryEstimate;
 pub use store::explain::{ExplainedHit, Explanation, GraphStats, Plan};

@@ -322,8 +322,9 @@ func (s *Store) Count() (uint64, error) {
 }
 
 // Stats describes the store, from vs_store_stats_json (see the C header for each key's meaning):
-// the numbers "count", "dimension", "log_bytes", "soft_deleted", "expired", "tombstones" and
-// "storage_bytes" (decoded as float64), "metric" ("cosine", "euclidean" or "dot"), and
+// the numbers "count", "dimension", "log_bytes", "soft_deleted", "expired", "tombstones",
+// "storage_bytes", "replayed_frames", "replay_dropped_bytes" and "replay_damaged_regions" (decoded
+// as float64), "metric" ("cosine", "euclidean" or "dot"), and
 // "maintenance": nil when no maintenance thread runs, otherwise a map of its counters
 // ("interval_ms", "runs", "expired", "compactions", "removed", "errors", "last_error"). Later
 // library versions may add keys.

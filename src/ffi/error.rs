@@ -36,7 +36,10 @@ pub enum vs_status {
     VS_ERR_CORRUPT = 10,
     /// The store directory is already open, by this process or another.
     VS_ERR_LOCKED = 11,
-    /// A bug inside vecstore (a caught panic). The store is still usable; please report it.
+    /// A bug inside vecstore (a caught panic); please report it. A panic inside a write (after its
+    /// log append) fails the handle: every later call through it answers `VS_ERR_INTERNAL` saying
+    /// so, until the store is closed and opened again (reopening replays the log, which holds every
+    /// acknowledged write). After a panic anywhere else the handle stays usable.
     VS_ERR_INTERNAL = 12,
 }
 

@@ -11,7 +11,7 @@ use super::error::{vs_error, vs_status};
 use super::query::{vs_results, ResultRow};
 use crate::error::{Error, Result};
 use crate::namespace::{Namespace, RequestKind};
-use crate::store::options::{Durability, Metric, StoreOptions};
+use crate::store::options::{Durability, LogRecovery, Metric, StoreOptions};
 use crate::store::{NewRecord, Store};
 use std::sync::Arc;
 
@@ -36,6 +36,17 @@ pub const VS_DURABILITY_PROCESS: vs_durability = 0;
 /// A write returns once its log record is fsynced: it survives a power loss. Much slower per call;
 /// batch writes with `vs_store_upsert_many`.
 pub const VS_DURABILITY_SYNC: vs_durability = 1;
+
+/// What opening a store does with a damaged log (a `uint32_t`). A torn tail (the last write, cut by
+/// a crash, never acknowledged) is dropped under every policy.
+pub type vs_log_recovery = u32;
+/// The default: a damaged log frame that valid frames follow is not a torn write, so the open fails
+/// with `VS_ERR_CORRUPT` naming the byte offset, and the log is left exactly as it is.
+pub const VS_LOG_RECOVERY_TOLERATE_TORN_TAIL: vs_log_recovery = 0;
+/// Salvage: replay every valid frame and skip the damaged ones. The damaged log is kept beside the new
+/// one as `vecstore.log.damaged-<unix seconds>`; `vs_store_stats_json` reports what was skipped
+/// (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
+pub const VS_LOG_RECOVERY_SALVAGE: vs_log_recovery = 1;
 
 /// Largest vector dimension a store accepts.
 pub const VS_MAX_DIMENSION: u32 = 65536;
@@ -72,6 +83,8 @@ pub struct vs_store_options {
     /// 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more rewriting.
     /// `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
     pub checkpoint_bytes: u64,
+    /// One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
+    pub log_recovery: vs_log_recovery,
 }
 
 impl Versioned for vs_store_options {
@@ -90,6 +103,7 @@ impl Versioned for vs_store_options {
             durability: VS_DURABILITY_PROCESS,
             build_threads: d.build_threads as u32,
             checkpoint_bytes: 0,
+            log_recovery: VS_LOG_RECOVERY_TOLERATE_TORN_TAIL,
         }
     }
 }
@@ -109,6 +123,15 @@ impl vs_store_options {
                 return Err(Error::invalid(format!("options.durability {d} is not a VS_DURABILITY_* value")))
             }
         };
+        let log_recovery = match self.log_recovery {
+            VS_LOG_RECOVERY_TOLERATE_TORN_TAIL => LogRecovery::TolerateTornTail,
+            VS_LOG_RECOVERY_SALVAGE => LogRecovery::Salvage,
+            r => {
+                return Err(Error::invalid(format!(
+                    "options.log_recovery {r} is not a VS_LOG_RECOVERY_* value"
+                )))
+            }
+        };
         let opts = StoreOptions {
             dimension: self.dimension as usize,
             metric: Some(metric),
@@ -122,6 +145,7 @@ impl vs_store_options {
             } else {
                 self.checkpoint_bytes
             },
+            log_recovery,
         };
         opts.validate()?;
         Ok(opts)
@@ -163,9 +187,10 @@ impl vs_store {
     /// suspended (`VS_ERR_NAMESPACE_SUSPENDED`) or over its request rate (`VS_ERR_RATE_LIMITED`), and
     /// counts it under `kind`.
     pub(crate) fn call<T>(&self, kind: RequestKind, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        // A store a panic left out of step with its log answers every call with VS_ERR_INTERNAL.
         match &self.inner {
-            StoreRef::Owned(s) => f(s.as_ref()),
-            StoreRef::Namespace(ns) => ns.call(kind, f),
+            StoreRef::Owned(s) => s.ensure_usable().and_then(|()| f(s.as_ref())),
+            StoreRef::Namespace(ns) => ns.call(kind, |s| s.ensure_usable().and_then(|()| f(s))),
         }
     }
 }
@@ -403,10 +428,14 @@ pub extern "C" fn vs_store_count(
 
 /// Writes a JSON object describing the store to `*out_json`:
 /// `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
-/// "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
+/// "expired":E,"tombstones":T,"storage_bytes":Z,"replayed_frames":F,"replay_dropped_bytes":DB,
+/// "replay_damaged_regions":DR,"maintenance":...}`: `count` live records not expired, `soft_deleted`
 /// restorable records, `expired` records past their TTL not yet removed by
 /// `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
-/// compaction, `storage_bytes` bytes on disk (log, snapshot, description file), and `maintenance`:
+/// compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
+/// log frames replayed when the store was opened, `replay_dropped_bytes` log bytes dropped then (a
+/// torn tail, plus damaged regions a `VS_LOG_RECOVERY_SALVAGE` open skipped),
+/// `replay_damaged_regions` damaged regions such an open skipped (0 otherwise), and `maintenance`:
 /// `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
 /// "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
 /// started; errors in the thread never stop it, the last one is kept here).
@@ -432,6 +461,9 @@ pub extern "C" fn vs_store_stats_json(
                 "expired": st.expired,
                 "tombstones": st.tombstones,
                 "storage_bytes": st.storage_bytes,
+                "replayed_frames": st.replayed_frames,
+                "replay_dropped_bytes": st.replay_dropped_bytes,
+                "replay_damaged_regions": st.replay_damaged_regions,
                 "maintenance": super::compact::maintenance_json(maintenance),
             });
             Ok(json.to_string())

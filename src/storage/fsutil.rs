@@ -52,3 +52,8 @@ pub fn exists(path: &Path) -> bool {
 pub fn create_dir_all(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))
 }
+
+/// Seconds since the Unix epoch (0 if the clock is before it): for names of files kept for people.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

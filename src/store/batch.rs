@@ -47,7 +47,7 @@ impl Store {
     /// than one log frame) and nothing was applied.
     pub fn batch_execute(&self, ops: &[WriteOp]) -> Result<BatchResult> {
         let started = Instant::now();
-        let outcome = self.write_ops(ops)?;
+        let outcome = self.write_ops(ops, super::write::Policy::PerOp)?;
         let errors: Vec<BatchError> = outcome
             .failures
             .into_iter()

@@ -316,6 +316,7 @@ impl Store {
         &self,
         decide: impl FnOnce(&Reclaimable, &CompactionConfig) -> bool,
     ) -> Result<Option<CompactionReport>> {
+        self.ensure_usable()?;
         let start = Instant::now();
         let guard = self.inner.upgradable_read();
         let now = now_unix();
@@ -343,10 +344,14 @@ impl Store {
 
         let exclusive = Instant::now();
         let mut inner = RwLockUpgradableReadGuard::upgrade(guard);
+        // The new snapshot is committed: a panic before memory and the log follow it must fail the
+        // handle rather than leave it serving the old state over the new files.
+        let fail_on_panic = super::write::FailOnPanic(&self.failed);
         let old = inner.swap_in(compacted);
         // The new snapshot is committed: the log's history is in it.
         let reset = inner.log.reset(old.next_log_generation);
         report.exclusive = exclusive.elapsed();
+        drop(fail_on_panic);
         drop(inner);
         drop(old); // freeing the old state (many small allocations) outside the lock
         reset?;

@@ -27,7 +27,7 @@ use crate::index::distance;
 use crate::index::exact::{self, Scored};
 use crate::index::hnsw::{Hnsw, HnswParams, VectorSource};
 use crate::storage::lock::DirLock;
-use crate::storage::log::{Log, LogOp};
+use crate::storage::log::{Log, LogOp, ReplayReport};
 use crate::storage::snapshot::{
     load_snapshot, write_snapshot, FileKind, LoadedSnapshot, SlotRecord, SnapshotContents,
 };
@@ -73,6 +73,13 @@ pub struct Stats {
     pub log_bytes: u64,
     /// Bytes on disk: log, snapshot files, description file.
     pub storage_bytes: u64,
+    /// Log frames replayed when the store was opened.
+    pub replayed_frames: u64,
+    /// Bytes of the log dropped when the store was opened: a torn tail, plus damaged regions a
+    /// salvaging open skipped.
+    pub replay_dropped_bytes: u64,
+    /// Damaged log regions a salvaging open skipped (0 otherwise: damage refuses the open).
+    pub replay_damaged_regions: usize,
 }
 
 /// Stores with at most this many slots are searched by exact scan: it is as fast as the graph there,
@@ -94,6 +101,11 @@ pub struct Store {
     path: PathBuf,
     metric: Metric,
     checkpoint_bytes: u64,
+    /// Set when a panic unwound through a write after its log append (see `write::FailOnPanic`):
+    /// every later call is refused until the store is reopened.
+    pub(crate) failed: std::sync::atomic::AtomicBool,
+    /// What replaying the log found at open (frames, a dropped torn tail, salvaged damage).
+    replay: ReplayReport,
     inner: RwLock<Inner>,
     /// The cost model of `estimate_query`, measured on this store's index at the first estimate.
     calibration: parking_lot::Mutex<Option<std::sync::Arc<estimate::Calibration>>>,
@@ -277,15 +289,6 @@ impl Inner {
         }
     }
 
-    /// Checks a write's dimension against the store's. A store that has none yet (opened with
-    /// dimension 0 and never written) accepts any.
-    fn check_dimension(&self, dim: usize) -> Result<()> {
-        if self.dim() != 0 && self.dim() != dim {
-            return Err(Error::dimension(self.dim(), dim));
-        }
-        Ok(())
-    }
-
     /// Records the dimension fixed by the first write. The log already holds that write, and replay
     /// recovers the dimension from it, so failing to save the meta file loses nothing: it is retried
     /// at the next open or checkpoint.
@@ -421,6 +424,8 @@ impl Store {
     /// open of the same directory, from this or another process, fails with `Locked` until the first
     /// is closed.
     pub fn open(dir: impl AsRef<Path>, options: &StoreOptions) -> Result<Store> {
+        #[cfg(feature = "failpoints")]
+        configure_fail_points();
         options.validate()?;
         let dir = dir.as_ref();
         if dir.as_os_str().is_empty() {
@@ -481,7 +486,7 @@ impl Store {
         let mut staged = Vec::new();
         let sync = options.durability == Durability::Sync;
         let log_path = dir.join(crate::storage::log::LOG_FILE);
-        let (log, _report) = Log::open(dir, sync, log_generation, |op| {
+        let (log, replay) = Log::open(dir, sync, log_generation, options.log_recovery, |op| {
             if let LogOp::Upsert { vector, .. } = &op {
                 if dim == 0 {
                     dim = vector.len();
@@ -546,9 +551,16 @@ impl Store {
             path: dir.to_path_buf(),
             metric,
             checkpoint_bytes: options.checkpoint_bytes,
+            failed: std::sync::atomic::AtomicBool::new(false),
+            replay,
             inner: RwLock::new(inner),
             calibration: parking_lot::Mutex::new(None),
         })
+    }
+
+    /// What replaying the log found when the store was opened.
+    pub fn replay_report(&self) -> &ReplayReport {
+        &self.replay
     }
 
     pub fn path(&self) -> &Path {
@@ -600,16 +612,9 @@ impl Store {
         Ok(v)
     }
 
-    fn prepare_record(&self, r: &NewRecord<'_>) -> Result<LogOp> {
-        check_id(r.id)?;
-        let vector = self.prepare_vector(r.vector, "vector")?;
-        let metadata = metadata_text(&parse_metadata(r.metadata)?);
-        Ok(LogOp::Upsert { id: r.id.to_string(), vector, metadata, expires_at: 0 })
-    }
-
     /// Inserts a record, or replaces the record with the same id.
     pub fn upsert(&self, id: &str, vector: &[f32], metadata: Option<&str>) -> Result<()> {
-        self.upsert_many(&[NewRecord { id, vector, metadata }])
+        self.write_records(&[NewRecord { id, vector, metadata }])
     }
 
     /// Inserts or replaces many records as one write: every record is checked first, and if any is
@@ -618,55 +623,12 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        let mut ops = Vec::with_capacity(records.len());
-        let dim = records[0].vector.len();
-        for (i, r) in records.iter().enumerate() {
-            if r.vector.len() != dim {
-                return Err(Error::new(
-                    Code::DimensionMismatch,
-                    format!("record {i} has dimension {}, record 0 has dimension {dim}", r.vector.len()),
-                ));
-            }
-            let op = self.prepare_record(r).map_err(|e| {
-                if records.len() > 1 {
-                    Error::new(e.code, format!("record {i} ({:?}): {}", r.id, e.message))
-                } else {
-                    e
-                }
-            })?;
-            ops.push(op);
-        }
-        let mut inner = self.inner.write();
-        inner.check_dimension(dim)?;
-        if let Some(check) = &inner.growth_check {
-            // New ids only: a replacement is not growth (nor is a later duplicate within the call).
-            let now = now_unix();
-            let mut seen = std::collections::HashSet::with_capacity(records.len());
-            let vectors_added = records
-                .iter()
-                .filter(|r| {
-                    seen.insert(r.id) && !matches!(inner.id_state(r.id, now), write::IdState::Live { .. })
-                })
-                .count() as u64;
-            check.check(&guard::Growth {
-                vectors_before: inner.live as u64,
-                vectors_added,
-                storage_bytes_before: inner.storage_bytes(),
-                bytes_added: crate::storage::log::frame_len(&ops),
-            })?;
-        }
-        inner.log.append(&ops)?;
-        inner.adopt_dimension(&self.path, dim);
-        for op in ops {
-            inner.apply(op);
-        }
-        inner.index_pending();
-        self.checkpoint_if_due(&mut inner);
-        Ok(())
+        self.write_records(records)
     }
 
     /// The record with this id (`NotFound` if there is none).
     pub fn get(&self, id: &str) -> Result<Record> {
+        self.ensure_usable()?;
         check_id(id)?;
         let inner = self.inner.read();
         let s = inner.visible_slot(id, now_unix()).ok_or_else(|| Error::not_found(id))?;
@@ -705,11 +667,16 @@ impl Store {
             metric: self.metric,
             log_bytes: inner.log.len_bytes(),
             storage_bytes: inner.storage_bytes(),
+            replayed_frames: self.replay.frames,
+            replay_dropped_bytes: self.replay.dropped_tail_bytes
+                + self.replay.damage.iter().map(|d| d.bytes).sum::<u64>(),
+            replay_damaged_regions: self.replay.damage.len(),
         }
     }
 
     /// The `k` records most similar to the query vector, best first.
     pub fn query(&self, q: &Query<'_>) -> Result<Vec<Hit>> {
+        self.ensure_usable()?;
         let (filter, query) = self.prepare_query(q)?;
         let inner = self.inner.read();
         let dim = inner.dim();
@@ -857,6 +824,20 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// Reads the fail points' actions from `FAILPOINTS` once per process (tests only).
+#[cfg(feature = "failpoints")]
+fn configure_fail_points() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(spec) = std::env::var("FAILPOINTS") else { return };
+        for item in spec.split(';').filter(|s| !s.is_empty()) {
+            if let Some((name, actions)) = item.split_once('=') {
+                fail::cfg(name.trim(), actions.trim()).expect("FAILPOINTS actions parse");
+            }
+        }
+    });
 }
 
 /// Largest `ef_search` a query accepts.

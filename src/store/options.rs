@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 pub use crate::index::Metric;
+pub use crate::storage::log::LogRecovery;
 
 /// When a write is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +31,9 @@ pub struct StoreOptions {
     pub build_threads: usize,
     /// A checkpoint runs when the log grows past this many bytes (and on close).
     pub checkpoint_bytes: u64,
+    /// What opening does with a damaged log frame that valid frames follow: refuse (the default) or
+    /// salvage every valid frame. A torn tail is dropped either way.
+    pub log_recovery: LogRecovery,
 }
 
 /// Default log size that triggers a checkpoint.
@@ -46,6 +50,7 @@ impl Default for StoreOptions {
             durability: Durability::Process,
             build_threads: 1,
             checkpoint_bytes: DEFAULT_CHECKPOINT_BYTES,
+            log_recovery: LogRecovery::TolerateTornTail,
         }
     }
 }
