@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::value_call;
+use super::boundary::{value_call, BoxedHandle};
 use crate::error::Code;
 
 /// The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
@@ -83,27 +83,25 @@ impl vs_error {
     }
 }
 
+impl BoxedHandle for vs_error {}
+
 /// The status code of an error. Returns `VS_OK` when `err` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn vs_error_code(err: *const vs_error) -> vs_status {
-    value_call(vs_status::VS_ERR_INTERNAL, || err.as_ref().map_or(vs_status::VS_OK, |e| e.code))
+pub extern "C" fn vs_error_code(err: Option<&vs_error>) -> vs_status {
+    value_call(vs_status::VS_ERR_INTERNAL, || err.map_or(vs_status::VS_OK, |e| e.code))
 }
 
 /// The error's message: NUL-terminated UTF-8, borrowed from `err` and valid until `vs_error_free(err)`.
 /// Returns an empty string (never NULL) when `err` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn vs_error_message(err: *const vs_error) -> *const c_char {
-    value_call(c"".as_ptr(), || err.as_ref().map_or(c"".as_ptr(), |e| e.message.as_ptr()))
+pub extern "C" fn vs_error_message(err: Option<&vs_error>) -> *const c_char {
+    value_call(c"".as_ptr(), || err.map_or(c"".as_ptr(), |e| e.message.as_ptr()))
 }
 
 /// Frees an error. NULL is a no-op. Must be called at most once per error.
 #[no_mangle]
-pub unsafe extern "C" fn vs_error_free(err: *mut vs_error) {
-    value_call((), || {
-        if !err.is_null() {
-            drop(Box::from_raw(err));
-        }
-    })
+pub extern "C" fn vs_error_free(err: Option<Box<vs_error>>) {
+    value_call((), || drop(err))
 }
 
 /// Frees a string returned by vecstore as an owned `char *` (the `*_json` functions' outputs).
@@ -112,7 +110,9 @@ pub unsafe extern "C" fn vs_error_free(err: *mut vs_error) {
 pub unsafe extern "C" fn vs_string_free(s: *mut c_char) {
     value_call((), || {
         if !s.is_null() {
-            drop(CString::from_raw(s));
+            // SAFETY: the header's contract: `s` is a string vecstore returned as an owned `char *`
+            // (made by `CString::into_raw` in `owned_c_string`), not yet freed.
+            drop(unsafe { CString::from_raw(s) });
         }
     })
 }

@@ -557,7 +557,8 @@ class Store {
   }
 
   /// A JSON object describing the store: see vs_store_stats_json ("count", "dimension", "metric",
-  /// "log_bytes", "soft_deleted", "expired", "tombstones", "storage_bytes", "maintenance").
+  /// "log_bytes", "soft_deleted", "expired", "tombstones", "storage_bytes", "replayed_frames",
+  /// "replay_dropped_bytes", "replay_damaged_regions", "maintenance").
   std::string stats_json() const {
     vs_store* h = checked_handle();
     char* raw = nullptr;
