@@ -18,7 +18,7 @@ LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all lib pc demo test test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp install clean
+.PHONY: all lib pc demo server test test-server test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp install clean
 
 all: lib pc
 
@@ -35,11 +35,26 @@ pc: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp
+test: test-rust test-server test-c test-examples test-pkgconfig test-install test-go test-cpp
 	@echo "all vecstore tests passed"
 
 test-rust:
 	$(CARGO) test --release
+
+# The HTTP server (feature `server`): its binary, then the Rust integration tests through reqwest
+# (every route, the error table, auth, SIGKILL durability), the guide's curl examples checked with jq,
+# and a schemathesis run against /openapi.json.
+server:
+	$(CARGO) build --release --features server --bin vecstore-server
+
+test-server: server
+	$(CARGO) test --release --features server --test server --test server_kill
+	bash tests/server_sh/guide_curl.sh target/release/vecstore-server
+	$(MAKE) test-schemathesis
+
+SCHEMATHESIS ?= schemathesis
+test-schemathesis: server
+	bash tests/server_sh/schemathesis.sh target/release/vecstore-server "$(SCHEMATHESIS)"
 
 test-c: lib
 	$(MAKE) -C tests/c test

@@ -124,6 +124,12 @@ fn open_backend(config: &Config) -> crate::error::Result<Backend> {
         let keys = auth::KeyStore::open(&config.namespace_root)?;
         Ok(Backend::Namespaces { mgr: Arc::new(mgr), keys })
     } else {
+        let mut options = options;
+        if config.db_path.join(crate::store::meta::META_FILE).exists() {
+            // An existing store keeps its own dimension and metric (as a namespace does).
+            options.dimension = 0;
+            options.metric = None;
+        }
         Ok(Backend::Single(Arc::new(crate::store::Store::open(&config.db_path, &options)?)))
     }
 }
