@@ -20,7 +20,7 @@ LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all lib pc sqlite demo test test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
+.PHONY: all lib pc sqlite demo server test test-server test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
 all: lib pc sqlite
 
@@ -41,11 +41,26 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-server test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
 test-rust:
 	$(CARGO) test --release
+
+# The HTTP server (feature `server`): its binary, then the Rust integration tests through reqwest
+# (every route, the error table, auth, SIGKILL durability), the guide's curl examples checked with jq,
+# and a schemathesis run against /openapi.json.
+server:
+	$(CARGO) build --release --features server --bin vecstore-server
+
+test-server: server
+	$(CARGO) test --release --features server --test server --test server_kill
+	bash tests/server_sh/guide_curl.sh target/release/vecstore-server
+	$(MAKE) test-schemathesis
+
+SCHEMATHESIS ?= schemathesis
+test-schemathesis: server
+	bash tests/server_sh/schemathesis.sh target/release/vecstore-server "$(SCHEMATHESIS)"
 
 # The C tests also use a build with the test-only fail points (a separate target directory, so the
 # release library stays free of them).

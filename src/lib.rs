@@ -20,6 +20,10 @@ pub mod filter;
 pub mod index;
 /// cbindgen:ignore
 pub mod namespace;
+/// The HTTP server over the core (feature `server`).
+/// cbindgen:ignore
+#[cfg(feature = "server")]
+pub mod server;
 pub mod storage;
 /// cbindgen:ignore
 pub mod store;

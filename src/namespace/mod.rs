@@ -545,6 +545,20 @@ impl NamespaceManager {
 
     /// Creates a namespace (`AlreadyExists` if the id is taken) and opens its store.
     pub fn create(&self, id: &str, name: &str, quotas: &Quotas) -> Result<()> {
+        self.create_with_options(id, name, quotas, &self.options)
+    }
+
+    /// [`NamespaceManager::create`] with the store options of this namespace instead of the
+    /// manager's (its dimension and metric, say). They apply when its store is created; reopening
+    /// keeps the store's own dimension and metric, as for every namespace.
+    pub fn create_with_options(
+        &self,
+        id: &str,
+        name: &str,
+        quotas: &Quotas,
+        options: &StoreOptions,
+    ) -> Result<()> {
+        options.validate()?;
         check_name(id, "namespace id")?;
         check_display_name(name)?;
         quotas.validate()?;
@@ -568,7 +582,7 @@ impl NamespaceManager {
             status: Status::Active,
             created_at: now_unix(),
         };
-        let ns = Namespace::new(&self.root, &self.options, record, &self.open_stores);
+        let ns = Namespace::new(&self.root, options, record, &self.open_stores);
         ns.open_into(ns.slot.write())?;
         let mut entries = self.entries.write();
         entries.insert(id.to_string(), ns.clone());
