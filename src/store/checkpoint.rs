@@ -86,6 +86,6 @@ impl Inner {
 /// Bytes of a snapshot's files on disk, its manifest included.
 pub(super) fn snapshot_disk_bytes(dir: &Path, manifest: &crate::storage::snapshot::Manifest) -> u64 {
     let manifest_file =
-        std::fs::metadata(dir.join(crate::storage::snapshot::MANIFEST_FILE)).map_or(0, |m| m.len());
+        crate::storage::fsutil::file_len_or_zero(&dir.join(crate::storage::snapshot::MANIFEST_FILE));
     manifest.vectors.bytes + manifest.records.bytes + manifest.graph.bytes + manifest_file
 }

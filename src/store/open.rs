@@ -43,7 +43,7 @@ impl Store {
         if dir.as_os_str().is_empty() {
             return Err(Error::invalid("store path must not be empty"));
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create directory", dir, e))?;
+        crate::storage::fsutil::create_dir_all(dir)?;
         let lock = DirLock::acquire(dir)?;
         let mut meta = match Meta::load(dir)? {
             Some(meta) => {
@@ -61,9 +61,10 @@ impl Store {
                 // Without its description file a store's log cannot be read safely (the metric
                 // decides what the logged vectors mean): refuse rather than guess.
                 let log_path = dir.join(crate::storage::log::LOG_FILE);
-                let has_snapshot = dir.join(crate::storage::snapshot::MANIFEST_FILE).exists();
+                let has_snapshot =
+                    crate::storage::fsutil::exists(&dir.join(crate::storage::snapshot::MANIFEST_FILE));
                 if has_snapshot
-                    || std::fs::metadata(&log_path).is_ok_and(|m| m.len() > crate::storage::log::HEADER_LEN)
+                    || crate::storage::fsutil::file_len_or_zero(&log_path) > crate::storage::log::HEADER_LEN
                 {
                     return Err(Error::corrupt(
                         &dir.join(crate::store::meta::META_FILE),
@@ -145,7 +146,7 @@ impl Store {
             tombstones: 0,
             log,
             snapshot_bytes: 0,
-            meta_bytes: std::fs::metadata(dir.join(crate::store::meta::META_FILE)).map_or(0, |m| m.len()),
+            meta_bytes: crate::storage::fsutil::file_len_or_zero(&dir.join(crate::store::meta::META_FILE)),
             growth_check: None,
             expiring: 0,
             index: Hnsw::new(graph_params, metric),
