@@ -255,8 +255,8 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
             c.vectors.len()
         )));
     }
-    if let Some((slot, r)) = c.records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
-        return Err(Error::invalid(format!("slot {slot} has unknown state {}", r.state)));
+    if let Some(why) = unknown_state(c.records) {
+        return Err(Error::invalid(why));
     }
     if let Some(current) = read_manifest(dir)? {
         if c.generation <= current.generation {
@@ -586,6 +586,12 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
 /// Loads the current snapshot of `dir` (`Ok(None)` when there is no manifest), then removes leftovers
 /// of interrupted snapshot writes. `expected_dim`, when given, must equal the snapshot's dimension.
 /// The vector data crc is not checked (see the module docs; [`verify_snapshot`] does).
+/// The one check of slot states, on write and on load: a state that is none of `SlotRecord`'s, named.
+fn unknown_state(records: &[SlotRecord]) -> Option<String> {
+    let (slot, r) = records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED)?;
+    Some(format!("slot {slot} has unknown state {}", r.state))
+}
+
 pub fn load_snapshot(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot>> {
     let loaded = load(dir, expected_dim)?;
     remove_stray_files(dir, loaded.as_ref().map(|s| s.generation));
@@ -650,8 +656,8 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
         ));
     }
     let records = decode_records(&records_path, &blob.payload, blob.count)?;
-    if let Some((slot, r)) = records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
-        return Err(Error::corrupt(&records_path, format!("slot {slot} has unknown state {}", r.state)));
+    if let Some(why) = unknown_state(&records) {
+        return Err(Error::corrupt(&records_path, why));
     }
 
     let graph_path = manifest.file_path(dir, FileKind::Graph);

@@ -190,9 +190,8 @@ impl Inner {
         self.slots.reserve(snap.records.len());
         self.slot_of.reserve(snap.records.len());
         for (s, rec) in snap.records.into_iter().enumerate() {
-            let state = SlotState::from_byte(rec.state).ok_or_else(|| {
-                Error::corrupt(&records_path, format!("slot {s} has unknown state {}", rec.state))
-            })?;
+            let state = SlotState::from_byte(rec.state)
+                .expect("load_snapshot refuses a snapshot with an unknown state");
             let metadata = parse_metadata(Some(&rec.metadata))
                 .map_err(|e| Error::corrupt(&records_path, format!("slot {s}: {}", e.message)))?;
             match state {
