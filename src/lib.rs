@@ -3,6 +3,10 @@
 //! The core is plain Rust ([`Store`]); `src/ffi` exposes it as a C ABI (`include/vecstore.h`), which the
 //! Go and C++ bindings wrap. See the README for how to link it from each language.
 
+/// The `vecstore` command-line tool (feature `cli`).
+/// cbindgen:ignore
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod error;
 pub mod ffi;
 // The core's own constants are not part of the C ABI: keep cbindgen out of these modules.

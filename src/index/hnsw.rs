@@ -1116,3 +1116,37 @@ impl Hnsw {
         Ok(g)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Read-only access to the graph's structure, for integrity checks (`vecstore verify`).
+
+impl Hnsw {
+    /// The entry point of searches (`None` for an empty graph).
+    pub fn entry_point(&self) -> Option<u32> {
+        (self.entry != NONE).then_some(self.entry)
+    }
+
+    /// The highest level of any node.
+    pub fn max_level(&self) -> usize {
+        self.max_level
+    }
+
+    /// The top level of `node` (which must be below `len()`).
+    pub fn node_level(&self, node: u32) -> usize {
+        usize::from(self.levels[node as usize])
+    }
+
+    /// Most neighbours a node may have at `level` (`2m` on level 0, `m` above).
+    pub fn degree_bound(&self, level: usize) -> usize {
+        if level == 0 {
+            self.m0
+        } else {
+            self.m
+        }
+    }
+
+    /// The neighbours of `node` at `level`, as stored (`level` at most the node's level).
+    pub fn links(&self, node: u32, level: usize) -> Vec<u32> {
+        self.neighbours(node, level).iter().map(|a| a.load(Relaxed)).collect()
+    }
+}

@@ -44,11 +44,11 @@ use crate::error::{Error, Result};
 
 pub const LOG_FILE: &str = "vecstore.log";
 pub(crate) const LOG_FORMAT_VERSION: u32 = 2;
-const MAGIC: &[u8; 8] = b"VSLOG\0\0\0";
+pub(crate) const MAGIC: &[u8; 8] = b"VSLOG\0\0\0";
 pub(crate) const HEADER_LEN: u64 = 16;
-const FRAME_HEADER_LEN: usize = 8;
+pub(crate) const FRAME_HEADER_LEN: usize = 8;
 /// A frame longer than this is treated as damage, not as a request to allocate that much.
-const MAX_FRAME_BYTES: usize = 1 << 30;
+pub(crate) const MAX_FRAME_BYTES: usize = 1 << 30;
 /// When rewriting the log, ops are grouped into frames of at most this many.
 const REWRITE_OPS_PER_FRAME: usize = 4096;
 

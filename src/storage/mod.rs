@@ -7,6 +7,8 @@
 //! the log and the snapshot fit together (checkpoint and open) is described in [`log`].
 
 pub mod fsutil;
+/// cbindgen:ignore
+pub mod inspect;
 pub mod lock;
 pub mod log;
 pub mod meta;

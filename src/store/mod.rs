@@ -13,6 +13,7 @@ pub mod guard;
 pub mod maintenance;
 pub mod options;
 pub mod record;
+pub mod scan;
 pub mod write;
 
 use std::collections::HashMap;
