@@ -608,15 +608,15 @@ fn bench_measures_recall_against_the_exact_answers() {
 /// (timings and the progress bar aside: digits are compared as `#`, bar lines are skipped).
 #[test]
 fn the_readme_session_runs_as_written() {
+    // How the README's session was made: this writes the same file where it is asked for.
+    if let Ok(path) = std::env::var("VECSTORE_README_EMBEDDINGS") {
+        demo_embeddings(Path::new(&path), 5000, 32);
+    }
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let section = readme.split("## Command line").nth(1).expect("README has a Command line section");
     let block = section.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).expect("a sh block");
     let t = tempfile::tempdir().unwrap();
-    demo_embeddings(&t.path().join("embeddings.jsonl"), 2000, 32);
-    // How the README's session was made: this writes the same file where it is asked for.
-    if let Ok(path) = std::env::var("VECSTORE_README_EMBEDDINGS") {
-        demo_embeddings(Path::new(&path), 2000, 32);
-    }
+    demo_embeddings(&t.path().join("embeddings.jsonl"), 5000, 32);
     let mut commands = 0;
     let mut chunks = block.split("$ ").skip(1).peekable();
     let mask = |s: &str| s.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect::<String>();

@@ -470,6 +470,9 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> CliResult<()> {
     source.check_ids_exhausted()?;
     bar.set_message(format!("{imported} records"));
     bar.finish();
+    if !bar.is_hidden() {
+        eprintln!(); // indicatif leaves the cursor on the finished bar's line
+    }
     target.close()?;
     let secs = started.elapsed().as_secs_f64();
     let rate = imported as f64 / secs.max(1e-9);
