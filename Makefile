@@ -1,7 +1,9 @@
 # vecstore: one entry point to build, demo and test everything.
 #
 #   make demo    build the library and run the C quickstart on ./demo-store
-#   make test    every test: Rust, C under AddressSanitizer, Go with -race, C++ through CTest
+#   make test    every test: Rust, C under AddressSanitizer, Go with -race, C++ through CTest,
+#                the SQLite extension (C under ASan, the sqlite3 shell, Python's sqlite3)
+#   make sqlite  the SQLite extension: target/release/sqlite/vecstore.so (.load target/release/sqlite/vecstore)
 #   make install PREFIX=/usr/local   headers (C and C++), static and shared library, pkg-config file,
 #                                    CMake package (find_package(vecstore))
 #
@@ -18,9 +20,9 @@ LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all lib pc demo test test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp install clean
+.PHONY: all lib pc sqlite demo server test test-server test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
-all: lib pc
+all: lib pc sqlite
 
 lib:
 	$(CARGO) build --release
@@ -32,16 +34,38 @@ pc: lib
 	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@INCLUDEDIR@|$(CURDIR)/include|' \
 	    -e 's|@LIBDIR@|$(LIB_DIR)|' -e 's|@VERSION@|$(VERSION)|' vecstore.pc.in > $(PC_DIR)/vecstore.pc
 
+# The SQLite loadable extension (bindings/sqlite), linking libvecstore.a.
+sqlite: lib
+	$(MAKE) -C bindings/sqlite all
+
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp
+test: test-rust test-server test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
 test-rust:
 	$(CARGO) test --release
 
+# The HTTP server (feature `server`): its binary, then the Rust integration tests through reqwest
+# (every route, the error table, auth, SIGKILL durability), the guide's curl examples checked with jq,
+# and a schemathesis run against /openapi.json.
+server:
+	$(CARGO) build --release --features server --bin vecstore-server
+
+test-server: server
+	$(CARGO) test --release --features server --test server --test server_kill
+	bash tests/server_sh/guide_curl.sh target/release/vecstore-server
+	$(MAKE) test-schemathesis
+
+SCHEMATHESIS ?= schemathesis
+test-schemathesis: server
+	bash tests/server_sh/schemathesis.sh target/release/vecstore-server "$(SCHEMATHESIS)"
+
+# The C tests also use a build with the test-only fail points (a separate target directory, so the
+# release library stays free of them).
 test-c: lib
+	$(CARGO) build --release --features failpoints --target-dir target/failpoints
 	$(MAKE) -C tests/c test
 
 test-examples: lib
@@ -69,6 +93,10 @@ test-install: lib
 	./build/install/quickstart build/install/store > /dev/null
 	@echo "installed library, header and pkg-config file work"
 
+# The SQLite extension: C test under ASan (with the SIGKILL crash test), the sqlite3 shell, Python.
+test-sqlite: lib
+	$(MAKE) -C bindings/sqlite test
+
 test-go: lib
 	cd bindings/go && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
@@ -92,3 +120,4 @@ install: lib
 clean:
 	$(CARGO) clean
 	rm -rf build demo-store tests/c/bin examples-c/bin
+	$(MAKE) -C bindings/sqlite clean

@@ -45,6 +45,18 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// An output slot for a C-ABI call made from Rust.
+fn slot<T>(p: &mut T) -> Option<&mut std::mem::MaybeUninit<T>> {
+    // SAFETY: MaybeUninit<T> has T's layout, and the library only ever writes a valid T into it.
+    Some(unsafe { &mut *(p as *mut T as *mut std::mem::MaybeUninit<T>) })
+}
+
+/// Gives a handle back to its *_free / *_close function.
+fn owned<T>(p: *mut T) -> Option<Box<T>> {
+    // SAFETY: every handle here came from the library (Box::into_raw) and is given back once.
+    (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+}
+
 fn check(st: vs_status, what: &str) {
     assert_eq!(st, vs_status::VS_OK, "{what} failed");
 }
@@ -59,8 +71,8 @@ fn time_queries(h: *mut vs_store, queries: &[Vec<f32>]) -> f64 {
         query.k = 10;
         let mut out: *mut vs_results = std::ptr::null_mut();
         unsafe {
-            check(vs_store_query(h, &query, &mut out, std::ptr::null_mut()), "query");
-            vs_results_free(out);
+            check(vs_store_query(h.as_ref(), &query, slot(&mut out), None), "query");
+            vs_results_free(owned(out));
         }
     }
     start.elapsed().as_secs_f64() / queries.len() as f64
@@ -98,20 +110,12 @@ fn main() {
     let mut ns: *mut vs_store = std::ptr::null_mut();
     unsafe {
         check(
-            vs_store_open(
-                c(&tmp.path().join("plain")).as_ptr(),
-                std::ptr::null(),
-                &mut plain,
-                std::ptr::null_mut(),
-            ),
+            vs_store_open(c(&tmp.path().join("plain")).as_ptr(), std::ptr::null(), slot(&mut plain), None),
             "open",
         );
         let o = vs_store_options_default();
-        check(
-            vs_namespaces_open(c(&tmp.path().join("root1")).as_ptr(), &o, &mut mgr, std::ptr::null_mut()),
-            "open ns",
-        );
-        check(vs_namespace_store(mgr, c"tenant".as_ptr(), &mut ns, std::ptr::null_mut()), "ns store");
+        check(vs_namespaces_open(c(&tmp.path().join("root1")).as_ptr(), &o, slot(&mut mgr), None), "open ns");
+        check(vs_namespace_store(mgr, c"tenant".as_ptr(), slot(&mut ns), None), "ns store");
     }
     let queries: Vec<Vec<f32>> = (0..500).map(|_| rng.vector(dim)).collect();
     // Warm both (page cache, lazy namespace open).
@@ -146,7 +150,7 @@ fn main() {
         let start = Instant::now();
         let mut n = 0u64;
         for _ in 0..100_000 {
-            unsafe { check(vs_store_count(h, &mut n, std::ptr::null_mut()), "count") };
+            unsafe { check(vs_store_count(h.as_ref(), slot(&mut n), None), "count") };
         }
         start.elapsed().as_secs_f64() / 100_000.0
     };
@@ -164,11 +168,9 @@ fn main() {
         (cn - cp) * 1e9,
         (cn - cp) / mp * 100.0
     );
-    unsafe {
-        vs_store_close(ns);
-        vs_store_close(plain);
-        vs_namespaces_close(mgr);
-    }
+    vs_store_close(owned(ns));
+    vs_store_close(owned(plain));
+    vs_namespaces_close(owned(mgr));
 
     // ---- Part 2: opening a manager with many namespaces ----
     let root = tmp.path().join("root2");
@@ -191,21 +193,17 @@ fn main() {
     for round in 0..5 {
         let start = Instant::now();
         let mut m: *mut vs_namespaces = std::ptr::null_mut();
-        unsafe {
-            check(vs_namespaces_open(croot.as_ptr(), std::ptr::null(), &mut m, std::ptr::null_mut()), "open")
-        };
+        unsafe { check(vs_namespaces_open(croot.as_ptr(), std::ptr::null(), slot(&mut m), None), "open") };
         opens.push(start.elapsed().as_secs_f64());
         // First query of one namespace: opens its store.
         let id = CString::new(format!("tenant-{:05}", (round * 7919) % n_ns)).unwrap();
         let start = Instant::now();
         let mut h: *mut vs_store = std::ptr::null_mut();
-        unsafe { check(vs_namespace_store(m, id.as_ptr(), &mut h, std::ptr::null_mut()), "store") };
+        unsafe { check(vs_namespace_store(m, id.as_ptr(), slot(&mut h), None), "store") };
         time_queries(h, &[rng.vector(8)]);
         first_use.push(start.elapsed().as_secs_f64());
-        unsafe {
-            vs_store_close(h);
-            vs_namespaces_close(m);
-        }
+        vs_store_close(owned(h));
+        vs_namespaces_close(owned(m));
     }
     println!(
         "vs_namespaces_open with {n_ns} namespaces: median {:.2} ms (target < 1000 ms); \

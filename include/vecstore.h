@@ -19,6 +19,20 @@
  * - Handles may be shared by any number of threads at once unless a function says otherwise.
  *   The library keeps no global mutable state and starts no thread unless an option asks for one.
  * - No function aborts the host process: a bug inside vecstore is reported as VS_ERR_INTERNAL.
+ *
+ * How this file reads: first the constants, the status codes, the handle types and the option
+ * structs; then the functions, in the order a program meets them:
+ *   1. the store: vs_store_options_default, vs_store_open, vs_store_close, vs_store_upsert,
+ *      vs_store_upsert_many, vs_store_get, vs_store_delete, vs_store_count, vs_store_stats_json,
+ *      vs_store_flush;
+ *   2. queries and results: vs_query_default, vs_store_query, vs_results_*;
+ *   3. errors: vs_error_code, vs_error_message, vs_error_free, vs_string_free, vs_status_name;
+ *   4. batches: vs_store_batch_execute_json, vs_store_batch_execute, vs_batch_result_*;
+ *   5. changing records: soft delete and restore, metadata updates, TTL;
+ *   6. compaction and the maintenance thread;
+ *   7. explaining and estimating queries;
+ *   8. namespaces: many isolated stores under one root, with quotas, a status and backups;
+ *   9. versions: vs_version, vs_abi_version (check vs_abi_version() == VS_ABI_VERSION at start-up).
  */
 
 #ifndef VECSTORE_H
@@ -29,6 +43,21 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+
+/**
+ * Largest vector dimension a store accepts.
+ */
+#define VS_MAX_DIMENSION 65536
+
+/**
+ * Largest `k` a query accepts.
+ */
+#define VS_MAX_K 10000
+
+/**
+ * Largest TTL accepted, in seconds (100 years).
+ */
+#define VS_MAX_TTL_SECONDS 3153600000
 
 /**
  * Bytes of `vs_compaction_result.reason`, its terminating NUL included.
@@ -44,21 +73,6 @@
  * Default of `vs_namespaces_set_max_open_stores`.
  */
 #define VS_DEFAULT_MAX_OPEN_STORES 256
-
-/**
- * Largest `k` a query accepts.
- */
-#define VS_MAX_K 10000
-
-/**
- * Largest TTL accepted, in seconds (100 years).
- */
-#define VS_MAX_TTL_SECONDS 3153600000
-
-/**
- * Largest vector dimension a store accepts.
- */
-#define VS_MAX_DIMENSION 65536
 
 /**
  * Major version of the header (a test keeps these equal to Cargo.toml's version).
@@ -137,7 +151,10 @@ typedef enum vs_status {
    */
   VS_ERR_LOCKED = 11,
   /**
-   * A bug inside vecstore (a caught panic). The store is still usable; please report it.
+   * A bug inside vecstore (a caught panic); please report it. A panic inside a write (after its
+   * log append) fails the handle: every later call through it answers `VS_ERR_INTERNAL` saying
+   * so, until the store is closed and opened again (reopening replays the log, which holds every
+   * acknowledged write). After a panic anywhere else the handle stays usable.
    */
   VS_ERR_INTERNAL = 12,
 } vs_status;
@@ -191,6 +208,124 @@ typedef struct vs_results vs_results;
  * which must be called once, after every other call on the handle has returned.
  */
 typedef struct vs_store vs_store;
+
+/**
+ * A similarity metric (a `uint32_t`, so that any value a caller passes is safe to check).
+ */
+typedef uint32_t vs_metric;
+
+/**
+ * When a write is acknowledged (a `uint32_t`).
+ */
+typedef uint32_t vs_durability;
+
+/**
+ * What opening a store does with a damaged log (a `uint32_t`). A torn tail (the last write, cut by
+ * a crash, never acknowledged) is dropped under every policy.
+ */
+typedef uint32_t vs_log_recovery;
+
+/**
+ * Options for `vs_store_open`. Always initialise with `vs_store_options_default()` and then set the
+ * fields you need, so that fields added in later versions get their defaults.
+ */
+typedef struct vs_store_options {
+  /**
+   * Set by `vs_store_options_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * Vector dimension, 1..=VS_MAX_DIMENSION. 0 (the default) = taken from the first vector written,
+   * or from the store on disk when reopening.
+   */
+  uint32_t dimension;
+  /**
+   * One of `VS_METRIC_*` (default `VS_METRIC_COSINE`). Fixed when the store is created; reopening
+   * with another metric is `VS_ERR_INVALID_ARGUMENT` (pass NULL options to reopen a store with
+   * whatever metric it has).
+   */
+  vs_metric metric;
+  /**
+   * HNSW graph degree M: links per node on the upper levels, twice that on the base level (default
+   * 16, 2..=256).
+   */
+  uint32_t hnsw_m;
+  /**
+   * HNSW build-time candidate list size (default 200, 1..=100000).
+   */
+  uint32_t ef_construction;
+  /**
+   * Default search-time candidate list size (default 64, 1..=100000); a query may override it.
+   */
+  uint32_t ef_search;
+  /**
+   * One of `VS_DURABILITY_*` (default `VS_DURABILITY_PROCESS`).
+   */
+  vs_durability durability;
+  /**
+   * Threads a bulk insert may use: 1 (the default) = only the caller's thread, 0 = one per core.
+   * vecstore never starts a thread unless this asks for it.
+   */
+  uint32_t build_threads;
+  /**
+   * Log size in bytes past which a write also checkpoints the store: it writes a snapshot (every
+   * vector, record and the graph, to new files, fsynced, renamed) and empties the log, so that
+   * opening maps the snapshot and replays only the short log written since. 0 (the default) =
+   * 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more rewriting.
+   * `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
+   */
+  uint64_t checkpoint_bytes;
+  /**
+   * One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
+   */
+  vs_log_recovery log_recovery;
+} vs_store_options;
+
+/**
+ * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
+ * else you need.
+ */
+typedef struct vs_query {
+  /**
+   * Set by `vs_query_default()`; do not change.
+   */
+  uint32_t struct_size;
+  /**
+   * The query vector: `dim` finite floats, borrowed for the call only.
+   */
+  const float *vector;
+  /**
+   * Length of `vector`; must equal the store's dimension.
+   */
+  size_t dim;
+  /**
+   * How many results, 1..=VS_MAX_K (default 10).
+   */
+  uint32_t k;
+  /**
+   * Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
+   * Only records whose metadata passes it are returned, and k of them whenever k live records pass.
+   *
+   * The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
+   * `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
+   * field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
+   * single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
+   * numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
+   * names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
+   *
+   * Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
+   * negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
+   * exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
+   * other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
+   * the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
+   * levels of nesting, 10000 values in one `IN` list.
+   */
+  const char *filter;
+  /**
+   * Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
+   */
+  uint32_t ef_search;
+} vs_query;
 
 /**
  * The kind of a `vs_batch_op` (a `uint32_t`).
@@ -332,52 +467,6 @@ typedef struct vs_explanation {
 } vs_explanation;
 
 /**
- * A search request. Always initialise with `vs_query_default()`, then set `vector`, `dim` and what
- * else you need.
- */
-typedef struct vs_query {
-  /**
-   * Set by `vs_query_default()`; do not change.
-   */
-  uint32_t struct_size;
-  /**
-   * The query vector: `dim` finite floats, borrowed for the call only.
-   */
-  const float *vector;
-  /**
-   * Length of `vector`; must equal the store's dimension.
-   */
-  size_t dim;
-  /**
-   * How many results, 1..=VS_MAX_K (default 10).
-   */
-  uint32_t k;
-  /**
-   * Metadata filter, NUL-terminated UTF-8, borrowed for the call; NULL (the default) = no filter.
-   * Only records whose metadata passes it are returned, and k of them whenever k live records pass.
-   *
-   * The language: `field = v`, `!=`, `<`, `<=`, `>`, `>=`; `field IN (v1, v2)`,
-   * `field NOT IN (...)`; `field CONTAINS v` (substring of a string field, or an element of a list
-   * field); `AND`, `OR`, `NOT` (precedence NOT > AND > OR) and parentheses. Values: strings in
-   * single or double quotes with backslash escapes (`\'`, `\"`, `\\`, `\n`, `\t`, `\uXXXX`...),
-   * numbers (`42`, `-3.5`, `1e-3`), `true`, `false`, `null`. Keywords are case-insensitive, field
-   * names are not. Example: `category = 'tech' AND (year >= 2020 OR tags CONTAINS 'rust')`.
-   *
-   * Semantics: a condition on a missing field is false (`!=` and `NOT IN` included; `NOT` is plain
-   * negation); `=` needs the same JSON type (numbers compare by value); `!=` holds when the field
-   * exists and differs, type included; `<`... compare two numbers or two strings (by bytes), any
-   * other pair is false. A filter that does not parse is `VS_ERR_FILTER_SYNTAX`, whose message gives
-   * the byte position and what was expected; trailing text is an error. Limits: 64 KiB of text, 64
-   * levels of nesting, 10000 values in one `IN` list.
-   */
-  const char *filter;
-  /**
-   * Search-time candidate list size, at most 100000; 0 (the default) = the store's default.
-   */
-  uint32_t ef_search;
-} vs_query;
-
-/**
  * The quotas of a namespace. Always initialise with `vs_quotas_default()` (everything unlimited),
  * then set the limits you need.
  */
@@ -405,70 +494,53 @@ typedef struct vs_quotas {
 } vs_quotas;
 
 /**
- * A similarity metric (a `uint32_t`, so that any value a caller passes is safe to check).
- */
-typedef uint32_t vs_metric;
-
-/**
- * When a write is acknowledged (a `uint32_t`).
- */
-typedef uint32_t vs_durability;
-
-/**
- * Options for `vs_store_open`. Always initialise with `vs_store_options_default()` and then set the
- * fields you need, so that fields added in later versions get their defaults.
- */
-typedef struct vs_store_options {
-  /**
-   * Set by `vs_store_options_default()`; do not change.
-   */
-  uint32_t struct_size;
-  /**
-   * Vector dimension, 1..=VS_MAX_DIMENSION. 0 (the default) = taken from the first vector written,
-   * or from the store on disk when reopening.
-   */
-  uint32_t dimension;
-  /**
-   * One of `VS_METRIC_*` (default `VS_METRIC_COSINE`). Fixed when the store is created; reopening
-   * with another metric is `VS_ERR_INVALID_ARGUMENT` (pass NULL options to reopen a store with
-   * whatever metric it has).
-   */
-  vs_metric metric;
-  /**
-   * HNSW graph degree M (default 16, 2..=256). Recorded now; used by the HNSW index.
-   */
-  uint32_t hnsw_m;
-  /**
-   * HNSW build-time candidate list size (default 200, 1..=100000).
-   */
-  uint32_t ef_construction;
-  /**
-   * Default search-time candidate list size (default 64, 1..=100000); a query may override it.
-   */
-  uint32_t ef_search;
-  /**
-   * One of `VS_DURABILITY_*` (default `VS_DURABILITY_PROCESS`).
-   */
-  vs_durability durability;
-  /**
-   * Threads a bulk insert may use: 1 (the default) = only the caller's thread, 0 = one per core.
-   * vecstore never starts a thread unless this asks for it.
-   */
-  uint32_t build_threads;
-  /**
-   * Log size in bytes past which a write also checkpoints the store: it writes a snapshot (every
-   * vector, record and the graph, to new files, fsynced, renamed) and empties the log, so that
-   * opening maps the snapshot and replays only the short log written since. 0 (the default) =
-   * 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more rewriting.
-   * `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
-   */
-  uint64_t checkpoint_bytes;
-} vs_store_options;
-
-/**
  * The status of a namespace (a `uint32_t`).
  */
 typedef uint32_t vs_namespace_status;
+
+/**
+ * Cosine similarity (the default). Vectors are stored normalised to unit length; a zero vector is
+ * refused. Score: the cosine similarity, in [-1, 1].
+ */
+#define VS_METRIC_COSINE 0
+
+/**
+ * Euclidean (L2) distance. Score: 1 / (1 + d) where d is the true (not squared) distance, in (0, 1].
+ * Vectors whose squared length is above FLT_MAX / 4 (about 8.5e37) are refused, so that no score
+ * overflows.
+ */
+#define VS_METRIC_EUCLIDEAN 1
+
+/**
+ * Dot product (inner product). Score: the dot product. Vectors whose squared length is above
+ * FLT_MAX / 4 are refused, so that no score overflows.
+ */
+#define VS_METRIC_DOT 2
+
+/**
+ * The default: a write returns once its log record is handed to the operating system. It survives a
+ * crash of the process (kill -9), not a power loss or an OS crash.
+ */
+#define VS_DURABILITY_PROCESS 0
+
+/**
+ * A write returns once its log record is fsynced: it survives a power loss. Much slower per call;
+ * batch writes with `vs_store_upsert_many`.
+ */
+#define VS_DURABILITY_SYNC 1
+
+/**
+ * The default: a damaged log frame that valid frames follow is not a torn write, so the open fails
+ * with `VS_ERR_CORRUPT` naming the byte offset, and the log is left exactly as it is.
+ */
+#define VS_LOG_RECOVERY_TOLERATE_TORN_TAIL 0
+
+/**
+ * Salvage: replay every valid frame and skip the damaged ones. The damaged log is kept beside the new
+ * one as `vecstore.log.damaged-<unix seconds>`; `vs_store_stats_json` reports what was skipped
+ * (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
+ */
+#define VS_LOG_RECOVERY_SALVAGE 1
 
 /**
  * Insert or replace: `id`, `vector` + `dim`, optional `metadata_json`, `ttl_seconds` (0 = never).
@@ -526,40 +598,267 @@ typedef uint32_t vs_namespace_status;
  */
 #define VS_NAMESPACE_SUSPENDED 1
 
-/**
- * Cosine similarity (the default). Vectors are stored normalised to unit length; a zero vector is
- * refused. Score: the cosine similarity, in [-1, 1].
- */
-#define VS_METRIC_COSINE 0
-
-/**
- * Euclidean (L2) distance. Score: 1 / (1 + d) where d is the true (not squared) distance, in (0, 1].
- * Vectors whose squared length is above FLT_MAX / 4 (about 8.5e37) are refused, so that no score
- * overflows.
- */
-#define VS_METRIC_EUCLIDEAN 1
-
-/**
- * Dot product (inner product). Score: the dot product. Vectors whose squared length is above
- * FLT_MAX / 4 are refused, so that no score overflows.
- */
-#define VS_METRIC_DOT 2
-
-/**
- * The default: a write returns once its log record is handed to the operating system. It survives a
- * crash of the process (kill -9), not a power loss or an OS crash.
- */
-#define VS_DURABILITY_PROCESS 0
-
-/**
- * A write returns once its log record is fsynced: it survives a power loss. Much slower per call;
- * batch writes with `vs_store_upsert_many`.
- */
-#define VS_DURABILITY_SYNC 1
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction
+ * 200, ef_search 64, `VS_DURABILITY_PROCESS`, build_threads 1. Thread-safe.
+ */
+struct vs_store_options vs_store_options_default(void);
+
+/**
+ * Opens the store in directory `path`, creating the directory and an empty store if needed.
+ *
+ * - `path`: NUL-terminated; borrowed for the call only.
+ * - `opts`: NULL = all defaults, and for an existing store its own dimension and metric (so NULL
+ *   reopens any store); otherwise from `vs_store_options_default()`. Borrowed for the call.
+ * - `out`: receives the new handle on success (untouched on failure); close it with `vs_store_close`.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL path or out, bad options, metric differs from the
+ * store's), `VS_ERR_DIMENSION_MISMATCH` (options.dimension differs from the store's),
+ * `VS_ERR_LOCKED` (the store is already open, by this process or another), `VS_ERR_IO`,
+ * `VS_ERR_CORRUPT` (a damaged file or an unknown format version; the message names the file).
+ * A torn write at the end of the log (from a crash) is not an error: it is dropped.
+ * Thread-safe.
+ */
+enum vs_status vs_store_open(const char *path,
+                             const struct vs_store_options *opts,
+                             struct vs_store **out,
+                             struct vs_error **err);
+
+/**
+ * Closes the store: stops and joins the maintenance thread if one runs (waiting at most for the
+ * run in progress), makes the log durable (and checkpoints when the log holds more than 64 KiB, or
+ * `checkpoint_bytes` if smaller, so that the next open replays little), releases the directory
+ * lock and frees the handle. Closing does not compact: see `vs_store_compact`. For a handle from `vs_namespace_store`, only the
+ * handle (and its maintenance thread) is freed: the namespace's store stays open in its manager. NULL is a no-op. Errors while closing are not
+ * reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
+ * every other call on it has returned. No thread started by vecstore outlives this call.
+ */
+void vs_store_close(struct vs_store *store);
+
+/**
+ * Inserts a record, or replaces the record with the same id (vector and metadata both).
+ *
+ * - `id`: NUL-terminated UTF-8, 1..=4096 bytes.
+ * - `vec`, `dim`: `dim` floats, all finite; `dim` must equal the store's dimension (an empty store
+ *   opened with dimension 0 takes it from here).
+ * - `metadata_json`: NULL or "" = no metadata; otherwise a JSON object whose values are strings,
+ *   numbers, booleans, null, or lists of those.
+ *
+ * All are borrowed for the call only. When it returns `VS_OK` the write is durable (see
+ * `vs_durability`).
+ *
+ * Errors (the store is unchanged): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, empty or too long id,
+ * an empty vector, NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
+ * malformed or non-object JSON, a nested object in the metadata),
+ * `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_upsert(struct vs_store *store,
+                               const char *id,
+                               const float *vec,
+                               size_t dim,
+                               const char *metadata_json,
+                               struct vs_error **err);
+
+/**
+ * Inserts or replaces `n` records in one write: much faster than `n` calls to `vs_store_upsert`.
+ * All or nothing: if any record is invalid, none is written and the error names the record's index.
+ * Within one call, a later record with the same id wins.
+ *
+ * - `ids`: `n` NUL-terminated UTF-8 ids (none NULL).
+ * - `vecs`: `n * dim` floats, row-major (row i is the vector of `ids[i]`).
+ * - `metadata_json`: NULL (no metadata for any record) or `n` entries, each NULL or a JSON object.
+ *
+ * `n` = 0 is a no-op (then `ids` and `vecs` may be NULL). Everything is borrowed for the call only.
+ *
+ * Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `dim` = 0 with `n` > 0, a NULL
+ * `ids` or `ids[i]`, or `n * dim` overflowing. Thread-safe.
+ */
+enum vs_status vs_store_upsert_many(struct vs_store *store,
+                                    size_t n,
+                                    const char *const *ids,
+                                    const float *vecs,
+                                    size_t dim,
+                                    const char *const *metadata_json,
+                                    struct vs_error **err);
+
+/**
+ * Looks up one record by id. On success `*out` receives a `vs_results` with exactly one row: its id,
+ * its metadata, a score of 0, and its vector (`vs_results_vector`; for a cosine store, normalised to
+ * unit length). Free it with `vs_results_free`.
+ *
+ * Errors: `VS_ERR_NOT_FOUND`, `VS_ERR_INVALID_ARGUMENT` (NULL store, id or out; a bad id).
+ * Thread-safe.
+ */
+enum vs_status vs_store_get(const struct vs_store *store,
+                            const char *id,
+                            struct vs_results **out,
+                            struct vs_error **err);
+
+/**
+ * Deletes a record for good. Errors: `VS_ERR_NOT_FOUND` (no such id; nothing changes),
+ * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_delete(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Writes the number of live records to `*live`. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL).
+ * Thread-safe.
+ */
+enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, struct vs_error **err);
+
+/**
+ * Writes a JSON object describing the store to `*out_json`:
+ * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
+ * "expired":E,"tombstones":T,"storage_bytes":Z,"replayed_frames":F,"replay_dropped_bytes":DB,
+ * "replay_damaged_regions":DR,"maintenance":...}`: `count` live records not expired, `soft_deleted`
+ * restorable records, `expired` records past their TTL not yet removed by
+ * `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
+ * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
+ * log frames replayed when the store was opened, `replay_dropped_bytes` log bytes dropped then (a
+ * torn tail, plus damaged regions a `VS_LOG_RECOVERY_SALVAGE` open skipped),
+ * `replay_damaged_regions` damaged regions such an open skipped (0 otherwise), and `maintenance`:
+ * `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
+ * "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
+ * started; errors in the thread never stop it, the last one is kept here).
+ * The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
+ */
+enum vs_status vs_store_stats_json(const struct vs_store *store,
+                                   char **out_json,
+                                   struct vs_error **err);
+
+/**
+ * Fsyncs everything written so far, so that it survives a power loss (in the default durability
+ * mode writes already survive a crash of the process). Errors: `VS_ERR_IO`, `VS_ERR_INVALID_ARGUMENT`
+ * (NULL store). Thread-safe.
+ */
+enum vs_status vs_store_flush(struct vs_store *store,
+                              struct vs_error **err);
+
+/**
+ * The default query: no vector (set `vector` and `dim`), k = 10, no filter, the store's ef_search.
+ * Thread-safe.
+ */
+struct vs_query vs_query_default(void);
+
+/**
+ * Runs a query: the `q->k` records most similar to `q->vector`, best first (highest score first;
+ * scores as documented for each `VS_METRIC_*`). Fewer than k rows only when the store holds fewer
+ * records. A store that has no dimension yet (opened with dimension 0 and never written) returns
+ * no rows for a vector of any length. On success `*out` receives the results (free with
+ * `vs_results_free`).
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; an empty vector; k = 0 or above
+ * VS_MAX_K; ef_search above 100000; NaN or infinity; a zero vector in a cosine store or one too long
+ * for a dot or euclidean store; a filter that is not UTF-8; an uninitialised `vs_query`),
+ * `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_FILTER_SYNTAX` (see `vs_query.filter`). Thread-safe, and runs
+ * in parallel with other queries.
+ */
+enum vs_status vs_store_query(const struct vs_store *store,
+                              const struct vs_query *q,
+                              struct vs_results **out,
+                              struct vs_error **err);
+
+/**
+ * Number of rows. 0 when `r` is NULL.
+ */
+size_t vs_results_len(const struct vs_results *r);
+
+/**
+ * The id of row `i`: borrowed, valid until `vs_results_free(r)`. NULL when `r` is NULL or `i` is out
+ * of range.
+ */
+const char *vs_results_id(const struct vs_results *r,
+                          size_t i);
+
+/**
+ * The score of row `i` (higher = more similar; see `VS_METRIC_*`). NaN when `r` is NULL or `i` is out
+ * of range.
+ */
+float vs_results_score(const struct vs_results *r,
+                       size_t i);
+
+/**
+ * The metadata of row `i` as a JSON object text (`{}` when it has none): borrowed, valid until
+ * `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range. The text is the canonical
+ * form stored at write time (compact, keys sorted), not byte for byte what was given.
+ */
+const char *vs_results_metadata_json(const struct vs_results *r, size_t i);
+
+/**
+ * The vector of row `i`, when the result set holds vectors (those from `vs_store_get` do; query
+ * results do not): `*dim` receives its length and the floats are borrowed until `vs_results_free(r)`.
+ * Returns NULL (and leaves `*dim` alone) when there is no vector, `r` is NULL or `i` is out of range.
+ * `dim` may be NULL.
+ */
+const float *vs_results_vector(const struct vs_results *r,
+                               size_t i,
+                               size_t *dim);
+
+/**
+ * The explanation of row `i` as a JSON object text, for results of `vs_store_query_explain`:
+ * borrowed, valid until `vs_results_free(r)`. NULL for every other result set (`vs_store_query`,
+ * `vs_store_get`), when `r` is NULL or `i` is out of range. The object:
+ *
+ * `{"raw_score":0.9876,"distance_metric":"Cosine","filter_passed":true,
+ *   "filter_details":{"filter_expr":"category = 'tech'","matched_conditions":["category = 'tech'"],
+ *                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
+ *   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
+ *                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
+ *                  "upper_levels":3,"upper_hops":5},
+ *   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
+ *
+ * `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
+ * `distance_metric` is `Cosine`, `Euclidean` or `Dot`. `filter_details` is null without a filter;
+ * `matched_conditions` lists the filter's conditions (canonical text) this row's metadata satisfies
+ * on its own, `conditions` every condition with its outcome. `graph_stats` is the work of the whole
+ * query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
+ * stores and selective filters: one distance per slot, `nodes_visited` 0) or
+ * `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
+ * `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
+ * row. Later versions may add keys. The text is built the first time a row's explanation is read
+ * (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
+ */
+const char *vs_results_explanation_json(const struct vs_results *r,
+                                        size_t i);
+
+/**
+ * Frees a result set. NULL is a no-op. Must be called at most once per result set.
+ */
+void vs_results_free(struct vs_results *r);
+
+/**
+ * The status code of an error. Returns `VS_OK` when `err` is NULL.
+ */
+enum vs_status vs_error_code(const struct vs_error *err);
+
+/**
+ * The error's message: NUL-terminated UTF-8, borrowed from `err` and valid until `vs_error_free(err)`.
+ * Returns an empty string (never NULL) when `err` is NULL.
+ */
+const char *vs_error_message(const struct vs_error *err);
+
+/**
+ * Frees an error. NULL is a no-op. Must be called at most once per error.
+ */
+void vs_error_free(struct vs_error *err);
+
+/**
+ * Frees a string returned by vecstore as an owned `char *` (the `*_json` functions' outputs).
+ * NULL is a no-op. Must be called at most once per string, and only on strings from vecstore.
+ */
+void vs_string_free(char *s);
+
+/**
+ * The name of a status code as a static string (for example "VS_ERR_NOT_FOUND"); never NULL, and
+ * never to be freed; "VS_ERR_UNKNOWN" for a value that is not a status. Thread-safe.
+ * (Takes an `int` so that any value a C caller holds is safe to pass.)
+ */
+const char *vs_status_name(int status);
 
 /**
  * Runs a batch given as JSON and writes the result as JSON to `*out_json` (owned: free it with
@@ -657,6 +956,81 @@ const char *vs_batch_result_error_message(const struct vs_batch_result *r, size_
 void vs_batch_result_free(struct vs_batch_result *r);
 
 /**
+ * Hides a live record from every read (get, query, count) until `vs_store_restore`; its space is
+ * kept until compaction (`vs_store_compact`). `id` is borrowed for the call.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id: unknown, deleted,
+ * expired or already soft-deleted), `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, a bad id),
+ * `VS_ERR_IO`. Durable on `VS_OK`. Thread-safe.
+ */
+enum vs_status vs_store_soft_delete(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Undoes a soft delete: the record is visible again with its vector, metadata and expiry.
+ * Restoring a live record changes nothing and returns `VS_OK`. In a namespace a restore counts
+ * against `max_vectors`.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (the id is neither soft-deleted nor live, or the
+ * record expired, or compaction already removed it), `VS_ERR_QUOTA_EXCEEDED`,
+ * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_restore(struct vs_store *store, const char *id, struct vs_error **err);
+
+/**
+ * Replaces the metadata of a live record with `metadata_json` (a JSON object as for
+ * `vs_store_upsert`; NULL = empty). Filters see the new metadata at once. Borrowed for the call.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id),
+ * `VS_ERR_INVALID_ARGUMENT` (bad id, malformed or non-object JSON, nested objects),
+ * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_update_metadata(struct vs_store *store,
+                                        const char *id,
+                                        const char *metadata_json,
+                                        struct vs_error **err);
+
+/**
+ * As `vs_store_upsert`, and the record expires `ttl_seconds` from now (0 = never). Expiry is kept
+ * in whole Unix seconds, rounded up: the record stays visible at least `ttl_seconds` and less than
+ * `ttl_seconds + 1`. From then on it is invisible to every read (get, query, count), and
+ * `vs_store_expire_ttl_records` or compaction removes it. Expiry times persist across reopening.
+ *
+ * Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `ttl_seconds` above
+ * `VS_MAX_TTL_SECONDS`. Thread-safe.
+ */
+enum vs_status vs_store_upsert_with_ttl(struct vs_store *store,
+                                        const char *id,
+                                        const float *vec,
+                                        size_t dim,
+                                        const char *metadata_json,
+                                        uint64_t ttl_seconds,
+                                        struct vs_error **err);
+
+/**
+ * Makes a live record expire `ttl_seconds` from now (rounded up to whole seconds, as in
+ * `vs_store_upsert_with_ttl`); 0 removes its expiry. Replaces any earlier TTL.
+ *
+ * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id; an expired record
+ * counts as gone), `VS_ERR_INVALID_ARGUMENT` (bad id, `ttl_seconds` above `VS_MAX_TTL_SECONDS`),
+ * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_set_ttl(struct vs_store *store,
+                                const char *id,
+                                uint64_t ttl_seconds,
+                                struct vs_error **err);
+
+/**
+ * Deletes every expired record (live or soft-deleted) for good and writes how many to `*expired`
+ * (may be NULL if the count is not wanted). Expired records are already invisible; this frees
+ * their ids at once and their space at the next compaction. Cheap when no record has a TTL.
+ *
+ * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store), `VS_ERR_IO`. Thread-safe.
+ */
+enum vs_status vs_store_expire_ttl_records(struct vs_store *store,
+                                           uint64_t *expired,
+                                           struct vs_error **err);
+
+/**
  * The default compaction settings: disabled, 1000 records, 0.1. Thread-safe.
  */
 struct vs_compaction_config vs_compaction_config_default(void);
@@ -738,35 +1112,6 @@ enum vs_status vs_store_start_maintenance(struct vs_store *store,
 enum vs_status vs_store_stop_maintenance(struct vs_store *store, struct vs_error **err);
 
 /**
- * The status code of an error. Returns `VS_OK` when `err` is NULL.
- */
-enum vs_status vs_error_code(const struct vs_error *err);
-
-/**
- * The error's message: NUL-terminated UTF-8, borrowed from `err` and valid until `vs_error_free(err)`.
- * Returns an empty string (never NULL) when `err` is NULL.
- */
-const char *vs_error_message(const struct vs_error *err);
-
-/**
- * Frees an error. NULL is a no-op. Must be called at most once per error.
- */
-void vs_error_free(struct vs_error *err);
-
-/**
- * Frees a string returned by vecstore as an owned `char *` (the `*_json` functions' outputs).
- * NULL is a no-op. Must be called at most once per string, and only on strings from vecstore.
- */
-void vs_string_free(char *s);
-
-/**
- * The name of a status code as a static string (for example "VS_ERR_NOT_FOUND"); never NULL, and
- * never to be freed; "VS_ERR_UNKNOWN" for a value that is not a status. Thread-safe.
- * (Takes an `int` so that any value a C caller holds is safe to pass.)
- */
-const char *vs_status_name(int status);
-
-/**
  * An empty `vs_explanation` with its `struct_size` set. Thread-safe.
  */
 struct vs_explanation vs_explanation_default(void);
@@ -812,7 +1157,7 @@ enum vs_status vs_store_query_explain(const struct vs_store *store,
  * A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
  * `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
  * ef_search above 100000, filter syntax with its position, an empty, non-finite, zero (cosine) or
- * too long vector) and `error_codes` (the matching `VS_ERR_*` names), and `"plan":null`.
+ * too long vector) and `error_codes` (the matching codes as spelled in batch reports: `"dimension_mismatch"`, `"invalid_argument"`, `"filter_syntax"`), and `"plan":null`.
  *
  * For a valid query: `plan` is the plan the query will take, decided by the query's own planner
  * on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),
@@ -922,7 +1267,7 @@ enum vs_status vs_namespace_store(struct vs_namespaces *m,
  * "quotas":{"max_vectors":N,"max_storage_bytes":N,"max_requests_per_second":R}}, ...]}`.
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL). Thread-safe.
  */
-enum vs_status vs_namespace_list_json(struct vs_namespaces *m,
+enum vs_status vs_namespace_list_json(const struct vs_namespaces *m,
                                       char **out_json,
                                       struct vs_error **err);
 
@@ -931,7 +1276,7 @@ enum vs_status vs_namespace_list_json(struct vs_namespaces *m,
  * (owned: free with `vs_string_free`). Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`.
  * Thread-safe.
  */
-enum vs_status vs_namespace_get_json(struct vs_namespaces *m,
+enum vs_status vs_namespace_get_json(const struct vs_namespaces *m,
                                      const char *id,
                                      char **out_json,
                                      struct vs_error **err);
@@ -973,7 +1318,7 @@ enum vs_status vs_namespace_set_status(struct vs_namespaces *m,
  * suspended namespace. Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`,
  * `VS_ERR_CORRUPT`. Thread-safe.
  */
-enum vs_status vs_namespace_stats_json(struct vs_namespaces *m,
+enum vs_status vs_namespace_stats_json(const struct vs_namespaces *m,
                                        const char *id,
                                        char **out_json,
                                        struct vs_error **err);
@@ -1007,7 +1352,7 @@ enum vs_status vs_namespace_backup(struct vs_namespaces *m,
  * records at backup time). Errors: `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_NOT_FOUND`, `VS_ERR_IO`,
  * `VS_ERR_CORRUPT`. Thread-safe.
  */
-enum vs_status vs_namespace_list_backups_json(struct vs_namespaces *m,
+enum vs_status vs_namespace_list_backups_json(const struct vs_namespaces *m,
                                               const char *id,
                                               char **out_json,
                                               struct vs_error **err);
@@ -1034,305 +1379,6 @@ enum vs_status vs_namespace_delete_backup(struct vs_namespaces *m,
                                           const char *id,
                                           const char *backup_name,
                                           struct vs_error **err);
-
-/**
- * The default query: no vector (set `vector` and `dim`), k = 10, no filter, the store's ef_search.
- * Thread-safe.
- */
-struct vs_query vs_query_default(void);
-
-/**
- * Runs a query: the `q->k` records most similar to `q->vector`, best first (highest score first;
- * scores as documented for each `VS_METRIC_*`). Fewer than k rows only when the store holds fewer
- * records. A store that has no dimension yet (opened with dimension 0 and never written) returns
- * no rows for a vector of any length. On success `*out` receives the results (free with
- * `vs_results_free`).
- *
- * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store, query or out; an empty vector; k = 0 or above
- * VS_MAX_K; ef_search above 100000; NaN or infinity; a zero vector in a cosine store or one too long
- * for a dot or euclidean store; a filter that is not UTF-8; an uninitialised `vs_query`),
- * `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_FILTER_SYNTAX` (see `vs_query.filter`). Thread-safe, and runs
- * in parallel with other queries.
- */
-enum vs_status vs_store_query(const struct vs_store *store,
-                              const struct vs_query *q,
-                              struct vs_results **out,
-                              struct vs_error **err);
-
-/**
- * Number of rows. 0 when `r` is NULL.
- */
-size_t vs_results_len(const struct vs_results *r);
-
-/**
- * The id of row `i`: borrowed, valid until `vs_results_free(r)`. NULL when `r` is NULL or `i` is out
- * of range.
- */
-const char *vs_results_id(const struct vs_results *r,
-                          size_t i);
-
-/**
- * The score of row `i` (higher = more similar; see `VS_METRIC_*`). NaN when `r` is NULL or `i` is out
- * of range.
- */
-float vs_results_score(const struct vs_results *r,
-                       size_t i);
-
-/**
- * The metadata of row `i` as a JSON object text (`{}` when it has none): borrowed, valid until
- * `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range. The text is the canonical
- * form stored at write time (compact, keys sorted), not byte for byte what was given.
- */
-const char *vs_results_metadata_json(const struct vs_results *r, size_t i);
-
-/**
- * The vector of row `i`, when the result set holds vectors (those from `vs_store_get` do; query
- * results do not): `*dim` receives its length and the floats are borrowed until `vs_results_free(r)`.
- * Returns NULL (and leaves `*dim` alone) when there is no vector, `r` is NULL or `i` is out of range.
- * `dim` may be NULL.
- */
-const float *vs_results_vector(const struct vs_results *r,
-                               size_t i,
-                               size_t *dim);
-
-/**
- * The explanation of row `i` as a JSON object text, for results of `vs_store_query_explain`:
- * borrowed, valid until `vs_results_free(r)`. NULL for every other result set (`vs_store_query`,
- * `vs_store_get`), when `r` is NULL or `i` is out of range. The object:
- *
- * `{"raw_score":0.9876,"distance_metric":"Cosine","filter_passed":true,
- *   "filter_details":{"filter_expr":"category = 'tech'","matched_conditions":["category = 'tech'"],
- *                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
- *   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
- *                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
- *                  "upper_levels":3,"upper_hops":5},
- *   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
- *
- * `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
- * `distance_metric` is `Cosine`, `Euclidean` or `Dot`. `filter_details` is null without a filter;
- * `matched_conditions` lists the filter's conditions (canonical text) this row's metadata satisfies
- * on its own, `conditions` every condition with its outcome. `graph_stats` is the work of the whole
- * query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
- * stores and selective filters: one distance per slot, `nodes_visited` 0) or
- * `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
- * `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
- * row. Later versions may add keys. The text is built the first time a row's explanation is read
- * (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
- */
-const char *vs_results_explanation_json(const struct vs_results *r,
-                                        size_t i);
-
-/**
- * Frees a result set. NULL is a no-op. Must be called at most once per result set.
- */
-void vs_results_free(struct vs_results *r);
-
-/**
- * Hides a live record from every read (get, query, count) until `vs_store_restore`; its space is
- * kept until compaction (`vs_store_compact`). `id` is borrowed for the call.
- *
- * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id: unknown, deleted,
- * expired or already soft-deleted), `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, a bad id),
- * `VS_ERR_IO`. Durable on `VS_OK`. Thread-safe.
- */
-enum vs_status vs_store_soft_delete(struct vs_store *store, const char *id, struct vs_error **err);
-
-/**
- * Undoes a soft delete: the record is visible again with its vector, metadata and expiry.
- * Restoring a live record changes nothing and returns `VS_OK`. In a namespace a restore counts
- * against `max_vectors`.
- *
- * Errors (nothing changes): `VS_ERR_NOT_FOUND` (the id is neither soft-deleted nor live, or the
- * record expired, or compaction already removed it), `VS_ERR_QUOTA_EXCEEDED`,
- * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_restore(struct vs_store *store, const char *id, struct vs_error **err);
-
-/**
- * Replaces the metadata of a live record with `metadata_json` (a JSON object as for
- * `vs_store_upsert`; NULL = empty). Filters see the new metadata at once. Borrowed for the call.
- *
- * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id),
- * `VS_ERR_INVALID_ARGUMENT` (bad id, malformed or non-object JSON, nested objects),
- * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_update_metadata(struct vs_store *store,
-                                        const char *id,
-                                        const char *metadata_json,
-                                        struct vs_error **err);
-
-/**
- * As `vs_store_upsert`, and the record expires `ttl_seconds` from now (0 = never). Expiry is kept
- * in whole Unix seconds, rounded up: the record stays visible at least `ttl_seconds` and less than
- * `ttl_seconds + 1`. From then on it is invisible to every read (get, query, count), and
- * `vs_store_expire_ttl_records` or compaction removes it. Expiry times persist across reopening.
- *
- * Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `ttl_seconds` above
- * `VS_MAX_TTL_SECONDS`. Thread-safe.
- */
-enum vs_status vs_store_upsert_with_ttl(struct vs_store *store,
-                                        const char *id,
-                                        const float *vec,
-                                        size_t dim,
-                                        const char *metadata_json,
-                                        uint64_t ttl_seconds,
-                                        struct vs_error **err);
-
-/**
- * Makes a live record expire `ttl_seconds` from now (rounded up to whole seconds, as in
- * `vs_store_upsert_with_ttl`); 0 removes its expiry. Replaces any earlier TTL.
- *
- * Errors (nothing changes): `VS_ERR_NOT_FOUND` (no live record with this id; an expired record
- * counts as gone), `VS_ERR_INVALID_ARGUMENT` (bad id, `ttl_seconds` above `VS_MAX_TTL_SECONDS`),
- * `VS_ERR_QUOTA_EXCEEDED`, `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_set_ttl(struct vs_store *store,
-                                const char *id,
-                                uint64_t ttl_seconds,
-                                struct vs_error **err);
-
-/**
- * Deletes every expired record (live or soft-deleted) for good and writes how many to `*expired`
- * (may be NULL if the count is not wanted). Expired records are already invisible; this frees
- * their ids at once and their space at the next compaction. Cheap when no record has a TTL.
- *
- * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store), `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_expire_ttl_records(struct vs_store *store,
-                                           uint64_t *expired,
-                                           struct vs_error **err);
-
-/**
- * The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction
- * 200, ef_search 64, `VS_DURABILITY_PROCESS`, build_threads 1. Thread-safe.
- */
-struct vs_store_options vs_store_options_default(void);
-
-/**
- * Opens the store in directory `path`, creating the directory and an empty store if needed.
- *
- * - `path`: NUL-terminated; borrowed for the call only.
- * - `opts`: NULL = all defaults, and for an existing store its own dimension and metric (so NULL
- *   reopens any store); otherwise from `vs_store_options_default()`. Borrowed for the call.
- * - `out`: receives the new handle on success (untouched on failure); close it with `vs_store_close`.
- *
- * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL path or out, bad options, metric differs from the
- * store's), `VS_ERR_DIMENSION_MISMATCH` (options.dimension differs from the store's),
- * `VS_ERR_LOCKED` (the store is already open, by this process or another), `VS_ERR_IO`,
- * `VS_ERR_CORRUPT` (a damaged file or an unknown format version; the message names the file).
- * A torn write at the end of the log (from a crash) is not an error: it is dropped.
- * Thread-safe.
- */
-enum vs_status vs_store_open(const char *path,
-                             const struct vs_store_options *opts,
-                             struct vs_store **out,
-                             struct vs_error **err);
-
-/**
- * Closes the store: stops and joins the maintenance thread if one runs (waiting at most for the
- * run in progress), makes the log durable, compacts it when it holds replaced or deleted records,
- * releases the directory lock and frees the handle. For a handle from `vs_namespace_store`, only the
- * handle (and its maintenance thread) is freed: the namespace's store stays open in its manager. NULL is a no-op. Errors while closing are not
- * reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
- * every other call on it has returned. No thread started by vecstore outlives this call.
- */
-void vs_store_close(struct vs_store *store);
-
-/**
- * Inserts a record, or replaces the record with the same id (vector and metadata both).
- *
- * - `id`: NUL-terminated UTF-8, 1..=4096 bytes.
- * - `vec`, `dim`: `dim` floats, all finite; `dim` must equal the store's dimension (an empty store
- *   opened with dimension 0 takes it from here).
- * - `metadata_json`: NULL or "" = no metadata; otherwise a JSON object whose values are strings,
- *   numbers, booleans, null, or lists of those.
- *
- * All are borrowed for the call only. When it returns `VS_OK` the write is durable (see
- * `vs_durability`).
- *
- * Errors (the store is unchanged): `VS_ERR_INVALID_ARGUMENT` (NULL, bad UTF-8, empty or too long id,
- * an empty vector, NaN or infinity, zero vector in a cosine store, a vector too long for a dot or euclidean store,
- * malformed or non-object JSON, a nested object in the metadata),
- * `VS_ERR_DIMENSION_MISMATCH`, `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_upsert(struct vs_store *store,
-                               const char *id,
-                               const float *vec,
-                               size_t dim,
-                               const char *metadata_json,
-                               struct vs_error **err);
-
-/**
- * Inserts or replaces `n` records in one write: much faster than `n` calls to `vs_store_upsert`.
- * All or nothing: if any record is invalid, none is written and the error names the record's index.
- * Within one call, a later record with the same id wins.
- *
- * - `ids`: `n` NUL-terminated UTF-8 ids (none NULL).
- * - `vecs`: `n * dim` floats, row-major (row i is the vector of `ids[i]`).
- * - `metadata_json`: NULL (no metadata for any record) or `n` entries, each NULL or a JSON object.
- *
- * `n` = 0 is a no-op (then `ids` and `vecs` may be NULL). Everything is borrowed for the call only.
- *
- * Errors: as `vs_store_upsert`, plus `VS_ERR_INVALID_ARGUMENT` for `dim` = 0 with `n` > 0, a NULL
- * `ids` or `ids[i]`, or `n * dim` overflowing. Thread-safe.
- */
-enum vs_status vs_store_upsert_many(struct vs_store *store,
-                                    size_t n,
-                                    const char *const *ids,
-                                    const float *vecs,
-                                    size_t dim,
-                                    const char *const *metadata_json,
-                                    struct vs_error **err);
-
-/**
- * Looks up one record by id. On success `*out` receives a `vs_results` with exactly one row: its id,
- * its metadata, a score of 0, and its vector (`vs_results_vector`; for a cosine store, normalised to
- * unit length). Free it with `vs_results_free`.
- *
- * Errors: `VS_ERR_NOT_FOUND`, `VS_ERR_INVALID_ARGUMENT` (NULL store, id or out; a bad id).
- * Thread-safe.
- */
-enum vs_status vs_store_get(const struct vs_store *store,
-                            const char *id,
-                            struct vs_results **out,
-                            struct vs_error **err);
-
-/**
- * Deletes a record for good. Errors: `VS_ERR_NOT_FOUND` (no such id; nothing changes),
- * `VS_ERR_INVALID_ARGUMENT`, `VS_ERR_IO`. Thread-safe.
- */
-enum vs_status vs_store_delete(struct vs_store *store, const char *id, struct vs_error **err);
-
-/**
- * Writes the number of live records to `*live`. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL).
- * Thread-safe.
- */
-enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, struct vs_error **err);
-
-/**
- * Writes a JSON object describing the store to `*out_json`:
- * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
- * "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
- * restorable records, `expired` records past their TTL not yet removed by
- * `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
- * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), and `maintenance`:
- * `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
- * "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
- * started; errors in the thread never stop it, the last one is kept here).
- * The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
- * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
- */
-enum vs_status vs_store_stats_json(const struct vs_store *store,
-                                   char **out_json,
-                                   struct vs_error **err);
-
-/**
- * Fsyncs everything written so far, so that it survives a power loss (in the default durability
- * mode writes already survive a crash of the process). Errors: `VS_ERR_IO`, `VS_ERR_INVALID_ARGUMENT`
- * (NULL store). Thread-safe.
- */
-enum vs_status vs_store_flush(struct vs_store *store,
-                              struct vs_error **err);
 
 /**
  * The library's version as "MAJOR.MINOR.PATCH": a static string, never NULL, never to be freed.

@@ -23,22 +23,83 @@ pub enum Code {
     Internal = 12,
 }
 
+/// One row per [`Code`]: every spelling of it lives here and nowhere else.
+struct CodeRow {
+    code: Code,
+    /// The spelling in every JSON document the library (and its HTTP server) emits: `"not_found"`.
+    key: &'static str,
+    /// The C enum name, returned by `vs_status_name`.
+    c_name: &'static std::ffi::CStr,
+    /// A few words for a person: "not found".
+    description: &'static str,
+}
+
+const CODES: [CodeRow; 12] = [
+    row(Code::InvalidArgument, "invalid_argument", c"VS_ERR_INVALID_ARGUMENT", "invalid argument"),
+    row(Code::DimensionMismatch, "dimension_mismatch", c"VS_ERR_DIMENSION_MISMATCH", "dimension mismatch"),
+    row(Code::NotFound, "not_found", c"VS_ERR_NOT_FOUND", "not found"),
+    row(Code::AlreadyExists, "already_exists", c"VS_ERR_ALREADY_EXISTS", "already exists"),
+    row(Code::FilterSyntax, "filter_syntax", c"VS_ERR_FILTER_SYNTAX", "filter syntax error"),
+    row(Code::QuotaExceeded, "quota_exceeded", c"VS_ERR_QUOTA_EXCEEDED", "quota exceeded"),
+    row(Code::RateLimited, "rate_limited", c"VS_ERR_RATE_LIMITED", "rate limited"),
+    row(
+        Code::NamespaceSuspended,
+        "namespace_suspended",
+        c"VS_ERR_NAMESPACE_SUSPENDED",
+        "namespace suspended",
+    ),
+    row(Code::Io, "io", c"VS_ERR_IO", "I/O error"),
+    row(Code::Corrupt, "corrupt", c"VS_ERR_CORRUPT", "corrupt data"),
+    row(Code::Locked, "locked", c"VS_ERR_LOCKED", "locked"),
+    row(Code::Internal, "internal", c"VS_ERR_INTERNAL", "internal error"),
+];
+
+const fn row(
+    code: Code,
+    key: &'static str,
+    c_name: &'static std::ffi::CStr,
+    description: &'static str,
+) -> CodeRow {
+    CodeRow { code, key, c_name, description }
+}
+
+// The table is indexed by the code's number: a row out of place would give a code another's name.
+const _: () = {
+    let mut i = 0;
+    while i < CODES.len() {
+        assert!(CODES[i].code as usize == i + 1);
+        i += 1;
+    }
+};
+
 impl Code {
+    /// Every code, in numeric order.
+    pub fn all() -> impl Iterator<Item = Code> {
+        CODES.iter().map(|r| r.code)
+    }
+
+    /// The code with this number, if there is one (`vs_status` values cross the ABI as ints).
+    pub fn from_number(n: i64) -> Option<Code> {
+        usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| CODES.get(i)).map(|r| r.code)
+    }
+
+    fn row(self) -> &'static CodeRow {
+        &CODES[self as usize - 1]
+    }
+
+    /// The code's spelling in JSON (batch reports, estimates, HTTP errors): `"not_found"`.
+    pub fn key(self) -> &'static str {
+        self.row().key
+    }
+
+    /// The C enum name: `"VS_ERR_NOT_FOUND"`.
+    pub fn c_name(self) -> &'static std::ffi::CStr {
+        self.row().c_name
+    }
+
+    /// A few words for a person: `"not found"`.
     pub fn name(self) -> &'static str {
-        match self {
-            Code::InvalidArgument => "invalid argument",
-            Code::DimensionMismatch => "dimension mismatch",
-            Code::NotFound => "not found",
-            Code::AlreadyExists => "already exists",
-            Code::FilterSyntax => "filter syntax error",
-            Code::QuotaExceeded => "quota exceeded",
-            Code::RateLimited => "rate limited",
-            Code::NamespaceSuspended => "namespace suspended",
-            Code::Io => "I/O error",
-            Code::Corrupt => "corrupt data",
-            Code::Locked => "locked",
-            Code::Internal => "internal error",
-        }
+        self.row().description
     }
 }
 

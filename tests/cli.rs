@@ -45,7 +45,13 @@ fn json(args: &[&str]) -> Value {
 /// Runs and expects exit code `code`; returns stderr.
 fn fails(code: i32, args: &[&str]) -> String {
     let o = run(args);
-    assert_eq!(o.status.code(), Some(code), "vecstore {args:?}\nstdout: {}\nstderr: {}", stdout(&o), stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "vecstore {args:?}\nstdout: {}\nstderr: {}",
+        stdout(&o),
+        stderr(&o)
+    );
     stderr(&o)
 }
 
@@ -277,7 +283,8 @@ fn read_commands_print_tables_and_json() {
     assert_eq!(i["hnsw"]["m"], 16);
     assert_eq!(i["counts"]["live"], 2500);
     assert_eq!(i["snapshot"]["generation"], 1);
-    let files: Vec<&str> = i["files"].as_array().unwrap().iter().map(|f| f["role"].as_str().unwrap()).collect();
+    let files: Vec<&str> =
+        i["files"].as_array().unwrap().iter().map(|f| f["role"].as_str().unwrap()).collect();
     for role in ["description", "manifest", "log", "vectors", "records", "graph"] {
         assert!(files.contains(&role), "{role} in {files:?}");
     }
@@ -289,7 +296,16 @@ fn read_commands_print_tables_and_json() {
     assert_eq!(g["vector"].as_array().unwrap().len(), 16);
 
     // Query by id with a filter: every result passes it, the record itself first when it passes.
-    let q = json(&["query", p(&store), "--id", "doc-3", "--k", "5", "--filter", "category = 'tech' AND year >= 2016"]);
+    let q = json(&[
+        "query",
+        p(&store),
+        "--id",
+        "doc-3",
+        "--k",
+        "5",
+        "--filter",
+        "category = 'tech' AND year >= 2016",
+    ]);
     let rows = q["results"].as_array().unwrap();
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[0]["id"], "doc-3");
@@ -300,12 +316,28 @@ fn read_commands_print_tables_and_json() {
     let scores: Vec<f64> = rows.iter().map(|r| r["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
 
-    let e = json(&["query", p(&store), "--id", "doc-3", "--k", "3", "--filter", "category = 'tech'", "--explain"]);
+    let e = json(&[
+        "query",
+        p(&store),
+        "--id",
+        "doc-3",
+        "--k",
+        "3",
+        "--filter",
+        "category = 'tech'",
+        "--explain",
+    ]);
     let r0 = &e["results"][0];
     assert_eq!(r0["explanation"]["rank"], 1);
     assert!(r0["explanation"]["explanation_text"].as_str().unwrap().starts_with("Ranked #1"));
-    let text = ok(&["query", p(&store), "--id", "doc-3", "--k", "3", "--filter", "category = 'tech'", "--explain"]);
-    assert!(text.contains("#1 doc-3: Ranked #1 with score 1.0000 (Cosine). Passed filter (1 of 1 conditions matched)."), "{text}");
+    let text =
+        ok(&["query", p(&store), "--id", "doc-3", "--k", "3", "--filter", "category = 'tech'", "--explain"]);
+    assert!(
+        text.contains(
+            "#1 doc-3: Ranked #1 with score 1.0000 (Cosine). Passed filter (1 of 1 conditions matched)."
+        ),
+        "{text}"
+    );
 
     let est = json(&["query", p(&store), "--id", "doc-3", "--estimate"]);
     assert_eq!(est["valid"], true);
@@ -326,8 +358,27 @@ fn read_commands_print_tables_and_json() {
     fails(2, &["frobnicate"]);
     fails(2, &["get", p(&store)]);
     // Every subcommand has --help.
-    for sub in ["info", "import", "export", "get", "query", "delete", "soft-delete", "restore", "set-ttl", "expire",
-                "compact", "verify", "recover", "ns", "backup", "backups", "delete-backup", "bench", "completions"] {
+    for sub in [
+        "info",
+        "import",
+        "export",
+        "get",
+        "query",
+        "delete",
+        "soft-delete",
+        "restore",
+        "set-ttl",
+        "expire",
+        "compact",
+        "verify",
+        "recover",
+        "ns",
+        "backup",
+        "backups",
+        "delete-backup",
+        "bench",
+        "completions",
+    ] {
         assert!(ok(&[sub, "--help"]).contains("Usage: vecstore"), "{sub}");
     }
     assert!(ok(&["completions", "bash"]).contains("_vecstore"));
@@ -465,7 +516,11 @@ fn recover_salvages_into_a_new_directory_and_says_what_was_lost() {
     let o = run(&["recover", p(&store), p(&out_dir)]);
     assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains(&format!("lost: the writes in log bytes {}..", 16 + frame)), "{text}");
+    assert!(
+        text.contains(&format!("lost: the writes in log bytes {}..{} (", 16 + frame, 16 + 2 * frame)),
+        "{text}"
+    );
+    assert!(text.contains("log recovery 'salvage'"), "{text}");
     assert!(text.contains("recovered 2497 live and 1 soft-deleted records"), "{text}");
     // The damaged store is untouched; the new one opens, verifies and holds what survived.
     assert_ne!(before, damaged_log);
@@ -510,7 +565,8 @@ fn namespaces_and_backups_from_a_shell() {
     ok(&["ns", "create", r, "acme", "--name", "Acme Corp", "--max-vectors", "3000", "--dimension", "16"]);
     ok(&["ns", "create", r, "globex"]);
     let l = json(&["ns", "list", r]);
-    let ids: Vec<&str> = l["namespaces"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        l["namespaces"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["acme", "globex"]);
     let s = json(&["ns", "show", r, "acme"]);
     assert_eq!((s["name"].as_str(), s["quotas"]["max_vectors"].as_u64()), (Some("Acme Corp"), Some(3000)));
@@ -578,7 +634,11 @@ fn bench_measures_recall_against_the_exact_answers() {
         .step_by(50)
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            let v: Vec<f32> = serde_json::from_value::<Vec<f32>>(v["vector"].clone()).unwrap().iter().map(|x| x + 0.05 * g.unit()).collect();
+            let v: Vec<f32> = serde_json::from_value::<Vec<f32>>(v["vector"].clone())
+                .unwrap()
+                .iter()
+                .map(|x| x + 0.05 * g.unit())
+                .collect();
             serde_json::to_string(&v).unwrap()
         })
         .collect();
@@ -627,8 +687,10 @@ fn the_readme_session_runs_as_written() {
         assert_eq!(args[0], "vecstore", "{cmd}");
         let o = run_in(t.path(), &args[1..].iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(o.status.code(), Some(0), "{cmd}\n{}", stderr(&o));
-        let got: Vec<String> = stdout(&o).lines().filter(|l| relevant(l)).map(|l| mask(l).trim_end().to_string()).collect();
-        let want: Vec<String> = expected.lines().filter(|l| relevant(l)).map(|l| mask(l).trim_end().to_string()).collect();
+        let got: Vec<String> =
+            stdout(&o).lines().filter(|l| relevant(l)).map(|l| mask(l).trim_end().to_string()).collect();
+        let want: Vec<String> =
+            expected.lines().filter(|l| relevant(l)).map(|l| mask(l).trim_end().to_string()).collect();
         assert_eq!(got, want, "output of `{cmd}` differs from the README");
         commands += 1;
     }

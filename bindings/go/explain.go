@@ -16,7 +16,8 @@ import (
 // those of the JSON object of vs_store_estimate_query_json (see include/vecstore.h).
 type Estimate struct {
 	// Valid is false when Query would refuse the query; Errors then says why (every problem, not
-	// only the first) and ErrorCodes gives the matching VS_ERR_* names.
+	// only the first) and ErrorCodes gives the matching codes, spelled as in batch reports
+	// ("dimension_mismatch", "invalid_argument", "filter_syntax").
 	Valid      bool     `json:"valid"`
 	Errors     []string `json:"errors"`
 	ErrorCodes []string `json:"error_codes"`

@@ -131,11 +131,11 @@ func TestEstimateQuery(t *testing.T) {
 		q          vecstore.Query
 		code, text string
 	}{
-		{vecstore.Query{Vector: explainVector[:7]}, "VS_ERR_DIMENSION_MISMATCH", "dimension"},
-		{vecstore.Query{Vector: explainVector, K: 10001}, "VS_ERR_INVALID_ARGUMENT", "k must be"},
-		{vecstore.Query{Vector: explainVector, Filter: "n >"}, "VS_ERR_FILTER_SYNTAX", "position"},
-		{vecstore.Query{Vector: nan}, "VS_ERR_INVALID_ARGUMENT", "non-finite"},
-		{vecstore.Query{Vector: explainVector, EfSearch: 100001}, "VS_ERR_INVALID_ARGUMENT", "ef_search"},
+		{vecstore.Query{Vector: explainVector[:7]}, "dimension_mismatch", "dimension"},
+		{vecstore.Query{Vector: explainVector, K: 10001}, "invalid_argument", "k must be"},
+		{vecstore.Query{Vector: explainVector, Filter: "n >"}, "filter_syntax", "position"},
+		{vecstore.Query{Vector: nan}, "invalid_argument", "non-finite"},
+		{vecstore.Query{Vector: explainVector, EfSearch: 100001}, "invalid_argument", "ef_search"},
 	} {
 		e, err := s.EstimateQuery(tc.q)
 		if err != nil {

@@ -95,7 +95,23 @@ type Options struct {
 	// CheckpointBytes is the log size past which a write also checkpoints the store (a snapshot,
 	// then an empty log, so reopening is fast); 0 (the default) = 16 MiB, otherwise at least 4096.
 	CheckpointBytes uint64
+	// LogRecovery says what opening does with a damaged log frame that valid frames follow:
+	// LogRecoveryTolerateTornTail (the default) fails with ErrCorrupt naming the byte offset and
+	// changes nothing; LogRecoverySalvage keeps every valid frame and skips the damage (Stats
+	// reports replay_damaged_regions and replay_dropped_bytes). A torn tail is dropped either way.
+	LogRecovery LogRecovery
 }
+
+// LogRecovery is a policy for a damaged log (VS_LOG_RECOVERY_* in vecstore.h).
+type LogRecovery uint32
+
+const (
+	// LogRecoveryTolerateTornTail drops a torn tail and refuses damage in the middle of the log.
+	LogRecoveryTolerateTornTail LogRecovery = C.VS_LOG_RECOVERY_TOLERATE_TORN_TAIL
+	// LogRecoverySalvage replays every valid frame and skips damaged ones (their writes are lost;
+	// the damaged log is kept beside the store as vecstore.log.damaged-<unix seconds>).
+	LogRecoverySalvage LogRecovery = C.VS_LOG_RECOVERY_SALVAGE
+)
 
 // DefaultOptions returns the library's defaults (from vs_store_options_default): dimension 0 (from
 // the first vector), Cosine, M 16, EfConstruction 200, EfSearch 64, BuildThreads 1,
@@ -111,6 +127,7 @@ func DefaultOptions() Options {
 		BuildThreads:    int(c.build_threads),
 		Durability:      Durability(c.durability),
 		CheckpointBytes: uint64(c.checkpoint_bytes),
+		LogRecovery:     LogRecovery(c.log_recovery),
 	}
 }
 
@@ -130,6 +147,7 @@ func (o *Options) toC() (C.vs_store_options, error) {
 		{"EfSearch", o.EfSearch, &c.ef_search},
 		{"BuildThreads", o.BuildThreads, &c.build_threads},
 		{"Durability", int(o.Durability), &c.durability},
+		{"LogRecovery", int(o.LogRecovery), &c.log_recovery},
 	}
 	for _, f := range fields {
 		v, err := toU32("Options."+f.name, f.value)

@@ -321,8 +321,12 @@ func (s *Store) Count() (uint64, error) {
 	return uint64(n), nil
 }
 
-// Stats describes the store, from vs_store_stats_json: currently the keys "count", "dimension",
-// "log_bytes" (numbers, decoded as float64) and "metric" ("cosine", "euclidean" or "dot"). Later
+// Stats describes the store, from vs_store_stats_json (see the C header for each key's meaning):
+// the numbers "count", "dimension", "log_bytes", "soft_deleted", "expired", "tombstones",
+// "storage_bytes", "replayed_frames", "replay_dropped_bytes" and "replay_damaged_regions" (decoded
+// as float64), "metric" ("cosine", "euclidean" or "dot"), and
+// "maintenance": nil when no maintenance thread runs, otherwise a map of its counters
+// ("interval_ms", "runs", "expired", "compactions", "removed", "errors", "last_error"). Later
 // library versions may add keys.
 //
 // Errors: ErrClosed.

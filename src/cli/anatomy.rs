@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::storage::inspect::{scan_log, LogScan};
 use crate::storage::log::{LogOp, LOG_FILE};
-use crate::storage::meta::{Meta, META_FILE};
 use crate::storage::snapshot::{blob_format_version, read_manifest, Manifest, SlotRecord, MANIFEST_FILE};
+use crate::store::meta::{Meta, META_FILE};
 
 /// One file of the directory.
 #[derive(Debug, Clone)]
@@ -185,7 +185,10 @@ impl Anatomy {
         let manifest = read_manifest(dir);
         let log = scan_log(dir);
         if matches!(meta, Ok(None)) && matches!(manifest, Ok(None)) && matches!(log, Ok(None)) {
-            crate::cli_bail!("{} is not a vecstore store (no {META_FILE}, no log, no snapshot)", dir.display());
+            crate::cli_bail!(
+                "{} is not a vecstore store (no {META_FILE}, no log, no snapshot)",
+                dir.display()
+            );
         }
         let mut files = Vec::new();
         let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
@@ -194,12 +197,18 @@ impl Anatomy {
             let bytes = entry.metadata().map_or(0, |m| m.len());
             let path = entry.path();
             let (role, format_version) = match name.as_str() {
-                META_FILE => ("description", meta.as_ref().ok().and_then(|m| m.as_ref()).map(|m| m.format_version)),
+                META_FILE => {
+                    ("description", meta.as_ref().ok().and_then(|m| m.as_ref()).map(|m| m.format_version))
+                }
                 MANIFEST_FILE => ("manifest", json_version(&path)),
                 LOG_FILE => ("log", log.as_ref().ok().and_then(|l| l.as_ref()).map(|l| l.format_version)),
                 crate::storage::lock::LOCK_FILE => ("lock", None),
-                n if n.starts_with("snap-") && n.ends_with(".vectors") => ("vectors", blob_format_version(&path)),
-                n if n.starts_with("snap-") && n.ends_with(".records") => ("records", blob_format_version(&path)),
+                n if n.starts_with("snap-") && n.ends_with(".vectors") => {
+                    ("vectors", blob_format_version(&path))
+                }
+                n if n.starts_with("snap-") && n.ends_with(".records") => {
+                    ("records", blob_format_version(&path))
+                }
                 n if n.starts_with("snap-") && n.ends_with(".graph") => ("graph", blob_format_version(&path)),
                 _ => ("other", None),
             };

@@ -52,18 +52,28 @@ fn read_vectors(path: &Path) -> CliResult<Vec<Vec<f32>>> {
             let mut data = Vec::new();
             f.read_to_end(&mut data).map_err(|e| err(e.to_string()))?;
             if data.len() as u64 != rows * dim as u64 * 4 {
-                return Err(err(format!("holds {} data bytes, its header says {rows} x {dim} floats", data.len())));
+                return Err(err(format!(
+                    "holds {} data bytes, its header says {rows} x {dim} floats",
+                    data.len()
+                )));
             }
-            Ok(data.chunks_exact(dim * 4).map(|r| r.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()).collect())
+            Ok(data
+                .chunks_exact(dim * 4)
+                .map(|r| r.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
+                .collect())
         }
         Some("fvecs") => {
             let data = bytes_of(path)?;
             let mut out = Vec::new();
             let mut pos = 0;
             while pos < data.len() {
-                let d = data.get(pos..pos + 4).map(|b| i32::from_le_bytes(b.try_into().unwrap())).ok_or_else(|| err("cut short".into()))?;
+                let d = data
+                    .get(pos..pos + 4)
+                    .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
+                    .ok_or_else(|| err("cut short".into()))?;
                 let end = pos + 4 + 4 * d.max(0) as usize;
-                let row = data.get(pos + 4..end).ok_or_else(|| err(format!("row {} is cut short", out.len())))?;
+                let row =
+                    data.get(pos + 4..end).ok_or_else(|| err(format!("row {} is cut short", out.len())))?;
                 out.push(row.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect());
                 pos = end;
             }
@@ -77,9 +87,11 @@ fn read_vectors(path: &Path) -> CliResult<Vec<Vec<f32>>> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
                 let arr = v.get("vector").cloned().unwrap_or(v);
-                let vec: Vec<f32> = serde_json::from_value(arr).map_err(|e| err(format!("line {}: not a vector: {e}", i + 1)))?;
+                let vec: Vec<f32> = serde_json::from_value(arr)
+                    .map_err(|e| err(format!("line {}: not a vector: {e}", i + 1)))?;
                 out.push(vec);
             }
             Ok(out)
@@ -94,10 +106,17 @@ fn read_gt(path: &Path, prefix: &str) -> CliResult<Vec<Vec<String>>> {
         let mut out = Vec::new();
         let mut pos = 0;
         while pos < data.len() {
-            let d = data.get(pos..pos + 4).map(|b| i32::from_le_bytes(b.try_into().unwrap())).ok_or_else(|| err("cut short".into()))?;
+            let d = data
+                .get(pos..pos + 4)
+                .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
+                .ok_or_else(|| err("cut short".into()))?;
             let end = pos + 4 + 4 * d.max(0) as usize;
             let row = data.get(pos + 4..end).ok_or_else(|| err(format!("row {} is cut short", out.len())))?;
-            out.push(row.chunks_exact(4).map(|c| format!("{prefix}{}", i32::from_le_bytes(c.try_into().unwrap()))).collect());
+            out.push(
+                row.chunks_exact(4)
+                    .map(|c| format!("{prefix}{}", i32::from_le_bytes(c.try_into().unwrap())))
+                    .collect(),
+            );
             pos = end;
         }
         return Ok(out);
@@ -109,9 +128,11 @@ fn read_gt(path: &Path, prefix: &str) -> CliResult<Vec<Vec<String>>> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
         let arr = v.get("ids").cloned().unwrap_or(v);
-        let ids: Vec<serde_json::Value> = serde_json::from_value(arr).map_err(|e| err(format!("line {}: not a list of ids: {e}", i + 1)))?;
+        let ids: Vec<serde_json::Value> = serde_json::from_value(arr)
+            .map_err(|e| err(format!("line {}: not a list of ids: {e}", i + 1)))?;
         out.push(ids.into_iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect());
     }
     Ok(out)
@@ -127,7 +148,12 @@ fn prepared(metric: Metric, q: &[f32]) -> Vec<f32> {
 }
 
 /// Exact top-k ids of every query, by one scan of the store (each record is compared with every query).
-fn exact_answers(target: &Target, queries: &[Vec<f32>], k: usize, metric: Metric) -> CliResult<Vec<Vec<String>>> {
+fn exact_answers(
+    target: &Target,
+    queries: &[Vec<f32>],
+    k: usize,
+    metric: Metric,
+) -> CliResult<Vec<Vec<String>>> {
     let qs: Vec<Vec<f32>> = queries.iter().map(|q| prepared(metric, q)).collect();
     // Per query: the k best (similarity, id) so far, worst first.
     let mut best: Vec<Vec<(f32, String)>> = vec![Vec::with_capacity(k + 1); qs.len()];
@@ -154,7 +180,8 @@ pub fn run(ctx: &Ctx, a: BenchArgs) -> CliResult<()> {
         crate::cli_bail!("--k must be at least 1 and --ef must list at least one value");
     }
     let target = Target::open(ctx, &a.dir)?;
-    let (metric, dim, count) = target.call(RequestKind::Read, |s| Ok((s.metric(), s.dimension(), s.count())))?;
+    let (metric, dim, count) =
+        target.call(RequestKind::Read, |s| Ok((s.metric(), s.dimension(), s.count())))?;
     let mut queries = read_vectors(&a.queries)?;
     if let Some(n) = a.limit {
         queries.truncate(n);
@@ -163,14 +190,23 @@ pub fn run(ctx: &Ctx, a: BenchArgs) -> CliResult<()> {
         crate::cli_bail!("{} holds no queries", a.queries.display());
     }
     if let Some((i, q)) = queries.iter().enumerate().find(|(_, q)| q.len() != dim) {
-        crate::cli_bail!("{}: query {i} has dimension {}, the store has dimension {dim}", a.queries.display(), q.len());
+        crate::cli_bail!(
+            "{}: query {i} has dimension {}, the store has dimension {dim}",
+            a.queries.display(),
+            q.len()
+        );
     }
     let started = Instant::now();
     let gt = match &a.gt {
         Some(p) => {
             let gt = read_gt(p, &a.id_prefix)?;
             if gt.len() < queries.len() {
-                crate::cli_bail!("{} has {} rows, there are {} queries", p.display(), gt.len(), queries.len());
+                crate::cli_bail!(
+                    "{} has {} rows, there are {} queries",
+                    p.display(),
+                    gt.len(),
+                    queries.len()
+                );
             }
             gt
         }
@@ -185,7 +221,9 @@ pub fn run(ctx: &Ctx, a: BenchArgs) -> CliResult<()> {
         let total = Instant::now();
         for (q, truth) in queries.iter().zip(&gt) {
             let t = Instant::now();
-            let hits = target.call(RequestKind::Query, |s| s.query(&Query { vector: q, k: a.k, filter: None, ef_search: ef }))?;
+            let hits = target.call(RequestKind::Query, |s| {
+                s.query(&Query { vector: q, k: a.k, filter: None, ef_search: ef })
+            })?;
             lat.push(t.elapsed().as_secs_f64() * 1e3);
             let truth: HashSet<&str> = truth.iter().take(a.k).map(String::as_str).collect();
             wanted += truth.len();
@@ -194,7 +232,13 @@ pub fn run(ctx: &Ctx, a: BenchArgs) -> CliResult<()> {
         let secs = total.elapsed().as_secs_f64();
         lat.sort_by(|x, y| x.total_cmp(y));
         let pct = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
-        rows.push((ef, hits_found as f64 / wanted.max(1) as f64, queries.len() as f64 / secs, pct(0.5), pct(0.99)));
+        rows.push((
+            ef,
+            hits_found as f64 / wanted.max(1) as f64,
+            queries.len() as f64 / secs,
+            pct(0.5),
+            pct(0.99),
+        ));
     }
     target.finish_read();
     if ctx.json {
@@ -213,7 +257,15 @@ pub fn run(ctx: &Ctx, a: BenchArgs) -> CliResult<()> {
         );
         let t: Vec<Vec<String>> = rows
             .iter()
-            .map(|(ef, r, qps, p50, p99)| vec![ef.to_string(), format!("{r:.4}"), format!("{qps:.0}"), format!("{p50:.3}"), format!("{p99:.3}")])
+            .map(|(ef, r, qps, p50, p99)| {
+                vec![
+                    ef.to_string(),
+                    format!("{r:.4}"),
+                    format!("{qps:.0}"),
+                    format!("{p50:.3}"),
+                    format!("{p99:.3}"),
+                ]
+            })
             .collect();
         let recall = format!("recall@{}", a.k);
         table::print(&["ef_search", &recall, "QPS", "p50 ms", "p99 ms"], &t, &[0, 1, 2, 3, 4]);

@@ -20,7 +20,11 @@ pub fn run(ctx: &Ctx, a: InfoArgs) -> CliResult<()> {
     let an = Anatomy::read(&dir)?;
     let meta = match &an.meta {
         Ok(Some(m)) => m.clone(),
-        Ok(None) => crate::cli_bail!("{}: no {} (run `vecstore verify`)", dir.display(), crate::storage::meta::META_FILE),
+        Ok(None) => crate::cli_bail!(
+            "{}: no {} (run `vecstore verify`)",
+            dir.display(),
+            crate::store::meta::META_FILE
+        ),
         Err(e) => crate::cli_bail!("{} (run `vecstore verify`)", e.message),
     };
     if let Err(e) = &an.manifest {
@@ -75,44 +79,106 @@ pub fn run(ctx: &Ctx, a: InfoArgs) -> CliResult<()> {
     }
     let mut pairs = vec![
         ("store", dir.display().to_string()),
-        ("dimension", if meta.dimension == 0 { "not set yet (taken from the first vector)".into() } else { meta.dimension.to_string() }),
+        (
+            "dimension",
+            if meta.dimension == 0 {
+                "not set yet (taken from the first vector)".into()
+            } else {
+                meta.dimension.to_string()
+            },
+        ),
         ("metric", meta.metric.name().to_string()),
-        ("hnsw", format!("m={} ef_construction={} ef_search={}", meta.hnsw_m, meta.ef_construction, meta.ef_search)),
-        ("records", format!("{} live, {} soft-deleted, {} expired, {} tombstones ({} slots)", c.live, c.soft_deleted, c.expired, c.tombstones, model.slots.len())),
-        ("snapshot", match manifest {
-            Some(m) => format!("generation {} ({} slots)", m.generation, m.slots),
-            None => "none yet (everything is in the log)".into(),
-        }),
-        ("log", match pairing {
-            Some(LogPairing::Follows) => format!("{}, {frames} frames ({ops} ops) since the snapshot", table::bytes(log_bytes)),
-            Some(LogPairing::Stale) => format!("{}, older than the snapshot: discarded at the next open", table::bytes(log_bytes)),
-            Some(LogPairing::Orphaned) => format!("{}, NEWER than the snapshot: run `vecstore verify`", table::bytes(log_bytes)),
-            None => "none".into(),
-        }),
-        ("compaction", if meta.compaction.enabled {
-            format!("auto when >= {} or >= {:.0}% reclaimable", meta.compaction.min_deleted_records, meta.compaction.min_deleted_ratio * 100.0)
-        } else {
-            "manual (auto compaction disabled)".into()
-        }),
+        (
+            "hnsw",
+            format!(
+                "m={} ef_construction={} ef_search={}",
+                meta.hnsw_m, meta.ef_construction, meta.ef_search
+            ),
+        ),
+        (
+            "records",
+            format!(
+                "{} live, {} soft-deleted, {} expired, {} tombstones ({} slots)",
+                c.live,
+                c.soft_deleted,
+                c.expired,
+                c.tombstones,
+                model.slots.len()
+            ),
+        ),
+        (
+            "snapshot",
+            match manifest {
+                Some(m) => format!("generation {} ({} slots)", m.generation, m.slots),
+                None => "none yet (everything is in the log)".into(),
+            },
+        ),
+        (
+            "log",
+            match pairing {
+                Some(LogPairing::Follows) => {
+                    format!("{}, {frames} frames ({ops} ops) since the snapshot", table::bytes(log_bytes))
+                }
+                Some(LogPairing::Stale) => format!(
+                    "{}, older than the snapshot: discarded at the next open",
+                    table::bytes(log_bytes)
+                ),
+                Some(LogPairing::Orphaned) => {
+                    format!("{}, NEWER than the snapshot: run `vecstore verify`", table::bytes(log_bytes))
+                }
+                None => "none".into(),
+            },
+        ),
+        (
+            "compaction",
+            if meta.compaction.enabled {
+                format!(
+                    "auto when >= {} or >= {:.0}% reclaimable",
+                    meta.compaction.min_deleted_records,
+                    meta.compaction.min_deleted_ratio * 100.0
+                )
+            } else {
+                "manual (auto compaction disabled)".into()
+            },
+        ),
         ("on disk", table::bytes(an.disk_bytes())),
     ];
     if let Some(l) = log {
         if let Some(t) = &l.torn_tail {
-            pairs.push(("warning", format!("log has a torn tail of {} bytes at offset {} (a crash mid-write; dropped at open)", t.bytes, t.offset)));
+            pairs.push((
+                "warning",
+                format!(
+                    "log has a torn tail of {} bytes at offset {} (a crash mid-write; dropped at open)",
+                    t.bytes, t.offset
+                ),
+            ));
         }
         if !l.damage.is_empty() {
-            pairs.push(("warning", format!("log has {} damaged stretches: run `vecstore verify`", l.damage.len())));
+            pairs.push((
+                "warning",
+                format!("log has {} damaged stretches: run `vecstore verify`", l.damage.len()),
+            ));
         }
     }
     if open_elsewhere {
-        pairs.push(("note", "the store is open in another process: these are the files as they are now".into()));
+        pairs.push((
+            "note",
+            "the store is open in another process: these are the files as they are now".into(),
+        ));
     }
     table::print_pairs(&pairs);
     println!();
     let rows: Vec<Vec<String>> = an
         .files
         .iter()
-        .map(|f| vec![f.name.clone(), f.role.to_string(), f.bytes.to_string(), f.format_version.map_or("-".into(), |v| v.to_string())])
+        .map(|f| {
+            vec![
+                f.name.clone(),
+                f.role.to_string(),
+                f.bytes.to_string(),
+                f.format_version.map_or("-".into(), |v| v.to_string()),
+            ]
+        })
         .collect();
     table::print(&["file", "kind", "bytes", "format"], &rows, &[2, 3]);
     Ok(())

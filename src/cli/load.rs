@@ -138,7 +138,8 @@ impl Source {
         Ok(match format {
             Format::Jsonl => Source::Jsonl { reader, line: 0, buf: String::new() },
             Format::Npy => {
-                let (rows, dim) = npy::read_header(&mut reader).map_err(|e| format!("{}: {e}", path.display()))?;
+                let (rows, dim) =
+                    npy::read_header(&mut reader).map_err(|e| format!("{}: {e}", path.display()))?;
                 Source::Rows { reader, kind: format, dim, rows: Some(rows), row: 0, ids }
             }
             Format::Fvecs => Source::Rows { reader, kind: format, dim: 0, rows: None, row: 0, ids },
@@ -208,16 +209,23 @@ impl Source {
                 let mut bytes = vec![0u8; *dim * 4];
                 let got = read_full(reader, &mut bytes).map_err(|e| format!("cannot read row {r}: {e}"))?;
                 if got != bytes.len() {
-                    crate::cli_bail!("row {r}: the file ends inside the row ({got} of {} bytes)", bytes.len());
+                    crate::cli_bail!(
+                        "row {r}: the file ends inside the row ({got} of {} bytes)",
+                        bytes.len()
+                    );
                 }
-                let vector = bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+                let vector =
+                    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
                 *row += 1;
                 let id = match ids {
                     Ids::Prefix(p) => format!("{p}{r}"),
                     Ids::File(lines, path) => match lines.next() {
                         Some(Ok(id)) => id,
                         Some(Err(e)) => crate::cli_bail!("{}: {e}", path.display()),
-                        None => crate::cli_bail!("{} has fewer ids than the array has rows (row {r} has none)", path.display()),
+                        None => crate::cli_bail!(
+                            "{} has fewer ids than the array has rows (row {r} has none)",
+                            path.display()
+                        ),
                     },
                 };
                 Ok(Some(Ok(Item { line: r + 1, id, vector, metadata: None, ttl_seconds: 0 })))
@@ -398,7 +406,11 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> CliResult<()> {
         ))
     };
 
-    let flush = |batch: &mut Batch, imported: &mut u64, skipped: &mut u64, committed: &mut u64| -> CliResult<()> {
+    let flush = |batch: &mut Batch,
+                 imported: &mut u64,
+                 skipped: &mut u64,
+                 committed: &mut u64|
+     -> CliResult<()> {
         if batch.items.is_empty() {
             return Ok(());
         }
@@ -418,7 +430,15 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> CliResult<()> {
             Err(_) => {
                 // --skip-bad: write the batch's records one by one, reporting the ones refused.
                 for item in &batch.items {
-                    let one = Batch { items: vec![Item { line: item.line, id: item.id.clone(), vector: item.vector.clone(), metadata: item.metadata.clone(), ttl_seconds: item.ttl_seconds }] };
+                    let one = Batch {
+                        items: vec![Item {
+                            line: item.line,
+                            id: item.id.clone(),
+                            vector: item.vector.clone(),
+                            metadata: item.metadata.clone(),
+                            ttl_seconds: item.ttl_seconds,
+                        }],
+                    };
                     match one.write(&target)? {
                         Ok(()) => *imported += 1,
                         Err((_, why)) => {
@@ -477,10 +497,15 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> CliResult<()> {
     let secs = started.elapsed().as_secs_f64();
     let rate = imported as f64 / secs.max(1e-9);
     if ctx.json {
-        print_json(&json!({"imported": imported, "skipped": skipped, "batches": batches, "seconds": secs, "records_per_second": rate}));
+        print_json(
+            &json!({"imported": imported, "skipped": skipped, "batches": batches, "seconds": secs, "records_per_second": rate}),
+        );
     } else {
-        let skipped_text = if skipped > 0 { format!(" ({skipped} bad records skipped)") } else { String::new() };
-        println!("imported {imported} records{skipped_text} from {file} in {secs:.2} s ({rate:.0} records/s)");
+        let skipped_text =
+            if skipped > 0 { format!(" ({skipped} bad records skipped)") } else { String::new() };
+        println!(
+            "imported {imported} records{skipped_text} from {file} in {secs:.2} s ({rate:.0} records/s)"
+        );
     }
     Ok(())
 }
@@ -490,7 +515,10 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> CliResult<()> {
     let target = Target::open(ctx, &a.dir)?;
     let format = Format::detect(&a.file, a.format);
     let (count, dim) = target.call(RequestKind::Read, |s| Ok((s.count() as u64, s.dimension())))?;
-    let bar = ctx.progress(count, "{spinner} [{elapsed_precise}] [{wide_bar}] {human_pos}/{human_len} {per_sec} ETA {eta}");
+    let bar = ctx.progress(
+        count,
+        "{spinner} [{elapsed_precise}] [{wide_bar}] {human_pos}/{human_len} {per_sec} ETA {eta}",
+    );
     let path = &a.file;
     let io = |e: std::io::Error| CliError(format!("cannot write {}: {e}", path.display()));
     let file = File::create(path).map_err(io)?;
@@ -520,7 +548,8 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> CliResult<()> {
         })?,
         Format::Npy => {
             let ids_path = a.ids_out.clone().unwrap_or_else(|| path.with_extension("ids.txt"));
-            let ids_file = File::create(&ids_path).map_err(|e| format!("cannot write {}: {e}", ids_path.display()))?;
+            let ids_file =
+                File::create(&ids_path).map_err(|e| format!("cannot write {}: {e}", ids_path.display()))?;
             let mut ids = BufWriter::new(ids_file);
             npy::write_header(&mut w, 0, dim).map_err(io)?;
             let mut with_metadata = 0u64;
@@ -635,12 +664,17 @@ pub mod npy {
             return Err(format!(".npy array has dtype {descr}; vecstore imports little-endian float32 ('<f4') only (numpy: a.astype('<f4'))"));
         }
         if field("fortran_order").as_deref() != Some("False") {
-            return Err(".npy array is in Fortran order; save it in C order (numpy: np.ascontiguousarray(a))".into());
+            return Err(
+                ".npy array is in Fortran order; save it in C order (numpy: np.ascontiguousarray(a))".into(),
+            );
         }
         let shape = field("shape").ok_or(".npy header has no 'shape'")?;
-        let dims: Vec<&str> = shape.trim_matches(|c| c == '(' || c == ')').split(',').filter(|s| !s.is_empty()).collect();
+        let dims: Vec<&str> =
+            shape.trim_matches(|c| c == '(' || c == ')').split(',').filter(|s| !s.is_empty()).collect();
         if dims.len() != 2 {
-            return Err(format!(".npy array has shape {shape}; vecstore imports 2-D arrays (rows, dimension)"));
+            return Err(format!(
+                ".npy array has shape {shape}; vecstore imports 2-D arrays (rows, dimension)"
+            ));
         }
         let rows: u64 = dims[0].parse().map_err(|_| format!("bad .npy shape {shape}"))?;
         let dim: usize = dims[1].parse().map_err(|_| format!("bad .npy shape {shape}"))?;

@@ -142,7 +142,8 @@ impl Ctx {
         if self.quiet || self.json {
             return indicatif::ProgressBar::hidden();
         }
-        let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+        let bar =
+            indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
             indicatif::ProgressStyle::with_template(template)
                 .expect("progress template parses")
@@ -253,11 +254,11 @@ impl Target {
     pub fn open_with(ctx: &Ctx, dir: &Path, options: &StoreOptions, create: bool) -> CliResult<Target> {
         match &ctx.namespace {
             None => {
-                if !create && !dir.join(crate::storage::meta::META_FILE).exists() {
+                if !create && !dir.join(crate::store::meta::META_FILE).exists() {
                     cli_bail!(
                         "{} is not a vecstore store (no {}); `vecstore import` creates one",
                         dir.display(),
-                        crate::storage::meta::META_FILE
+                        crate::store::meta::META_FILE
                     );
                 }
                 Ok(Target::Store(Store::open(dir, options)?))

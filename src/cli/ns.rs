@@ -48,7 +48,9 @@ pub struct QuotaArgs {
 
 impl QuotaArgs {
     fn any(&self) -> bool {
-        self.max_vectors.is_some() || self.max_storage_bytes.is_some() || self.max_requests_per_second.is_some()
+        self.max_vectors.is_some()
+            || self.max_storage_bytes.is_some()
+            || self.max_requests_per_second.is_some()
     }
     fn apply(&self, q: Quotas) -> Quotas {
         Quotas {
@@ -155,7 +157,14 @@ pub fn run(ctx: &Ctx, c: NsCommand) -> CliResult<()> {
             } else {
                 let rows: Vec<Vec<String>> = list
                     .iter()
-                    .map(|r| vec![r.id.clone(), r.name.clone(), r.status.name().into(), quota_text(r.quotas.max_vectors)])
+                    .map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.name.clone(),
+                            r.status.name().into(),
+                            quota_text(r.quotas.max_vectors),
+                        ]
+                    })
                     .collect();
                 table::print(&["id", "name", "status", "max_vectors"], &rows, &[]);
             }
@@ -195,13 +204,18 @@ pub fn run(ctx: &Ctx, c: NsCommand) -> CliResult<()> {
             let s = m.stats(&a.id)?;
             m.close()?;
             if ctx.json {
-                print_json(&json!({"id": s.id, "vector_count": s.vector_count, "deleted_count": s.deleted_count,
-                    "expired_count": s.expired_count, "storage_bytes": s.storage_bytes, "created_at": s.created_at}));
+                print_json(
+                    &json!({"id": s.id, "vector_count": s.vector_count, "deleted_count": s.deleted_count,
+                    "expired_count": s.expired_count, "storage_bytes": s.storage_bytes, "created_at": s.created_at}),
+                );
             } else {
                 table::print_pairs(&[
                     ("id", s.id.clone()),
                     ("vectors", s.vector_count.to_string()),
-                    ("deleted", format!("{} (soft-deleted and tombstones, until compaction)", s.deleted_count)),
+                    (
+                        "deleted",
+                        format!("{} (soft-deleted and tombstones, until compaction)", s.deleted_count),
+                    ),
                     ("expired", s.expired_count.to_string()),
                     ("storage", format!("{} ({} bytes)", table::bytes(s.storage_bytes), s.storage_bytes)),
                 ]);
@@ -268,8 +282,10 @@ pub fn backups(ctx: &Ctx, a: NsIdArgs) -> CliResult<()> {
     if ctx.json {
         print_json(&json!({"backups": list}));
     } else {
-        let rows: Vec<Vec<String>> =
-            list.iter().map(|b| vec![b.name.clone(), b.created_at.to_string(), b.vector_count.to_string()]).collect();
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|b| vec![b.name.clone(), b.created_at.to_string(), b.vector_count.to_string()])
+            .collect();
         table::print(&["name", "created_at", "vectors"], &rows, &[1, 2]);
     }
     Ok(())

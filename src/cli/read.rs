@@ -92,10 +92,16 @@ pub fn query(ctx: &Ctx, a: QueryArgs) -> CliResult<()> {
                 ("ef_search", est.ef_search.to_string()),
                 ("distance calcs", est.estimated_distance_calculations.to_string()),
                 ("nodes visited", est.estimated_nodes_visited.to_string()),
-                ("matches", format!("{} (selectivity {:.3})", est.estimated_matches, est.estimated_selectivity)),
+                (
+                    "matches",
+                    format!("{} (selectivity {:.3})", est.estimated_matches, est.estimated_selectivity),
+                ),
                 ("duration", format!("{:.3} ms (cost {:.3})", est.estimated_duration_ms, est.cost_estimate)),
                 ("overfetch", if est.will_overfetch { "yes".into() } else { "no".into() }),
-                ("advice", if est.recommendations.is_empty() { "-".into() } else { est.recommendations.join(" ") }),
+                (
+                    "advice",
+                    if est.recommendations.is_empty() { "-".into() } else { est.recommendations.join(" ") },
+                ),
             ]);
         }
         if !est.valid {
@@ -119,7 +125,9 @@ pub fn query(ctx: &Ctx, a: QueryArgs) -> CliResult<()> {
             let rows: Vec<Vec<String>> = hits
                 .iter()
                 .enumerate()
-                .map(|(i, h)| vec![(i + 1).to_string(), h.id.clone(), format!("{:.4}", h.score), h.metadata.clone()])
+                .map(|(i, h)| {
+                    vec![(i + 1).to_string(), h.id.clone(), format!("{:.4}", h.score), h.metadata.clone()]
+                })
                 .collect();
             table::print(&["rank", "id", "score", "metadata"], &rows, &[0, 2]);
             for (i, h) in hits.iter().enumerate() {
@@ -131,14 +139,18 @@ pub fn query(ctx: &Ctx, a: QueryArgs) -> CliResult<()> {
     let hits = target.call(RequestKind::Query, |s| s.query(&q))?;
     target.finish_read();
     if ctx.json {
-        let rows: Vec<Value> =
-            hits.iter().map(|h| json!({"id": h.id, "score": h.score, "metadata": metadata_value(&h.metadata)})).collect();
+        let rows: Vec<Value> = hits
+            .iter()
+            .map(|h| json!({"id": h.id, "score": h.score, "metadata": metadata_value(&h.metadata)}))
+            .collect();
         print_json(&json!({"results": rows}));
     } else {
         let rows: Vec<Vec<String>> = hits
             .iter()
             .enumerate()
-            .map(|(i, h)| vec![(i + 1).to_string(), h.id.clone(), format!("{:.4}", h.score), h.metadata.clone()])
+            .map(|(i, h)| {
+                vec![(i + 1).to_string(), h.id.clone(), format!("{:.4}", h.score), h.metadata.clone()]
+            })
             .collect();
         table::print(&["rank", "id", "score", "metadata"], &rows, &[0, 2]);
     }

@@ -13,7 +13,10 @@
 //! - log: every intact frame is replayed, across damage in the middle; the operations of a damaged
 //!   stretch are lost (reported with its offset and size), a torn tail is an unfinished write.
 //!
-//! The salvaged records are written to NEW_DIR through the ordinary store API (so the new store is
+//! When only the log is damaged, the store's own salvaging open does the work: DIR's files are copied
+//! into NEW_DIR and the copy is opened with `LogRecovery::Salvage`, which replays every valid frame and
+//! skips the damaged ones (what each held is reported). Otherwise the records are rebuilt from what
+//! is readable, as follows. The salvaged records are written to NEW_DIR through the ordinary store API (so the new store is
 //! consistent by construction): live records, soft-deleted ones (soft-deleted again), TTLs kept.
 //! Records already expired are not copied. The result is then checked with `verify`.
 
@@ -24,8 +27,12 @@ use serde_json::json;
 use super::anatomy::{now, Anatomy, LogPairing, Model, VectorSource};
 use super::{print_json, CliResult, Ctx};
 use crate::index::hnsw::Hnsw;
+use crate::storage::inspect::LogDamage;
 use crate::storage::lock::DirLock;
-use crate::storage::snapshot::{read_graph_file, read_records_file, snapshot_file_name, FileKind, SlotRecord};
+use crate::storage::log::{LogRecovery, LOG_FILE};
+use crate::storage::snapshot::{
+    read_graph_file, read_records_file, snapshot_file_name, FileKind, SlotRecord,
+};
 use crate::storage::vectors::VectorBlock;
 use crate::store::options::{Metric, StoreOptions};
 use crate::store::write::WriteOp;
@@ -43,7 +50,11 @@ fn newest_generation(dir: &Path) -> Option<u64> {
     let mut best = None;
     for e in std::fs::read_dir(dir).ok()?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(g) = name.strip_prefix("snap-").and_then(|r| r.strip_suffix(".records")).and_then(|d| d.parse::<u64>().ok()) else {
+        let Some(g) = name
+            .strip_prefix("snap-")
+            .and_then(|r| r.strip_suffix(".records"))
+            .and_then(|d| d.parse::<u64>().ok())
+        else {
             continue;
         };
         if dir.join(snapshot_file_name(g, FileKind::Vectors)).exists() && best.is_none_or(|b| g > b) {
@@ -68,7 +79,10 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
         }
         let empty = std::fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !empty {
-            crate::cli_bail!("{} exists and is not empty: recover writes into a new (or empty) directory", out.display());
+            crate::cli_bail!(
+                "{} exists and is not empty: recover writes into a new (or empty) directory",
+                out.display()
+            );
         }
     }
     let _lock = DirLock::acquire(dir).map_err(|e| {
@@ -80,24 +94,56 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
     })?;
     let mut s = Salvage::default();
 
+    // Only the log damaged (or nothing at all): the store's salvaging open, on a copy.
+    let (check, _) = super::verify::check_store(dir)?;
+    let log_only = check.damage.iter().all(|d| d.file == LOG_FILE);
+    if log_only && an.log_pairing() != Some(LogPairing::Orphaned) {
+        match salvage_copy(ctx, dir, out, &an) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                // Start again from an empty directory with the record-by-record rebuild.
+                if let Ok(entries) = std::fs::read_dir(out) {
+                    for e in entries.flatten() {
+                        let _ = std::fs::remove_file(e.path());
+                    }
+                }
+                s.notes.push(format!(
+                    "opening a copy with log recovery 'salvage' failed ({}): rebuilt record by record",
+                    e.0
+                ));
+            }
+        }
+    }
+
     // Which snapshot files to read.
     let manifest = an.manifest().cloned();
     if let Err(e) = &an.manifest {
-        s.notes.push(format!("manifest unreadable ({}): reading the newest snapshot files directly", e.message));
+        s.notes
+            .push(format!("manifest unreadable ({}): reading the newest snapshot files directly", e.message));
     }
-    let generation = manifest.as_ref().map(|m| m.generation).or_else(|| an.manifest.is_err().then(|| newest_generation(dir)).flatten());
+    let generation = manifest
+        .as_ref()
+        .map(|m| m.generation)
+        .or_else(|| an.manifest.is_err().then(|| newest_generation(dir)).flatten());
     let meta = an.meta().cloned();
     if let Err(e) = &an.meta {
-        s.notes.push(format!("description file unreadable ({}): dimension and metric taken from the other files", e.message));
+        s.notes.push(format!(
+            "description file unreadable ({}): dimension and metric taken from the other files",
+            e.message
+        ));
     }
 
     // Metric: the description file, else the graph file, else --metric.
-    let graph = generation.and_then(|g| read_graph_file(&dir.join(snapshot_file_name(g, FileKind::Graph))).ok()).and_then(|(p, _)| Hnsw::read_from(&p).ok());
+    let graph = generation
+        .and_then(|g| read_graph_file(&dir.join(snapshot_file_name(g, FileKind::Graph))).ok())
+        .and_then(|(p, _)| Hnsw::read_from(&p).ok());
     let metric = match (meta.as_ref().map(|m| m.metric), graph.as_ref().map(|g| g.metric()), metric_arg) {
         (_, _, Some(m)) => m,
         (Some(m), _, None) => m,
         (None, Some(m), None) => m,
-        (None, None, None) => crate::cli_bail!("the store's metric is in no readable file: give it with --metric"),
+        (None, None, None) => {
+            crate::cli_bail!("the store's metric is in no readable file: give it with --metric")
+        }
     };
 
     // The snapshot's records and vectors.
@@ -130,7 +176,10 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
             }
             Err(e) => {
                 if records.as_ref().is_some_and(|r| r.iter().any(|x| x.state != SlotRecord::DELETED)) {
-                    s.lost.push(format!("the vectors of snapshot generation {g}, and so its records: {}", e.message));
+                    s.lost.push(format!(
+                        "the vectors of snapshot generation {g}, and so its records: {}",
+                        e.message
+                    ));
                 }
                 records = None;
             }
@@ -145,7 +194,9 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
     if let Some(log) = an.log() {
         let pairing = if an.manifest.is_err() { Some(LogPairing::Follows) } else { an.log_pairing() };
         match pairing {
-            Some(LogPairing::Stale) => s.notes.push("the log is older than the snapshot (its writes are in the snapshot): not replayed".into()),
+            Some(LogPairing::Stale) => s.notes.push(
+                "the log is older than the snapshot (its writes are in the snapshot): not replayed".into(),
+            ),
             _ => {
                 if pairing == Some(LogPairing::Orphaned) {
                     s.lost.push(format!(
@@ -168,16 +219,17 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
                     }
                 }
                 for d in &log.damage {
-                    s.lost.push(format!(
-                        "the writes in log bytes {}..{} ({} bytes: {})",
-                        d.offset,
-                        d.offset + d.bytes,
-                        d.bytes,
-                        d.what
-                    ));
+                    s.lost.push(lost_frame(d));
                 }
                 if let Some(t) = &log.torn_tail {
-                    s.lost.push(format!("the unfinished write at the end of the log (bytes {}..{}: {})", t.offset, t.offset + t.bytes, t.what));
+                    s.lost.push(if t.cut_short {
+                        format!(
+                            "an unfinished write at the end of the log ({} bytes, never acknowledged)",
+                            t.bytes
+                        )
+                    } else {
+                        lost_frame(t)
+                    });
                 }
             }
         }
@@ -235,7 +287,10 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
         let metadata = match crate::store::record::canonical_metadata(Some(&slot.metadata)) {
             Ok(m) => Some(m),
             Err(e) => {
-                s.lost.push(format!("the metadata of {:?} ({}): the record is kept without it", slot.id, e.message));
+                s.lost.push(format!(
+                    "the metadata of {:?} ({}): the record is kept without it",
+                    slot.id, e.message
+                ));
                 None
             }
         };
@@ -275,9 +330,15 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
         crate::cli_bail!("the salvaged store in {} does not verify: {}", out.display(), check.damage[0].what);
     }
     if ctx.json {
-        print_json(&json!({"out": out.display().to_string(), "live": live, "soft_deleted": soft, "lost": s.lost, "notes": s.notes, "verified": true}));
+        print_json(
+            &json!({"out": out.display().to_string(), "live": live, "soft_deleted": soft, "lost": s.lost, "notes": s.notes, "verified": true}),
+        );
     } else {
-        println!("recovered {live} live and {soft} soft-deleted records from {} into {}", dir.display(), out.display());
+        println!(
+            "recovered {live} live and {soft} soft-deleted records from {} into {}",
+            dir.display(),
+            out.display()
+        );
         if s.lost.is_empty() {
             println!("lost: nothing");
         }
@@ -287,6 +348,88 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
         for n in &s.notes {
             println!("note: {n}");
         }
+        println!("{} verifies clean; {} was not changed", out.display(), dir.display());
+    }
+    Ok(())
+}
+
+/// What a damaged stretch of the log cost, in words.
+fn lost_frame(d: &LogDamage) -> String {
+    let ops = match d.ops {
+        Some(1) => "1 operation".to_string(),
+        Some(n) => format!("{n} operations"),
+        None => "an unknown number of operations".to_string(),
+    };
+    format!("the writes in log bytes {}..{} ({ops}; {})", d.offset, d.offset + d.bytes, d.what)
+}
+
+/// Copies DIR's store files into OUT and opens the copy with `LogRecovery::Salvage`; reports what
+/// the open skipped. DIR is only read.
+fn salvage_copy(ctx: &Ctx, dir: &Path, out: &Path, an: &Anatomy) -> CliResult<()> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for f in &an.files {
+        if f.role == "lock" || f.role == "other" {
+            continue;
+        }
+        std::fs::copy(dir.join(&f.name), out.join(&f.name))
+            .map_err(|e| format!("cannot copy {} into {}: {e}", f.name, out.display()))?;
+    }
+    let options =
+        StoreOptions { log_recovery: LogRecovery::Salvage, build_threads: 0, ..StoreOptions::default() };
+    let store = Store::open(out, &options)?;
+    let report = store.replay_report().clone();
+    let stats = store.stats();
+    let mut lost = Vec::new();
+    for d in &report.damage {
+        // The scan of DIR's log saw the same stretch, with why it is unreadable.
+        let seen = an.log().and_then(|l| l.damage.iter().find(|x| x.offset == d.offset));
+        lost.push(match seen {
+            Some(x) => lost_frame(x),
+            None => lost_frame(&LogDamage {
+                offset: d.offset,
+                bytes: d.bytes,
+                ops: d.ops,
+                what: "damaged".into(),
+                cut_short: false,
+            }),
+        });
+    }
+    if report.dropped_tail_bytes > 0 {
+        lost.push(format!(
+            "an unfinished write at the end of the log ({} bytes, never acknowledged)",
+            report.dropped_tail_bytes
+        ));
+    }
+    store.close()?;
+    if let Some(copy) = &report.damaged_copy {
+        // The damaged log is still in DIR, untouched: no second copy in the new store.
+        let _ = std::fs::remove_file(copy);
+    }
+    let (check, _) = super::verify::check_store(out)?;
+    if let Some(d) = check.damage.first() {
+        crate::cli_bail!("the salvaged store in {} does not verify: {}: {}", out.display(), d.file, d.what);
+    }
+    let expired = stats.expired;
+    if ctx.json {
+        print_json(
+            &json!({"out": out.display().to_string(), "live": stats.count, "soft_deleted": stats.soft_deleted,
+            "expired": expired, "lost": lost, "method": "salvaging open of a copy", "verified": true}),
+        );
+    } else {
+        println!(
+            "recovered {} live and {} soft-deleted records from {} into {}",
+            stats.count,
+            stats.soft_deleted,
+            dir.display(),
+            out.display()
+        );
+        if lost.is_empty() {
+            println!("lost: nothing");
+        }
+        for l in &lost {
+            println!("lost: {l}");
+        }
+        println!("note: only the log was damaged: the copy was opened with log recovery 'salvage', which keeps every valid frame");
         println!("{} verifies clean; {} was not changed", out.display(), dir.display());
     }
     Ok(())

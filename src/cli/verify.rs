@@ -17,9 +17,11 @@ use super::{print_json, table, CliError, CliResult, Ctx, MetricArg};
 use crate::index::hnsw::Hnsw;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{LogOp, LOG_FILE};
-use crate::storage::meta::META_FILE;
-use crate::storage::snapshot::{read_graph_file, read_records_file, FileKind, Manifest, SlotRecord, MANIFEST_FILE};
+use crate::storage::snapshot::{
+    read_graph_file, read_records_file, FileKind, Manifest, SlotRecord, MANIFEST_FILE,
+};
 use crate::storage::vectors::VectorBlock;
+use crate::store::meta::META_FILE;
 use crate::store::options::Metric;
 
 #[derive(Debug, clap::Args)]
@@ -75,70 +77,6 @@ impl Report {
     }
 }
 
-/// Structural checks of a graph beyond what loading it checks: every link in range, at a level the
-/// neighbour has, no self or duplicate links, degrees within bounds, and every node for which `live`
-/// is true reachable on level 0 from the entry point (searches can reach it). Returns the problems.
-pub fn graph_problems(g: &Hnsw, live: &dyn Fn(u32) -> bool) -> Vec<String> {
-    let n = g.len() as u32;
-    let mut problems = Vec::new();
-    let note = |p: String, problems: &mut Vec<String>| {
-        if problems.len() < 20 {
-            problems.push(p);
-        }
-    };
-    for node in 0..n {
-        for level in 0..=g.node_level(node) {
-            let links = g.links(node, level);
-            if links.len() > g.degree_bound(level) {
-                note(format!("node {node} has {} links at level {level}, above the bound {}", links.len(), g.degree_bound(level)), &mut problems);
-            }
-            let mut seen = HashSet::with_capacity(links.len());
-            for &l in &links {
-                if l >= n {
-                    note(format!("node {node} links to {l} at level {level}, past the last node {}", n - 1), &mut problems);
-                } else if l == node {
-                    note(format!("node {node} links to itself at level {level}"), &mut problems);
-                } else if g.node_level(l) < level {
-                    note(format!("node {node} links to {l} at level {level}, a level node {l} does not have"), &mut problems);
-                }
-                if !seen.insert(l) {
-                    note(format!("node {node} links to {l} twice at level {level}"), &mut problems);
-                }
-            }
-        }
-    }
-    if let Some(entry) = g.entry_point() {
-        if g.node_level(entry) != g.max_level() {
-            note(format!("the entry point {entry} is not on the top level {}", g.max_level()), &mut problems);
-        }
-        let mut reached = vec![false; n as usize];
-        let mut stack = vec![entry];
-        reached[entry as usize] = true;
-        while let Some(x) = stack.pop() {
-            for l in g.links(x, 0) {
-                if l < n && !reached[l as usize] {
-                    reached[l as usize] = true;
-                    stack.push(l);
-                }
-            }
-        }
-        let unreachable: Vec<u32> = (0..n).filter(|&s| live(s) && !reached[s as usize]).collect();
-        if !unreachable.is_empty() {
-            note(
-                format!(
-                    "{} live nodes cannot be reached from the entry point (searches never find them), first: slot {}",
-                    unreachable.len(),
-                    unreachable[0]
-                ),
-                &mut problems,
-            );
-        }
-    } else if n > 0 {
-        note("the graph has nodes but no entry point".into(), &mut problems);
-    }
-    problems
-}
-
 /// Byte offset of row `row`, value `j` in a vectors file of dimension `dim`.
 fn vector_offset(row: usize, j: usize, dim: usize) -> u64 {
     64 + 4 * (row * dim + j) as u64
@@ -170,7 +108,10 @@ pub fn check_store(dir: &Path) -> CliResult<(Report, Anatomy)> {
     // The description file.
     let meta = match &an.meta {
         Ok(Some(m)) => {
-            r.ok(META_FILE, format!("format {}, dimension {}, metric {}", m.format_version, m.dimension, m.metric.name()));
+            r.ok(
+                META_FILE,
+                format!("format {}, dimension {}, metric {}", m.format_version, m.dimension, m.metric.name()),
+            );
             Some(m.clone())
         }
         Ok(None) => {
@@ -188,7 +129,13 @@ pub fn check_store(dir: &Path) -> CliResult<(Report, Anatomy)> {
     // The snapshot.
     let manifest: Option<Manifest> = match &an.manifest {
         Ok(Some(m)) => {
-            r.ok(MANIFEST_FILE, format!("format {}, generation {}, {} slots, checksum ok", m.format_version, m.generation, m.slots));
+            r.ok(
+                MANIFEST_FILE,
+                format!(
+                    "format {}, generation {}, {} slots, checksum ok",
+                    m.format_version, m.generation, m.slots
+                ),
+            );
             Some(m.clone())
         }
         Ok(None) => {
@@ -202,7 +149,11 @@ pub fn check_store(dir: &Path) -> CliResult<(Report, Anatomy)> {
     };
     if let Some(m) = &manifest {
         if dim != 0 && m.dimension != dim {
-            r.bad(MANIFEST_FILE, None, format!("snapshot has dimension {}, the description file {dim}", m.dimension));
+            r.bad(
+                MANIFEST_FILE,
+                None,
+                format!("snapshot has dimension {}, the description file {dim}", m.dimension),
+            );
         }
         dim = m.dimension;
         check_snapshot(dir, m, metric, meta.as_ref().map(|m| m.hnsw_m), &mut r, &mut records);
@@ -230,13 +181,17 @@ pub fn check_store(dir: &Path) -> CliResult<(Report, Anatomy)> {
                 r.bad(LOG_FILE, Some(d.offset), format!("{} ({} bytes unreadable up to the next intact frame; opening stops here and drops everything after)", d.what, d.bytes));
             }
             if let Some(t) = &log.torn_tail {
-                if t.what.contains("remain in the file") || t.what.contains("shorter than a frame header") {
+                if t.cut_short {
                     r.notes.push(format!(
                         "{LOG_FILE}: {} bytes at offset {} are an unfinished write (a crash while appending); opening drops them: {}",
                         t.bytes, t.offset, t.what
                     ));
                 } else {
-                    r.bad(LOG_FILE, Some(t.offset), format!("last frame is damaged: {} ({} bytes; opening drops it)", t.what, t.bytes));
+                    r.bad(
+                        LOG_FILE,
+                        Some(t.offset),
+                        format!("last frame is damaged: {} ({} bytes; opening drops it)", t.what, t.bytes),
+                    );
                 }
             }
             let mut bad_dims = 0;
@@ -247,7 +202,11 @@ pub fn check_store(dir: &Path) -> CliResult<(Report, Anatomy)> {
                             dim = vector.len();
                         } else if vector.len() != dim && bad_dims < 5 {
                             bad_dims += 1;
-                            r.bad(LOG_FILE, Some(f.offset), format!("an upsert has dimension {}, the store {dim}", vector.len()));
+                            r.bad(
+                                LOG_FILE,
+                                Some(f.offset),
+                                format!("an upsert has dimension {}, the store {dim}", vector.len()),
+                            );
                         }
                     }
                 }
@@ -290,7 +249,9 @@ fn check_snapshot(
     let path = m.file_path(dir, FileKind::Vectors);
     match std::fs::metadata(&path) {
         Err(e) => r.bad(name, None, format!("cannot read: {e}")),
-        Ok(md) if md.len() != m.vectors.bytes => r.bad(name, None, format!("file is {} bytes, the manifest says {}", md.len(), m.vectors.bytes)),
+        Ok(md) if md.len() != m.vectors.bytes => {
+            r.bad(name, None, format!("file is {} bytes, the manifest says {}", md.len(), m.vectors.bytes))
+        }
         Ok(_) => match VectorBlock::open_mapped(&path, m.dimension) {
             Err(e) => r.bad_err(name, None, &e),
             Ok(v) => {
@@ -298,7 +259,15 @@ fn check_snapshot(
                 let mut fine = true;
                 if v.file_crc() != Some(m.vectors.crc32) {
                     fine = false;
-                    r.bad(name, Some(24), format!("header checksum {:08x?} differs from the manifest's {:08x}", v.file_crc(), m.vectors.crc32));
+                    r.bad(
+                        name,
+                        Some(24),
+                        format!(
+                            "header checksum {:08x?} differs from the manifest's {:08x}",
+                            v.file_crc(),
+                            m.vectors.crc32
+                        ),
+                    );
                 }
                 if v.len() as u64 != m.slots {
                     fine = false;
@@ -307,12 +276,16 @@ fn check_snapshot(
                 if let Err(e) = v.verify() {
                     fine = false;
                     r.bad_err(name, Some(64), &e);
-                    for (row, off) in impossible_rows(&v, metric.unwrap_or(Metric::Euclidean)).iter().take(10) {
+                    for (row, off) in impossible_rows(&v, metric.unwrap_or(Metric::Euclidean)).iter().take(10)
+                    {
                         r.bad(name, Some(*off), format!("row {row} holds a value no write can store"));
                     }
                 }
                 if fine {
-                    r.ok(name, format!("format 1, {} rows x {}, header and data checksums ok", v.len(), v.dim()));
+                    r.ok(
+                        name,
+                        format!("format 1, {} rows x {}, header and data checksums ok", v.len(), v.dim()),
+                    );
                 }
             }
         },
@@ -326,11 +299,19 @@ fn check_snapshot(
             let mut fine = true;
             if crc != m.records.crc32 {
                 fine = false;
-                r.bad(name, Some(12), format!("checksum {crc:08x} differs from the manifest's {:08x}", m.records.crc32));
+                r.bad(
+                    name,
+                    Some(12),
+                    format!("checksum {crc:08x} differs from the manifest's {:08x}", m.records.crc32),
+                );
             }
             if records.len() as u64 != m.slots {
                 fine = false;
-                r.bad(name, Some(16), format!("{} records, the snapshot has {} slots", records.len(), m.slots));
+                r.bad(
+                    name,
+                    Some(16),
+                    format!("{} records, the snapshot has {} slots", records.len(), m.slots),
+                );
             }
             let mut ids = HashSet::with_capacity(records.len());
             for (s, rec) in records.iter().enumerate() {
@@ -344,7 +325,10 @@ fn check_snapshot(
                 }
             }
             if fine {
-                r.ok(name, format!("format 1, {} records, checksum ok, ids unique, metadata valid", records.len()));
+                r.ok(
+                    name,
+                    format!("format 1, {} records, checksum ok, ids unique, metadata valid", records.len()),
+                );
             }
             *records_out = Some(records);
         }
@@ -356,7 +340,11 @@ fn check_snapshot(
         Ok((payload, crc)) => {
             r.bytes_read += m.graph.bytes;
             if crc != m.graph.crc32 {
-                r.bad(name, Some(12), format!("checksum {crc:08x} differs from the manifest's {:08x}", m.graph.crc32));
+                r.bad(
+                    name,
+                    Some(12),
+                    format!("checksum {crc:08x} differs from the manifest's {:08x}", m.graph.crc32),
+                );
             }
             match Hnsw::read_from(&payload) {
                 Err(e) => r.bad(name, Some(32), e),
@@ -364,28 +352,66 @@ fn check_snapshot(
                     let mut fine = true;
                     if g.len() as u64 != m.slots {
                         fine = false;
-                        r.bad(name, None, format!("the graph has {} nodes, the snapshot {} slots", g.len(), m.slots));
+                        r.bad(
+                            name,
+                            None,
+                            format!("the graph has {} nodes, the snapshot {} slots", g.len(), m.slots),
+                        );
                     }
                     if metric.is_some_and(|mt| mt != g.metric()) {
                         fine = false;
-                        r.bad(name, None, format!("the graph was built for metric {}, the store uses {}", g.metric().name(), metric.unwrap().name()));
+                        r.bad(
+                            name,
+                            None,
+                            format!(
+                                "the graph was built for metric {}, the store uses {}",
+                                g.metric().name(),
+                                metric.unwrap().name()
+                            ),
+                        );
                     }
                     if hnsw_m.is_some_and(|hm| hm != g.params().m) {
-                        r.notes.push(format!("{name}: built with m = {}, the description file says {}", g.params().m, hnsw_m.unwrap()));
+                        r.notes.push(format!(
+                            "{name}: built with m = {}, the description file says {}",
+                            g.params().m,
+                            hnsw_m.unwrap()
+                        ));
                     }
-                    let live = |s: u32| records_out.as_ref().is_some_and(|rs| rs.get(s as usize).is_some_and(|x| x.state == SlotRecord::LIVE));
-                    let problems = graph_problems(&g, &live);
-                    for p in &problems {
-                        fine = false;
-                        r.bad(name, None, p.clone());
+                    // `Hnsw::check_integrity`: ids in range, no self or duplicate links, degrees,
+                    // entry point, every node reachable. Unreachable nodes are damage only when a
+                    // live record is among them: tombstones are never returned, and a dot-product
+                    // graph can legitimately prune a small-norm node out of every list.
+                    if let Err(problem) = g.check_integrity() {
+                        let lost = g.unreachable_nodes();
+                        if lost.is_empty() || !problem.contains("cannot be reached") {
+                            fine = false;
+                            r.bad(name, None, problem);
+                        } else {
+                            let live: Vec<u32> = lost
+                                .iter()
+                                .copied()
+                                .filter(|&s| {
+                                    records_out.as_ref().is_some_and(|rs| {
+                                        rs.get(s as usize).is_some_and(|x| x.state == SlotRecord::LIVE)
+                                    })
+                                })
+                                .collect();
+                            if live.is_empty() || g.metric() == Metric::Dot {
+                                r.notes.push(format!("{name}: {} nodes cannot be reached from the entry point ({} of them live records){}", lost.len(), live.len(),
+                                    if live.is_empty() { "" } else { "; a dot-product graph can leave such nodes, a query never returns them" }));
+                            } else {
+                                fine = false;
+                                r.bad(name, None, format!("{} live records cannot be reached from the entry point (searches never find them), slot {} is one", live.len(), live[0]));
+                            }
+                        }
                     }
                     if fine {
                         r.ok(
                             name,
                             format!(
-                                "format 1, {} nodes on {} levels, checksum ok; links in range, no self or duplicate links, every live node reachable",
+                                "format 1, {} nodes on {} levels, checksum ok; integrity ok (links in range, no self or duplicate links, every node reachable)",
                                 g.len(),
-                                g.max_level() + 1
+                                g.level_sizes().len()
                             ),
                         );
                     }
@@ -469,4 +495,3 @@ pub fn slot_vector<'a>(v: Option<&'a VectorBlock>, src: &'a VectorSource) -> Opt
         VectorSource::Snapshot(row) => v.and_then(|b| b.try_get(*row)),
     }
 }
-

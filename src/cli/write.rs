@@ -149,7 +149,10 @@ pub fn compact(ctx: &Ctx, a: CompactArgs) -> CliResult<()> {
             print_json(&json!({"triggered": r.triggered, "removed_count": r.removed_count,
                 "tombstones_removed": r.tombstones_removed, "duration_ms": r.duration_ms, "reason": r.reason}));
         } else if r.triggered {
-            println!("compacted: removed {} records and {} tombstones in {:.1} ms ({})", r.removed_count, r.tombstones_removed, r.duration_ms, r.reason);
+            println!(
+                "compacted: removed {} records and {} tombstones in {:.1} ms ({})",
+                r.removed_count, r.tombstones_removed, r.duration_ms, r.reason
+            );
         } else {
             println!("not compacted: {}", r.reason);
         }
@@ -164,10 +167,23 @@ pub fn compact(ctx: &Ctx, a: CompactArgs) -> CliResult<()> {
             "graph_ms": r.graph.as_secs_f64() * 1e3}));
     } else {
         table::print_pairs(&[
-            ("removed", format!("{} records ({} soft-deleted, {} expired) and {} tombstones", r.removed, r.soft_deleted, r.expired, r.tombstones)),
+            (
+                "removed",
+                format!(
+                    "{} records ({} soft-deleted, {} expired) and {} tombstones",
+                    r.removed, r.soft_deleted, r.expired, r.tombstones
+                ),
+            ),
             ("slots", format!("{} -> {}", r.slots_before, r.slots_after)),
-            ("took", format!("{:.1} ms ({:.1} ms with queries blocked, {:.1} ms on the graph)",
-                r.duration.as_secs_f64() * 1e3, r.exclusive.as_secs_f64() * 1e3, r.graph.as_secs_f64() * 1e3)),
+            (
+                "took",
+                format!(
+                    "{:.1} ms ({:.1} ms with queries blocked, {:.1} ms on the graph)",
+                    r.duration.as_secs_f64() * 1e3,
+                    r.exclusive.as_secs_f64() * 1e3,
+                    r.graph.as_secs_f64() * 1e3
+                ),
+            ),
         ]);
     }
     Ok(())

@@ -1,10 +1,11 @@
 //! Batches: many writes under one lock and one log append, as JSON or as an array of C structs.
 
 use std::ffi::{c_char, CString};
+use std::mem::MaybeUninit;
 
-use super::boundary::{floats_arg, opt_str_arg, out_arg, status_call, str_arg, value_call};
-use super::error::{owned_c_string, vs_error, vs_status};
-use super::store::{vs_store, with_store};
+use super::boundary::{out_call, try_opt_str, try_ref, try_slice, try_str, value_call, BoxedHandle};
+use super::error::{vs_error, vs_status};
+use super::store::vs_store;
 use crate::error::{Error, Result};
 use crate::namespace::RequestKind;
 use crate::store::batch::{parse_batch_json, BatchResult};
@@ -37,16 +38,16 @@ use crate::store::write::WriteOp;
 pub unsafe extern "C" fn vs_store_batch_execute_json(
     store: *mut vs_store,
     ops_json: *const c_char,
-    out_json: *mut *mut c_char,
-    err: *mut *mut vs_error,
+    out_json: Option<&mut MaybeUninit<*mut c_char>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        with_store(store, RequestKind::Write, |s| {
-            let ops = parse_batch_json(str_arg(ops_json, "ops_json")?)?;
-            out_arg(out_json, "out_json")?;
-            let result = s.batch_execute(&ops)?;
-            *out_json = owned_c_string(result.to_json());
-            Ok(())
+    out_call(err, out_json, "out_json", || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `ops_json` is NULL or a NUL-terminated string.
+            let ops = parse_batch_json(unsafe { try_str(ops_json, "ops_json") }?)?;
+            Ok(s.batch_execute(&ops)?.to_json())
         })
     })
 }
@@ -94,14 +95,25 @@ pub struct vs_batch_result {
     messages: Vec<CString>,
 }
 
+impl BoxedHandle for vs_batch_result {}
+
+/// Turns the caller's operation `i` into a core write, copying what it borrows.
+///
+/// # Safety
+/// `op.id` and `op.metadata_json` are NULL or NUL-terminated strings, and `op.vector` NULL or
+/// `op.dim` floats, valid for the call.
 unsafe fn batch_op(op: &vs_batch_op, i: usize) -> Result<WriteOp> {
-    let id = str_arg(op.id, &format!("ops[{i}].id"))?.to_string();
+    // SAFETY: this function's contract.
+    let id = unsafe { try_str(op.id, &format!("ops[{i}].id")) }?.to_string();
     let metadata = || -> Result<Option<String>> {
-        Ok(opt_str_arg(op.metadata_json, &format!("ops[{i}].metadata_json"))?.map(str::to_string))
+        // SAFETY: this function's contract.
+        let text = unsafe { try_opt_str(op.metadata_json, &format!("ops[{i}].metadata_json")) }?;
+        Ok(text.map(str::to_string))
     };
     Ok(match op.kind {
         VS_BATCH_UPSERT => WriteOp::Upsert {
-            vector: floats_arg(op.vector, op.dim, &format!("ops[{i}].vector"))?.to_vec(),
+            // SAFETY: this function's contract.
+            vector: unsafe { try_slice(op.vector, op.dim, &format!("ops[{i}].vector")) }?.to_vec(),
             id,
             metadata: metadata()?,
             ttl_seconds: op.ttl_seconds,
@@ -128,106 +140,91 @@ pub unsafe extern "C" fn vs_store_batch_execute(
     store: *mut vs_store,
     ops: *const vs_batch_op,
     n: usize,
-    out: *mut *mut vs_batch_result,
-    err: *mut *mut vs_error,
+    out: Option<&mut MaybeUninit<*mut vs_batch_result>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        with_store(store, RequestKind::Write, |s| {
-            out_arg(out, "out")?;
-            let ops: &[vs_batch_op] = if n == 0 {
-                &[]
-            } else {
-                if ops.is_null() {
-                    return Err(Error::invalid(format!("ops is NULL but n is {n}")));
-                }
-                if !(ops as usize).is_multiple_of(std::mem::align_of::<vs_batch_op>()) {
-                    return Err(Error::invalid("ops is not aligned for vs_batch_op"));
-                }
-                if n > isize::MAX as usize / std::mem::size_of::<vs_batch_op>() {
-                    return Err(Error::invalid(format!("n {n} is impossibly large")));
-                }
-                std::slice::from_raw_parts(ops, n)
-            };
-            let ops = ops.iter().enumerate().map(|(i, op)| batch_op(op, i)).collect::<Result<Vec<_>>>()?;
+    out_call(err, out, "out", || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `ops` is NULL or `n` operations valid for the call.
+            let ops = unsafe { try_slice(ops, n, "ops") }?;
+            let ops = ops
+                .iter()
+                .enumerate()
+                // SAFETY: the header's contract: each operation's pointers are NULL or valid for the
+                // call (NUL-terminated strings, `dim` floats).
+                .map(|(i, op)| unsafe { batch_op(op, i) })
+                .collect::<Result<Vec<_>>>()?;
             let result = s.batch_execute(&ops)?;
             let text = |s: &str| CString::new(s.replace('\0', "\\0")).expect("NULs replaced");
             let operations = result.errors.iter().map(|e| text(&e.operation)).collect();
             let messages = result.errors.iter().map(|e| text(&e.error)).collect();
-            *out = Box::into_raw(Box::new(vs_batch_result { result, operations, messages }));
-            Ok(())
+            Ok(Box::new(vs_batch_result { result, operations, messages }))
         })
     })
 }
 
 /// Operations applied. 0 for NULL. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_succeeded(r: *const vs_batch_result) -> usize {
-    value_call(0, || r.as_ref().map_or(0, |r| r.result.succeeded))
+pub extern "C" fn vs_batch_result_succeeded(r: Option<&vs_batch_result>) -> usize {
+    value_call(0, || r.map_or(0, |r| r.result.succeeded))
 }
 
 /// Operations that failed (= `vs_batch_result_error_count`). 0 for NULL. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_failed(r: *const vs_batch_result) -> usize {
-    value_call(0, || r.as_ref().map_or(0, |r| r.result.failed))
+pub extern "C" fn vs_batch_result_failed(r: Option<&vs_batch_result>) -> usize {
+    value_call(0, || r.map_or(0, |r| r.result.failed))
 }
 
 /// Wall time of the batch in milliseconds. 0 for NULL. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_duration_ms(r: *const vs_batch_result) -> f64 {
-    value_call(0.0, || r.as_ref().map_or(0.0, |r| r.result.duration_ms))
+pub extern "C" fn vs_batch_result_duration_ms(r: Option<&vs_batch_result>) -> f64 {
+    value_call(0.0, || r.map_or(0.0, |r| r.result.duration_ms))
 }
 
 /// Number of errors (one per failed operation, in batch order). 0 for NULL. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_error_count(r: *const vs_batch_result) -> usize {
-    value_call(0, || r.as_ref().map_or(0, |r| r.result.errors.len()))
+pub extern "C" fn vs_batch_result_error_count(r: Option<&vs_batch_result>) -> usize {
+    value_call(0, || r.map_or(0, |r| r.result.errors.len()))
 }
 
 /// Index in the batch of the operation of error `i`; `SIZE_MAX` if `r` is NULL or `i` is out of
 /// range. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_error_index(r: *const vs_batch_result, i: usize) -> usize {
-    value_call(usize::MAX, || r.as_ref().and_then(|r| r.result.errors.get(i)).map_or(usize::MAX, |e| e.index))
+pub extern "C" fn vs_batch_result_error_index(r: Option<&vs_batch_result>, i: usize) -> usize {
+    value_call(usize::MAX, || r.and_then(|r| r.result.errors.get(i)).map_or(usize::MAX, |e| e.index))
 }
 
 /// The status the failed operation alone would have returned (`VS_ERR_NOT_FOUND`...);
 /// `VS_ERR_INVALID_ARGUMENT` if `r` is NULL or `i` is out of range. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_error_code(r: *const vs_batch_result, i: usize) -> vs_status {
+pub extern "C" fn vs_batch_result_error_code(r: Option<&vs_batch_result>, i: usize) -> vs_status {
     value_call(vs_status::VS_ERR_INVALID_ARGUMENT, || {
-        r.as_ref()
-            .and_then(|r| r.result.errors.get(i))
-            .map_or(vs_status::VS_ERR_INVALID_ARGUMENT, |e| e.status.into())
+        r.and_then(|r| r.result.errors.get(i)).map_or(vs_status::VS_ERR_INVALID_ARGUMENT, |e| e.status.into())
     })
 }
 
 /// The failed operation, such as `soft_delete(doc3)` (borrowed from `r`); NULL if `r` is NULL or `i`
 /// is out of range. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_error_operation(
-    r: *const vs_batch_result,
-    i: usize,
-) -> *const c_char {
+pub extern "C" fn vs_batch_result_error_operation(r: Option<&vs_batch_result>, i: usize) -> *const c_char {
     value_call(std::ptr::null(), || {
-        r.as_ref().and_then(|r| r.operations.get(i)).map_or(std::ptr::null(), |s| s.as_ptr())
+        r.and_then(|r| r.operations.get(i)).map_or(std::ptr::null(), |s| s.as_ptr())
     })
 }
 
 /// Why the operation failed (borrowed from `r`); NULL if `r` is NULL or `i` is out of range.
 /// Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_error_message(r: *const vs_batch_result, i: usize) -> *const c_char {
+pub extern "C" fn vs_batch_result_error_message(r: Option<&vs_batch_result>, i: usize) -> *const c_char {
     value_call(std::ptr::null(), || {
-        r.as_ref().and_then(|r| r.messages.get(i)).map_or(std::ptr::null(), |s| s.as_ptr())
+        r.and_then(|r| r.messages.get(i)).map_or(std::ptr::null(), |s| s.as_ptr())
     })
 }
 
 /// Frees a batch result. NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn vs_batch_result_free(r: *mut vs_batch_result) {
-    value_call((), || {
-        if !r.is_null() {
-            drop(Box::from_raw(r));
-        }
-    })
+pub extern "C" fn vs_batch_result_free(r: Option<Box<vs_batch_result>>) {
+    value_call((), || drop(r))
 }

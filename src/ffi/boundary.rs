@@ -1,17 +1,70 @@
-//! The panic boundary and the argument checks every `extern "C"` function shares.
+//! The panic boundary and the helpers every `extern "C"` function is written with.
+//!
+//! How a C pointer becomes a Rust value:
+//! - Where Rust can state a pointer's contract, the signature states it and the body needs no
+//!   `unsafe`: `Option<&T>` for a handle that is only read (`const T *`), `Option<Box<T>>` for a
+//!   handle given back to be freed (`T *`), `Option<&mut MaybeUninit<T>>` for an output slot
+//!   (`T *out`, which the caller may leave uninitialised). Each is ABI-compatible with the C pointer
+//!   (NULL is `None`) and cbindgen prints it as that pointer, so the header does not change.
+//! - What Rust cannot state stays a raw pointer and becomes a Rust value through one of the
+//!   `unsafe fn`s below, each called in its own `unsafe` block whose `// SAFETY:` line names the
+//!   header's contract: NUL-terminated strings ([`try_str`]), arrays with a length ([`try_slice`]),
+//!   option structs whose size the caller decides ([`try_versioned`]), and handles that many
+//!   threads share but that the header declares `T *` ([`try_ref`]).
+//! - Outputs are written by [`out_call`] and its variants, after the body returned `Ok` and never
+//!   otherwise (the shape of wasmtime's `handle_result`): "outputs only on success" is the
+//!   structure of the code, not a rule each function must remember.
 
 use std::ffi::{c_char, CStr};
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::error::{vs_error, vs_status};
+use super::error::{owned_c_string, vs_error, vs_status};
 use crate::error::{Code, Error, Result};
+
+/// A type C code holds as an opaque `T *` that it owns: made from a `Box<T>` ([`IntoC`]), read by
+/// any number of threads through shared references ([`try_ref`], `Option<&T>`), and freed exactly
+/// once by its `*_free` / `*_close` function, which takes it back as `Option<Box<T>>`. Every handle
+/// of the C ABI is boxed (a store shares its core through an `Arc` *inside* the box), so there is
+/// no other ownership to declare. Only these types can be read through [`try_ref`].
+pub(crate) trait BoxedHandle {}
+
+/// A value a successful call hands to C through an output slot: `C` is the type of the slot.
+pub(crate) trait IntoC {
+    type C;
+    fn into_c(self) -> Self::C;
+}
+
+/// A new handle: C owns it from now on.
+impl<T: BoxedHandle> IntoC for Box<T> {
+    type C = *mut T;
+    fn into_c(self) -> *mut T {
+        Box::into_raw(self)
+    }
+}
+
+/// An owned `char *` (a `*_json` output), released with `vs_string_free`.
+impl IntoC for String {
+    type C = *mut c_char;
+    fn into_c(self) -> *mut c_char {
+        owned_c_string(self)
+    }
+}
+
+impl IntoC for u64 {
+    type C = u64;
+    fn into_c(self) -> u64 {
+        self
+    }
+}
 
 /// Runs the body of a fallible C function: `Ok` becomes `VS_OK`; an error, or a caught panic (as
 /// `VS_ERR_INTERNAL`), becomes its status and, when `err` is not NULL, an owned `vs_error` in `*err`.
-///
-/// The body must write its outputs last, after everything that can fail, so that outputs are written
-/// only on success.
-pub(crate) fn status_call(err: *mut *mut vs_error, body: impl FnOnce() -> Result<()>) -> vs_status {
+/// A body with outputs goes through [`out_call`] instead, which writes them.
+pub(crate) fn status_call(
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
+    body: impl FnOnce() -> Result<()>,
+) -> vs_status {
     let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<&str>()
@@ -24,13 +77,82 @@ pub(crate) fn status_call(err: *mut *mut vs_error, body: impl FnOnce() -> Result
         Ok(()) => vs_status::VS_OK,
         Err(e) => {
             let status = vs_status::from(e.code);
-            if !err.is_null() {
-                // SAFETY: the caller passes NULL or a pointer to writable `vs_error *` storage.
-                unsafe { *err = vs_error::boxed(status, e.message) };
+            if let Some(err) = err {
+                err.write(vs_error::boxed(status, e.message));
             }
             status
         }
     }
+}
+
+fn null_output(name: &str) -> Error {
+    Error::invalid(format!("{name} (output) is NULL"))
+}
+
+/// Runs a fallible C function with one output: `out` is refused when NULL before `body` runs, and
+/// written only when `body` returns `Ok`, so a failing (or panicking) call leaves `*out` untouched.
+pub(crate) fn out_call<V: IntoC>(
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
+    out: Option<&mut MaybeUninit<V::C>>,
+    name: &str,
+    body: impl FnOnce() -> Result<V>,
+) -> vs_status {
+    status_call(err, || {
+        let out = out.ok_or_else(|| null_output(name))?;
+        let value = body()?;
+        out.write(value.into_c());
+        Ok(())
+    })
+}
+
+/// As [`out_call`], for an output the caller may decline with NULL (the work is done anyway).
+pub(crate) fn opt_out_call<V: IntoC>(
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
+    out: Option<&mut MaybeUninit<V::C>>,
+    body: impl FnOnce() -> Result<V>,
+) -> vs_status {
+    status_call(err, || {
+        let value = body()?;
+        if let Some(out) = out {
+            out.write(value.into_c());
+        }
+        Ok(())
+    })
+}
+
+/// Runs a fallible C function whose output is a versioned struct (`struct_size` first) that the
+/// caller initialised: before `body` runs, `out` is refused when NULL, misaligned or of a size this
+/// library does not know; `body` receives the caller's struct as read (fields past its
+/// `struct_size` at their defaults) and returns the value to write; on `Ok`, only the caller's
+/// `struct_size` bytes are written (so a caller compiled against an older header is not overrun).
+///
+/// # Safety
+/// `out` is NULL or points to a struct initialised by its `*_default()` constructor (at least
+/// `struct_size` bytes, readable and writable) that no other thread accesses during the call.
+pub(crate) unsafe fn versioned_out_call<T: Versioned>(
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
+    out: *mut T,
+    name: &str,
+    body: impl FnOnce(T) -> Result<T>,
+) -> vs_status {
+    status_call(err, || {
+        if out.is_null() {
+            return Err(null_output(name));
+        }
+        // SAFETY: `out` is not NULL and, by this function's contract, points to an initialised struct
+        // of at least its `struct_size` bytes; try_versioned checks alignment and that size.
+        let (current, size) = unsafe { read_versioned(out, name) }?;
+        let mut value = body(current)?;
+        // The caller's struct keeps the size it was built with, not ours.
+        // SAFETY: every versioned struct is `repr(C)` and starts with `u32 struct_size`, so the first
+        // four bytes of the local `value` are that field.
+        unsafe { std::ptr::write(&mut value as *mut T as *mut u32, size as u32) };
+        // SAFETY: `out` is aligned and writable for `size` bytes (checked by read_versioned, which
+        // also bounded `size` by `size_of::<T>()`, the size of `value`), and `value` is a local, so
+        // the two regions do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(&value as *const T as *const u8, out as *mut u8, size) };
+        Ok(())
+    })
 }
 
 /// Runs the body of an infallible C function (an accessor), returning `on_panic` if it panics.
@@ -38,76 +160,81 @@ pub(crate) fn value_call<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or(on_panic)
 }
 
+/// A handle argument the signature already typed (`Option<&T>`): NULL is `VS_ERR_INVALID_ARGUMENT`.
+pub(crate) fn need<'a, T>(p: Option<&'a T>, name: &str) -> Result<&'a T> {
+    p.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
+}
+
+/// A handle passed as `T *` (the header's type for handles that functions change through shared
+/// state, such as a store being written): NULL is `VS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `p` is NULL or a handle of type `T` made by this library and not yet freed, valid for `'a`.
+pub(crate) unsafe fn try_ref<'a, T: BoxedHandle>(p: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: by this function's contract `p` is NULL (-> None) or points to a live `T`; every
+    // access to a handle goes through shared references, so no `&mut T` aliases it.
+    unsafe { p.as_ref() }.ok_or_else(|| Error::invalid(format!("{name} is NULL")))
+}
+
 /// A borrowed NUL-terminated UTF-8 string argument.
 ///
 /// # Safety
-/// `p` is NULL or points to a NUL-terminated string that stays valid for `'a`.
-pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
-    if p.is_null() {
-        return Err(Error::invalid(format!("{name} is NULL")));
-    }
-    CStr::from_ptr(p).to_str().map_err(|e| {
+/// `p` is NULL or points to a NUL-terminated string that stays valid and unchanged for `'a`.
+pub(crate) unsafe fn try_str<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    // SAFETY: this function's contract, after the NULL check.
+    let s = unsafe { try_cstr(p, name) }?;
+    s.to_str().map_err(|e| {
         Error::invalid(format!("{name} is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()))
     })
 }
 
-/// Like [`str_arg`], but NULL means "absent".
-pub(crate) unsafe fn opt_str_arg<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+/// Like [`try_str`], but NULL means "absent".
+///
+/// # Safety
+/// As [`try_str`].
+pub(crate) unsafe fn try_opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
     if p.is_null() {
         Ok(None)
     } else {
-        str_arg(p, name).map(Some)
+        // SAFETY: this function's contract.
+        unsafe { try_str(p, name) }.map(Some)
     }
 }
 
-/// A borrowed array of `len` floats. NULL is allowed only when `len` is 0.
-pub(crate) unsafe fn floats_arg<'a>(p: *const f32, len: usize, name: &str) -> Result<&'a [f32]> {
+/// A borrowed NUL-terminated string of any bytes (a path).
+///
+/// # Safety
+/// As [`try_str`].
+pub(crate) unsafe fn try_cstr<'a>(p: *const c_char, name: &str) -> Result<&'a CStr> {
+    if p.is_null() {
+        return Err(Error::invalid(format!("{name} is NULL")));
+    }
+    // SAFETY: not NULL, and NUL-terminated and valid for 'a by this function's contract.
+    Ok(unsafe { CStr::from_ptr(p) })
+}
+
+/// A borrowed array of `len` values of `T`. NULL is allowed only when `len` is 0; a misaligned
+/// pointer and a length no allocation can have are refused.
+///
+/// # Safety
+/// When `len` > 0, `p` is NULL or points to `len` initialised values of `T` that stay valid and
+/// unchanged for `'a`.
+pub(crate) unsafe fn try_slice<'a, T>(p: *const T, len: usize, name: &str) -> Result<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }
     if p.is_null() {
         return Err(Error::invalid(format!("{name} is NULL but its length is {len}")));
     }
-    if !(p as usize).is_multiple_of(std::mem::align_of::<f32>()) {
-        return Err(Error::invalid(format!("{name} is not aligned for float")));
+    if !p.is_aligned() {
+        return Err(Error::invalid(format!("{name} is not aligned for {}", std::any::type_name::<T>())));
     }
-    if len > isize::MAX as usize / std::mem::size_of::<f32>() {
+    if len > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
         return Err(Error::invalid(format!("{name} length {len} is impossibly large")));
     }
-    Ok(std::slice::from_raw_parts(p, len))
-}
-
-/// A borrowed array of `len` C-string pointers (the entries themselves are checked by the caller).
-/// NULL is refused, as are a misaligned pointer and an impossible length.
-pub(crate) unsafe fn ptr_array_arg<'a>(
-    p: *const *const c_char,
-    len: usize,
-    name: &str,
-) -> Result<&'a [*const c_char]> {
-    if p.is_null() {
-        return Err(Error::invalid(format!("{name} is NULL but its length is {len}")));
-    }
-    if !(p as usize).is_multiple_of(std::mem::align_of::<*const c_char>()) {
-        return Err(Error::invalid(format!("{name} is not aligned for a pointer array")));
-    }
-    if len > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
-        return Err(Error::invalid(format!("{name} length {len} is impossibly large")));
-    }
-    Ok(std::slice::from_raw_parts(p, len))
-}
-
-/// A borrowed handle. NULL is `VS_ERR_INVALID_ARGUMENT`.
-pub(crate) unsafe fn handle<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
-    p.as_ref().ok_or_else(|| Error::invalid(format!("{name} is NULL")))
-}
-
-/// Checks that an output pointer is not NULL, before any work is done.
-pub(crate) fn out_arg<T>(p: *mut T, name: &str) -> Result<()> {
-    if p.is_null() {
-        Err(Error::invalid(format!("{name} (output) is NULL")))
-    } else {
-        Ok(())
-    }
+    // SAFETY: `p` is not NULL and aligned, `len * size_of::<T>()` fits in isize (checked above), and
+    // the caller guarantees `len` initialised values that live, unchanged, for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
 /// Implemented by the versioned option structs (`struct_size` first).
@@ -121,15 +248,30 @@ pub(crate) trait Versioned: Copy {
 
 /// Reads a caller's option struct: only the first `struct_size` bytes are read, the rest keep their
 /// defaults (so a caller compiled against an older header still works). NULL means all defaults.
-pub(crate) unsafe fn versioned_arg<T: Versioned>(p: *const T, name: &str) -> Result<T> {
-    let mut out = T::defaults();
+///
+/// # Safety
+/// `p` is NULL or points to a struct initialised by its `*_default()` constructor (so its first
+/// `u32` is `struct_size` and at least that many bytes are readable), unchanged during the call.
+pub(crate) unsafe fn try_versioned<T: Versioned>(p: *const T, name: &str) -> Result<T> {
     if p.is_null() {
-        return Ok(out);
+        return Ok(T::defaults());
     }
-    if !(p as usize).is_multiple_of(std::mem::align_of::<T>()) {
+    // SAFETY: this function's contract, after the NULL check.
+    unsafe { read_versioned(p, name) }.map(|(value, _)| value)
+}
+
+/// [`try_versioned`] for a pointer known not to be NULL; also returns the caller's `struct_size`.
+///
+/// # Safety
+/// As [`try_versioned`], and `p` is not NULL.
+unsafe fn read_versioned<T: Versioned>(p: *const T, name: &str) -> Result<(T, usize)> {
+    let mut out = T::defaults();
+    if !p.is_aligned() {
         return Err(Error::invalid(format!("{name} is not properly aligned")));
     }
-    let size = std::ptr::read(p as *const u32) as usize;
+    // SAFETY: `p` is not NULL and aligned for T (so for its leading u32), and every version of the
+    // struct starts with `uint32_t struct_size`, which the caller's constructor initialised.
+    let size = unsafe { std::ptr::read(p as *const u32) } as usize;
     let ours = std::mem::size_of::<T>();
     if size == 0 {
         return Err(Error::invalid(format!(
@@ -145,8 +287,12 @@ pub(crate) unsafe fn versioned_arg<T: Versioned>(p: *const T, name: &str) -> Res
             T::CONSTRUCTOR
         )));
     }
-    std::ptr::copy_nonoverlapping(p as *const u8, &mut out as *mut T as *mut u8, size);
-    Ok(out)
+    // SAFETY: the caller's struct has `size` readable bytes (its constructor set struct_size), `size`
+    // is at most `size_of::<T>()` so it fits in `out`, a local that cannot overlap the caller's.
+    // The bytes copied are fields a C program stored through their C types (integers, doubles,
+    // pointers, and `bool`, which C keeps 0 or 1): each is a valid value of the Rust field type.
+    unsafe { std::ptr::copy_nonoverlapping(p as *const u8, &mut out as *mut T as *mut u8, size) };
+    Ok((out, size))
 }
 
 #[cfg(test)]
@@ -156,30 +302,76 @@ mod tests {
 
     #[test]
     fn a_panic_becomes_vs_err_internal_with_its_message() {
-        let mut err: *mut vs_error = std::ptr::null_mut();
-        let status = status_call(&mut err, || panic!("boom at the boundary"));
+        let mut err = MaybeUninit::uninit();
+        let status = status_call(Some(&mut err), || panic!("boom at the boundary"));
         assert_eq!(status, vs_status::VS_ERR_INTERNAL);
-        unsafe {
-            assert_eq!(vs_error_code(err), vs_status::VS_ERR_INTERNAL);
-            let msg = CStr::from_ptr(vs_error_message(err)).to_str().unwrap();
-            assert!(msg.contains("boom at the boundary"), "{msg}");
-            vs_error_free(err);
-        }
+        // SAFETY: a failed status_call wrote `err`.
+        let err = unsafe { err.assume_init() };
+        // SAFETY: `err` is the live error just returned.
+        let e = unsafe { err.as_ref() };
+        assert_eq!(vs_error_code(e), vs_status::VS_ERR_INTERNAL);
+        // SAFETY: vs_error_message returns a NUL-terminated string borrowed from the live error.
+        let msg = unsafe { CStr::from_ptr(vs_error_message(e)) }.to_str().unwrap();
+        assert!(msg.contains("boom at the boundary"), "{msg}");
+        // SAFETY: `err` came from Box::into_raw and is freed once.
+        vs_error_free(Some(unsafe { Box::from_raw(err) }));
         assert_eq!(value_call(7, || panic!("accessor bug")), 7);
         // With err = NULL the status alone reports it.
-        assert_eq!(status_call(std::ptr::null_mut(), || panic!("again")), vs_status::VS_ERR_INTERNAL);
+        assert_eq!(status_call(None, || panic!("again")), vs_status::VS_ERR_INTERNAL);
+    }
+
+    #[test]
+    fn outputs_are_written_only_on_success() {
+        let mut out = MaybeUninit::new(7u64);
+        let status = out_call(None, Some(&mut out), "out", || -> Result<u64> { Err(Error::invalid("no")) });
+        assert_eq!(status, vs_status::VS_ERR_INVALID_ARGUMENT);
+        // SAFETY: initialised above and not written by the failed call.
+        assert_eq!(unsafe { out.assume_init() }, 7);
+        let status = out_call(None, Some(&mut out), "out", || -> Result<u64> { panic!("mid-call") });
+        assert_eq!(status, vs_status::VS_ERR_INTERNAL);
+        // SAFETY: as above.
+        assert_eq!(unsafe { out.assume_init() }, 7);
+        assert_eq!(out_call(None, Some(&mut out), "out", || Ok(9u64)), vs_status::VS_OK);
+        // SAFETY: written by the successful call.
+        assert_eq!(unsafe { out.assume_init() }, 9);
+        // A NULL output is refused before the body runs.
+        let mut ran = false;
+        let status = out_call(None, None::<&mut MaybeUninit<u64>>, "out", || {
+            ran = true;
+            Ok(1u64)
+        });
+        assert_eq!((status, ran), (vs_status::VS_ERR_INVALID_ARGUMENT, false));
     }
 
     #[test]
     fn versioned_structs_refuse_unknown_sizes_and_name_the_constructor() {
         let mut opts = crate::ffi::store::vs_store_options_default();
         opts.struct_size = 0;
-        let e = unsafe { versioned_arg(&opts, "opts") }.unwrap_err();
+        // SAFETY: `opts` is a live, initialised vs_store_options.
+        let e = unsafe { try_versioned(&opts, "opts") }.unwrap_err();
         assert!(e.message.contains("vs_store_options_default"), "{}", e.message);
         opts.struct_size = 4096;
-        assert!(unsafe { versioned_arg(&opts, "opts") }.is_err());
+        // SAFETY: as above.
+        assert!(unsafe { try_versioned(&opts, "opts") }.is_err());
         opts.struct_size = std::mem::size_of_val(&opts) as u32;
         opts.dimension = 7;
-        assert_eq!(unsafe { versioned_arg(&opts, "opts") }.unwrap().dimension, 7);
+        // SAFETY: as above.
+        assert_eq!(unsafe { try_versioned(&opts, "opts") }.unwrap().dimension, 7);
+    }
+
+    #[test]
+    fn slices_refuse_null_misaligned_and_impossible_arrays() {
+        let v = [1.0f32, 2.0];
+        // SAFETY: NULL with length 0 is the empty array; no memory is read.
+        assert_eq!(unsafe { try_slice(std::ptr::null::<f32>(), 0, "v") }.unwrap(), &[] as &[f32]);
+        // SAFETY: NULL is refused before any read.
+        assert!(unsafe { try_slice(std::ptr::null::<f32>(), 2, "v") }.is_err());
+        let misaligned = (v.as_ptr() as *const u8).wrapping_add(1) as *const f32;
+        // SAFETY: a misaligned pointer is refused before any read.
+        assert!(unsafe { try_slice(misaligned, 1, "v") }.unwrap_err().message.contains("aligned"));
+        // SAFETY: an impossible length is refused before any read.
+        assert!(unsafe { try_slice(v.as_ptr(), usize::MAX / 2, "v") }.is_err());
+        // SAFETY: `v` holds 2 floats.
+        assert_eq!(unsafe { try_slice(v.as_ptr(), 2, "v") }.unwrap(), &v);
     }
 }

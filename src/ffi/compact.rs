@@ -1,12 +1,15 @@
 //! Compaction and the optional maintenance thread.
 
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 use std::time::Duration;
 
-use super::boundary::{handle, out_arg, status_call, versioned_arg, Versioned};
+use super::boundary::{
+    need, opt_out_call, status_call, try_ref, try_versioned, versioned_out_call, Versioned,
+};
 use super::error::{vs_error, vs_status};
-use super::store::{vs_store, with_store, StoreRef};
-use crate::error::{Error, Result};
+use super::store::{vs_store, StoreRef};
+use crate::error::Error;
 use crate::namespace::RequestKind;
 use crate::store::compact::CompactionConfig;
 use crate::store::maintenance::{run_once, Maintenance, MaintenanceStatus};
@@ -100,17 +103,6 @@ fn fill_reason(buf: &mut [c_char; VS_COMPACTION_REASON_LEN], text: &str) {
     buf[end] = 0;
 }
 
-/// Writes `value` into a caller's versioned output struct, only the first `out->struct_size` bytes
-/// (checked like an input struct, so 0 or an unknown size is refused before anything is written).
-unsafe fn write_versioned<T: Versioned>(out: *mut T, value: T, name: &str) -> Result<()> {
-    out_arg(out, name)?;
-    versioned_arg(out as *const T, name)?; // checks alignment and struct_size
-    let size = std::ptr::read(out as *const u32) as usize;
-    std::ptr::copy_nonoverlapping(&value as *const T as *const u8, out as *mut u8, size);
-    std::ptr::write(out as *mut u32, size as u32);
-    Ok(())
-}
-
 /// The default compaction settings: disabled, 1000 records, 0.1. Thread-safe.
 #[no_mangle]
 pub extern "C" fn vs_compaction_config_default() -> vs_compaction_config {
@@ -139,15 +131,13 @@ pub extern "C" fn vs_compaction_result_default() -> vs_compaction_result {
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_compact(
     store: *mut vs_store,
-    removed: *mut u64,
-    err: *mut *mut vs_error,
+    removed: Option<&mut MaybeUninit<u64>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        let n = with_store(store, RequestKind::Maintenance, |s| s.compact())?;
-        if !removed.is_null() {
-            *removed = n;
-        }
-        Ok(())
+    opt_out_call(err, removed, || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Maintenance, |s| s.compact())
     })
 }
 
@@ -159,12 +149,14 @@ pub unsafe extern "C" fn vs_store_compact(
 pub unsafe extern "C" fn vs_store_set_compaction_config(
     store: *mut vs_store,
     c: *const vs_compaction_config,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        handle(store, "store")?;
-        let c = versioned_arg(c, "config")?;
-        with_store(store, RequestKind::Maintenance, |s| {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        // SAFETY: the header's contract: `c` is NULL or from vs_compaction_config_default().
+        let c = unsafe { try_versioned(c, "config") }?;
+        store.call(RequestKind::Maintenance, |s| {
             s.set_compaction_config(CompactionConfig {
                 enabled: c.enabled,
                 min_deleted_records: c.min_deleted_records,
@@ -179,17 +171,17 @@ pub unsafe extern "C" fn vs_store_set_compaction_config(
 /// `VS_ERR_INVALID_ARGUMENT` (NULL, bad struct_size). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_get_compaction_config(
-    store: *const vs_store,
+    store: Option<&vs_store>,
     out: *mut vs_compaction_config,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        handle(store, "store")?;
-        out_arg(out, "out")?;
-        versioned_arg(out as *const vs_compaction_config, "out")?;
-        let config = with_store(store, RequestKind::Read, |s| Ok(s.compaction_config()))?;
-        write_versioned(out, vs_compaction_config::from_core(config), "out")
-    })
+    let body = |_| {
+        let config = need(store, "store")?.call(RequestKind::Read, |s| Ok(s.compaction_config()))?;
+        Ok(vs_compaction_config::from_core(config))
+    };
+    // SAFETY: the header's contract: `out` is NULL or a struct from vs_compaction_config_default()
+    // that the caller does not touch during the call.
+    unsafe { versioned_out_call(err, out, "out", body) }
 }
 
 /// Compacts if the configuration says so (see `vs_compaction_config`) and reports in `*out` whether
@@ -203,13 +195,13 @@ pub unsafe extern "C" fn vs_store_get_compaction_config(
 pub unsafe extern "C" fn vs_store_maybe_compact(
     store: *mut vs_store,
     out: *mut vs_compaction_result,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        handle(store, "store")?;
-        out_arg(out, "out")?;
-        versioned_arg(out as *const vs_compaction_result, "out")?; // refuse a bad struct before compacting
-        let r = with_store(store, RequestKind::Maintenance, |s| s.maybe_compact())?;
+    // The output struct is checked before the body runs: a bad one is refused before compacting.
+    let body = |_| {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        let r = store.call(RequestKind::Maintenance, |s| s.maybe_compact())?;
         let mut value = vs_compaction_result {
             triggered: r.triggered,
             removed_count: r.removed_count,
@@ -218,8 +210,11 @@ pub unsafe extern "C" fn vs_store_maybe_compact(
             ..vs_compaction_result::defaults()
         };
         fill_reason(&mut value.reason, &r.reason);
-        write_versioned(out, value, "out")
-    })
+        Ok(value)
+    };
+    // SAFETY: the header's contract: `out` is NULL or a struct from vs_compaction_result_default()
+    // that the caller does not touch during the call.
+    unsafe { versioned_out_call(err, out, "out", body) }
 }
 
 /// Starts the store's maintenance thread (off unless this is called; vecstore starts no thread by
@@ -236,14 +231,15 @@ pub unsafe extern "C" fn vs_store_maybe_compact(
 pub unsafe extern "C" fn vs_store_start_maintenance(
     store: *mut vs_store,
     interval_ms: u32,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let h = handle(store, "store")?;
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let h = unsafe { try_ref(store, "store") }?;
         if interval_ms == 0 {
             return Err(Error::invalid("interval_ms must be at least 1"));
         }
-        with_store(store, RequestKind::Maintenance, |_| Ok(()))?; // a namespace's own checks
+        h.call(RequestKind::Maintenance, |_| Ok(()))?; // a namespace's own checks
         let interval = Duration::from_millis(u64::from(interval_ms));
         let mut slot = h.maintenance.lock();
         drop(slot.take()); // stop and join the previous thread first: one thread per store
@@ -267,10 +263,11 @@ pub unsafe extern "C" fn vs_store_start_maintenance(
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_stop_maintenance(
     store: *mut vs_store,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let h = handle(store, "store")?;
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let h = unsafe { try_ref(store, "store") }?;
         let running = h.maintenance.lock().take();
         drop(running);
         Ok(())
@@ -303,22 +300,30 @@ mod tests {
         let mut buf = [1 as c_char; VS_COMPACTION_REASON_LEN];
         let long = "é".repeat(200); // 400 bytes
         fill_reason(&mut buf, &long);
+        // SAFETY: fill_reason leaves `buf` NUL-terminated.
         let s = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
         assert_eq!(s, "é".repeat(127));
         fill_reason(&mut buf, "short");
+        // SAFETY: as above.
         assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), "short");
     }
 
     #[test]
     fn output_structs_are_written_only_up_to_the_callers_size() {
+        let write = |out: &mut vs_compaction_config| {
+            // SAFETY: `out` is a live, initialised struct.
+            unsafe { versioned_out_call(None, out, "out", |_| Ok(vs_compaction_config_default())) }
+        };
         let mut out = vs_compaction_config_default();
         out.struct_size = 0;
-        let e = unsafe { write_versioned(&mut out, vs_compaction_config_default(), "out") }.unwrap_err();
-        assert!(e.message.contains("vs_compaction_config_default"), "{}", e.message);
+        out.min_deleted_records = 5;
+        assert_eq!(write(&mut out), vs_status::VS_ERR_INVALID_ARGUMENT);
+        assert_eq!(out.min_deleted_records, 5, "a refused struct is left untouched");
         let mut out = vs_compaction_config_default();
         out.enabled = true;
-        unsafe { write_versioned(&mut out, vs_compaction_config_default(), "out") }.unwrap();
+        assert_eq!(write(&mut out), vs_status::VS_OK);
         assert!(!out.enabled);
         assert_eq!(out.min_deleted_records, 1000);
+        assert_eq!(out.struct_size as usize, std::mem::size_of::<vs_compaction_config>());
     }
 }

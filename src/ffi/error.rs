@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CString};
 
-use super::boundary::value_call;
+use super::boundary::{value_call, BoxedHandle};
 use crate::error::Code;
 
 /// The result of every fallible vecstore function. `VS_OK` (0) is success; every other value names a
@@ -36,7 +36,10 @@ pub enum vs_status {
     VS_ERR_CORRUPT = 10,
     /// The store directory is already open, by this process or another.
     VS_ERR_LOCKED = 11,
-    /// A bug inside vecstore (a caught panic). The store is still usable; please report it.
+    /// A bug inside vecstore (a caught panic); please report it. A panic inside a write (after its
+    /// log append) fails the handle: every later call through it answers `VS_ERR_INTERNAL` saying
+    /// so, until the store is closed and opened again (reopening replays the log, which holds every
+    /// acknowledged write). After a panic anywhere else the handle stays usable.
     VS_ERR_INTERNAL = 12,
 }
 
@@ -45,6 +48,8 @@ const _: () = assert!(std::mem::size_of::<vs_status>() == std::mem::size_of::<st
 
 impl From<Code> for vs_status {
     fn from(code: Code) -> Self {
+        // The type mapping only: names and JSON spellings live in the core's table (`Code`), and a
+        // test checks that every pair has the same number.
         match code {
             Code::InvalidArgument => vs_status::VS_ERR_INVALID_ARGUMENT,
             Code::DimensionMismatch => vs_status::VS_ERR_DIMENSION_MISMATCH,
@@ -78,27 +83,25 @@ impl vs_error {
     }
 }
 
+impl BoxedHandle for vs_error {}
+
 /// The status code of an error. Returns `VS_OK` when `err` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn vs_error_code(err: *const vs_error) -> vs_status {
-    value_call(vs_status::VS_ERR_INTERNAL, || err.as_ref().map_or(vs_status::VS_OK, |e| e.code))
+pub extern "C" fn vs_error_code(err: Option<&vs_error>) -> vs_status {
+    value_call(vs_status::VS_ERR_INTERNAL, || err.map_or(vs_status::VS_OK, |e| e.code))
 }
 
 /// The error's message: NUL-terminated UTF-8, borrowed from `err` and valid until `vs_error_free(err)`.
 /// Returns an empty string (never NULL) when `err` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn vs_error_message(err: *const vs_error) -> *const c_char {
-    value_call(c"".as_ptr(), || err.as_ref().map_or(c"".as_ptr(), |e| e.message.as_ptr()))
+pub extern "C" fn vs_error_message(err: Option<&vs_error>) -> *const c_char {
+    value_call(c"".as_ptr(), || err.map_or(c"".as_ptr(), |e| e.message.as_ptr()))
 }
 
 /// Frees an error. NULL is a no-op. Must be called at most once per error.
 #[no_mangle]
-pub unsafe extern "C" fn vs_error_free(err: *mut vs_error) {
-    value_call((), || {
-        if !err.is_null() {
-            drop(Box::from_raw(err));
-        }
-    })
+pub extern "C" fn vs_error_free(err: Option<Box<vs_error>>) {
+    value_call((), || drop(err))
 }
 
 /// Frees a string returned by vecstore as an owned `char *` (the `*_json` functions' outputs).
@@ -107,7 +110,9 @@ pub unsafe extern "C" fn vs_error_free(err: *mut vs_error) {
 pub unsafe extern "C" fn vs_string_free(s: *mut c_char) {
     value_call((), || {
         if !s.is_null() {
-            drop(CString::from_raw(s));
+            // SAFETY: the header's contract: `s` is a string vecstore returned as an owned `char *`
+            // (made by `CString::into_raw` in `owned_c_string`), not yet freed.
+            drop(unsafe { CString::from_raw(s) });
         }
     })
 }
@@ -119,19 +124,7 @@ pub unsafe extern "C" fn vs_string_free(s: *mut c_char) {
 pub extern "C" fn vs_status_name(status: std::ffi::c_int) -> *const c_char {
     let name = match status {
         0 => c"VS_OK",
-        1 => c"VS_ERR_INVALID_ARGUMENT",
-        2 => c"VS_ERR_DIMENSION_MISMATCH",
-        3 => c"VS_ERR_NOT_FOUND",
-        4 => c"VS_ERR_ALREADY_EXISTS",
-        5 => c"VS_ERR_FILTER_SYNTAX",
-        6 => c"VS_ERR_QUOTA_EXCEEDED",
-        7 => c"VS_ERR_RATE_LIMITED",
-        8 => c"VS_ERR_NAMESPACE_SUSPENDED",
-        9 => c"VS_ERR_IO",
-        10 => c"VS_ERR_CORRUPT",
-        11 => c"VS_ERR_LOCKED",
-        12 => c"VS_ERR_INTERNAL",
-        _ => c"VS_ERR_UNKNOWN",
+        n => Code::from_number(n.into()).map_or(c"VS_ERR_UNKNOWN", Code::c_name),
     };
     name.as_ptr()
 }
@@ -139,4 +132,23 @@ pub extern "C" fn vs_status_name(status: std::ffi::c_int) -> *const c_char {
 /// Builds an owned C string for a `char **out` result.
 pub(crate) fn owned_c_string(s: String) -> *mut c_char {
     CString::new(s.replace('\0', "\\u0000")).expect("NULs were replaced").into_raw()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_maps_to_the_status_of_the_same_number_and_name() {
+        for code in Code::all() {
+            let status = vs_status::from(code);
+            assert_eq!(status as i32, code as i32);
+            // SAFETY: vs_status_name returns a pointer to a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(vs_status_name(status as i32)) };
+            assert_eq!(name, code.c_name());
+            assert_eq!(format!("{status:?}"), code.c_name().to_str().unwrap());
+        }
+        assert_eq!(Code::from_number(0), None);
+        assert_eq!(Code::from_number(13), None);
+    }
 }

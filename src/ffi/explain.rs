@@ -1,14 +1,15 @@
 //! Query explain and query estimate.
 
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 
-use super::boundary::{handle, out_arg, status_call, versioned_arg, Versioned};
-use super::error::{owned_c_string, vs_error, vs_status};
-use super::query::{core_query, row, vs_query, vs_results, ResultRow};
-use super::store::{vs_store, with_store};
+use super::boundary::{need, out_call, versioned_out_call, Versioned};
+use super::error::{vs_error, vs_status};
+use super::query::{query_arg, row, vs_query, vs_results, ResultRow};
+use super::store::vs_store;
 use crate::error::Error;
 use crate::namespace::RequestKind;
-use crate::store::explain::Plan;
+use crate::store::Plan;
 
 /// How a query ran (`vs_explanation.plan`; `"plan"` in the JSON).
 pub type vs_plan = u32;
@@ -78,15 +79,13 @@ pub extern "C" fn vs_explanation_default() -> vs_explanation {
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_results_explanation(
-    r: *const vs_results,
+    r: Option<&vs_results>,
     i: usize,
     out: *mut vs_explanation,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        handle(r, "results")?;
-        out_arg(out, "out")?;
-        let mut e = versioned_arg(out as *const vs_explanation, "out")?;
+    let body = |mut e: vs_explanation| {
+        need(r, "results")?;
         let row = row(r, i).ok_or_else(|| Error::invalid(format!("row {i} is out of range")))?;
         let x = row
             .explanation()
@@ -108,9 +107,11 @@ pub unsafe extern "C" fn vs_results_explanation(
         e.nodes_visited = g.nodes_visited;
         e.graph_distance_calculations = g.graph_distance_calculations;
         e.exact_scan_distance_calculations = g.exact_scan_distance_calculations;
-        *out = e;
-        Ok(())
-    })
+        Ok(e)
+    };
+    // SAFETY: the header's contract: `out` is NULL or a struct from vs_explanation_default() that
+    // the caller does not touch during the call.
+    unsafe { versioned_out_call(err, out, "out", body) }
 }
 
 /// Runs a query exactly as `vs_store_query` does (the same rows in the same order with the same
@@ -125,26 +126,23 @@ pub unsafe extern "C" fn vs_results_explanation(
 /// `VS_ERR_FILTER_SYNTAX`). Thread-safe, and runs in parallel with other queries.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_query_explain(
-    store: *const vs_store,
+    store: Option<&vs_store>,
     q: *const vs_query,
-    out: *mut *mut vs_results,
-    err: *mut *mut vs_error,
+    out: Option<&mut MaybeUninit<*mut vs_results>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        handle(store, "store")?;
-        if q.is_null() {
-            return Err(Error::invalid("query is NULL"));
-        }
-        out_arg(out, "out")?;
-        let q = versioned_arg(q, "query")?;
-        let query = core_query(&q)?;
-        let hits = with_store(store, RequestKind::Query, |s| s.query_explain(&query))?;
+    out_call(err, out, "out", || {
+        let store = need(store, "store")?;
+        // SAFETY: the header's contract: `q` is NULL or a `vs_query` from vs_query_default() whose
+        // `vector` and `filter` are valid for the call.
+        let q = unsafe { query_arg(q) }?;
+        let query = q.to_core()?;
+        let hits = store.call(RequestKind::Query, |s| s.query_explain(&query))?;
         let rows = hits
             .into_iter()
             .map(|h| ResultRow::new(h.id, h.score, h.metadata).with_explanation(h.explanation))
             .collect();
-        *out = vs_results::boxed(rows);
-        Ok(())
+        Ok(vs_results::boxed(rows))
     })
 }
 
@@ -159,7 +157,7 @@ pub unsafe extern "C" fn vs_store_query_explain(
 /// A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
 /// `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
 /// ef_search above 100000, filter syntax with its position, an empty, non-finite, zero (cosine) or
-/// too long vector) and `error_codes` (the matching `VS_ERR_*` names), and `"plan":null`.
+/// too long vector) and `error_codes` (the matching codes as spelled in batch reports: `"dimension_mismatch"`, `"invalid_argument"`, `"filter_syntax"`), and `"plan":null`.
 ///
 /// For a valid query: `plan` is the plan the query will take, decided by the query's own planner
 /// on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),
@@ -181,23 +179,19 @@ pub unsafe extern "C" fn vs_store_query_explain(
 /// filter that is not UTF-8. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_estimate_query_json(
-    store: *const vs_store,
+    store: Option<&vs_store>,
     q: *const vs_query,
-    out_json: *mut *mut c_char,
-    err: *mut *mut vs_error,
+    out_json: Option<&mut MaybeUninit<*mut c_char>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        handle(store, "store")?;
-        if q.is_null() {
-            return Err(Error::invalid("query is NULL"));
-        }
-        out_arg(out_json, "out_json")?;
-        let q = versioned_arg(q, "query")?;
-        let query = core_query(&q)?;
-        let estimate = with_store(store, RequestKind::Query, |s| Ok(s.estimate_query(&query)))?;
-        let json = serde_json::to_string(&estimate)
-            .map_err(|e| Error::new(crate::Code::Internal, format!("estimate: {e}")))?;
-        *out_json = owned_c_string(json);
-        Ok(())
+    out_call(err, out_json, "out_json", || {
+        let store = need(store, "store")?;
+        // SAFETY: the header's contract: `q` is NULL or a `vs_query` from vs_query_default() whose
+        // `vector` and `filter` are valid for the call.
+        let q = unsafe { query_arg(q) }?;
+        let query = q.to_core()?;
+        let estimate = store.call(RequestKind::Query, |s| Ok(s.estimate_query(&query)))?;
+        serde_json::to_string(&estimate)
+            .map_err(|e| Error::new(crate::Code::Internal, format!("estimate: {e}")))
     })
 }

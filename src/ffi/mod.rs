@@ -9,13 +9,36 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // safety contracts are written in each function's header comment
 
-pub mod batch;
+// The order of these modules is the order of the header: cbindgen emits the functions of each
+// module in source order, module after module, so the header reads in the order a user meets the
+// API (open, write, query, results, errors, then batches, record changes and TTL, compaction,
+// explain, namespaces, versions). Keep it so when adding a module.
+// (One module per paragraph, so that rustfmt keeps this order.)
 pub mod boundary;
-pub mod compact;
-pub mod error;
-pub mod explain;
-pub mod namespace;
-pub mod query;
-pub mod records;
+
+/// 1. Opening a store, writing, reading back, closing.
 pub mod store;
+
+/// 2. Queries and their results.
+pub mod query;
+
+/// 3. Errors and strings the library returns.
+pub mod error;
+
+/// 4. Batches.
+pub mod batch;
+
+/// 5. Changing records after they are written: soft delete, metadata, TTL.
+pub mod records;
+
+/// 6. Compaction and the maintenance thread.
+pub mod compact;
+
+/// 7. Explaining and estimating queries.
+pub mod explain;
+
+/// 8. Namespaces.
+pub mod namespace;
+
+/// 9. Versions.
 pub mod version;

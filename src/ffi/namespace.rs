@@ -1,15 +1,17 @@
 //! Namespaces: a manager over a root directory holding many isolated stores, with quotas, a status
 //! and backups. A namespace's data is reached through an ordinary `vs_store` handle.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::c_char;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use serde_json::json;
 
 use super::boundary::{
-    handle, opt_str_arg, out_arg, status_call, str_arg, value_call, versioned_arg, Versioned,
+    need, out_call, status_call, try_cstr, try_opt_str, try_ref, try_str, try_versioned, value_call,
+    BoxedHandle, Versioned,
 };
-use super::error::{owned_c_string, vs_error, vs_status};
+use super::error::{vs_error, vs_status};
 use super::store::{path_arg, vs_store, vs_store_options, StoreRef};
 use crate::error::{Error, Result};
 use crate::namespace::backup::BackupEntry;
@@ -125,8 +127,20 @@ fn backup_json(b: &BackupEntry) -> serde_json::Value {
     json!({ "name": b.name, "created_at": b.created_at, "vector_count": b.vector_count })
 }
 
+impl BoxedHandle for vs_namespaces {}
+
+/// The manager behind a `vs_namespaces *` (the header's type for the functions that change it).
+///
+/// # Safety
+/// `m` is NULL or a manager from vs_namespaces_open, not yet closed, valid for `'a`.
 unsafe fn manager<'a>(m: *const vs_namespaces) -> Result<&'a NamespaceManager> {
-    Ok(&handle(m, "namespaces")?.mgr)
+    // SAFETY: this function's contract; managers are only ever read through shared references.
+    Ok(&unsafe { try_ref(m, "namespaces") }?.mgr)
+}
+
+/// The manager behind a `const vs_namespaces *` (read-only functions).
+fn manager_ref(m: Option<&vs_namespaces>) -> Result<&NamespaceManager> {
+    Ok(&need(m, "namespaces")?.mgr)
 }
 
 /// Opens (creating the directory if needed) the namespace manager of directory `root`.
@@ -146,22 +160,20 @@ unsafe fn manager<'a>(m: *const vs_namespaces) -> Result<&'a NamespaceManager> {
 pub unsafe extern "C" fn vs_namespaces_open(
     root: *const c_char,
     defaults: *const vs_store_options,
-    out: *mut *mut vs_namespaces,
-    err: *mut *mut vs_error,
+    out: Option<&mut MaybeUninit<*mut vs_namespaces>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        if root.is_null() {
-            return Err(Error::invalid("root is NULL"));
-        }
-        out_arg(out, "out")?;
+    out_call(err, out, "out", || {
+        // SAFETY: the header's contract: `root` is NULL or a NUL-terminated string.
+        let root = path_arg(unsafe { try_cstr(root, "root") }?);
         let opts = if defaults.is_null() {
             StoreOptions::default()
         } else {
-            versioned_arg(defaults, "defaults")?.to_core()?
+            // SAFETY: the header's contract: `defaults` is from vs_store_options_default().
+            unsafe { try_versioned(defaults, "defaults") }?.to_core()?
         };
-        let mgr = NamespaceManager::open(path_arg(CStr::from_ptr(root)), &opts)?;
-        *out = Box::into_raw(Box::new(vs_namespaces { mgr }));
-        Ok(())
+        let mgr = NamespaceManager::open(root, &opts)?;
+        Ok(Box::new(vs_namespaces { mgr }))
     })
 }
 
@@ -170,12 +182,8 @@ pub unsafe extern "C" fn vs_namespaces_open(
 /// (close them with `vs_store_close` as usual). NULL is a no-op. Errors while closing are not
 /// reported. Must be called exactly once, after every other call on the manager has returned.
 #[no_mangle]
-pub unsafe extern "C" fn vs_namespaces_close(m: *mut vs_namespaces) {
-    value_call((), || {
-        if !m.is_null() {
-            drop(Box::from_raw(m));
-        }
-    })
+pub extern "C" fn vs_namespaces_close(m: Option<Box<vs_namespaces>>) {
+    value_call((), || drop(m))
 }
 
 /// Default of `vs_namespaces_set_max_open_stores`.
@@ -190,9 +198,13 @@ pub const VS_DEFAULT_MAX_OPEN_STORES: u32 = 256;
 pub unsafe extern "C" fn vs_namespaces_set_max_open_stores(
     m: *mut vs_namespaces,
     max: usize,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || manager(m)?.set_max_open_stores(max))
+    status_call(err, || {
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        mgr.set_max_open_stores(max)
+    })
 }
 
 /// Creates a namespace and its (empty) store.
@@ -210,14 +222,16 @@ pub unsafe extern "C" fn vs_namespace_create(
     id: *const c_char,
     name: *const c_char,
     q: *const vs_quotas,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        let name = opt_str_arg(name, "name")?.unwrap_or("");
-        let q = versioned_arg(q, "quotas")?.to_core();
-        mgr.create(id, name, &q)
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` and `name` are NULL or NUL-terminated strings, `q` NULL
+        // or from vs_quotas_default(), all valid for the call.
+        let (id, name, q) =
+            unsafe { (try_str(id, "id")?, try_opt_str(name, "name")?, try_versioned(q, "quotas")?) };
+        mgr.create(id, name.unwrap_or(""), &q.to_core())
     })
 }
 
@@ -235,16 +249,16 @@ pub unsafe extern "C" fn vs_namespace_create(
 pub unsafe extern "C" fn vs_namespace_store(
     m: *mut vs_namespaces,
     id: *const c_char,
-    out: *mut *mut vs_store,
-    err: *mut *mut vs_error,
+    out: Option<&mut MaybeUninit<*mut vs_store>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        out_arg(out, "out")?;
+    out_call(err, out, "out", || {
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+        let id = unsafe { try_str(id, "id") }?;
         let ns: Arc<_> = mgr.namespace(id)?;
-        *out = Box::into_raw(Box::new(vs_store::new(StoreRef::Namespace(ns))));
-        Ok(())
+        Ok(Box::new(vs_store::new(StoreRef::Namespace(ns))))
     })
 }
 
@@ -253,17 +267,14 @@ pub unsafe extern "C" fn vs_namespace_store(
 /// "quotas":{"max_vectors":N,"max_storage_bytes":N,"max_requests_per_second":R}}, ...]}`.
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL). Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_namespace_list_json(
-    m: *mut vs_namespaces,
-    out_json: *mut *mut c_char,
-    err: *mut *mut vs_error,
+pub extern "C" fn vs_namespace_list_json(
+    m: Option<&vs_namespaces>,
+    out_json: Option<&mut MaybeUninit<*mut c_char>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        let mgr = manager(m)?;
-        out_arg(out_json, "out_json")?;
-        let list: Vec<_> = mgr.list().iter().map(record_json).collect();
-        *out_json = owned_c_string(json!({ "namespaces": list }).to_string());
-        Ok(())
+    out_call(err, out_json, "out_json", || {
+        let list: Vec<_> = manager_ref(m)?.list().iter().map(record_json).collect();
+        Ok(json!({ "namespaces": list }).to_string())
     })
 }
 
@@ -272,18 +283,16 @@ pub unsafe extern "C" fn vs_namespace_list_json(
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_namespace_get_json(
-    m: *mut vs_namespaces,
+    m: Option<&vs_namespaces>,
     id: *const c_char,
-    out_json: *mut *mut c_char,
-    err: *mut *mut vs_error,
+    out_json: Option<&mut MaybeUninit<*mut c_char>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        out_arg(out_json, "out_json")?;
-        let r = mgr.get(id)?;
-        *out_json = owned_c_string(record_json(&r).to_string());
-        Ok(())
+    out_call(err, out_json, "out_json", || {
+        let mgr = manager_ref(m)?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+        let id = unsafe { try_str(id, "id") }?;
+        Ok(record_json(&mgr.get(id)?).to_string())
     })
 }
 
@@ -296,13 +305,15 @@ pub unsafe extern "C" fn vs_namespace_update_quotas(
     m: *mut vs_namespaces,
     id: *const c_char,
     q: *const vs_quotas,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        let q = versioned_arg(q, "quotas")?.to_core();
-        mgr.update_quotas(id, &q)
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string, `q` NULL or from
+        // vs_quotas_default().
+        let (id, q) = unsafe { (try_str(id, "id")?, try_versioned(q, "quotas")?) };
+        mgr.update_quotas(id, &q.to_core())
     })
 }
 
@@ -314,11 +325,13 @@ pub unsafe extern "C" fn vs_namespace_set_status(
     m: *mut vs_namespaces,
     id: *const c_char,
     st: vs_namespace_status,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+        let id = unsafe { try_str(id, "id") }?;
         mgr.set_status(id, status_arg(st)?)
     })
 }
@@ -339,15 +352,15 @@ pub unsafe extern "C" fn vs_namespace_set_status(
 /// `VS_ERR_CORRUPT`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_namespace_stats_json(
-    m: *mut vs_namespaces,
+    m: Option<&vs_namespaces>,
     id: *const c_char,
-    out_json: *mut *mut c_char,
-    err: *mut *mut vs_error,
+    out_json: Option<&mut MaybeUninit<*mut c_char>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        out_arg(out_json, "out_json")?;
+    out_call(err, out_json, "out_json", || {
+        let mgr = manager_ref(m)?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+        let id = unsafe { try_str(id, "id") }?;
         let st = mgr.stats(id)?;
         let mut requests = serde_json::Map::new();
         for (kind, c) in st.requests {
@@ -363,8 +376,7 @@ pub unsafe extern "C" fn vs_namespace_stats_json(
             "last_activity_at": st.last_activity_at,
             "requests": requests,
         });
-        *out_json = owned_c_string(j.to_string());
-        Ok(())
+        Ok(j.to_string())
     })
 }
 
@@ -377,11 +389,14 @@ pub unsafe extern "C" fn vs_namespace_stats_json(
 pub unsafe extern "C" fn vs_namespace_delete(
     m: *mut vs_namespaces,
     id: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let mgr = manager(m)?;
-        mgr.delete(str_arg(id, "id")?)
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+        let id = unsafe { try_str(id, "id") }?;
+        mgr.delete(id)
     })
 }
 
@@ -397,12 +412,13 @@ pub unsafe extern "C" fn vs_namespace_backup(
     m: *mut vs_namespaces,
     id: *const c_char,
     backup_name: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        let name = str_arg(backup_name, "backup_name")?;
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` and `backup_name` are NULL or NUL-terminated strings.
+        let (id, name) = unsafe { (try_str(id, "id")?, try_str(backup_name, "backup_name")?) };
         mgr.backup(id, name).map(|_| ())
     })
 }
@@ -413,18 +429,17 @@ pub unsafe extern "C" fn vs_namespace_backup(
 /// `VS_ERR_CORRUPT`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_namespace_list_backups_json(
-    m: *mut vs_namespaces,
+    m: Option<&vs_namespaces>,
     id: *const c_char,
-    out_json: *mut *mut c_char,
-    err: *mut *mut vs_error,
+    out_json: Option<&mut MaybeUninit<*mut c_char>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        out_arg(out_json, "out_json")?;
+    out_call(err, out_json, "out_json", || {
+        let mgr = manager_ref(m)?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+        let id = unsafe { try_str(id, "id") }?;
         let list: Vec<_> = mgr.list_backups(id)?.iter().map(backup_json).collect();
-        *out_json = owned_c_string(json!({ "backups": list }).to_string());
-        Ok(())
+        Ok(json!({ "backups": list }).to_string())
     })
 }
 
@@ -440,12 +455,13 @@ pub unsafe extern "C" fn vs_namespace_restore(
     m: *mut vs_namespaces,
     id: *const c_char,
     backup_name: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        let name = str_arg(backup_name, "backup_name")?;
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` and `backup_name` are NULL or NUL-terminated strings.
+        let (id, name) = unsafe { (try_str(id, "id")?, try_str(backup_name, "backup_name")?) };
         mgr.restore(id, name)
     })
 }
@@ -457,12 +473,13 @@ pub unsafe extern "C" fn vs_namespace_delete_backup(
     m: *mut vs_namespaces,
     id: *const c_char,
     backup_name: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        let mgr = manager(m)?;
-        let id = str_arg(id, "id")?;
-        let name = str_arg(backup_name, "backup_name")?;
+        // SAFETY: the header's contract: `m` is NULL or an open manager.
+        let mgr = unsafe { manager(m) }?;
+        // SAFETY: the header's contract: `id` and `backup_name` are NULL or NUL-terminated strings.
+        let (id, name) = unsafe { (try_str(id, "id")?, try_str(backup_name, "backup_name")?) };
         mgr.delete_backup(id, name)
     })
 }

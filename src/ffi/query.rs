@@ -1,10 +1,13 @@
 //! Queries and the result set they return.
 
 use std::ffi::{c_char, CString};
+use std::mem::MaybeUninit;
 
-use super::boundary::{floats_arg, opt_str_arg, out_arg, status_call, value_call, versioned_arg, Versioned};
+use super::boundary::{
+    need, out_call, try_opt_str, try_slice, try_versioned, value_call, BoxedHandle, Versioned,
+};
 use super::error::{vs_error, vs_status};
-use super::store::{vs_store, with_store};
+use super::store::vs_store;
 use crate::error::{Error, Result};
 use crate::namespace::RequestKind;
 use crate::store::Query;
@@ -115,14 +118,16 @@ pub struct vs_results {
     rows: Vec<ResultRow>,
 }
 
+impl BoxedHandle for vs_results {}
+
 impl vs_results {
-    pub(crate) fn boxed(rows: Vec<ResultRow>) -> *mut vs_results {
-        Box::into_raw(Box::new(vs_results { rows }))
+    pub(crate) fn boxed(rows: Vec<ResultRow>) -> Box<vs_results> {
+        Box::new(vs_results { rows })
     }
 }
 
-pub(crate) unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a ResultRow> {
-    r.as_ref().and_then(|r| r.rows.get(i))
+pub(crate) fn row(r: Option<&vs_results>, i: usize) -> Option<&ResultRow> {
+    r.and_then(|r| r.rows.get(i))
 }
 
 /// Runs a query: the `q->k` records most similar to `q->vector`, best first (highest score first;
@@ -138,53 +143,74 @@ pub(crate) unsafe fn row<'a>(r: *const vs_results, i: usize) -> Option<&'a Resul
 /// in parallel with other queries.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_query(
-    store: *const vs_store,
+    store: Option<&vs_store>,
     q: *const vs_query,
-    out: *mut *mut vs_results,
-    err: *mut *mut vs_error,
+    out: Option<&mut MaybeUninit<*mut vs_results>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        with_store(store, RequestKind::Query, |s| {
-            if q.is_null() {
-                return Err(Error::invalid("query is NULL"));
-            }
-            out_arg(out, "out")?;
-            let q = versioned_arg(q, "query")?;
-            let query = core_query(&q)?;
+    out_call(err, out, "out", || {
+        need(store, "store")?.call(RequestKind::Query, |s| {
+            // SAFETY: the header's contract: `q` is NULL or a `vs_query` from vs_query_default() whose
+            // `vector` and `filter` are valid for the call.
+            let q = unsafe { query_arg(q) }?;
+            let query = q.to_core()?;
             let hits = s.query(&query)?;
             let rows = hits.into_iter().map(|h| ResultRow::new(h.id, h.score, h.metadata)).collect();
-            *out = vs_results::boxed(rows);
-            Ok(())
+            Ok(vs_results::boxed(rows))
         })
     })
 }
 
-pub(crate) unsafe fn core_query(q: &vs_query) -> Result<Query<'_>> {
-    Ok(Query {
-        vector: floats_arg(q.vector, q.dim, "query.vector")?,
-        k: q.k as usize,
-        filter: opt_str_arg(q.filter, "query.filter")?,
-        ef_search: q.ef_search as usize,
-    })
+/// A query argument as read from the caller, with the borrows its pointers are valid for.
+pub(crate) struct QueryArg<'a> {
+    q: vs_query,
+    _borrow: std::marker::PhantomData<&'a ()>,
+}
+
+/// Reads a caller's `vs_query`; NULL is `VS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `q` is NULL or points to a `vs_query` initialised by vs_query_default(), whose `vector` is NULL
+/// or `dim` floats and whose `filter` is NULL or a NUL-terminated string, all valid and unchanged
+/// for `'a`.
+pub(crate) unsafe fn query_arg<'a>(q: *const vs_query) -> Result<QueryArg<'a>> {
+    if q.is_null() {
+        return Err(Error::invalid("query is NULL"));
+    }
+    // SAFETY: this function's contract.
+    let q = unsafe { try_versioned(q, "query") }?;
+    Ok(QueryArg { q, _borrow: std::marker::PhantomData })
+}
+
+impl<'a> QueryArg<'a> {
+    /// The core's query: the vector and the filter borrowed from the caller for `'a`.
+    pub(crate) fn to_core(&self) -> Result<Query<'a>> {
+        let q = &self.q;
+        // SAFETY: a QueryArg is made only by `query_arg`, whose contract makes `vector` (NULL or
+        // `dim` floats) and `filter` (NULL or NUL-terminated) valid for 'a.
+        let (vector, filter) =
+            unsafe { (try_slice(q.vector, q.dim, "query.vector")?, try_opt_str(q.filter, "query.filter")?) };
+        Ok(Query { vector, k: q.k as usize, filter, ef_search: q.ef_search as usize })
+    }
 }
 
 /// Number of rows. 0 when `r` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn vs_results_len(r: *const vs_results) -> usize {
-    value_call(0, || r.as_ref().map_or(0, |r| r.rows.len()))
+pub extern "C" fn vs_results_len(r: Option<&vs_results>) -> usize {
+    value_call(0, || r.map_or(0, |r| r.rows.len()))
 }
 
 /// The id of row `i`: borrowed, valid until `vs_results_free(r)`. NULL when `r` is NULL or `i` is out
 /// of range.
 #[no_mangle]
-pub unsafe extern "C" fn vs_results_id(r: *const vs_results, i: usize) -> *const c_char {
+pub extern "C" fn vs_results_id(r: Option<&vs_results>, i: usize) -> *const c_char {
     value_call(std::ptr::null(), || row(r, i).map_or(std::ptr::null(), |row| row.id.as_ptr()))
 }
 
 /// The score of row `i` (higher = more similar; see `VS_METRIC_*`). NaN when `r` is NULL or `i` is out
 /// of range.
 #[no_mangle]
-pub unsafe extern "C" fn vs_results_score(r: *const vs_results, i: usize) -> f32 {
+pub extern "C" fn vs_results_score(r: Option<&vs_results>, i: usize) -> f32 {
     value_call(f32::NAN, || row(r, i).map_or(f32::NAN, |row| row.score))
 }
 
@@ -192,7 +218,7 @@ pub unsafe extern "C" fn vs_results_score(r: *const vs_results, i: usize) -> f32
 /// `vs_results_free(r)`. NULL when `r` is NULL or `i` is out of range. The text is the canonical
 /// form stored at write time (compact, keys sorted), not byte for byte what was given.
 #[no_mangle]
-pub unsafe extern "C" fn vs_results_metadata_json(r: *const vs_results, i: usize) -> *const c_char {
+pub extern "C" fn vs_results_metadata_json(r: Option<&vs_results>, i: usize) -> *const c_char {
     value_call(std::ptr::null(), || row(r, i).map_or(std::ptr::null(), |row| row.metadata.as_ptr()))
 }
 
@@ -201,11 +227,15 @@ pub unsafe extern "C" fn vs_results_metadata_json(r: *const vs_results, i: usize
 /// Returns NULL (and leaves `*dim` alone) when there is no vector, `r` is NULL or `i` is out of range.
 /// `dim` may be NULL.
 #[no_mangle]
-pub unsafe extern "C" fn vs_results_vector(r: *const vs_results, i: usize, dim: *mut usize) -> *const f32 {
+pub extern "C" fn vs_results_vector(
+    r: Option<&vs_results>,
+    i: usize,
+    dim: Option<&mut MaybeUninit<usize>>,
+) -> *const f32 {
     value_call(std::ptr::null(), || match row(r, i).and_then(|row| row.vector.as_ref()) {
         Some(v) => {
-            if !dim.is_null() {
-                *dim = v.len();
+            if let Some(dim) = dim {
+                dim.write(v.len());
             }
             v.as_ptr()
         }
@@ -236,7 +266,7 @@ pub unsafe extern "C" fn vs_results_vector(r: *const vs_results, i: usize, dim: 
 /// row. Later versions may add keys. The text is built the first time a row's explanation is read
 /// (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
 #[no_mangle]
-pub unsafe extern "C" fn vs_results_explanation_json(r: *const vs_results, i: usize) -> *const c_char {
+pub extern "C" fn vs_results_explanation_json(r: Option<&vs_results>, i: usize) -> *const c_char {
     value_call(std::ptr::null(), || {
         let Some(e) = row(r, i).and_then(|row| row.explanation.as_ref()) else { return std::ptr::null() };
         e.json
@@ -254,12 +284,8 @@ pub unsafe extern "C" fn vs_results_explanation_json(r: *const vs_results, i: us
 
 /// Frees a result set. NULL is a no-op. Must be called at most once per result set.
 #[no_mangle]
-pub unsafe extern "C" fn vs_results_free(r: *mut vs_results) {
-    value_call((), || {
-        if !r.is_null() {
-            drop(Box::from_raw(r));
-        }
-    })
+pub extern "C" fn vs_results_free(r: Option<Box<vs_results>>) {
+    value_call((), || drop(r))
 }
 
 #[cfg(test)]

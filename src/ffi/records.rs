@@ -2,10 +2,11 @@
 //! written.
 
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 
-use super::boundary::{floats_arg, opt_str_arg, status_call, str_arg};
+use super::boundary::{opt_out_call, status_call, try_opt_str, try_ref, try_slice, try_str};
 use super::error::{vs_error, vs_status};
-use super::store::{vs_store, with_store};
+use super::store::vs_store;
 use crate::namespace::RequestKind;
 
 /// Hides a live record from every read (get, query, count) until `vs_store_restore`; its space is
@@ -18,9 +19,17 @@ use crate::namespace::RequestKind;
 pub unsafe extern "C" fn vs_store_soft_delete(
     store: *mut vs_store,
     id: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || with_store(store, RequestKind::Write, |s| s.soft_delete(str_arg(id, "id")?)))
+    status_call(err, || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+            let id = unsafe { try_str(id, "id") }?;
+            s.soft_delete(id)
+        })
+    })
 }
 
 /// Undoes a soft delete: the record is visible again with its vector, metadata and expiry.
@@ -34,9 +43,17 @@ pub unsafe extern "C" fn vs_store_soft_delete(
 pub unsafe extern "C" fn vs_store_restore(
     store: *mut vs_store,
     id: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || with_store(store, RequestKind::Write, |s| s.restore(str_arg(id, "id")?)))
+    status_call(err, || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+            let id = unsafe { try_str(id, "id") }?;
+            s.restore(id)
+        })
+    })
 }
 
 /// Replaces the metadata of a live record with `metadata_json` (a JSON object as for
@@ -50,11 +67,17 @@ pub unsafe extern "C" fn vs_store_update_metadata(
     store: *mut vs_store,
     id: *const c_char,
     metadata_json: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        with_store(store, RequestKind::Write, |s| {
-            s.update_metadata(str_arg(id, "id")?, opt_str_arg(metadata_json, "metadata_json")?)
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `id` and `metadata_json` are NULL or NUL-terminated
+            // strings, valid for the call.
+            let (id, metadata) =
+                unsafe { (try_str(id, "id")?, try_opt_str(metadata_json, "metadata_json")?) };
+            s.update_metadata(id, metadata)
         })
     })
 }
@@ -78,13 +101,21 @@ pub unsafe extern "C" fn vs_store_upsert_with_ttl(
     dim: usize,
     metadata_json: *const c_char,
     ttl_seconds: u64,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        with_store(store, RequestKind::Write, |s| {
-            let id = str_arg(id, "id")?;
-            let vector = floats_arg(vec, dim, "vec")?;
-            let metadata = opt_str_arg(metadata_json, "metadata_json")?;
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `id` and `metadata_json` are NULL or NUL-terminated
+            // strings, `vec` is NULL or `dim` floats, all valid and unchanged for the call.
+            let (id, vector, metadata) = unsafe {
+                (
+                    try_str(id, "id")?,
+                    try_slice(vec, dim, "vec")?,
+                    try_opt_str(metadata_json, "metadata_json")?,
+                )
+            };
             s.upsert_with_ttl(id, vector, metadata, ttl_seconds)
         })
     })
@@ -101,9 +132,17 @@ pub unsafe extern "C" fn vs_store_set_ttl(
     store: *mut vs_store,
     id: *const c_char,
     ttl_seconds: u64,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || with_store(store, RequestKind::Write, |s| s.set_ttl(str_arg(id, "id")?, ttl_seconds)))
+    status_call(err, || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+            let id = unsafe { try_str(id, "id") }?;
+            s.set_ttl(id, ttl_seconds)
+        })
+    })
 }
 
 /// Deletes every expired record (live or soft-deleted) for good and writes how many to `*expired`
@@ -114,16 +153,12 @@ pub unsafe extern "C" fn vs_store_set_ttl(
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_expire_ttl_records(
     store: *mut vs_store,
-    expired: *mut u64,
-    err: *mut *mut vs_error,
+    expired: Option<&mut MaybeUninit<u64>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        with_store(store, RequestKind::Write, |s| {
-            let n = s.expire_ttl_records()?;
-            if !expired.is_null() {
-                *expired = n;
-            }
-            Ok(())
-        })
+    opt_out_call(err, expired, || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| s.expire_ttl_records())
     })
 }

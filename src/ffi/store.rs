@@ -1,16 +1,17 @@
 //! Opening, writing and closing a store.
 
 use std::ffi::{c_char, CStr};
+use std::mem::MaybeUninit;
 
 use super::boundary::{
-    floats_arg, handle, opt_str_arg, out_arg, ptr_array_arg, status_call, str_arg, value_call, versioned_arg,
-    Versioned,
+    need, out_call, status_call, try_cstr, try_opt_str, try_ref, try_slice, try_str, try_versioned,
+    value_call, BoxedHandle, Versioned,
 };
-use super::error::{owned_c_string, vs_error, vs_status};
+use super::error::{vs_error, vs_status};
 use super::query::{vs_results, ResultRow};
 use crate::error::{Error, Result};
 use crate::namespace::{Namespace, RequestKind};
-use crate::store::options::{Durability, Metric, StoreOptions};
+use crate::store::options::{Durability, LogRecovery, Metric, StoreOptions};
 use crate::store::{NewRecord, Store};
 use std::sync::Arc;
 
@@ -36,6 +37,17 @@ pub const VS_DURABILITY_PROCESS: vs_durability = 0;
 /// batch writes with `vs_store_upsert_many`.
 pub const VS_DURABILITY_SYNC: vs_durability = 1;
 
+/// What opening a store does with a damaged log (a `uint32_t`). A torn tail (the last write, cut by
+/// a crash, never acknowledged) is dropped under every policy.
+pub type vs_log_recovery = u32;
+/// The default: a damaged log frame that valid frames follow is not a torn write, so the open fails
+/// with `VS_ERR_CORRUPT` naming the byte offset, and the log is left exactly as it is.
+pub const VS_LOG_RECOVERY_TOLERATE_TORN_TAIL: vs_log_recovery = 0;
+/// Salvage: replay every valid frame and skip the damaged ones. The damaged log is kept beside the new
+/// one as `vecstore.log.damaged-<unix seconds>`; `vs_store_stats_json` reports what was skipped
+/// (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
+pub const VS_LOG_RECOVERY_SALVAGE: vs_log_recovery = 1;
+
 /// Largest vector dimension a store accepts.
 pub const VS_MAX_DIMENSION: u32 = 65536;
 
@@ -53,7 +65,8 @@ pub struct vs_store_options {
     /// with another metric is `VS_ERR_INVALID_ARGUMENT` (pass NULL options to reopen a store with
     /// whatever metric it has).
     pub metric: vs_metric,
-    /// HNSW graph degree M (default 16, 2..=256). Recorded now; used by the HNSW index.
+    /// HNSW graph degree M: links per node on the upper levels, twice that on the base level (default
+    /// 16, 2..=256).
     pub hnsw_m: u32,
     /// HNSW build-time candidate list size (default 200, 1..=100000).
     pub ef_construction: u32,
@@ -70,6 +83,8 @@ pub struct vs_store_options {
     /// 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more rewriting.
     /// `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
     pub checkpoint_bytes: u64,
+    /// One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
+    pub log_recovery: vs_log_recovery,
 }
 
 impl Versioned for vs_store_options {
@@ -88,6 +103,7 @@ impl Versioned for vs_store_options {
             durability: VS_DURABILITY_PROCESS,
             build_threads: d.build_threads as u32,
             checkpoint_bytes: 0,
+            log_recovery: VS_LOG_RECOVERY_TOLERATE_TORN_TAIL,
         }
     }
 }
@@ -107,6 +123,15 @@ impl vs_store_options {
                 return Err(Error::invalid(format!("options.durability {d} is not a VS_DURABILITY_* value")))
             }
         };
+        let log_recovery = match self.log_recovery {
+            VS_LOG_RECOVERY_TOLERATE_TORN_TAIL => LogRecovery::TolerateTornTail,
+            VS_LOG_RECOVERY_SALVAGE => LogRecovery::Salvage,
+            r => {
+                return Err(Error::invalid(format!(
+                    "options.log_recovery {r} is not a VS_LOG_RECOVERY_* value"
+                )))
+            }
+        };
         let opts = StoreOptions {
             dimension: self.dimension as usize,
             metric: Some(metric),
@@ -120,6 +145,7 @@ impl vs_store_options {
             } else {
                 self.checkpoint_bytes
             },
+            log_recovery,
         };
         opts.validate()?;
         Ok(opts)
@@ -153,18 +179,19 @@ pub(crate) enum StoreRef {
     Namespace(Arc<Namespace>),
 }
 
-/// Runs `f` on the store behind a handle: the routing every `vs_store_*` function goes through. For a
-/// namespace handle, the namespace refuses the call when it is deleted (`VS_ERR_NOT_FOUND`),
-/// suspended (`VS_ERR_NAMESPACE_SUSPENDED`) or over its request rate (`VS_ERR_RATE_LIMITED`), and
-/// counts it under `kind`. A NULL handle is `VS_ERR_INVALID_ARGUMENT`.
-pub(crate) unsafe fn with_store<T>(
-    store: *const vs_store,
-    kind: RequestKind,
-    f: impl FnOnce(&Store) -> Result<T>,
-) -> Result<T> {
-    match &handle(store, "store")?.inner {
-        StoreRef::Owned(s) => f(s.as_ref()),
-        StoreRef::Namespace(ns) => ns.call(kind, f),
+impl BoxedHandle for vs_store {}
+
+impl vs_store {
+    /// Runs `f` on the store behind the handle: the routing every `vs_store_*` function goes through.
+    /// For a namespace handle, the namespace refuses the call when it is deleted (`VS_ERR_NOT_FOUND`),
+    /// suspended (`VS_ERR_NAMESPACE_SUSPENDED`) or over its request rate (`VS_ERR_RATE_LIMITED`), and
+    /// counts it under `kind`.
+    pub(crate) fn call<T>(&self, kind: RequestKind, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        // A store a panic left out of step with its log answers every call with VS_ERR_INTERNAL.
+        match &self.inner {
+            StoreRef::Owned(s) => s.ensure_usable().and_then(|()| f(s.as_ref())),
+            StoreRef::Namespace(ns) => ns.call(kind, |s| s.ensure_usable().and_then(|()| f(s))),
+        }
     }
 }
 
@@ -192,22 +219,22 @@ pub extern "C" fn vs_store_options_default() -> vs_store_options {
 pub unsafe extern "C" fn vs_store_open(
     path: *const c_char,
     opts: *const vs_store_options,
-    out: *mut *mut vs_store,
-    err: *mut *mut vs_error,
+    out: Option<&mut MaybeUninit<*mut vs_store>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        if path.is_null() {
-            return Err(Error::invalid("path is NULL"));
-        }
-        out_arg(out, "out")?;
-        let path = path_arg(CStr::from_ptr(path));
+    out_call(err, out, "out", || {
+        // SAFETY: the header's contract: `path` is NULL or a NUL-terminated string, valid for the call.
+        let path = path_arg(unsafe { try_cstr(path, "path") }?);
         // NULL options are not the same as the default struct: they also mean "the store's own
         // metric" when reopening, where an explicit metric must match.
-        let opts =
-            if opts.is_null() { StoreOptions::default() } else { versioned_arg(opts, "opts")?.to_core()? };
+        let opts = if opts.is_null() {
+            StoreOptions::default()
+        } else {
+            // SAFETY: the header's contract: `opts` is from vs_store_options_default(), valid for the call.
+            unsafe { try_versioned(opts, "opts") }?.to_core()?
+        };
         let store = Store::open(path, &opts)?;
-        *out = Box::into_raw(Box::new(vs_store::new(StoreRef::Owned(Arc::new(store)))));
-        Ok(())
+        Ok(Box::new(vs_store::new(StoreRef::Owned(Arc::new(store)))))
     })
 }
 
@@ -224,16 +251,16 @@ pub(crate) fn path_arg(p: &CStr) -> &std::path::Path {
 }
 
 /// Closes the store: stops and joins the maintenance thread if one runs (waiting at most for the
-/// run in progress), makes the log durable, compacts it when it holds replaced or deleted records,
-/// releases the directory lock and frees the handle. For a handle from `vs_namespace_store`, only the
+/// run in progress), makes the log durable (and checkpoints when the log holds more than 64 KiB, or
+/// `checkpoint_bytes` if smaller, so that the next open replays little), releases the directory
+/// lock and frees the handle. Closing does not compact: see `vs_store_compact`. For a handle from `vs_namespace_store`, only the
 /// handle (and its maintenance thread) is freed: the namespace's store stays open in its manager. NULL is a no-op. Errors while closing are not
 /// reported; call `vs_store_flush` first to see them. Must be called exactly once per handle, after
 /// every other call on it has returned. No thread started by vecstore outlives this call.
 #[no_mangle]
-pub unsafe extern "C" fn vs_store_close(store: *mut vs_store) {
+pub extern "C" fn vs_store_close(store: Option<Box<vs_store>>) {
     value_call((), || {
-        if !store.is_null() {
-            let handle = Box::from_raw(store);
+        if let Some(handle) = store {
             // First the thread (it may hold a strong reference during a run), then the store.
             drop(handle.maintenance.lock().take());
             drop(handle);
@@ -263,13 +290,21 @@ pub unsafe extern "C" fn vs_store_upsert(
     vec: *const f32,
     dim: usize,
     metadata_json: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        with_store(store, RequestKind::Write, |s| {
-            let id = str_arg(id, "id")?;
-            let vector = floats_arg(vec, dim, "vec")?;
-            let metadata = opt_str_arg(metadata_json, "metadata_json")?;
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
+            // SAFETY: the header's contract: `id` and `metadata_json` are NULL or NUL-terminated
+            // strings, `vec` is NULL or `dim` floats, all valid and unchanged for the call.
+            let (id, vector, metadata) = unsafe {
+                (
+                    try_str(id, "id")?,
+                    try_slice(vec, dim, "vec")?,
+                    try_opt_str(metadata_json, "metadata_json")?,
+                )
+            };
             s.upsert(id, vector, metadata)
         })
     })
@@ -295,10 +330,12 @@ pub unsafe extern "C" fn vs_store_upsert_many(
     vecs: *const f32,
     dim: usize,
     metadata_json: *const *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
     status_call(err, || {
-        with_store(store, RequestKind::Write, |s| {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        store.call(RequestKind::Write, |s| {
             if n == 0 {
                 return Ok(());
             }
@@ -308,18 +345,27 @@ pub unsafe extern "C" fn vs_store_upsert_many(
             let total = n
                 .checked_mul(dim)
                 .ok_or_else(|| Error::invalid(format!("n * dim overflows ({n} * {dim})")))?;
-            let vecs = floats_arg(vecs, total, "vecs")?;
-            let ids = ptr_array_arg(ids, n, "ids")?;
-            let metas = if metadata_json.is_null() {
-                None
-            } else {
-                Some(ptr_array_arg(metadata_json, n, "metadata_json")?)
+            // SAFETY: the header's contract: `vecs` is NULL or `n * dim` floats, `ids` NULL or `n`
+            // pointers, `metadata_json` NULL or `n` pointers, all valid and unchanged for the call.
+            let (vecs, ids, metas) = unsafe {
+                (
+                    try_slice(vecs, total, "vecs")?,
+                    try_slice(ids, n, "ids")?,
+                    if metadata_json.is_null() {
+                        None
+                    } else {
+                        Some(try_slice(metadata_json, n, "metadata_json")?)
+                    },
+                )
             };
             let mut records = Vec::with_capacity(n);
             for (i, (&id, vector)) in ids.iter().zip(vecs.chunks_exact(dim)).enumerate() {
-                let id = str_arg(id, &format!("ids[{i}]"))?;
+                // SAFETY: the header's contract: each `ids[i]` is NULL or a NUL-terminated string.
+                let id = unsafe { try_str(id, &format!("ids[{i}]")) }?;
                 let metadata = match metas {
-                    Some(m) => opt_str_arg(m[i], &format!("metadata_json[{i}]"))?,
+                    // SAFETY: the header's contract: each `metadata_json[i]` is NULL or a
+                    // NUL-terminated string.
+                    Some(m) => unsafe { try_opt_str(m[i], &format!("metadata_json[{i}]")) }?,
                     None => None,
                 };
                 records.push(NewRecord { id, vector, metadata });
@@ -337,19 +383,18 @@ pub unsafe extern "C" fn vs_store_upsert_many(
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn vs_store_get(
-    store: *const vs_store,
+    store: Option<&vs_store>,
     id: *const c_char,
-    out: *mut *mut vs_results,
-    err: *mut *mut vs_error,
+    out: Option<&mut MaybeUninit<*mut vs_results>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        with_store(store, RequestKind::Read, |s| {
-            let id = str_arg(id, "id")?;
-            out_arg(out, "out")?;
+    out_call(err, out, "out", || {
+        need(store, "store")?.call(RequestKind::Read, |s| {
+            // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+            let id = unsafe { try_str(id, "id") }?;
             let rec = s.get(id)?;
             let row = ResultRow::new(rec.id, 0.0, rec.metadata).with_vector(rec.vector);
-            *out = vs_results::boxed(vec![row]);
-            Ok(())
+            Ok(vs_results::boxed(vec![row]))
         })
     })
 }
@@ -360,50 +405,53 @@ pub unsafe extern "C" fn vs_store_get(
 pub unsafe extern "C" fn vs_store_delete(
     store: *mut vs_store,
     id: *const c_char,
-    err: *mut *mut vs_error,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || with_store(store, RequestKind::Write, |s| s.delete(str_arg(id, "id")?)))
+    status_call(err, || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        let store = unsafe { try_ref(store, "store") }?;
+        // SAFETY: the header's contract: `id` is NULL or a NUL-terminated string.
+        store.call(RequestKind::Write, |s| s.delete(unsafe { try_str(id, "id") }?))
+    })
 }
 
 /// Writes the number of live records to `*live`. Errors: `VS_ERR_INVALID_ARGUMENT` (NULL).
 /// Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_store_count(
-    store: *const vs_store,
-    live: *mut u64,
-    err: *mut *mut vs_error,
+pub extern "C" fn vs_store_count(
+    store: Option<&vs_store>,
+    live: Option<&mut MaybeUninit<u64>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        with_store(store, RequestKind::Read, |s| {
-            out_arg(live, "live")?;
-            *live = s.count() as u64;
-            Ok(())
-        })
-    })
+    out_call(err, live, "live", || need(store, "store")?.call(RequestKind::Read, |s| Ok(s.count() as u64)))
 }
 
 /// Writes a JSON object describing the store to `*out_json`:
 /// `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
-/// "expired":E,"tombstones":T,"storage_bytes":Z}`: `count` live records not expired, `soft_deleted`
+/// "expired":E,"tombstones":T,"storage_bytes":Z,"replayed_frames":F,"replay_dropped_bytes":DB,
+/// "replay_damaged_regions":DR,"maintenance":...}`: `count` live records not expired, `soft_deleted`
 /// restorable records, `expired` records past their TTL not yet removed by
 /// `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
-/// compaction, `storage_bytes` bytes on disk (log, snapshot, description file), and `maintenance`:
+/// compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
+/// log frames replayed when the store was opened, `replay_dropped_bytes` log bytes dropped then (a
+/// torn tail, plus damaged regions a `VS_LOG_RECOVERY_SALVAGE` open skipped),
+/// `replay_damaged_regions` damaged regions such an open skipped (0 otherwise), and `maintenance`:
 /// `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
 /// "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
 /// started; errors in the thread never stop it, the last one is kept here).
 /// The string is owned by the caller: free it with `vs_string_free`. Later versions may add keys.
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL store or out_json). Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_store_stats_json(
-    store: *const vs_store,
-    out_json: *mut *mut c_char,
-    err: *mut *mut vs_error,
+pub extern "C" fn vs_store_stats_json(
+    store: Option<&vs_store>,
+    out_json: Option<&mut MaybeUninit<*mut c_char>>,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        with_store(store, RequestKind::Read, |s| {
-            out_arg(out_json, "out_json")?;
+    out_call(err, out_json, "out_json", || {
+        let store = need(store, "store")?;
+        store.call(RequestKind::Read, |s| {
             let st = s.stats();
-            let maintenance = handle(store, "store")?.maintenance.lock().as_ref().map(|m| m.status());
+            let maintenance = store.maintenance.lock().as_ref().map(|m| m.status());
             let json = serde_json::json!({
                 "count": st.count,
                 "dimension": st.dimension,
@@ -413,10 +461,12 @@ pub unsafe extern "C" fn vs_store_stats_json(
                 "expired": st.expired,
                 "tombstones": st.tombstones,
                 "storage_bytes": st.storage_bytes,
+                "replayed_frames": st.replayed_frames,
+                "replay_dropped_bytes": st.replay_dropped_bytes,
+                "replay_damaged_regions": st.replay_damaged_regions,
                 "maintenance": super::compact::maintenance_json(maintenance),
             });
-            *out_json = owned_c_string(json.to_string());
-            Ok(())
+            Ok(json.to_string())
         })
     })
 }
@@ -425,6 +475,12 @@ pub unsafe extern "C" fn vs_store_stats_json(
 /// mode writes already survive a crash of the process). Errors: `VS_ERR_IO`, `VS_ERR_INVALID_ARGUMENT`
 /// (NULL store). Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn vs_store_flush(store: *mut vs_store, err: *mut *mut vs_error) -> vs_status {
-    status_call(err, || with_store(store, RequestKind::Maintenance, |s| s.flush()))
+pub unsafe extern "C" fn vs_store_flush(
+    store: *mut vs_store,
+    err: Option<&mut MaybeUninit<*mut vs_error>>,
+) -> vs_status {
+    status_call(err, || {
+        // SAFETY: the header's contract: `store` is NULL or an open handle.
+        unsafe { try_ref(store, "store") }?.call(RequestKind::Maintenance, |s| s.flush())
+    })
 }

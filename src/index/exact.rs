@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::distance::{dot, l2_squared};
-use crate::store::options::Metric;
+use crate::index::Metric;
 
 /// A scored row: `row` indexes the block, `score` is "higher is more similar".
 #[derive(Debug, Clone, Copy, PartialEq)]

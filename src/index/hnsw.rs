@@ -35,10 +35,26 @@ use parking_lot::{Mutex, MutexGuard};
 use super::distance::x86;
 use super::distance::{kernel, portable, Level};
 use super::exact::{public_score, Scored};
-use crate::store::options::Metric;
+use crate::index::Metric;
 
 #[cfg(test)]
 mod tests;
+
+/// For tests (here and in the store): `g` passes [`Hnsw::check_integrity`]; except that a
+/// dot-product graph may leave a few nodes that no search reaches (measured: 188 of the 4000 of
+/// the hnsw tests' Dot fixture, see [`Hnsw::unreachable_nodes`]), where every other check must
+/// still pass and at most a tenth of the nodes may be lost.
+#[cfg(test)]
+pub(crate) fn assert_sound(g: &Hnsw) {
+    match g.check_integrity() {
+        Ok(()) => {}
+        Err(e) if g.metric() == Metric::Dot && e.contains("cannot be reached") => {
+            let lost = g.unreachable_nodes().len();
+            assert!(lost * 10 <= g.len(), "{e}");
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
 
 /// Where the graph reads vectors from. `vector(slot)` must return a slice of the same length for
 /// every slot in the graph (and for the one being inserted), and the same contents every time.
@@ -225,7 +241,22 @@ macro_rules! dispatch {
     }};
 }
 
-// Declared after `dispatch!` so that the macro is in scope there.
+/// Defines `unsafe fn $avx2(&self, args.., dist: S)`: `$imp` compiled for AVX2 and FMA, the
+/// `#[target_feature]` trampoline that `dispatch!` calls on AVX2 machines.
+macro_rules! avx2_trampoline {
+    ($avx2:ident => $imp:ident<$($g:ident: $bound:ident),*>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {
+        /// # Safety
+        /// The CPU must support AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $avx2<$($g: $bound,)* S: Space>(&self, $($arg: $ty,)* dist: S) $(-> $ret)? {
+            self.$imp($($arg,)* dist)
+        }
+    };
+}
+
+// Declared after `dispatch!` and `avx2_trampoline!` so that the macros are in scope there.
 mod repair;
 pub use repair::RepairStats;
 
@@ -358,6 +389,19 @@ fn huge_words(old: Vec<AtomicU32>, capacity: usize) -> Vec<AtomicU32> {
     v
 }
 
+/// Appends to `upper_start` the first upper-level block of each node of `levels`, numbering blocks
+/// from `blocks` (the blocks earlier nodes use): a node of level `L` owns `L` consecutive blocks, one
+/// per level `1..=L`. Returns the number of blocks used once these nodes are counted. The only place
+/// the offsets are derived (they are never stored: see the module documentation).
+fn push_upper_starts(upper_start: &mut Vec<u32>, levels: &[u8], mut blocks: usize) -> usize {
+    upper_start.reserve(levels.len());
+    for &l in levels {
+        upper_start.push(blocks as u32);
+        blocks += usize::from(l);
+    }
+    blocks
+}
+
 /// Deterministic level of `slot`: P(level >= l) = m^-l (the paper's mL = 1/ln m).
 fn draw_level(seed: u64, slot: u32, m: usize) -> usize {
     // splitmix64 of (seed, slot): independent of insertion order, so parallel builds draw the same
@@ -473,13 +517,10 @@ impl Hnsw {
             let cap = need0.max(2 * self.links0.capacity());
             self.links0 = huge_words(std::mem::take(&mut self.links0), cap);
         }
-        let mut blocks = self.links_up.len() / (self.m + 1);
-        for slot in start..end {
-            let level = draw_level(self.params.seed, slot, self.m);
-            self.levels.push(level as u8);
-            self.upper_start.push(blocks as u32);
-            blocks += level;
-        }
+        let (seed, m) = (self.params.seed, self.m);
+        self.levels.extend((start..end).map(|slot| draw_level(seed, slot, m) as u8));
+        let used = self.links_up.len() / (self.m + 1);
+        let blocks = push_upper_starts(&mut self.upper_start, &self.levels[start as usize..], used);
         self.links0.resize_with(end as usize * (self.m0 + 1), || AtomicU32::new(0));
         self.links_up.resize_with(blocks * (self.m + 1), || AtomicU32::new(0));
     }
@@ -568,23 +609,14 @@ impl Hnsw {
         dispatch!(self, insert_node_impl, insert_node_avx2, (q, vectors, scratch, locks, ep, max_level))
     }
 
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn insert_node_avx2<V: VectorSource, S: Space>(
-        &self,
+    avx2_trampoline!(insert_node_avx2 => insert_node_impl<V: VectorSource>(
         q: u32,
         vectors: &V,
         scratch: &mut Scratch,
         locks: Locks<'_>,
         ep: u32,
         max_level: usize,
-        dist: S,
-    ) -> Option<(u32, usize)> {
-        self.insert_node_impl(q, vectors, scratch, locks, ep, max_level, dist)
-    }
+    ) -> Option<(u32, usize)>);
 
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -863,23 +895,14 @@ impl Hnsw {
         out
     }
 
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn search_avx2<V: VectorSource, S: Space>(
-        &self,
+    avx2_trampoline!(search_avx2 => search_impl<V: VectorSource>(
         vectors: &V,
         query: &[f32],
         ef: usize,
         accept: &dyn Fn(u32) -> bool,
         scratch: &mut Scratch,
         stats: &mut SearchStats,
-        dist: S,
-    ) {
-        self.search_impl(vectors, query, ef, accept, scratch, stats, dist)
-    }
+    ));
 
     /// Greedy descent of the upper levels, then the level-0 search; leaves the (accepted) results
     /// in `scratch.results`.
@@ -940,14 +963,6 @@ fn select<V: VectorSource, S: Space>(vectors: &V, dist: S, sorted: &[Cand], m: u
 const MAGIC: &[u8; 8] = b"VSHNSW\0\x01";
 const HEADER_LEN: usize = 8 + 4 * 4 + 8 + 8 + 4 + 4;
 
-fn metric_code(m: Metric) -> u32 {
-    match m {
-        Metric::Cosine => 0,
-        Metric::Euclidean => 1,
-        Metric::Dot => 2,
-    }
-}
-
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -978,7 +993,7 @@ impl Hnsw {
         };
         let mut head = Vec::with_capacity(HEADER_LEN);
         head.extend_from_slice(MAGIC);
-        head.extend_from_slice(&metric_code(self.metric).to_le_bytes());
+        head.extend_from_slice(&self.metric.code().to_le_bytes());
         head.extend_from_slice(&(self.m as u32).to_le_bytes());
         head.extend_from_slice(&(self.params.ef_construction.min(u32::MAX as usize) as u32).to_le_bytes());
         head.extend_from_slice(&0u32.to_le_bytes()); // reserved
@@ -1007,6 +1022,19 @@ impl Hnsw {
     /// levels, degrees, neighbour ids, entry point); garbage gives `Err`, never a panic, and nothing
     /// is allocated beyond a small multiple of `bytes.len()`.
     pub fn read_from(bytes: &[u8]) -> Result<Hnsw, String> {
+        Self::decode(bytes, true)
+    }
+
+    /// [`Hnsw::read_from`] for bytes whose checksum the caller has already verified (the store's
+    /// snapshot file carries a crc of exactly these bytes and checks it when reading the file): the
+    /// graph's own checksum is not computed again, which would read every byte a second time.
+    /// Everything else is validated as by `read_from`, so damaged bytes still give `Err`, never a
+    /// panic; only damage that keeps the structure valid goes unnoticed without the checksum.
+    pub fn read_verified(bytes: &[u8]) -> Result<Hnsw, String> {
+        Self::decode(bytes, false)
+    }
+
+    fn decode(bytes: &[u8], check_crc: bool) -> Result<Hnsw, String> {
         if bytes.len() < HEADER_LEN + 4 {
             return Err("HNSW data is truncated".into());
         }
@@ -1015,16 +1043,12 @@ impl Hnsw {
         }
         let (body, tail) = bytes.split_at(bytes.len() - 4);
         let want = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
-        if crc32fast::hash(body) != want {
+        if check_crc && crc32fast::hash(body) != want {
             return Err("HNSW data checksum mismatch".into());
         }
         let mut r = Reader { bytes: body, pos: 8 };
-        let metric = match r.u32()? {
-            0 => Metric::Cosine,
-            1 => Metric::Euclidean,
-            2 => Metric::Dot,
-            x => return Err(format!("unknown metric code {x}")),
-        };
+        let code = r.u32()?;
+        let metric = Metric::from_code(code).ok_or_else(|| format!("unknown metric code {code}"))?;
         let m = r.u32()? as usize;
         let ef_construction = r.u32()? as usize;
         let _reserved = r.u32()?;
@@ -1044,28 +1068,16 @@ impl Hnsw {
         let len = len as usize;
         // Sizes are checked against the input before anything is allocated.
         let levels = r.take(len)?;
-        let mut blocks = 0usize;
-        for &l in levels {
-            if usize::from(l) > MAX_LEVEL {
-                return Err(format!("HNSW node level {l} out of range"));
-            }
-            blocks += usize::from(l);
+        if let Some(&l) = levels.iter().find(|&&l| usize::from(l) > MAX_LEVEL) {
+            return Err(format!("HNSW node level {l} out of range"));
         }
+        let mut upper_start = Vec::new();
+        let blocks = push_upper_starts(&mut upper_start, levels, 0);
         let m0 = 2 * m;
         let words0 = len * (m0 + 1);
         let words_up = blocks * (m + 1);
         if body.len() - r.pos != 4 * (words0 + words_up) {
             return Err("HNSW data size does not match its header".into());
-        }
-        if len == 0 {
-            if entry != NONE || max_level != 0 {
-                return Err("empty HNSW graph with an entry point".into());
-            }
-        } else {
-            let top = levels.iter().copied().max().map_or(0, usize::from);
-            if entry as usize >= len || usize::from(levels[entry as usize]) != max_level || max_level != top {
-                return Err("HNSW entry point is not a node of the top level".into());
-            }
         }
         let read_words = |r: &mut Reader<'_>, n: usize| -> Result<Vec<AtomicU32>, String> {
             let raw = r.take(4 * n)?;
@@ -1077,12 +1089,6 @@ impl Hnsw {
         };
         let links0 = read_words(&mut r, words0)?;
         let links_up = read_words(&mut r, words_up)?;
-        let mut upper_start = Vec::with_capacity(len);
-        let mut b = 0usize;
-        for &l in levels {
-            upper_start.push(b as u32);
-            b += usize::from(l);
-        }
         let g = Hnsw {
             params: HnswParams { m, ef_construction, seed },
             metric,
@@ -1092,20 +1098,132 @@ impl Hnsw {
             links0,
             upper_start,
             links_up,
-            entry: if len == 0 { NONE } else { entry },
+            entry,
             max_level,
             pool: Mutex::new(Vec::new()),
         };
+        g.check_entry()?;
+        g.check_lists()?;
+        Ok(g)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integrity check (the checks of hnswlib's `checkIntegrity`, plus reachability).
+
+impl Hnsw {
+    /// Checks the graph's structure: array sizes, the entry point (a node of the top level), every
+    /// list (count within the degree bound; neighbours in range, not the node itself, present at
+    /// that level, each listed once) and that every node can be reached from the entry point by
+    /// following lists of any level, as a search can (see [`Hnsw::unreachable_nodes`]). `Err`
+    /// names the first problem found.
+    /// Reads every list once (linear in the size of the graph); for tests and check tools.
+    pub fn check_integrity(&self) -> Result<(), String> {
+        let len = self.len();
+        let blocks = self.links_up.len() / (self.m + 1);
+        if self.links0.len() != len * (self.m0 + 1)
+            || self.links_up.len() != blocks * (self.m + 1)
+            || self.upper_start.len() != len
+            || self.levels.iter().map(|&l| usize::from(l)).sum::<usize>() != blocks
+        {
+            return Err("HNSW arrays do not match the node levels".into());
+        }
+        let mut expected = Vec::new();
+        push_upper_starts(&mut expected, &self.levels, 0);
+        if expected != self.upper_start {
+            return Err("HNSW upper-level offsets do not match the node levels".into());
+        }
+        self.check_entry()?;
+        if len == 0 {
+            return Ok(());
+        }
+        self.check_lists()?;
+        let mut ids = Vec::with_capacity(self.m0);
         for node in 0..len as u32 {
-            for level in 0..=usize::from(g.levels[node as usize]) {
-                let b = g.block(node, level);
+            for level in 0..=usize::from(self.levels[node as usize]) {
+                ids.clear();
+                ids.extend(self.neighbours(node, level).iter().map(|a| a.load(Relaxed)));
+                ids.sort_unstable();
+                if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(format!("HNSW node {node} lists neighbour {} twice at level {level}", w[0]));
+                }
+            }
+        }
+        let lost = self.unreachable_nodes();
+        if let Some(&first) = lost.first() {
+            return Err(format!(
+                "{} of {len} HNSW nodes cannot be reached from the entry point {} (node {first} is one)",
+                lost.len(),
+                self.entry
+            ));
+        }
+        Ok(())
+    }
+
+    /// The nodes that no search can reach: not reachable from the entry point by following lists
+    /// of any level (ascending). Assumes the lists are valid (as [`Hnsw::check_integrity`] checks
+    /// first). A dot-product graph can leave some: a vector of small norm is rarely closer (higher
+    /// inner product) to its neighbours than they are to each other, so the heuristic prunes it
+    /// out of every list.
+    pub fn unreachable_nodes(&self) -> Vec<u32> {
+        let len = self.len();
+        if len == 0 {
+            return Vec::new();
+        }
+        // Depth-first from the entry point over the lists of every level.
+        let mut seen = vec![false; len];
+        let mut stack = vec![self.entry];
+        seen[self.entry as usize] = true;
+        while let Some(node) = stack.pop() {
+            for level in 0..=usize::from(self.levels[node as usize]) {
+                for a in self.neighbours(node, level) {
+                    let id = a.load(Relaxed);
+                    if !std::mem::replace(&mut seen[id as usize], true) {
+                        stack.push(id);
+                    }
+                }
+            }
+        }
+        (0..len as u32).filter(|&i| !seen[i as usize]).collect()
+    }
+
+    /// The entry point is a node of the top level (none for an empty graph).
+    fn check_entry(&self) -> Result<(), String> {
+        let len = self.len();
+        if len == 0 {
+            if self.entry != NONE || self.max_level != 0 {
+                return Err("empty HNSW graph with an entry point".into());
+            }
+            return Ok(());
+        }
+        let top = self.levels.iter().copied().max().map_or(0, usize::from);
+        if self.entry as usize >= len
+            || usize::from(self.levels[self.entry as usize]) != self.max_level
+            || self.max_level != top
+        {
+            return Err("HNSW entry point is not a node of the top level".into());
+        }
+        Ok(())
+    }
+
+    /// Every list: count within the block, neighbours in range, not the node itself, and present at
+    /// the list's level. What makes searching the graph safe (no index out of bounds), so loading
+    /// checks it too.
+    fn check_lists(&self) -> Result<(), String> {
+        let len = self.len();
+        for node in 0..len as u32 {
+            for level in 0..=usize::from(self.levels[node as usize]) {
+                let b = self.block(node, level);
                 let cnt = b[0].load(Relaxed) as usize;
                 if cnt > b.len() - 1 {
                     return Err(format!("HNSW node {node} has {cnt} neighbours at level {level}"));
                 }
                 for a in &b[1..=cnt] {
                     let id = a.load(Relaxed);
-                    if id as usize >= len || id == node || usize::from(g.levels[id as usize]) < level {
+                    if id == node {
+                        return Err(format!("HNSW node {node} links to itself at level {level}"));
+                    }
+                    if id as usize >= len || usize::from(self.levels[id as usize]) < level {
                         return Err(format!(
                             "HNSW node {node} has an invalid neighbour {id} at level {level}"
                         ));
@@ -1113,40 +1231,6 @@ impl Hnsw {
                 }
             }
         }
-        Ok(g)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Read-only access to the graph's structure, for integrity checks (`vecstore verify`).
-
-impl Hnsw {
-    /// The entry point of searches (`None` for an empty graph).
-    pub fn entry_point(&self) -> Option<u32> {
-        (self.entry != NONE).then_some(self.entry)
-    }
-
-    /// The highest level of any node.
-    pub fn max_level(&self) -> usize {
-        self.max_level
-    }
-
-    /// The top level of `node` (which must be below `len()`).
-    pub fn node_level(&self, node: u32) -> usize {
-        usize::from(self.levels[node as usize])
-    }
-
-    /// Most neighbours a node may have at `level` (`2m` on level 0, `m` above).
-    pub fn degree_bound(&self, level: usize) -> usize {
-        if level == 0 {
-            self.m0
-        } else {
-            self.m
-        }
-    }
-
-    /// The neighbours of `node` at `level`, as stored (`level` at most the node's level).
-    pub fn links(&self, node: u32, level: usize) -> Vec<u32> {
-        self.neighbours(node, level).iter().map(|a| a.load(Relaxed)).collect()
+        Ok(())
     }
 }

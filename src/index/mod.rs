@@ -3,3 +3,6 @@
 pub mod distance;
 pub mod exact;
 pub mod hnsw;
+pub mod metric;
+
+pub use metric::Metric;

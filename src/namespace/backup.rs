@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::names::check_name;
 use super::{real_dir, remove_tree};
 use crate::error::{Code, Error, Result};
+use crate::storage::dir::{self, copy_file, link_or_copy, EntryKind};
+use crate::storage::fsutil::exists;
 use crate::storage::fsutil::{sync_dir, write_atomically};
-use crate::store::backup::{copy_file, link_or_copy};
 use crate::store::Store;
 
 pub const BACKUP_INFO_FILE: &str = "backup.json";
@@ -61,7 +62,7 @@ pub fn create(backups_root: &Path, id: &str, name: &str, store: &Store) -> Resul
     let ns = backups_root.join(id);
     real_dir(&ns, true)?;
     let dest = ns.join(name);
-    if std::fs::symlink_metadata(&dest).is_ok() {
+    if exists(&dest) {
         return Err(Error::new(
             Code::AlreadyExists,
             format!("backup already exists: {name} (namespace {id})"),
@@ -69,7 +70,7 @@ pub fn create(backups_root: &Path, id: &str, name: &str, store: &Store) -> Resul
     }
     let tmp = ns.join(format!(".tmp-{name}"));
     remove_tree(&tmp)?;
-    std::fs::create_dir(&tmp).map_err(|e| Error::io("cannot create directory", &tmp, e))?;
+    dir::create_new_dir(&tmp)?;
     let result = (|| {
         let created_at = super::now_unix();
         let info = store.backup_to(&tmp)?;
@@ -77,7 +78,7 @@ pub fn create(backups_root: &Path, id: &str, name: &str, store: &Store) -> Resul
         let file = BackupFile { format_version: BACKUP_FORMAT_VERSION, namespace: id.to_string(), entry };
         let text = serde_json::to_vec_pretty(&file).expect("backup info serialises");
         write_atomically(&tmp.join(BACKUP_INFO_FILE), &text)?;
-        std::fs::rename(&tmp, &dest).map_err(|e| Error::io("cannot rename into place", &dest, e))?;
+        dir::rename_into_place(&tmp, &dest)?;
         sync_dir(&ns)?;
         Ok(file.entry)
     })();
@@ -89,11 +90,7 @@ pub fn create(backups_root: &Path, id: &str, name: &str, store: &Store) -> Resul
 
 fn read_info(dir: &Path, name: &str) -> Result<BackupEntry> {
     let path = dir.join(BACKUP_INFO_FILE);
-    let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io("cannot stat", &path, e))?;
-    if !meta.is_file() {
-        return Err(Error::corrupt(&path, "is not a regular file (a symbolic link?)"));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+    let bytes = dir::read_regular_file(&path)?;
     let file: BackupFile = serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(&path, e))?;
     if file.format_version != BACKUP_FORMAT_VERSION || file.entry.name != name {
         return Err(Error::corrupt(&path, "unknown format version or a name that is not the directory's"));
@@ -111,14 +108,13 @@ pub fn list(backups_root: &Path, id: &str) -> Result<Vec<BackupEntry>> {
         }
     }
     let mut out = Vec::new();
-    for e in std::fs::read_dir(&ns).map_err(|e| Error::io("cannot read directory", &ns, e))? {
-        let e = e.map_err(|e| Error::io("cannot read directory", &ns, e))?;
-        let Some(name) = e.file_name().to_str().map(str::to_string) else { continue };
+    for e in dir::list(&ns)? {
+        let Some(name) = e.name.to_str().map(str::to_string) else { continue };
         if check_name(&name, "backup name").is_err() {
             continue; // temporary directories (".tmp-...") and anything not ours
         }
-        real_dir(&e.path(), false)?;
-        out.push(read_info(&e.path(), &name)?);
+        real_dir(&e.path, false)?;
+        out.push(read_info(&e.path, &name)?);
     }
     out.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
     Ok(out)
@@ -132,35 +128,26 @@ fn old_path(ns_root: &Path, id: &str) -> PathBuf {
     ns_root.join(format!(".old-{id}"))
 }
 
-fn exists(p: &Path) -> bool {
-    std::fs::symlink_metadata(p).is_ok()
-}
-
 /// Builds `ns/.restore-<id>` from a backup: snapshot files (immutable) are hard-linked, the others
 /// (the log, which the store appends to, and the small description files) copied. Returns its path.
 pub fn stage_restore(backup_dir: &Path, ns_root: &Path, id: &str) -> Result<PathBuf> {
     read_info(backup_dir, &backup_dir.file_name().unwrap_or_default().to_string_lossy())?;
     let staged = staged_path(ns_root, id);
     remove_tree(&staged)?;
-    std::fs::create_dir(&staged).map_err(|e| Error::io("cannot create directory", &staged, e))?;
+    dir::create_new_dir(&staged)?;
     let result = (|| {
-        for e in
-            std::fs::read_dir(backup_dir).map_err(|e| Error::io("cannot read directory", backup_dir, e))?
-        {
-            let e = e.map_err(|e| Error::io("cannot read directory", backup_dir, e))?;
-            let name = e.file_name();
-            if name == BACKUP_INFO_FILE {
+        for e in dir::list(backup_dir)? {
+            if e.name == BACKUP_INFO_FILE {
                 continue;
             }
-            let ft = e.file_type().map_err(|err| Error::io("cannot stat", &e.path(), err))?;
-            if !ft.is_file() {
-                return Err(Error::corrupt(&e.path(), "is not a regular file (a symbolic link?): refused"));
+            if e.kind != EntryKind::File {
+                return Err(Error::corrupt(&e.path, "is not a regular file (a symbolic link?): refused"));
             }
-            let to = staged.join(&name);
-            if name.to_string_lossy().starts_with("snap-") {
-                link_or_copy(&e.path(), &to)?;
+            let to = staged.join(&e.name);
+            if e.name.to_string_lossy().starts_with("snap-") {
+                link_or_copy(&e.path, &to)?;
             } else {
-                copy_file(&e.path(), &to, None)?;
+                copy_file(&e.path, &to, None)?;
             }
         }
         sync_dir(&staged)
@@ -180,9 +167,9 @@ pub fn swap_in(ns_root: &Path, id: &str, staged: &Path) -> Result<()> {
     let old = old_path(ns_root, id);
     remove_tree(&old)?;
     if exists(&cur) {
-        std::fs::rename(&cur, &old).map_err(|e| Error::io("cannot rename", &cur, e))?;
+        dir::rename_away(&cur, &old)?;
     }
-    std::fs::rename(staged, &cur).map_err(|e| Error::io("cannot rename into place", &cur, e))?;
+    dir::rename_into_place(staged, &cur)?;
     sync_dir(ns_root)?;
     remove_tree(&old)
 }
@@ -196,7 +183,7 @@ pub fn recover_restore(ns_root: &Path, id: &str) -> Result<()> {
     if exists(&old) {
         if !exists(&cur) {
             let from = if exists(&staged) { &staged } else { &old };
-            std::fs::rename(from, &cur).map_err(|e| Error::io("cannot rename into place", &cur, e))?;
+            dir::rename_into_place(from, &cur)?;
             sync_dir(ns_root)?;
         }
         remove_tree(&old)?;

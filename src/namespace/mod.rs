@@ -25,6 +25,8 @@ pub mod registry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::storage::dir::{self, EntryKind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -381,7 +383,7 @@ impl Namespace {
         real_dir(&self.dir, true)?;
         no_links_inside(&self.dir)?;
         let mut options = self.options.clone();
-        if self.dir.join(crate::storage::meta::META_FILE).exists() {
+        if self.dir.join(crate::store::meta::META_FILE).exists() {
             // An existing store keeps its own dimension and metric.
             options.dimension = 0;
             options.metric = None;
@@ -450,11 +452,11 @@ impl NamespaceManager {
         if root.as_os_str().is_empty() {
             return Err(Error::invalid("namespace root must not be empty"));
         }
-        std::fs::create_dir_all(root).map_err(|e| Error::io("cannot create directory", root, e))?;
+        crate::storage::fsutil::create_dir_all(root)?;
         // The root itself may be a link (the caller's choice); nothing inside it may be.
         for name in [crate::storage::lock::LOCK_FILE, registry::REGISTRY_FILE] {
             let path = root.join(name);
-            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            if dir::is_symlink(&path) {
                 return Err(Error::corrupt(
                     &path,
                     "is a symbolic link: vecstore never follows links inside a namespace root",
@@ -477,8 +479,8 @@ impl NamespaceManager {
                 // No registry: a new root. Namespace directories without it mean the registry was
                 // lost: refuse rather than present an empty manager over existing data.
                 let ns = root.join(NS_DIR);
-                if let Ok(mut entries) = std::fs::read_dir(&ns) {
-                    if entries.any(|e| e.is_ok_and(|e| !e.file_name().to_string_lossy().starts_with('.'))) {
+                if let Ok(entries) = dir::list(&ns) {
+                    if entries.iter().any(|e| !e.name.to_string_lossy().starts_with('.')) {
                         return Err(Error::corrupt(
                             &root.join(registry::REGISTRY_FILE),
                             "the namespace registry is missing but namespace directories exist",
@@ -543,6 +545,20 @@ impl NamespaceManager {
 
     /// Creates a namespace (`AlreadyExists` if the id is taken) and opens its store.
     pub fn create(&self, id: &str, name: &str, quotas: &Quotas) -> Result<()> {
+        self.create_with_options(id, name, quotas, &self.options)
+    }
+
+    /// [`NamespaceManager::create`] with the store options of this namespace instead of the
+    /// manager's (its dimension and metric, say). They apply when its store is created; reopening
+    /// keeps the store's own dimension and metric, as for every namespace.
+    pub fn create_with_options(
+        &self,
+        id: &str,
+        name: &str,
+        quotas: &Quotas,
+        options: &StoreOptions,
+    ) -> Result<()> {
+        options.validate()?;
         check_name(id, "namespace id")?;
         check_display_name(name)?;
         quotas.validate()?;
@@ -566,7 +582,7 @@ impl NamespaceManager {
             status: Status::Active,
             created_at: now_unix(),
         };
-        let ns = Namespace::new(&self.root, &self.options, record, &self.open_stores);
+        let ns = Namespace::new(&self.root, options, record, &self.open_stores);
         ns.open_into(ns.slot.write())?;
         let mut entries = self.entries.write();
         entries.insert(id.to_string(), ns.clone());
@@ -730,51 +746,36 @@ impl Drop for NamespaceManager {
 
 /// Checks that `path` is a directory and not a symbolic link, creating it when `create` and missing.
 pub(crate) fn real_dir(path: &Path, create: bool) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::corrupt(
+    match dir::kind_of(path)? {
+        Some(EntryKind::Symlink) => Err(Error::corrupt(
             path,
             "is a symbolic link: vecstore never follows links inside a namespace root",
         )),
-        Ok(m) if !m.is_dir() => Err(Error::corrupt(path, "should be a directory")),
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => match std::fs::create_dir(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => real_dir(path, false),
-            Err(e) => Err(Error::io("cannot create directory", path, e)),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(Error::new(Code::NotFound, format!("{} does not exist", path.display())))
+        Some(EntryKind::Dir) => Ok(()),
+        Some(_) => Err(Error::corrupt(path, "should be a directory")),
+        None if create => {
+            if dir::create_dir(path)? {
+                Ok(())
+            } else {
+                real_dir(path, false)
+            }
         }
-        Err(e) => Err(Error::io("cannot stat", path, e)),
+        None => Err(Error::new(Code::NotFound, format!("{} does not exist", path.display()))),
     }
 }
 
 /// Refuses a store directory holding a symbolic link (a store would follow it).
-pub(crate) fn no_links_inside(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("cannot read directory", dir, e))?;
-    for e in entries {
-        let e = e.map_err(|e| Error::io("cannot read directory", dir, e))?;
-        let ft = e.file_type().map_err(|err| Error::io("cannot stat", &e.path(), err))?;
-        if ft.is_symlink() {
-            return Err(Error::corrupt(
-                &e.path(),
-                "is a symbolic link: vecstore never follows links inside a namespace root",
-            ));
-        }
+pub(crate) fn no_links_inside(path: &Path) -> Result<()> {
+    match dir::list(path)?.into_iter().find(|e| e.kind == EntryKind::Symlink) {
+        Some(e) => Err(Error::corrupt(
+            &e.path,
+            "is a symbolic link: vecstore never follows links inside a namespace root",
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// Removes a directory tree, or only the link when `path` is a symbolic link (never what it points
-/// to). A missing path is fine.
-pub(crate) fn remove_tree(path: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("cannot stat", path, e)),
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(|e| Error::io("cannot remove", path, e)),
-        Ok(_) => std::fs::remove_file(path).map_err(|e| Error::io("cannot remove", path, e)),
-    }
-}
+pub(crate) use crate::storage::dir::remove_tree;
 
 #[cfg(test)]
 mod tests;

@@ -66,11 +66,7 @@ impl RegistryFile {
 /// Reads the registry of `root`; `Ok(None)` when there is none.
 pub fn load(root: &Path) -> Result<Option<Vec<NamespaceRecord>>> {
     let path = root.join(REGISTRY_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("cannot read", &path, e)),
-    };
+    let Some(bytes) = crate::storage::fsutil::read_if_exists(&path)? else { return Ok(None) };
     let file: RegistryFile = serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(&path, e))?;
     if file.format_version != REGISTRY_FORMAT_VERSION {
         return Err(Error::corrupt(

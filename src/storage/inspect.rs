@@ -2,14 +2,16 @@
 //!
 //! [`scan_log`] reads `vecstore.log` without opening it for writing, truncating or creating anything,
 //! and describes every frame it finds: where it starts, how long it is and the operations it holds.
-//! Where a frame is unreadable (bad length, failed checksum, a payload that does not decode) it looks
-//! for the next intact frame after it, so a damaged frame in the middle of the log is told apart from a
-//! torn tail (a crash while appending the last frame, which opening drops as designed): the damage is
-//! reported with its byte range and whatever intact frames follow are still read.
+//! It reads frames with the log's own reader ([`super::log`]'s `read_frame` and `next_valid_frame`),
+//! so it tells damage from a torn tail exactly as opening does: an unreadable frame that valid frames
+//! follow is damage (reported with its byte range, and the frames after it are still read); one with
+//! nothing valid after it is a torn tail (a crash while appending, which opening drops).
 
 use std::path::Path;
 
-use super::log::{LogOp, FRAME_HEADER_LEN, HEADER_LEN, LOG_FILE, MAGIC, MAX_FRAME_BYTES};
+use super::log::{
+    damaged_frame_op_count, next_valid_frame, read_frame, Frame, LogOp, HEADER_LEN, LOG_FILE, MAGIC,
+};
 use crate::error::{Error, Result};
 
 /// One intact frame.
@@ -29,7 +31,14 @@ pub struct LogDamage {
     pub offset: u64,
     /// Bytes in it (up to the next intact frame, or to the end of the file).
     pub bytes: u64,
+    /// Operations the damaged frame held, when its header still says so.
+    pub ops: Option<u64>,
+    /// `checksum mismatch`, `frame header cut short`, `frame length past the end of the log`, or why a
+    /// frame that passed its checksum does not decode.
     pub what: String,
+    /// True when the frame is cut short (its header or its length runs past the end of the file):
+    /// the mark of an unfinished append. False for a complete frame that fails its checksum.
+    pub cut_short: bool,
 }
 
 /// What [`scan_log`] found.
@@ -41,11 +50,11 @@ pub struct LogScan {
     pub generation: u32,
     /// Intact frames, in file order.
     pub frames: Vec<FrameInfo>,
-    /// Unreadable stretches followed by an intact frame: real damage (opening the store stops at the
-    /// first of them and drops everything after it).
+    /// Unreadable stretches followed by an intact frame: damage (opening refuses the store, or skips
+    /// them when salvaging).
     pub damage: Vec<LogDamage>,
     /// An unreadable stretch at the end of the file with no intact frame after it: a torn write from
-    /// a crash (or damage to the last frame, which cannot be told apart). Opening drops it.
+    /// a crash (or damage to the last frame, which cannot always be told apart). Opening drops it.
     pub torn_tail: Option<LogDamage>,
 }
 
@@ -56,42 +65,8 @@ impl LogScan {
     }
 }
 
-/// Why the frame at `pos` cannot be read, or its total length and ops.
-fn frame_at(bytes: &[u8], pos: usize) -> std::result::Result<(usize, Vec<LogOp>), String> {
-    let remaining = bytes.len() - pos;
-    if remaining < FRAME_HEADER_LEN {
-        return Err(format!("{remaining} bytes, shorter than a frame header"));
-    }
-    let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-    let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap());
-    if len > MAX_FRAME_BYTES || len > remaining - FRAME_HEADER_LEN {
-        return Err(format!(
-            "frame header gives a payload of {len} bytes, {} remain in the file",
-            remaining - FRAME_HEADER_LEN
-        ));
-    }
-    let payload = &bytes[pos + FRAME_HEADER_LEN..pos + FRAME_HEADER_LEN + len];
-    let actual = crc32fast::hash(payload);
-    if actual != crc {
-        return Err(format!("frame checksum is {actual:08x}, its header says {crc:08x}"));
-    }
-    let ops: Vec<LogOp> = bincode::deserialize(payload)
-        .map_err(|e| format!("frame passed its checksum but does not decode: {e}"))?;
-    Ok((FRAME_HEADER_LEN + len, ops))
-}
-
-/// A cheap test before the checksum: could a frame start at `pos`? (The payload is bincode of a
-/// `Vec<LogOp>`: a u64 count of at least 1, then the first op's variant index, below 6.)
-fn plausible_frame(bytes: &[u8], pos: usize) -> bool {
-    let Some(head) = bytes.get(pos..pos + FRAME_HEADER_LEN + 12) else { return false };
-    let len = u32::from_le_bytes(head[..4].try_into().unwrap()) as u64;
-    let count = u64::from_le_bytes(head[8..16].try_into().unwrap());
-    let variant = u32::from_le_bytes(head[16..20].try_into().unwrap());
-    len >= 12 && len as usize <= bytes.len() - pos - FRAME_HEADER_LEN && count >= 1 && count <= len && variant < 6
-}
-
-/// Reads and describes the log of store directory `dir` without changing anything. A missing log is
-/// `Code::NotFound`-free: it gives `Ok(None)`. A bad header is `Code::Corrupt`.
+/// Reads and describes the log of store directory `dir` without changing anything. A missing log
+/// gives `Ok(None)`; a bad header is `Code::Corrupt`.
 pub fn scan_log(dir: &Path) -> Result<Option<LogScan>> {
     let path = dir.join(LOG_FILE);
     let bytes = match std::fs::read(&path) {
@@ -120,27 +95,27 @@ pub fn scan_log(dir: &Path) -> Result<Option<LogScan>> {
     };
     let mut pos = HEADER_LEN as usize;
     while pos < bytes.len() {
-        match frame_at(&bytes, pos) {
-            Ok((len, ops)) => {
-                scan.frames.push(FrameInfo { offset: pos as u64, bytes: len as u64, ops });
-                pos += len;
+        let (what, cut_short) = match read_frame(&bytes, pos) {
+            Frame::Valid { ops, end } => {
+                scan.frames.push(FrameInfo { offset: pos as u64, bytes: (end - pos) as u64, ops });
+                pos = end;
+                continue;
             }
-            Err(what) => {
-                // The next intact frame after the damage, if any.
-                let next = (pos + 1..bytes.len())
-                    .find(|&q| plausible_frame(&bytes, q) && frame_at(&bytes, q).is_ok());
-                let end = next.unwrap_or(bytes.len());
-                let d = LogDamage { offset: pos as u64, bytes: (end - pos) as u64, what };
-                match next {
-                    Some(q) => {
-                        scan.damage.push(d);
-                        pos = q;
-                    }
-                    None => {
-                        scan.torn_tail = Some(d);
-                        pos = bytes.len();
-                    }
-                }
+            Frame::Damaged { why } => (why.to_string(), why != "checksum mismatch"),
+            Frame::Undecodable(e) => (format!("frame passed its checksum but does not decode: {e}"), false),
+        };
+        let next = next_valid_frame(&bytes, pos);
+        let end = next.unwrap_or(bytes.len());
+        let ops = damaged_frame_op_count(&bytes, pos, end);
+        let d = LogDamage { offset: pos as u64, bytes: (end - pos) as u64, ops, what, cut_short };
+        match next {
+            Some(q) => {
+                scan.damage.push(d);
+                pos = q;
+            }
+            None => {
+                scan.torn_tail = Some(d);
+                pos = bytes.len();
             }
         }
     }
@@ -159,7 +134,9 @@ mod tests {
     #[test]
     fn damage_in_the_middle_is_told_apart_from_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, 3, |_| Ok(())).unwrap();
+        let (mut log, _) =
+            Log::open(dir.path(), false, 3, crate::storage::log::LogRecovery::TolerateTornTail, |_| Ok(()))
+                .unwrap();
         for id in ["a", "b", "c"] {
             log.append(&[upsert(id)]).unwrap();
         }
@@ -178,8 +155,11 @@ mod tests {
         assert_eq!(scan.frames.len(), 2);
         assert_eq!(scan.frames[1].ops, vec![upsert("c")]);
         assert_eq!(scan.damage.len(), 1);
-        assert_eq!((scan.damage[0].offset, scan.damage[0].bytes), (clean.frames[1].offset, clean.frames[1].bytes));
-        assert!(scan.damage[0].what.contains("checksum"), "{}", scan.damage[0].what);
+        assert_eq!(
+            (scan.damage[0].offset, scan.damage[0].bytes),
+            (clean.frames[1].offset, clean.frames[1].bytes)
+        );
+        assert_eq!((scan.damage[0].what.as_str(), scan.damage[0].ops), ("checksum mismatch", Some(1)));
         assert!(scan.torn_tail.is_none());
         // Nothing was changed on disk.
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
@@ -193,5 +173,6 @@ mod tests {
         assert_eq!(scan.frames.len(), 2);
         assert!(scan.damage.is_empty());
         assert_eq!(scan.torn_tail.as_ref().unwrap().offset, clean.frames[2].offset);
+        assert!(scan.torn_tail.as_ref().unwrap().cut_short);
     }
 }

@@ -7,9 +7,19 @@
 //! frame  : payload length u32 | crc32 (IEEE) of payload u32 | payload (bincode of Vec<LogOp>)
 //! ```
 //! One frame holds one call's operations (a bulk upsert is one frame: all of it or none of it is
-//! replayed). On replay a frame that is cut short or fails its checksum ends the log: it and anything
-//! after it are dropped and the file is truncated to the last good frame, so a torn write from a crash
-//! is never loaded as garbage.
+//! replayed).
+//!
+//! ## Damage
+//! A frame that is cut short or fails its checksum is either a **torn tail** (the last write, cut by a
+//! crash: nothing valid follows it) or **damage** (valid frames follow it: the disk or someone changed
+//! bytes in the middle). The policy is named and chosen ([`LogRecovery`], after RocksDB's WAL recovery
+//! modes), never implicit:
+//! - [`LogRecovery::TolerateTornTail`] (the default): a torn tail is dropped and the file truncated to
+//!   the last good frame (that write was never acknowledged); damage is `Code::Corrupt` naming the byte
+//!   offset, and the file is left exactly as it is.
+//! - [`LogRecovery::Salvage`]: every valid frame is replayed, damaged regions are skipped and reported
+//!   ([`ReplayReport::damage`]); the damaged file is kept beside the log as `vecstore.log.damaged-<unix
+//!   seconds>` and the log is rewritten with the valid frames only, so the next open is clean.
 //!
 //! ## Log generations and checkpoints
 //! The log holds the writes made *after* the current snapshot (see [`super::snapshot`]); its generation
@@ -46,9 +56,9 @@ pub const LOG_FILE: &str = "vecstore.log";
 pub(crate) const LOG_FORMAT_VERSION: u32 = 2;
 pub(crate) const MAGIC: &[u8; 8] = b"VSLOG\0\0\0";
 pub(crate) const HEADER_LEN: u64 = 16;
-pub(crate) const FRAME_HEADER_LEN: usize = 8;
+const FRAME_HEADER_LEN: usize = 8;
 /// A frame longer than this is treated as damage, not as a request to allocate that much.
-pub(crate) const MAX_FRAME_BYTES: usize = 1 << 30;
+const MAX_FRAME_BYTES: usize = 1 << 30;
 /// When rewriting the log, ops are grouped into frames of at most this many.
 const REWRITE_OPS_PER_FRAME: usize = 4096;
 
@@ -81,13 +91,38 @@ pub enum LogOp {
     },
 }
 
+/// What to do with a damaged log frame that valid frames follow (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogRecovery {
+    /// Drop a torn tail; refuse to open (`Code::Corrupt`) when valid frames follow a damaged one.
+    #[default]
+    TolerateTornTail,
+    /// Replay every valid frame, skip and report damaged regions, keep a copy of the damaged file.
+    Salvage,
+}
+
+/// A damaged region of the log skipped by [`LogRecovery::Salvage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// Byte offset of the damaged frame in the log file.
+    pub offset: u64,
+    /// Bytes skipped, up to the next valid frame.
+    pub bytes: u64,
+    /// Operations the damaged frame held, when its header and operation count were still readable.
+    pub ops: Option<u64>,
+}
+
 /// What replay found.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplayReport {
     pub frames: u64,
     pub ops: u64,
-    /// Bytes of a damaged or torn tail that were dropped (0 for a clean log).
+    /// Bytes of a torn tail that were dropped (0 for a clean log).
     pub dropped_tail_bytes: u64,
+    /// Damaged regions skipped by a salvaging open (always empty otherwise: damage is an error).
+    pub damage: Vec<Damage>,
+    /// Where the damaged log was kept by a salvaging open that found damage.
+    pub damaged_copy: Option<PathBuf>,
     /// The log's generation after open (always the expected one).
     pub generation: u32,
     /// Set when the log found on disk had an older generation than expected and was discarded
@@ -165,9 +200,74 @@ fn replace_file(path: &Path, bytes: &[u8]) -> Result<(File, Option<String>)> {
     }
 }
 
+/// One frame as read from the log's bytes.
+pub(crate) enum Frame {
+    Valid {
+        ops: Vec<LogOp>,
+        end: usize,
+    },
+    /// Cut short, a length past the end or above the limit, or a checksum mismatch.
+    Damaged {
+        why: &'static str,
+    },
+    /// Passed its checksum but is not a list of operations: a bug, not damage; never skipped.
+    Undecodable(bincode::Error),
+}
+
+pub(crate) fn read_frame(bytes: &[u8], pos: usize) -> Frame {
+    let remaining = bytes.len() - pos;
+    if remaining < FRAME_HEADER_LEN {
+        return Frame::Damaged { why: "frame header cut short" };
+    }
+    let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes"));
+    if len > MAX_FRAME_BYTES || len > remaining - FRAME_HEADER_LEN {
+        return Frame::Damaged { why: "frame length past the end of the log" };
+    }
+    let payload = &bytes[pos + FRAME_HEADER_LEN..pos + FRAME_HEADER_LEN + len];
+    if crc32fast::hash(payload) != crc {
+        return Frame::Damaged { why: "checksum mismatch" };
+    }
+    match bincode::deserialize::<Vec<LogOp>>(payload) {
+        Ok(ops) => Frame::Valid { ops, end: pos + FRAME_HEADER_LEN + len },
+        Err(e) => Frame::Undecodable(e),
+    }
+}
+
+/// The offset of the first valid, non-empty frame after the damaged frame at `damaged`, if any: the
+/// difference between a torn tail (none) and damage in the middle of the log.
+///
+/// The frame the damaged one's length points at is tried first (a flipped payload bit leaves the
+/// length intact); then every later offset. An empty frame never counts: zeros (what a crash can
+/// leave past the end of a file) read as one.
+pub(crate) fn next_valid_frame(bytes: &[u8], damaged: usize) -> Option<usize> {
+    let is_valid = |p: usize| matches!(read_frame(bytes, p), Frame::Valid { ref ops, .. } if !ops.is_empty());
+    if bytes.len() - damaged >= FRAME_HEADER_LEN {
+        let len = u32::from_le_bytes(bytes[damaged..damaged + 4].try_into().expect("4 bytes")) as usize;
+        let next = damaged.saturating_add(FRAME_HEADER_LEN).saturating_add(len);
+        if next < bytes.len() && is_valid(next) {
+            return Some(next);
+        }
+    }
+    (damaged + 1..bytes.len().saturating_sub(FRAME_HEADER_LEN)).find(|&p| is_valid(p))
+}
+
+/// How many operations the damaged frame at `pos` (ending where the next valid one starts) held,
+/// when its length still fits exactly and its payload still starts with bincode's element count.
+pub(crate) fn damaged_frame_op_count(bytes: &[u8], pos: usize, next: usize) -> Option<u64> {
+    let len = u32::from_le_bytes(bytes.get(pos..pos + 4)?.try_into().ok()?) as usize;
+    if pos + FRAME_HEADER_LEN + len != next || len < 8 {
+        return None;
+    }
+    let start = pos + FRAME_HEADER_LEN;
+    let count = u64::from_le_bytes(bytes[start..start + 8].try_into().ok()?);
+    // Every operation takes more than 8 bytes: a larger count is itself damaged.
+    (count <= len as u64 / 8).then_some(count)
+}
+
 impl Log {
     /// Opens (creating if needed) the log in `dir`, calls `apply` for every op of every intact frame in
-    /// order, and truncates a damaged tail.
+    /// order, truncates a torn tail and handles damage as `recovery` says (see the module docs).
     ///
     /// `expected_generation` is the current snapshot manifest's `log_generation` (0 when the store has
     /// no snapshot): an older log is discarded without replay, a newer one is `Code::Corrupt` (see the
@@ -176,6 +276,7 @@ impl Log {
         dir: &Path,
         sync_each_write: bool,
         expected_generation: u32,
+        recovery: LogRecovery,
         mut apply: impl FnMut(LogOp) -> Result<()>,
     ) -> Result<(Log, ReplayReport)> {
         let path = dir.join(LOG_FILE);
@@ -253,45 +354,79 @@ impl Log {
             return Ok((log, report));
         }
 
-        let mut good_len = HEADER_LEN;
-        let mut payload = Vec::new();
-        loop {
-            let remaining = file_len - good_len;
-            if remaining == 0 {
-                break;
-            }
-            if remaining < FRAME_HEADER_LEN as u64 {
-                break; // torn frame header
-            }
-            let mut fh = [0u8; FRAME_HEADER_LEN];
-            reader.read_exact(&mut fh).map_err(|e| Error::io("cannot read", &path, e))?;
-            let len = u32::from_le_bytes(fh[..4].try_into().unwrap()) as usize;
-            let crc = u32::from_le_bytes(fh[4..].try_into().unwrap());
-            if len > MAX_FRAME_BYTES || (len as u64) > remaining - FRAME_HEADER_LEN as u64 {
-                break; // torn payload or a damaged length
-            }
-            payload.resize(len, 0);
-            reader.read_exact(&mut payload).map_err(|e| Error::io("cannot read", &path, e))?;
-            if crc32fast::hash(&payload) != crc {
-                break; // torn or damaged payload
-            }
-            let ops: Vec<LogOp> = bincode::deserialize(&payload).map_err(|e| {
-                Error::corrupt(
-                    &path,
-                    format!("frame at byte {good_len} passed its checksum but does not decode: {e}"),
-                )
-            })?;
-            report.frames += 1;
-            report.ops += ops.len() as u64;
-            for op in ops {
-                apply(op)?;
-            }
-            good_len += (FRAME_HEADER_LEN + len) as u64;
-        }
         drop(reader);
-        report.dropped_tail_bytes = file_len - good_len;
+        // SAFETY: the log is locked to this store (the directory lock) and nothing writes it while
+        // it is replayed; the mapping is dropped before the file is changed.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("cannot map", &path, e))?;
+        let bytes = &map[..];
+        let mut pos = HEADER_LEN as usize;
+        // Valid frames to keep when salvaging: (start, end) byte ranges.
+        let mut kept: Vec<(usize, usize)> = Vec::new();
+        while pos < bytes.len() {
+            match read_frame(bytes, pos) {
+                Frame::Valid { ops, end } => {
+                    report.frames += 1;
+                    report.ops += ops.len() as u64;
+                    for op in ops {
+                        apply(op)?;
+                    }
+                    kept.push((pos, end));
+                    pos = end;
+                }
+                Frame::Undecodable(e) => {
+                    return Err(Error::corrupt(
+                        &path,
+                        format!("frame at byte {pos} passed its checksum but does not decode: {e}"),
+                    ));
+                }
+                Frame::Damaged { why } => match next_valid_frame(bytes, pos) {
+                    None => {
+                        report.dropped_tail_bytes = (bytes.len() - pos) as u64;
+                        break; // a torn tail: the write it held was never acknowledged
+                    }
+                    Some(next) if recovery == LogRecovery::TolerateTornTail => {
+                        return Err(Error::corrupt(
+                            &path,
+                            format!(
+                                "the frame at byte {pos} is damaged ({why}) and valid frames follow it \
+                                 from byte {next}: this is not a torn write. Nothing was changed; open \
+                                 with log recovery 'salvage' to keep every valid frame and skip the damage"
+                            ),
+                        ));
+                    }
+                    Some(next) => {
+                        report.damage.push(Damage {
+                            offset: pos as u64,
+                            bytes: (next - pos) as u64,
+                            ops: damaged_frame_op_count(bytes, pos, next),
+                        });
+                        pos = next;
+                    }
+                },
+            }
+        }
+        let good_len = kept.last().map_or(HEADER_LEN, |&(_, end)| end as u64);
+        if !report.damage.is_empty() {
+            // Keep the damaged file for a person to look at, then make the log the valid frames only.
+            let copy = dir.join(format!("{LOG_FILE}.damaged-{}", crate::storage::fsutil::unix_now()));
+            crate::storage::fsutil::write_atomically(&copy, bytes)?;
+            let mut clean = header_bytes(generation).to_vec();
+            for &(start, end) in &kept {
+                clean.extend_from_slice(&bytes[start..end]);
+            }
+            drop(map);
+            drop(file);
+            let (file, unsynced) = replace_file(&path, &clean)?;
+            if let Some(why) = unsynced {
+                return Err(Error::new(crate::error::Code::Io, why));
+            }
+            report.damaged_copy = Some(copy);
+            let len = clean.len() as u64;
+            return Ok((Log { path, file, len, generation, sync_each_write, broken: None }, report));
+        }
+        drop(map);
         if good_len < file_len {
-            file.set_len(good_len).map_err(|e| Error::io("cannot truncate damaged tail of", &path, e))?;
+            file.set_len(good_len).map_err(|e| Error::io("cannot truncate torn tail of", &path, e))?;
             file.sync_all().map_err(|e| Error::io("cannot sync", &path, e))?;
         }
         file.seek(SeekFrom::Start(good_len)).map_err(|e| Error::io("cannot seek", &path, e))?;
@@ -433,7 +568,7 @@ mod tests {
 
     fn replay(dir: &Path) -> (Vec<LogOp>, ReplayReport) {
         let mut ops = Vec::new();
-        let (_log, report) = Log::open(dir, false, 0, |op| {
+        let (_log, report) = Log::open(dir, false, 0, LogRecovery::TolerateTornTail, |op| {
             ops.push(op);
             Ok(())
         })
@@ -444,7 +579,8 @@ mod tests {
     #[test]
     fn frames_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
+        let (mut log, _) =
+            Log::open(dir.path(), false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap();
         let before = log.len_bytes();
         log.append(&[upsert("a"), upsert("b")]).unwrap();
         assert_eq!(log.len_bytes() - before, frame_len(&[upsert("a"), upsert("b")]));
@@ -458,7 +594,8 @@ mod tests {
     #[test]
     fn every_torn_tail_is_dropped_and_earlier_frames_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
+        let (mut log, _) =
+            Log::open(dir.path(), false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap();
         log.append(&[upsert("a")]).unwrap();
         let good = log.len_bytes();
         log.append(&[upsert("b")]).unwrap();
@@ -478,7 +615,8 @@ mod tests {
     #[test]
     fn a_flipped_bit_in_the_last_frame_drops_only_that_frame() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
+        let (mut log, _) =
+            Log::open(dir.path(), false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap();
         log.append(&[upsert("a")]).unwrap();
         let good = log.len_bytes() as usize;
         log.append(&[upsert("b")]).unwrap();
@@ -498,18 +636,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LOG_FILE);
         std::fs::write(&path, b"NOTALOG\0\x01\0\0\0\0\0\0\0").unwrap();
-        let err = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap_err();
+        let err = Log::open(dir.path(), false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap_err();
         assert_eq!(err.code, crate::error::Code::Corrupt);
         let mut h = header_bytes(0);
         h[8] = 99;
         std::fs::write(&path, h).unwrap();
-        let err = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap_err();
+        let err = Log::open(dir.path(), false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap_err();
         assert_eq!(err.code, crate::error::Code::Corrupt);
         assert!(err.message.contains("version 99"), "{}", err.message);
         // A version 1 log (the layout before generations) is refused with a hint.
         h[8] = 1;
         std::fs::write(&path, h).unwrap();
-        let err = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap_err();
+        let err = Log::open(dir.path(), false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap_err();
         assert_eq!(err.code, crate::error::Code::Corrupt);
         assert!(err.message.contains("version 1 is not supported"), "{}", err.message);
         assert!(err.message.contains("reads version 2"), "{}", err.message);
@@ -517,7 +655,7 @@ mod tests {
 
     fn open_at(dir: &Path, expected: u32) -> Result<(Log, ReplayReport, Vec<LogOp>)> {
         let mut ops = Vec::new();
-        let (log, report) = Log::open(dir, false, expected, |op| {
+        let (log, report) = Log::open(dir, false, expected, LogRecovery::TolerateTornTail, |op| {
             ops.push(op);
             Ok(())
         })?;
@@ -639,7 +777,8 @@ mod tests {
     #[test]
     fn rewrite_replaces_the_history_with_the_given_state() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut log, _) = Log::open(dir.path(), false, 0, |_| Ok(())).unwrap();
+        let (mut log, _) =
+            Log::open(dir.path(), false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap();
         for i in 0..10 {
             log.append(&[upsert(&format!("{i}"))]).unwrap();
         }
@@ -650,5 +789,95 @@ mod tests {
         assert_eq!(ops.len(), 5001);
         assert_eq!(report.frames, 3, "4096 + 904 ops, then one appended frame");
         assert_eq!(ops[5000], upsert("after"));
+    }
+    /// 100 single-op frames; returns the log's bytes and each frame's start offset.
+    fn hundred_frames(dir: &Path) -> (Vec<u8>, Vec<usize>) {
+        let (mut log, _) = Log::open(dir, false, 0, LogRecovery::TolerateTornTail, |_| Ok(())).unwrap();
+        let mut starts = Vec::new();
+        for i in 0..100 {
+            starts.push(log.len_bytes() as usize);
+            log.append(&[upsert(&format!("r{i}"))]).unwrap();
+        }
+        drop(log);
+        (std::fs::read(dir.join(LOG_FILE)).unwrap(), starts)
+    }
+
+    fn open_with(dir: &Path, recovery: LogRecovery) -> Result<(Vec<LogOp>, ReplayReport)> {
+        let mut ops = Vec::new();
+        let (_log, report) = Log::open(dir, false, 0, recovery, |op| {
+            ops.push(op);
+            Ok(())
+        })?;
+        Ok((ops, report))
+    }
+
+    #[test]
+    fn damage_followed_by_valid_frames_is_corrupt_and_leaves_the_file_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut bytes, starts) = hundred_frames(dir.path());
+        let path = dir.path().join(LOG_FILE);
+        // A flipped bit in the payload of frame 50, then one in the length of frame 70 (whose
+        // successor can only be found by scanning).
+        // The first damage is what the error names, both times.
+        for at in [starts[50] + 20, starts[70] + 1] {
+            bytes[at] ^= 0x04;
+            std::fs::write(&path, &bytes).unwrap();
+            let err = open_with(dir.path(), LogRecovery::TolerateTornTail).unwrap_err();
+            assert_eq!(err.code, crate::error::Code::Corrupt);
+            assert!(err.message.contains(&format!("byte {}", starts[50])), "{}", err.message);
+            assert!(err.message.contains("salvage"), "{}", err.message);
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "the damaged log is left as it is");
+        }
+    }
+
+    #[test]
+    fn salvage_keeps_every_valid_frame_reports_the_damage_and_keeps_a_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut bytes, starts) = hundred_frames(dir.path());
+        let path = dir.path().join(LOG_FILE);
+        bytes[starts[50] + 20] ^= 0x04; // payload of frame 50: its length is intact
+        bytes[starts[70] + 1] ^= 0x04; // length of frame 70
+        std::fs::write(&path, &bytes).unwrap();
+        let (ops, report) = open_with(dir.path(), LogRecovery::Salvage).unwrap();
+        let ids: Vec<String> = ops
+            .iter()
+            .map(|op| match op {
+                LogOp::Upsert { id, .. } => id.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        let expected: Vec<String> =
+            (0..100).filter(|&i| i != 50 && i != 70).map(|i| format!("r{i}")).collect();
+        assert_eq!(ids, expected);
+        assert_eq!(report.frames, 98);
+        assert_eq!(report.damage.len(), 2);
+        assert_eq!(
+            report.damage[0],
+            Damage { offset: starts[50] as u64, bytes: (starts[51] - starts[50]) as u64, ops: Some(1) }
+        );
+        assert_eq!(report.damage[1].offset, starts[70] as u64);
+        assert_eq!(report.damage[1].bytes, (starts[71] - starts[70]) as u64);
+        let copy = report.damaged_copy.clone().expect("a copy of the damaged log");
+        assert_eq!(std::fs::read(&copy).unwrap(), bytes);
+        // The log now holds the valid frames only: a default open is clean and replays the same.
+        let (again, report) = open_with(dir.path(), LogRecovery::TolerateTornTail).unwrap();
+        assert_eq!(again, ops);
+        assert!(report.damage.is_empty() && report.dropped_tail_bytes == 0);
+    }
+
+    #[test]
+    fn zeros_after_a_torn_frame_are_a_torn_tail_not_damage() {
+        // A crash can leave zeros past the last write; an all-zero "frame" is empty and never counts
+        // as a valid frame following damage.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut bytes, starts) = hundred_frames(dir.path());
+        let path = dir.path().join(LOG_FILE);
+        bytes.truncate(starts[99] + 5);
+        bytes.extend_from_slice(&[0u8; 4096]);
+        std::fs::write(&path, &bytes).unwrap();
+        let (ops, report) = open_with(dir.path(), LogRecovery::TolerateTornTail).unwrap();
+        assert_eq!(ops.len(), 99);
+        assert_eq!(report.dropped_tail_bytes, (bytes.len() - starts[99]) as u64);
+        assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, starts[99]);
     }
 }

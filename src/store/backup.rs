@@ -7,16 +7,15 @@
 //! The snapshot files are hard-linked (falling back to a copy where links fail, e.g. across file
 //! systems), the small files are copied. Reads go on during the backup; writes wait for it.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
 use std::path::Path;
 
 use super::{now_unix, Store};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::storage::dir::{copy_file, link_or_copy};
 use crate::storage::fsutil::sync_dir;
 use crate::storage::log::LOG_FILE;
-use crate::storage::meta::META_FILE;
 use crate::storage::snapshot::{read_manifest, FileKind, MANIFEST_FILE};
+use crate::store::meta::META_FILE;
 
 /// What a backup holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,50 +51,4 @@ impl Store {
         sync_dir(dest)?;
         Ok(info)
     }
-}
-
-/// Hard-links `from` to `to`, or copies it when the link fails. Returns (bytes, linked). The caller
-/// syncs the directory.
-pub(crate) fn link_or_copy(from: &Path, to: &Path) -> Result<(u64, bool)> {
-    match std::fs::hard_link(from, to) {
-        Ok(()) => {
-            let len = std::fs::symlink_metadata(to).map_err(|e| Error::io("cannot stat", to, e))?.len();
-            Ok((len, true))
-        }
-        Err(_) => copy_file(from, to, None).map(|n| (n, false)),
-    }
-}
-
-/// Copies `from` (only its first `limit` bytes when given) to the new file `to`, fsynced. Refuses to
-/// overwrite (`to` must not exist) and never follows a symlink at `from`.
-pub(crate) fn copy_file(from: &Path, to: &Path, limit: Option<u64>) -> Result<u64> {
-    let meta = std::fs::symlink_metadata(from).map_err(|e| Error::io("cannot stat", from, e))?;
-    if !meta.file_type().is_file() {
-        return Err(Error::invalid(format!(
-            "{} is not a regular file (a symlink?): refused",
-            from.display()
-        )));
-    }
-    let src = File::open(from).map_err(|e| Error::io("cannot open", from, e))?;
-    let mut dst = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)
-        .map_err(|e| Error::io("cannot create", to, e))?;
-    let mut reader: Box<dyn Read> = match limit {
-        Some(n) => Box::new(src.take(n)),
-        None => Box::new(src),
-    };
-    let n = std::io::copy(&mut reader, &mut dst).map_err(|e| Error::io("cannot copy to", to, e))?;
-    if let Some(want) = limit {
-        if n != want {
-            return Err(Error::io(
-                "cannot copy",
-                from,
-                std::io::Error::other(format!("expected {want} bytes, read {n}")),
-            ));
-        }
-    }
-    dst.flush().and_then(|()| dst.sync_all()).map_err(|e| Error::io("cannot sync", to, e))?;
-    Ok(n)
 }

@@ -41,30 +41,13 @@ pub struct BatchError {
 }
 
 /// The snake_case name of an error code, as batch results spell it.
-pub fn code_key(code: Code) -> &'static str {
-    match code {
-        Code::InvalidArgument => "invalid_argument",
-        Code::DimensionMismatch => "dimension_mismatch",
-        Code::NotFound => "not_found",
-        Code::AlreadyExists => "already_exists",
-        Code::FilterSyntax => "filter_syntax",
-        Code::QuotaExceeded => "quota_exceeded",
-        Code::RateLimited => "rate_limited",
-        Code::NamespaceSuspended => "namespace_suspended",
-        Code::Io => "io",
-        Code::Corrupt => "corrupt",
-        Code::Locked => "locked",
-        Code::Internal => "internal",
-    }
-}
-
 impl Store {
     /// Applies `ops` in order under one write lock and one log append. Per-operation failures are
     /// in the result; an error means the batch as a whole was refused (quota, I/O, a batch larger
     /// than one log frame) and nothing was applied.
     pub fn batch_execute(&self, ops: &[WriteOp]) -> Result<BatchResult> {
         let started = Instant::now();
-        let outcome = self.write_ops(ops)?;
+        let outcome = self.write_ops(ops, super::write::Policy::PerOp)?;
         let errors: Vec<BatchError> = outcome
             .failures
             .into_iter()
@@ -72,7 +55,7 @@ impl Store {
                 index,
                 operation: ops[index].describe(),
                 error: e.message,
-                code: code_key(e.code),
+                code: e.code.key(),
                 status: e.code,
             })
             .collect();

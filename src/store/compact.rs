@@ -112,15 +112,12 @@ pub struct GraphOutcome {
     pub rebuilt: bool,
 }
 
-/// Tests force the rebuild path with this.
-#[cfg(test)]
-static FORCE_REBUILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-fn force_rebuild() -> bool {
-    #[cfg(test)]
-    return FORCE_REBUILD.load(std::sync::atomic::Ordering::Relaxed);
-    #[cfg(not(test))]
-    false
+/// How one compaction runs (internal: the public calls use the default). A value passed down the
+/// call, never global state, so that tests running in parallel cannot change each other's runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CompactOptions {
+    /// Rebuild the graph even when the repair kept its recall (tests of the rebuild path).
+    pub force_rebuild: bool,
 }
 
 /// Largest sampled recall loss a repair may cause before the graph is rebuilt instead.
@@ -259,8 +256,8 @@ impl Store {
             inner.meta.compaction = old;
             return Err(e);
         }
-        inner.meta_bytes = std::fs::metadata(self.path.join(crate::storage::meta::META_FILE))
-            .map_or(inner.meta_bytes, |m| m.len());
+        inner.meta_bytes = crate::storage::dir::file_len(&self.path.join(crate::store::meta::META_FILE))
+            .unwrap_or(inner.meta_bytes);
         Ok(())
     }
 
@@ -276,16 +273,19 @@ impl Store {
     pub fn maybe_compact(&self) -> Result<CompactionResult> {
         let start = Instant::now();
         let mut reason = String::new();
-        let report = self.run_compaction(|r, c| match r.decide(c) {
-            Ok(why) => {
-                reason = why;
-                true
-            }
-            Err(why) => {
-                reason = why;
-                false
-            }
-        })?;
+        let report = self.run_compaction(
+            |r, c| match r.decide(c) {
+                Ok(why) => {
+                    reason = why;
+                    true
+                }
+                Err(why) => {
+                    reason = why;
+                    false
+                }
+            },
+            CompactOptions::default(),
+        )?;
         let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
         Ok(match report {
             Some(r) => CompactionResult {
@@ -307,7 +307,12 @@ impl Store {
 
     /// Compacts now and says what it did.
     pub fn compact_report(&self) -> Result<CompactionReport> {
-        Ok(self.run_compaction(|_, _| true)?.unwrap_or_default())
+        self.compact_report_with(CompactOptions::default())
+    }
+
+    /// [`Store::compact_report`] with internal options.
+    pub(crate) fn compact_report_with(&self, options: CompactOptions) -> Result<CompactionReport> {
+        Ok(self.run_compaction(|_, _| true, options)?.unwrap_or_default())
     }
 
     /// Compacts if `decide` says so (given what is reclaimable and the configuration, under the
@@ -315,7 +320,9 @@ impl Store {
     fn run_compaction(
         &self,
         decide: impl FnOnce(&Reclaimable, &CompactionConfig) -> bool,
+        options: CompactOptions,
     ) -> Result<Option<CompactionReport>> {
+        self.ensure_usable()?;
         let start = Instant::now();
         let guard = self.inner.upgradable_read();
         let now = now_unix();
@@ -336,17 +343,21 @@ impl Store {
             report.duration = start.elapsed();
             return Ok(Some(report));
         }
-        let (compacted, graph_time, repair, outcome) = guard.build_compacted(&keep)?;
+        let (compacted, graph_time, repair, outcome) = guard.build_compacted(&keep, options)?;
         report.graph = graph_time;
         report.repair = repair;
         report.graph_outcome = outcome;
 
         let exclusive = Instant::now();
         let mut inner = RwLockUpgradableReadGuard::upgrade(guard);
+        // The new snapshot is committed: a panic before memory and the log follow it must fail the
+        // handle rather than leave it serving the old state over the new files.
+        let fail_on_panic = super::write::FailOnPanic(&self.failed);
         let old = inner.swap_in(compacted);
         // The new snapshot is committed: the log's history is in it.
         let reset = inner.log.reset(old.next_log_generation);
         report.exclusive = exclusive.elapsed();
+        drop(fail_on_panic);
         drop(inner);
         drop(old); // freeing the old state (many small allocations) outside the lock
         reset?;
@@ -358,7 +369,11 @@ impl Store {
 impl Inner {
     /// Builds and commits (as a new snapshot generation) the store with only the slots `keep`.
     /// Reads `self` only, so it runs under a shared lock.
-    fn build_compacted(&self, keep: &[u32]) -> Result<(Compacted, Duration, RepairStats, GraphOutcome)> {
+    fn build_compacted(
+        &self,
+        keep: &[u32],
+        options: CompactOptions,
+    ) -> Result<(Compacted, Duration, RepairStats, GraphOutcome)> {
         let dim = self.vectors.dim();
         let mut data = Vec::with_capacity(keep.len() * dim);
         for &s in keep {
@@ -402,7 +417,7 @@ impl Inner {
         if keep.len() > 1 && self.index.len() == self.slots.len() {
             let (old, new) = self.sampled_recall(keep, &vectors, &index);
             outcome = GraphOutcome { sample_recall_before: old, sample_recall_repaired: new, rebuilt: false };
-            if new < old - REPAIR_TOLERANCE || force_rebuild() {
+            if new < old - REPAIR_TOLERANCE || options.force_rebuild {
                 index = Hnsw::new(self.index.params(), self.meta.metric);
                 index.insert_batch(0..keep.len() as u32, &vectors, self.build_threads);
                 outcome.rebuilt = true;

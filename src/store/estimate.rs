@@ -41,9 +41,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::explain::Plan;
+use super::Plan;
 use super::{check_ef_search, check_k, Inner, Query, Store, SELECTIVITY_SAMPLES};
-use crate::error::{Code, Error};
+use crate::error::Error;
 use crate::filter::Filter;
 use crate::index::exact;
 use crate::index::hnsw::SearchStats;
@@ -55,8 +55,8 @@ pub struct QueryEstimate {
     pub valid: bool,
     /// One message per problem found (all of them, not only the first).
     pub errors: Vec<String>,
-    /// The status name of each error, in the same order: `VS_ERR_INVALID_ARGUMENT`,
-    /// `VS_ERR_DIMENSION_MISMATCH` or `VS_ERR_FILTER_SYNTAX`.
+    /// The code of each error, in the same order, spelled as in every JSON the library emits
+    /// ([`crate::Code::key`]): `invalid_argument`, `dimension_mismatch` or `filter_syntax`.
     pub error_codes: Vec<&'static str>,
     /// 0..=1, `1 - exp(-estimated_duration_ms / 10)`.
     pub cost_estimate: f64,
@@ -104,11 +104,7 @@ impl QueryEstimate {
     }
 
     fn push_error(&mut self, e: Error) {
-        self.error_codes.push(match e.code {
-            Code::DimensionMismatch => "VS_ERR_DIMENSION_MISMATCH",
-            Code::FilterSyntax => "VS_ERR_FILTER_SYNTAX",
-            _ => "VS_ERR_INVALID_ARGUMENT",
-        });
+        self.error_codes.push(e.code.key());
         self.errors.push(e.message);
     }
 }
@@ -348,7 +344,7 @@ impl Store {
         }
         est.valid = true;
         let k = q.k;
-        let requested_ef = if q.ef_search == 0 { inner.meta.ef_search } else { q.ef_search };
+        let requested_ef = inner.requested_ef(q.ef_search);
         est.ef_search = requested_ef.max(k);
         if dim == 0 {
             est.plan = Some(Plan::Empty);
@@ -383,11 +379,8 @@ impl Store {
     ) {
         let ef = requested_ef.max(k);
         let n = inner.slots.len();
-        let now = if inner.expiring > 0 { super::now_unix() } else { 0 };
-        let accept = |s: u32| {
-            inner.visible(s, now) && filter.is_none_or(|f| f.matches(&inner.slots[s as usize].metadata))
-        };
-        let everything_visible = filter.is_none() && inner.live == n && inner.expiring == 0;
+        let accept = inner.acceptor(filter);
+        let everything_visible = inner.everything_visible(filter.is_some());
         // The same sample the planner takes, timed: the query pays this first (cold) pass too; the
         // second pass, with the records in the cache, times the filter's evaluation alone.
         let samples = n.min(SELECTIVITY_SAMPLES);
@@ -533,32 +526,16 @@ mod tests {
         let (_d, store) = store_with(50, 4);
         let v = [0.5, 0.1, 0.2, 0.3];
         let cases: Vec<(Query, &str, &str)> = vec![
-            (
-                Query { vector: &v[..3], k: 5, filter: None, ef_search: 0 },
-                "VS_ERR_DIMENSION_MISMATCH",
-                "dimension",
-            ),
-            (Query { vector: &v, k: 0, filter: None, ef_search: 0 }, "VS_ERR_INVALID_ARGUMENT", "k must be"),
-            (
-                Query { vector: &v, k: 10_001, filter: None, ef_search: 0 },
-                "VS_ERR_INVALID_ARGUMENT",
-                "k must be",
-            ),
-            (
-                Query { vector: &v, k: 5, filter: Some("bucket >"), ef_search: 0 },
-                "VS_ERR_FILTER_SYNTAX",
-                "position",
-            ),
+            (Query { vector: &v[..3], k: 5, filter: None, ef_search: 0 }, "dimension_mismatch", "dimension"),
+            (Query { vector: &v, k: 0, filter: None, ef_search: 0 }, "invalid_argument", "k must be"),
+            (Query { vector: &v, k: 10_001, filter: None, ef_search: 0 }, "invalid_argument", "k must be"),
+            (Query { vector: &v, k: 5, filter: Some("bucket >"), ef_search: 0 }, "filter_syntax", "position"),
             (
                 Query { vector: &[0.5, f32::NAN, 0.2, 0.3], k: 5, filter: None, ef_search: 0 },
-                "VS_ERR_INVALID_ARGUMENT",
+                "invalid_argument",
                 "non-finite",
             ),
-            (
-                Query { vector: &v, k: 5, filter: None, ef_search: 100_001 },
-                "VS_ERR_INVALID_ARGUMENT",
-                "ef_search",
-            ),
+            (Query { vector: &v, k: 5, filter: None, ef_search: 100_001 }, "invalid_argument", "ef_search"),
         ];
         for (q, code, text) in cases {
             let e = store.estimate_query(&q);
@@ -573,10 +550,7 @@ mod tests {
         }
         // Every problem is reported, not only the first.
         let e = store.estimate_query(&Query { vector: &v[..3], k: 0, filter: Some("("), ef_search: 0 });
-        assert_eq!(
-            e.error_codes,
-            vec!["VS_ERR_INVALID_ARGUMENT", "VS_ERR_FILTER_SYNTAX", "VS_ERR_DIMENSION_MISMATCH"]
-        );
+        assert_eq!(e.error_codes, vec!["invalid_argument", "filter_syntax", "dimension_mismatch"]);
     }
 
     #[test]

@@ -8,45 +8,9 @@
 use serde::Serialize;
 
 use super::options::Metric;
-use super::{Query, Store};
-use crate::error::{Error, Result};
+use super::{Plan, Query, SearchInfo, Store};
+use crate::error::Result;
 use crate::filter::Filter;
-use crate::index::hnsw::SearchStats;
-
-/// How a search ran (or, in an estimate, will run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Plan {
-    /// Every slot's distance computed: small stores, and filters few records pass.
-    #[default]
-    ExactScan,
-    /// The HNSW graph.
-    Graph,
-    /// The graph found fewer than k passing records, so the exact scan answered.
-    GraphWithExactFallback,
-    /// Nothing to search: the store has no dimension yet (never written).
-    Empty,
-}
-
-impl Plan {
-    pub fn name(self) -> &'static str {
-        match self {
-            Plan::ExactScan => "exact_scan",
-            Plan::Graph => "graph",
-            Plan::GraphWithExactFallback => "graph_with_exact_fallback",
-            Plan::Empty => "empty",
-        }
-    }
-}
-
-/// What one search did: its plan, the graph's counters (zero when the graph was not used) and the
-/// distances the exact scan computed (one per slot; zero when it did not run).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct SearchInfo {
-    pub(crate) plan: Plan,
-    pub(crate) graph: SearchStats,
-    pub(crate) exact_distance_calculations: u64,
-}
 
 /// The work of one query, the same for every result of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -222,14 +186,6 @@ pub struct ExplainedHit {
     pub explanation: Explanation,
 }
 
-fn metric_label(m: Metric) -> &'static str {
-    match m {
-        Metric::Cosine => "Cosine",
-        Metric::Euclidean => "Euclidean",
-        Metric::Dot => "Dot",
-    }
-}
-
 /// The metric's own value behind a public score.
 fn raw_score(m: Metric, score: f32) -> f64 {
     match m {
@@ -246,20 +202,14 @@ impl Store {
     /// text.
     pub fn query_explain(&self, q: &Query<'_>) -> Result<Vec<ExplainedHit>> {
         let (filter, query) = self.prepare_query(q)?;
+        self.ensure_usable()?;
         let inner = self.inner.read();
-        let dim = inner.dim();
-        if dim == 0 {
-            return Ok(Vec::new());
-        }
-        if query.len() != dim {
-            return Err(Error::dimension(dim, query.len()));
-        }
-        let ef = if q.ef_search == 0 { inner.meta.ef_search } else { q.ef_search };
+        let Some(ef) = inner.searchable(query.len(), q.ef_search)? else { return Ok(Vec::new()) };
         let mut info = SearchInfo::default();
         let hits = inner.search_info(self.metric, &query, q.k, ef, filter.as_ref(), &mut info);
         let stats = GraphStats::of(&info);
         let filter_expr = filter.as_ref().map(Filter::to_string);
-        let metric = metric_label(self.metric);
+        let metric = Metric::label(self.metric);
         let out = hits
             .into_iter()
             .enumerate()

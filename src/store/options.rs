@@ -1,29 +1,10 @@
-//! Options a store is opened with, and the similarity metrics it supports.
+//! Options a store is opened with.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// How similarity is measured. Scores are always "higher is more similar":
-/// cosine similarity for `Cosine`, the dot product for `Dot`, and `1 / (1 + d)` with the true
-/// (not squared) euclidean distance `d` for `Euclidean`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    Cosine,
-    Euclidean,
-    Dot,
-}
-
-impl Metric {
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Cosine => "cosine",
-            Metric::Euclidean => "euclidean",
-            Metric::Dot => "dot",
-        }
-    }
-}
+pub use crate::index::Metric;
+pub use crate::storage::log::LogRecovery;
 
 /// When a write is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +31,9 @@ pub struct StoreOptions {
     pub build_threads: usize,
     /// A checkpoint runs when the log grows past this many bytes (and on close).
     pub checkpoint_bytes: u64,
+    /// What opening does with a damaged log frame that valid frames follow: refuse (the default) or
+    /// salvage every valid frame. A torn tail is dropped either way.
+    pub log_recovery: LogRecovery,
 }
 
 /// Default log size that triggers a checkpoint.
@@ -66,6 +50,7 @@ impl Default for StoreOptions {
             durability: Durability::Process,
             build_threads: 1,
             checkpoint_bytes: DEFAULT_CHECKPOINT_BYTES,
+            log_recovery: LogRecovery::TolerateTornTail,
         }
     }
 }

@@ -32,7 +32,12 @@ impl Store {
             let slot = &inner.slots[s as usize];
             text.clear();
             text.push_str(&metadata_text(&slot.metadata));
-            f(RecordRef { id: &slot.id, vector: inner.vectors.get(s), metadata: &text, expires_at: slot.expires_at })?;
+            f(RecordRef {
+                id: &slot.id,
+                vector: inner.vectors.get(s),
+                metadata: &text,
+                expires_at: slot.expires_at,
+            })?;
             n += 1;
         }
         Ok(n)

@@ -1,4 +1,6 @@
 use super::*;
+use crate::error::Code;
+use crate::store::options::{StoreOptions, MAX_K};
 use std::path::Path;
 
 use crate::storage::snapshot::FileKind;
@@ -192,7 +194,7 @@ fn dimension_comes_from_the_log_when_the_meta_file_never_got_it() {
     s.upsert("a", &[1.0, 2.0, 3.0], None).unwrap();
     drop(s);
     // Simulate a crash between the log append and the meta file update of the first write.
-    let mut meta = crate::storage::meta::Meta::load(dir.path()).unwrap().unwrap();
+    let mut meta = crate::store::meta::Meta::load(dir.path()).unwrap().unwrap();
     meta.dimension = 0;
     meta.save(dir.path()).unwrap();
     let s = Store::open(dir.path(), &opts(0, Metric::Dot)).unwrap();
@@ -450,4 +452,45 @@ fn a_size_triggered_checkpoint_and_damaged_snapshot_files() {
         std::fs::write(&path, &original).unwrap();
         assert_eq!(Store::open(dir.path(), &o).unwrap().count(), 200);
     }
+}
+
+#[test]
+fn a_damaged_middle_log_frame_is_corrupt_and_salvage_keeps_every_other_record() {
+    // The report that opened this: 100 single upserts, one bit flipped in the middle of the log; the
+    // reopen used to succeed with 49 records and cut the log in half.
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &opts(4, Metric::Cosine)).unwrap();
+    let mut frame_starts = Vec::new();
+    for i in 0..100 {
+        frame_starts.push(s.stats().log_bytes as usize);
+        s.upsert(&format!("r{i}"), &[1.0, i as f32, 0.5, 0.25], Some(r#"{"n":1}"#)).unwrap();
+    }
+    drop(s); // the log is small: closing does not checkpoint, so the 100 frames stay in the log
+    let log_path = dir.path().join(crate::storage::log::LOG_FILE);
+    let mut bytes = std::fs::read(&log_path).unwrap();
+    assert_eq!(bytes.len() as usize, frame_starts[99] + (frame_starts[99] - frame_starts[98]));
+    bytes[frame_starts[50] + 30] ^= 0x01;
+    std::fs::write(&log_path, &bytes).unwrap();
+
+    let err = Store::open(dir.path(), &StoreOptions::default()).err().expect("damage refuses the open");
+    assert_eq!(err.code, Code::Corrupt);
+    assert!(err.message.contains(&format!("byte {}", frame_starts[50])), "{}", err.message);
+    assert_eq!(std::fs::read(&log_path).unwrap(), bytes, "every later frame is still on disk");
+
+    let salvage = StoreOptions { log_recovery: crate::LogRecovery::Salvage, ..StoreOptions::default() };
+    let s = Store::open(dir.path(), &salvage).unwrap();
+    assert_eq!(s.count(), 99);
+    assert_eq!(s.get("r50").unwrap_err().code, Code::NotFound);
+    assert!(s.get("r99").unwrap().vector[1] > 0.0);
+    let st = s.stats();
+    assert_eq!((st.replayed_frames, st.replay_damaged_regions), (99, 1));
+    assert_eq!(st.replay_dropped_bytes as usize, frame_starts[51] - frame_starts[50]);
+    let report = s.replay_report();
+    assert_eq!(report.damage[0].ops, Some(1));
+    assert!(report.damaged_copy.as_ref().is_some_and(|p| std::fs::read(p).unwrap() == bytes));
+    drop(s);
+    // Salvaged once, the store opens cleanly with the default policy.
+    let s = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    assert_eq!(s.count(), 99);
+    assert_eq!(s.stats().replay_damaged_regions, 0);
 }

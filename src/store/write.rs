@@ -3,16 +3,19 @@
 //! earlier operations of the same call leave it, checked against the namespace's quota as a whole,
 //! appended to the log as one frame (one group commit), and only then applied to memory.
 //!
-//! A single `soft_delete` and a batch of ten thousand operations take the same path, so they cannot
-//! disagree about what an operation means.
+//! A single `soft_delete`, a bulk upsert of a million records, a batch of ten thousand operations and
+//! TTL expiry take the same path ([`Store::commit`]), so they cannot disagree about what an operation
+//! means or about the quota; the only difference between them is the [`Policy`] for an operation that
+//! fails on its own.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::guard::Growth;
 use super::options::MAX_DIMENSION;
 use super::record::{check_id, metadata_text, parse_metadata};
-use super::{now_unix, Inner, SlotState, Store};
-use crate::error::{Error, Result};
+use super::{now_unix, Inner, NewRecord, SlotState, Store};
+use crate::error::{Code, Error, Result};
 use crate::storage::log::{frame_len, LogOp};
 
 /// One write operation (of a batch, or a single call).
@@ -151,16 +154,74 @@ impl Inner {
     }
 }
 
+/// How one write call treats an operation that fails on its own (a bad vector, an unknown id, a
+/// wrong dimension). The only difference between a batch and every other write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Policy {
+    /// The call fails with the first such error and writes nothing: `upsert`, `upsert_many` and every
+    /// single-record call.
+    AllOrNothing,
+    /// Failures are reported per operation and the others written: `batch_execute`.
+    PerOp,
+}
+
+/// What a call will write, decided under the write lock.
+struct Planned {
+    log_ops: Vec<LogOp>,
+    failures: Vec<(usize, Error)>,
+    /// The store's dimension after this write (fixed by its first vector when it had none).
+    dim: usize,
+    /// Records the write adds (new ids and restores), for the quota check.
+    vectors_added: u64,
+    /// Whether the write adds data at all: pure removals are never refused by a quota.
+    adds_data: bool,
+}
+
+/// Marks the store failed if a panic unwinds through the window where the log already holds a
+/// write that memory does not yet (or only partly) reflect. parking_lot locks do not poison, so
+/// without this a caught panic would leave a handle serving data out of step with its log.
+pub(crate) struct FailOnPanic<'a>(pub(crate) &'a AtomicBool);
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A test-only hook (feature `failpoints`): a point in the write path where a test can inject a
+/// panic or an error. Compiles to nothing otherwise.
+macro_rules! fail_point {
+    ($name:expr) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name);
+    };
+}
+
 impl Store {
+    /// Checks an upsert on its own: id, TTL, vector (returned as stored), metadata (canonical).
+    fn check_upsert(
+        &self,
+        id: &str,
+        vector: &[f32],
+        metadata: Option<&str>,
+        ttl_seconds: u64,
+    ) -> Result<Checked> {
+        check_id(id)?;
+        check_ttl(ttl_seconds)?;
+        let vector = self.prepare_vector(vector, "vector")?;
+        let metadata = metadata_text(&parse_metadata(metadata)?);
+        Ok(Checked { id: id.to_string(), change: Change::Upsert { vector, metadata, ttl_seconds } })
+    }
+
     fn check_op(&self, op: &WriteOp) -> Result<Checked> {
+        if let WriteOp::Upsert { id, vector, metadata, ttl_seconds } = op {
+            return self.check_upsert(id, vector, metadata.as_deref(), *ttl_seconds);
+        }
         check_id(op.id())?;
         let change = match op {
-            WriteOp::Upsert { vector, metadata, ttl_seconds, .. } => {
-                check_ttl(*ttl_seconds)?;
-                let vector = self.prepare_vector(vector, "vector")?;
-                let metadata = metadata_text(&parse_metadata(metadata.as_deref())?);
-                Change::Upsert { vector, metadata, ttl_seconds: *ttl_seconds }
-            }
+            WriteOp::Upsert { .. } => unreachable!("handled above"),
             WriteOp::Delete { .. } => Change::Delete,
             WriteOp::SoftDelete { .. } => Change::SoftDelete,
             WriteOp::Restore { .. } => Change::Restore,
@@ -175,102 +236,55 @@ impl Store {
         Ok(Checked { id: op.id().to_string(), change })
     }
 
-    /// Applies `ops` in order as one write. Operations that fail on their own (bad vector, unknown
-    /// id, wrong dimension) are reported in the outcome and the others are applied; an error is
-    /// returned only when the write as a whole is refused (quota, I/O), and then nothing changed.
-    pub(crate) fn write_ops(&self, ops: &[WriteOp]) -> Result<WriteOutcome> {
+    /// Applies `ops` in order as one write, under `policy`. An error is returned when the write as a
+    /// whole is refused (quota, I/O; and under `AllOrNothing` any failing operation), and then
+    /// nothing changed.
+    pub(crate) fn write_ops(&self, ops: &[WriteOp], policy: Policy) -> Result<WriteOutcome> {
         let mut failures = Vec::new();
         let mut checked = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             match self.check_op(op) {
                 Ok(c) => checked.push((i, c)),
+                Err(e) if policy == Policy::AllOrNothing => return Err(in_call(e, i, op.id(), ops.len())),
                 Err(e) => failures.push((i, e)),
             }
         }
+        self.write_checked(checked, failures, policy, ops.len())
+    }
+
+    /// Inserts or replaces many records as one all-or-nothing write (see [`Store::upsert_many`]).
+    pub(crate) fn write_records(&self, records: &[NewRecord<'_>]) -> Result<()> {
+        let mut checked = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let c = self
+                .check_upsert(r.id, r.vector, r.metadata, 0)
+                .map_err(|e| in_call(e, i, r.id, records.len()))?;
+            checked.push((i, c));
+        }
+        self.write_checked(checked, Vec::new(), Policy::AllOrNothing, records.len()).map(|_| ())
+    }
+
+    fn write_checked(
+        &self,
+        checked: Vec<(usize, Checked)>,
+        failures: Vec<(usize, Error)>,
+        policy: Policy,
+        call_len: usize,
+    ) -> Result<WriteOutcome> {
         if checked.is_empty() {
             return Ok(WriteOutcome { failures });
         }
+        self.commit(|inner, now| plan_changes(inner, now, checked, failures, policy, call_len))
+    }
 
+    /// The one write pipeline: plan under the write lock, check growth against the quota once,
+    /// append one log frame, apply it to memory, add new vectors to the graph, and checkpoint when the
+    /// log is due. Every write of the store (single, bulk, batch, TTL expiry) comes through here.
+    fn commit(&self, plan: impl FnOnce(&Inner, u64) -> Result<Planned>) -> Result<WriteOutcome> {
+        self.ensure_usable()?;
         let mut inner = self.inner.write();
-        let now = now_unix();
-        let mut dim = inner.dim();
-        let mut overlay: HashMap<String, IdState> = HashMap::new();
-        let mut log_ops = Vec::with_capacity(checked.len());
-        let mut vectors_added: u64 = 0;
-        let mut adds_data = false;
-        for (i, Checked { id, change }) in checked {
-            let state = overlay.get(&id).copied().unwrap_or_else(|| inner.id_state(&id, now));
-            let not_found = || Error::not_found(&id);
-            let planned: Result<(LogOp, IdState)> = match change {
-                Change::Upsert { vector, metadata, ttl_seconds } => {
-                    if dim == 0 && vector.len() <= MAX_DIMENSION {
-                        dim = vector.len();
-                    }
-                    if vector.len() != dim {
-                        Err(Error::dimension(dim, vector.len()))
-                    } else {
-                        if !matches!(state, IdState::Live { .. }) {
-                            vectors_added += 1;
-                        }
-                        adds_data = true;
-                        let expires_at = expiry_after(ttl_seconds);
-                        Ok((
-                            LogOp::Upsert { id: id.clone(), vector, metadata, expires_at },
-                            IdState::Live { expired: false },
-                        ))
-                    }
-                }
-                Change::Delete => match state {
-                    IdState::Live { expired: false } | IdState::SoftDeleted { expired: false } => {
-                        Ok((LogOp::Delete { id: id.clone() }, IdState::Absent))
-                    }
-                    _ => Err(not_found()),
-                },
-                Change::SoftDelete => match state {
-                    IdState::Live { expired: false } => {
-                        Ok((LogOp::SoftDelete { id: id.clone() }, IdState::SoftDeleted { expired: false }))
-                    }
-                    _ => Err(not_found()),
-                },
-                Change::Restore => match state {
-                    IdState::SoftDeleted { expired: false } => {
-                        vectors_added += 1;
-                        adds_data = true;
-                        Ok((LogOp::Restore { id: id.clone() }, IdState::Live { expired: false }))
-                    }
-                    // Restoring a live record is a no-op, not an error: the caller's intent holds.
-                    IdState::Live { expired: false } => {
-                        continue;
-                    }
-                    _ => Err(not_found()),
-                },
-                Change::UpdateMetadata { metadata } => match state {
-                    IdState::Live { expired: false } => {
-                        adds_data = true;
-                        Ok((LogOp::UpdateMetadata { id: id.clone(), metadata }, state))
-                    }
-                    _ => Err(not_found()),
-                },
-                Change::SetTtl { ttl_seconds } => match state {
-                    IdState::Live { expired: false } => {
-                        adds_data = true;
-                        Ok((
-                            LogOp::SetExpiry { id: id.clone(), expires_at: expiry_after(ttl_seconds) },
-                            state,
-                        ))
-                    }
-                    _ => Err(not_found()),
-                },
-            };
-            match planned {
-                Ok((log_op, after)) => {
-                    overlay.insert(id, after);
-                    log_ops.push(log_op);
-                }
-                Err(e) => failures.push((i, e)),
-            }
-        }
-        failures.sort_by_key(|(i, _)| *i);
+        let planned = plan(&inner, now_unix())?;
+        let Planned { log_ops, failures, dim, vectors_added, adds_data } = planned;
         if log_ops.is_empty() {
             return Ok(WriteOutcome { failures });
         }
@@ -284,7 +298,10 @@ impl Store {
                 })?;
             }
         }
+        // From the append on, memory must follow the log or the handle must refuse every call.
+        let _guard = FailOnPanic(&self.failed);
         inner.log.append(&log_ops)?;
+        fail_point!("write::after_log_append");
         if dim != 0 {
             inner.adopt_dimension(&self.path, dim);
         }
@@ -296,13 +313,25 @@ impl Store {
         Ok(WriteOutcome { failures })
     }
 
-    /// One operation: its own failure is the call's error.
+    /// One operation: its failure is the call's error.
     pub(crate) fn write_one(&self, op: WriteOp) -> Result<()> {
-        let mut outcome = self.write_ops(std::slice::from_ref(&op))?;
-        match outcome.failures.pop() {
-            Some((_, e)) => Err(e),
-            None => Ok(()),
+        self.write_ops(std::slice::from_ref(&op), Policy::AllOrNothing).map(|_| ())
+    }
+
+    /// Fails with `Internal` once a panic inside a write has left this handle out of step with its
+    /// log: reopening replays the log, which holds every acknowledged write.
+    pub fn ensure_usable(&self) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Error::new(
+                Code::Internal,
+                format!(
+                    "store {} is unusable after an internal error during a write: close it and open it \
+                     again (reopening replays its log, which holds every acknowledged write)",
+                    self.path.display()
+                ),
+            ));
         }
+        Ok(())
     }
 
     /// Hides a live record from every read (`NotFound` if there is no live record with this id).
@@ -348,26 +377,124 @@ impl Store {
     /// records are already invisible to every read; this reclaims their ids (and, after compaction,
     /// their space).
     pub fn expire_ttl_records(&self) -> Result<u64> {
-        let mut inner = self.inner.write();
-        if inner.expiring == 0 {
-            return Ok(0);
-        }
-        let now = now_unix();
-        let ops: Vec<LogOp> = inner
-            .slots
-            .iter()
-            .filter(|slot| slot.state != SlotState::Deleted && slot.expires_at != 0 && slot.expires_at <= now)
-            .map(|slot| LogOp::Delete { id: slot.id.clone() })
-            .collect();
-        if ops.is_empty() {
-            return Ok(0);
-        }
-        let n = ops.len() as u64;
-        inner.log.append(&ops)?;
-        for op in ops {
-            inner.apply(op);
-        }
-        self.checkpoint_if_due(&mut inner);
-        Ok(n)
+        let mut expired = 0;
+        self.commit(|inner, now| {
+            let log_ops: Vec<LogOp> = if inner.expiring == 0 {
+                Vec::new()
+            } else {
+                inner
+                    .slots
+                    .iter()
+                    .filter(|slot| {
+                        slot.state != SlotState::Deleted && slot.expires_at != 0 && slot.expires_at <= now
+                    })
+                    .map(|slot| LogOp::Delete { id: slot.id.clone() })
+                    .collect()
+            };
+            expired = log_ops.len() as u64;
+            Ok(Planned { log_ops, failures: Vec::new(), dim: 0, vectors_added: 0, adds_data: false })
+        })?;
+        Ok(expired)
     }
+}
+
+/// An error of operation `i` of a call of `len` operations, naming it when there are several.
+fn in_call(e: Error, i: usize, id: &str, len: usize) -> Error {
+    if len > 1 {
+        Error::new(e.code, format!("record {i} ({id:?}): {}", e.message))
+    } else {
+        e
+    }
+}
+
+/// What one checked operation does, decided against the id's state as the call's earlier operations
+/// leave it: `Ok(Some(state after))`, `Ok(None)` for a no-op, or its own failure.
+fn decide(change: &Change, state: IdState, dim: &mut usize) -> Result<Option<IdState>> {
+    let live = IdState::Live { expired: false };
+    let fresh = match (change, state) {
+        (Change::Upsert { vector, .. }, _) => {
+            if *dim == 0 && vector.len() <= MAX_DIMENSION {
+                *dim = vector.len();
+            }
+            if vector.len() != *dim {
+                return Err(Error::dimension(*dim, vector.len()));
+            }
+            live
+        }
+        (Change::Delete, IdState::Live { expired: false } | IdState::SoftDeleted { expired: false }) => {
+            IdState::Absent
+        }
+        (Change::SoftDelete, IdState::Live { expired: false }) => IdState::SoftDeleted { expired: false },
+        (Change::Restore, IdState::SoftDeleted { expired: false }) => live,
+        // Restoring a live record is a no-op, not an error: the caller's intent holds.
+        (Change::Restore, IdState::Live { expired: false }) => return Ok(None),
+        (Change::UpdateMetadata { .. } | Change::SetTtl { .. }, IdState::Live { expired: false }) => live,
+        _ => return Err(Error::new(Code::NotFound, String::new())), // named by the caller
+    };
+    Ok(Some(fresh))
+}
+
+/// Plans checked operations against the store's state: decides each one (first, borrowing, so that
+/// ids are not copied for the bookkeeping), then moves the vectors and metadata into log operations.
+fn plan_changes(
+    inner: &Inner,
+    now: u64,
+    checked: Vec<(usize, Checked)>,
+    mut failures: Vec<(usize, Error)>,
+    policy: Policy,
+    call_len: usize,
+) -> Result<Planned> {
+    let mut dim = inner.dim();
+    let mut vectors_added = 0u64;
+    let mut adds_data = false;
+    let mut decisions = Vec::with_capacity(checked.len());
+    {
+        let mut overlay: HashMap<&str, IdState, foldhash::fast::RandomState> = HashMap::default();
+        for (i, c) in &checked {
+            let state = overlay.get(c.id.as_str()).copied().unwrap_or_else(|| inner.id_state(&c.id, now));
+            let decision = decide(&c.change, state, &mut dim).map_err(|e| {
+                if e.code == Code::NotFound {
+                    Error::not_found(&c.id)
+                } else {
+                    e
+                }
+            });
+            match &decision {
+                Ok(Some(after)) => {
+                    let grows = matches!(c.change, Change::Upsert { .. } | Change::Restore)
+                        && !matches!(state, IdState::Live { .. });
+                    vectors_added += u64::from(grows);
+                    adds_data |= !matches!(c.change, Change::Delete | Change::SoftDelete);
+                    overlay.insert(c.id.as_str(), *after);
+                }
+                Ok(None) => {}
+                Err(e) if policy == Policy::AllOrNothing => {
+                    return Err(in_call(e.clone(), *i, &c.id, call_len));
+                }
+                Err(_) => {}
+            }
+            decisions.push(decision);
+        }
+    }
+    let mut log_ops = Vec::with_capacity(checked.len());
+    for ((i, Checked { id, change }), decision) in checked.into_iter().zip(decisions) {
+        match decision {
+            Ok(Some(_)) => log_ops.push(match change {
+                Change::Upsert { vector, metadata, ttl_seconds } => {
+                    LogOp::Upsert { id, vector, metadata, expires_at: expiry_after(ttl_seconds) }
+                }
+                Change::Delete => LogOp::Delete { id },
+                Change::SoftDelete => LogOp::SoftDelete { id },
+                Change::Restore => LogOp::Restore { id },
+                Change::UpdateMetadata { metadata } => LogOp::UpdateMetadata { id, metadata },
+                Change::SetTtl { ttl_seconds } => {
+                    LogOp::SetExpiry { id, expires_at: expiry_after(ttl_seconds) }
+                }
+            }),
+            Ok(None) => {}
+            Err(e) => failures.push((i, e)),
+        }
+    }
+    failures.sort_by_key(|(i, _)| *i);
+    Ok(Planned { log_ops, failures, dim, vectors_added, adds_data })
 }

@@ -7,6 +7,8 @@ use super::batch::parse_batch_json;
 use super::guard::{Growth, GrowthCheck};
 use super::write::WriteOp;
 use super::*;
+use crate::error::Code;
+use crate::store::options::StoreOptions;
 
 fn store(dir: &Path) -> Store {
     Store::open(dir, &StoreOptions { dimension: 2, ..StoreOptions::default() }).unwrap()
@@ -222,7 +224,14 @@ fn a_batch_is_a_single_log_frame() {
     let ops: Vec<WriteOp> = (0..50).map(|i| upsert(&format!("d{i}"), i as f32)).collect();
     assert_eq!(s.batch_execute(&ops).unwrap().succeeded, 50);
     drop(s);
-    let (_, report) = crate::storage::log::Log::open(dir.path(), false, 0, |_| Ok(())).expect("log opens");
+    let (_, report) = crate::storage::log::Log::open(
+        dir.path(),
+        false,
+        0,
+        crate::storage::log::LogRecovery::TolerateTornTail,
+        |_| Ok(()),
+    )
+    .expect("log opens");
     assert_eq!(report.frames, 1);
 }
 

@@ -198,12 +198,12 @@ static void test_estimate_reports_invalid_queries(void) {
     bad[3] = NAN;
     for (int i = 0; i < 6; i++)
         cases[i].q = query_of(NULL);
-    cases[0].q.dim = DIM - 1, cases[0].code = "VS_ERR_DIMENSION_MISMATCH", cases[0].text = "dimension";
-    cases[1].q.k = 0, cases[1].code = "VS_ERR_INVALID_ARGUMENT", cases[1].text = "k must be";
-    cases[2].q.k = VS_MAX_K + 1, cases[2].code = "VS_ERR_INVALID_ARGUMENT", cases[2].text = "k must be";
-    cases[3].q.filter = "n >", cases[3].code = "VS_ERR_FILTER_SYNTAX", cases[3].text = "position";
-    cases[4].q.vector = bad, cases[4].code = "VS_ERR_INVALID_ARGUMENT", cases[4].text = "non-finite";
-    cases[5].q.ef_search = 100001, cases[5].code = "VS_ERR_INVALID_ARGUMENT", cases[5].text = "ef_search";
+    cases[0].q.dim = DIM - 1, cases[0].code = "dimension_mismatch", cases[0].text = "dimension";
+    cases[1].q.k = 0, cases[1].code = "invalid_argument", cases[1].text = "k must be";
+    cases[2].q.k = VS_MAX_K + 1, cases[2].code = "invalid_argument", cases[2].text = "k must be";
+    cases[3].q.filter = "n >", cases[3].code = "filter_syntax", cases[3].text = "position";
+    cases[4].q.vector = bad, cases[4].code = "invalid_argument", cases[4].text = "non-finite";
+    cases[5].q.ef_search = 100001, cases[5].code = "invalid_argument", cases[5].text = "ef_search";
     for (int i = 0; i < 6; i++) {
         char *json = estimate(s, &cases[i].q);
         char want[64];

@@ -45,6 +45,12 @@ enum class Durability : uint32_t {
   sync = VS_DURABILITY_SYNC,        ///< Fsynced: survives a power loss; slower per write.
 };
 
+/// What opening does with a damaged log (see VS_LOG_RECOVERY_* in vecstore.h).
+enum class LogRecovery : uint32_t {
+  tolerate_torn_tail = VS_LOG_RECOVERY_TOLERATE_TORN_TAIL,  ///< Drop a torn tail; damage mid-log is VS_ERR_CORRUPT.
+  salvage = VS_LOG_RECOVERY_SALVAGE,  ///< Keep every valid frame, skip damaged ones (their writes are lost).
+};
+
 /// Options for Store::open. The defaults equal vs_store_options_default().
 struct Options {
   uint32_t dimension = 0;  ///< 1..=VS_MAX_DIMENSION; 0 = from the first vector or the store on disk.
@@ -55,6 +61,7 @@ struct Options {
   Durability durability = Durability::process;  ///< When writes are acknowledged.
   uint32_t build_threads = 1;  ///< Threads a bulk insert may use: 1 = caller's thread only, 0 = one per core.
   uint64_t checkpoint_bytes = 0;  ///< Log size that triggers a checkpoint; 0 = 16 MiB, else >= 4096.
+  LogRecovery log_recovery = LogRecovery::tolerate_torn_tail;  ///< Policy for a damaged log.
 
   /// The equivalent C struct (starting from vs_store_options_default(), so struct_size is set).
   vs_store_options to_c() const noexcept {
@@ -67,6 +74,7 @@ struct Options {
     o.durability = static_cast<vs_durability>(durability);
     o.build_threads = build_threads;
     o.checkpoint_bytes = checkpoint_bytes;
+    o.log_recovery = static_cast<vs_log_recovery>(log_recovery);
     return o;
   }
 };
@@ -549,7 +557,8 @@ class Store {
   }
 
   /// A JSON object describing the store: see vs_store_stats_json ("count", "dimension", "metric",
-  /// "log_bytes", "soft_deleted", "expired", "tombstones", "storage_bytes", "maintenance").
+  /// "log_bytes", "soft_deleted", "expired", "tombstones", "storage_bytes", "replayed_frames",
+  /// "replay_dropped_bytes", "replay_damaged_regions", "maintenance").
   std::string stats_json() const {
     vs_store* h = checked_handle();
     char* raw = nullptr;

@@ -116,14 +116,14 @@ TEST_F(ExplainTest, EstimateReportsInvalidQueriesWithoutThrowing) {
     std::string code, text;
   };
   std::vector<Case> cases;
-  cases.push_back({query(""), "VS_ERR_DIMENSION_MISMATCH", "dimension"});
+  cases.push_back({query(""), "dimension_mismatch", "dimension"});
   cases.back().q.vector.pop_back();
-  cases.push_back({query(""), "VS_ERR_INVALID_ARGUMENT", "k must be"});
+  cases.push_back({query(""), "invalid_argument", "k must be"});
   cases.back().q.k = 0;
-  cases.push_back({query(""), "VS_ERR_INVALID_ARGUMENT", "k must be"});
+  cases.push_back({query(""), "invalid_argument", "k must be"});
   cases.back().q.k = VS_MAX_K + 1;
-  cases.push_back({query("n >"), "VS_ERR_FILTER_SYNTAX", "position"});
-  cases.push_back({query(""), "VS_ERR_INVALID_ARGUMENT", "non-finite"});
+  cases.push_back({query("n >"), "filter_syntax", "position"});
+  cases.push_back({query(""), "invalid_argument", "non-finite"});
   cases.back().q.vector[1] = std::numeric_limits<float>::infinity();
   for (const Case& c : cases) {
     const std::string json = store.estimate_query(c.q);

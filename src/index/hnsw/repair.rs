@@ -93,12 +93,8 @@ impl Hnsw {
         let mut g = Hnsw::new(self.params, self.metric);
         let n = keep.len();
         g.levels = keep.iter().map(|&o| self.levels[o as usize]).collect();
-        let mut blocks = 0usize;
         g.upper_start = Vec::with_capacity(n);
-        for &l in &g.levels {
-            g.upper_start.push(blocks as u32);
-            blocks += usize::from(l);
-        }
+        let blocks = push_upper_starts(&mut g.upper_start, &g.levels, 0);
         g.links0 = huge_words(Vec::new(), n * (g.m0 + 1));
         g.links0.resize_with(n * (g.m0 + 1), || AtomicU32::new(0));
         g.links_up = huge_words(Vec::new(), blocks * (g.m + 1));
@@ -230,13 +226,7 @@ impl Hnsw {
         )
     }
 
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn repair_range_avx2<V: VectorSource, S: Space>(
-        &self,
+    avx2_trampoline!(repair_range_avx2 => repair_range_impl<V: VectorSource>(
         vectors: &V,
         keep: &[u32],
         new_of: &[u32],
@@ -244,10 +234,7 @@ impl Hnsw {
         range: Range<u32>,
         empty: &mut Vec<u32>,
         reverse: &mut Vec<Link>,
-        dist: S,
-    ) -> usize {
-        self.repair_range_impl(vectors, keep, new_of, g, range, empty, reverse, dist)
-    }
+    ) -> usize);
 
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -357,13 +344,7 @@ impl Hnsw {
         dispatch!(self, add_reverse_links_impl, add_reverse_links_avx2, (vectors, links))
     }
 
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn add_reverse_links_avx2<V: VectorSource, S: Space>(&self, vectors: &V, links: &[Link], dist: S) {
-        self.add_reverse_links_impl(vectors, links, dist)
-    }
+    avx2_trampoline!(add_reverse_links_avx2 => add_reverse_links_impl<V: VectorSource>(vectors: &V, links: &[Link]));
 
     #[inline(always)]
     fn add_reverse_links_impl<V: VectorSource, S: Space>(&self, vectors: &V, links: &[Link], dist: S) {

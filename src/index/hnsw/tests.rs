@@ -61,8 +61,8 @@ struct Fixture {
 /// One graph per metric, built once and shared by the tests (debug builds are slow).
 fn fixture(metric: Metric) -> &'static Fixture {
     static F: [OnceLock<Fixture>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    F[metric_code(metric) as usize].get_or_init(|| {
-        let data = dataset(N, DIM, 1 + u64::from(metric_code(metric)), metric);
+    F[metric.code() as usize].get_or_init(|| {
+        let data = dataset(N, DIM, 1 + u64::from(metric.code()), metric);
         let queries = dataset(NQ, DIM, 99, metric);
         let graph = build(&data, metric, 1);
         Fixture { data, queries, graph }
@@ -91,6 +91,7 @@ const METRICS: [Metric; 3] = [Metric::Cosine, Metric::Euclidean, Metric::Dot];
 fn recall_at_10_matches_brute_force_for_every_metric() {
     for metric in METRICS {
         let f = fixture(metric);
+        assert_sound(&f.graph);
         let r = recall(f, &f.graph, 10, 64, &|_| true);
         assert!(r >= 0.95, "{metric:?}: recall@10 {r}");
     }
@@ -148,10 +149,8 @@ fn parallel_build_gives_comparable_recall() {
         assert_eq!(g.level_sizes(), f.graph.level_sizes(), "levels do not depend on threads");
         let r = recall(f, &g, 10, 64, &|_| true);
         assert!(r >= 0.95 && r >= base - 0.02, "{threads} threads: {r} vs 1 thread {base}");
-        // The structure is valid (read_from checks every list).
-        let mut bytes = Vec::new();
-        g.write_to(&mut bytes).unwrap();
-        Hnsw::read_from(&bytes).expect("a parallel-built graph is well formed");
+        // The structure is valid, in memory and as loaded.
+        check_graph(&g);
     }
 }
 
@@ -179,6 +178,7 @@ fn write_read_round_trip_gives_identical_results() {
         let mut bytes = Vec::new();
         f.graph.write_to(&mut bytes).unwrap();
         let g = Hnsw::read_from(&bytes).unwrap();
+        assert_sound(&g);
         assert_eq!(g.len(), f.graph.len());
         assert_eq!(g.metric(), metric);
         assert_eq!(g.params(), f.graph.params());
@@ -325,6 +325,16 @@ fn duplicate_vectors() {
     let src = SliceSource::new(&data, DIM);
     let mut g = Hnsw::new(params(), Metric::Euclidean);
     g.insert_batch(0..src.len() as u32, &src, 2);
+    // Sound, except that copies of one vector keep only one copy as a neighbour each (an exact
+    // duplicate adds no direction, see `select`), so some copies are reached by no search: never
+    // a distinct point (slots 0..=300 hold the vector: slot 300 is the first distinct row itself).
+    let lost = g.unreachable_nodes();
+    assert!(lost.iter().all(|&s| s <= 300), "{lost:?}");
+    if lost.is_empty() {
+        g.check_integrity().unwrap();
+    } else {
+        assert!(g.check_integrity().unwrap_err().contains("cannot be reached"));
+    }
     let queries = dataset(20, DIM, 77, Metric::Euclidean);
     let mut hit = 0;
     for q in queries.chunks_exact(DIM) {
@@ -371,20 +381,12 @@ fn recall_over(f: &Fixture, rows: &[u32], g: &Hnsw, k: usize, ef: usize) -> f64 
     hit as f64 / total.max(1) as f64
 }
 
-fn check_lists(g: &Hnsw) {
-    for node in 0..g.len() as u32 {
-        for level in 0..=usize::from(g.levels[node as usize]) {
-            for a in g.neighbours(node, level) {
-                let id = a.load(Relaxed);
-                assert!((id as usize) < g.len() && id != node, "node {node} level {level}: neighbour {id}");
-                assert!(usize::from(g.levels[id as usize]) >= level);
-            }
-        }
-    }
-    // The serialised form validates everything else (entry point on the top level).
+/// `g` passes the integrity check, and so does the graph its serialised form loads to.
+fn check_graph(g: &Hnsw) {
+    assert_sound(g);
     let mut bytes = Vec::new();
     g.write_to(&mut bytes).unwrap();
-    Hnsw::read_from(&bytes).unwrap();
+    assert_sound(&Hnsw::read_from(&bytes).unwrap());
 }
 
 #[test]
@@ -397,7 +399,7 @@ fn compacting_30_percent_keeps_recall_of_a_fresh_build() {
         let (g, stats) = f.graph.compacted(&src, &keep, 2);
         assert_eq!(g.len(), keep.len());
         assert!(stats.lists_repaired > 0);
-        check_lists(&g);
+        check_graph(&g);
         let data: Vec<f32> =
             keep.iter().flat_map(|&r| f.data[r as usize * DIM..][..DIM].iter().copied()).collect();
         let fresh = build(&data, metric, 1);
@@ -422,7 +424,7 @@ fn compacting_away_the_entry_point_and_whole_regions_still_connects_everything()
     let keep: Vec<u32> = (0..N as u32).filter(|&s| s != entry && (s as usize) * 10 >= N * 6).collect();
     let (g, stats) = f.graph.compacted(&src, &keep, 1);
     assert!(stats.entry_replaced);
-    check_lists(&g);
+    check_graph(&g);
     assert_eq!(usize::from(g.levels[g.entry as usize]), g.max_level);
     let r = recall_over(f, &keep, &g, 10, 64);
     assert!(r >= 0.95, "recall {r} ({stats:?})");
@@ -461,8 +463,10 @@ fn compacting_away_the_entry_point_and_whole_regions_still_connects_everything()
     // Dropping everything, or nothing.
     let (empty, _) = f.graph.compacted(&src, &[], 1);
     assert!(empty.is_empty());
+    check_graph(&empty);
     let all: Vec<u32> = (0..N as u32).collect();
     let (same, stats) = f.graph.compacted(&src, &all, 1);
+    check_graph(&same);
     assert_eq!(stats.lists_repaired, 0);
     assert_eq!((same.entry, same.max_level), (f.graph.entry, f.graph.max_level));
     for x in 0..N as u32 {
@@ -500,5 +504,169 @@ fn parallel_builds_leave_every_node_reachable() {
     for round in 0..40 {
         let g = build(&f.data, Metric::Euclidean, 2 + round % 3);
         assert_eq!(reachable_at_level_0(&g), N, "round {round}: a parallel build lost nodes");
+        g.check_integrity().unwrap_or_else(|e| panic!("round {round}: {e}"));
     }
+}
+
+#[test]
+fn read_verified_skips_only_the_checksum() {
+    let bytes = small_bytes();
+    let (a, b) = (Hnsw::read_from(&bytes).unwrap(), Hnsw::read_verified(&bytes).unwrap());
+    let (mut ba, mut bb) = (Vec::new(), Vec::new());
+    a.write_to(&mut ba).unwrap();
+    b.write_to(&mut bb).unwrap();
+    assert_eq!(ba, bytes);
+    assert_eq!(bb, bytes);
+    // A wrong checksum over a well-formed graph: read_from refuses it, read_verified (whose caller
+    // checked the bytes some other way) does not look.
+    let mut wrong = bytes.clone();
+    let n = wrong.len();
+    wrong[n - 1] ^= 0xff;
+    assert!(Hnsw::read_from(&wrong).unwrap_err().contains("checksum"));
+    Hnsw::read_verified(&wrong).unwrap().check_integrity().unwrap();
+    // Structural damage is still refused; truncations and flipped bits give Err or a graph that
+    // passed the load checks, never a panic, and searching such a graph stays in bounds.
+    let links0_at = HEADER_LEN + 200;
+    let mut self_loop = bytes.clone();
+    self_loop[links0_at + 4..links0_at + 8].copy_from_slice(&0u32.to_le_bytes());
+    assert!(Hnsw::read_verified(&self_loop).unwrap_err().contains("itself"));
+    for cut in (0..bytes.len()).step_by(7) {
+        assert!(Hnsw::read_verified(&bytes[..cut]).is_err(), "truncated at {cut}");
+    }
+    let data = dataset(200, DIM, 3, Metric::Euclidean);
+    let src = SliceSource::new(&data, DIM);
+    for bit in (0..bytes.len() * 8).step_by(13) {
+        let mut b = bytes.clone();
+        b[bit / 8] ^= 1 << (bit % 8);
+        if let Ok(g) = Hnsw::read_verified(&b) {
+            if g.len() == 200 {
+                g.search(&src, &data[..DIM], 5, 16, &|_| true, &mut SearchStats::default());
+            }
+        }
+    }
+}
+
+/// A graph with an upper level, for the damage tests.
+fn small_graph() -> Hnsw {
+    let data = dataset(300, DIM, 11, Metric::Euclidean);
+    let mut g = Hnsw::new(HnswParams { m: 4, ef_construction: 32, seed: 2 }, Metric::Euclidean);
+    g.insert_batch(0..300, &SliceSource::new(&data, DIM), 1);
+    assert!(g.max_level >= 1, "the damage tests want an upper level");
+    g.check_integrity().unwrap();
+    g
+}
+
+/// Sets the list of `node` at `level` to exactly `ids` (which may be invalid: that is the point).
+fn force_list(g: &Hnsw, node: u32, level: usize, ids: &[u32]) {
+    let b = g.block(node, level);
+    for (slot, &id) in b[1..].iter().zip(ids) {
+        slot.store(id, Relaxed);
+    }
+    b[0].store(ids.len() as u32, Relaxed);
+}
+
+fn ids_of(g: &Hnsw, node: u32, level: usize) -> Vec<u32> {
+    g.neighbours(node, level).iter().map(|a| a.load(Relaxed)).collect()
+}
+
+/// Removes `victim` from every list of the levels `levels`.
+fn unlink(g: &Hnsw, victim: u32, levels: Range<usize>) {
+    for node in 0..g.len() as u32 {
+        for level in levels.start..=usize::from(g.levels[node as usize]).min(levels.end - 1) {
+            let l: Vec<u32> = ids_of(g, node, level).into_iter().filter(|&id| id != victim).collect();
+            force_list(g, node, level, &l);
+        }
+    }
+}
+
+#[test]
+fn check_integrity_catches_each_kind_of_damage() {
+    let expect = |g: &Hnsw, what: &str| {
+        let e = g.check_integrity().expect_err(what);
+        assert!(e.contains(what), "expected {what:?}, got {e:?}");
+    };
+    let base = small_graph();
+    let upper =
+        (0..300u32).find(|&n| base.levels[n as usize] >= 1 && !base.neighbours(n, 1).is_empty()).unwrap();
+    let low = (0..300u32).find(|&n| base.levels[n as usize] == 0).unwrap();
+
+    // A neighbour id out of range, at level 0 and on an upper level.
+    let g = small_graph();
+    let mut l = ids_of(&g, 5, 0);
+    l[0] = 300;
+    force_list(&g, 5, 0, &l);
+    expect(&g, "invalid neighbour 300 at level 0");
+    let g = small_graph();
+    let mut l = ids_of(&g, upper, 1);
+    l[0] = u32::MAX - 1;
+    force_list(&g, upper, 1, &l);
+    expect(&g, &format!("invalid neighbour {} at level 1", u32::MAX - 1));
+
+    // A neighbour on a level it does not reach.
+    let g = small_graph();
+    let mut l = ids_of(&g, upper, 1);
+    l[0] = low;
+    force_list(&g, upper, 1, &l);
+    expect(&g, &format!("invalid neighbour {low} at level 1"));
+
+    // A self-link.
+    let g = small_graph();
+    let mut l = ids_of(&g, 7, 0);
+    l[0] = 7;
+    force_list(&g, 7, 0, &l);
+    expect(&g, "node 7 links to itself at level 0");
+
+    // A neighbour listed twice.
+    let g = small_graph();
+    let mut l = ids_of(&g, 9, 0);
+    assert!(l.len() >= 2);
+    l[1] = l[0];
+    force_list(&g, 9, 0, &l);
+    expect(&g, &format!("node 9 lists neighbour {} twice at level 0", l[0]));
+
+    // A count beyond the list's capacity.
+    let g = small_graph();
+    g.block(3, 0)[0].store((g.m0 + 1) as u32, Relaxed);
+    expect(&g, "neighbours at level 0");
+
+    // A node no list points to, at any level: unreachable.
+    let g = small_graph();
+    let victim = (0..300u32).find(|&n| n != g.entry && g.levels[n as usize] == 0).unwrap();
+    unlink(&g, victim, 0..MAX_LEVEL + 1);
+    expect(&g, &format!("node {victim} is one"));
+    // An upper-level node cut out of level 0 only is still reached through the upper level, as a
+    // search descending from the entry point reaches it; cut out of every level, it is not.
+    let victim = (0..300u32)
+        .find(|&n| {
+            n != base.entry
+                && (0..300u32).any(|m| {
+                    (1..=usize::from(base.levels[m as usize])).any(|lv| ids_of(&base, m, lv).contains(&n))
+                })
+        })
+        .unwrap();
+    let g = small_graph();
+    unlink(&g, victim, 0..1);
+    g.check_integrity().unwrap();
+    unlink(&g, victim, 1..MAX_LEVEL + 1);
+    expect(&g, "cannot be reached from the entry point");
+
+    // The entry point off the top level; offsets or arrays that do not match the levels.
+    let mut g = small_graph();
+    g.entry = low;
+    expect(&g, "entry point");
+    let mut g = small_graph();
+    let n = g.upper_start.len();
+    g.upper_start[n - 1] += 1;
+    expect(&g, "offsets");
+    let mut g = small_graph();
+    g.links0.pop();
+    expect(&g, "arrays");
+
+    // The undamaged graph, an empty graph and a one-node graph pass.
+    base.check_integrity().unwrap();
+    Hnsw::new(params(), Metric::Dot).check_integrity().unwrap();
+    let data = dataset(1, DIM, 1, Metric::Dot);
+    let mut one = Hnsw::new(params(), Metric::Dot);
+    one.insert(0, &SliceSource::new(&data, DIM));
+    one.check_integrity().unwrap();
 }

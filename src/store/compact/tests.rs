@@ -119,6 +119,7 @@ fn compaction_removes_soft_deleted_expired_and_tombstones_and_nothing_else() {
     let answers: Vec<_> = queries.iter().map(|q| top(&s, q, 10)).collect();
 
     let report = s.compact_report().unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     assert_eq!((report.removed, report.soft_deleted, report.expired, report.tombstones), (37, 30, 7, 15));
     assert_eq!((report.slots_before, report.slots_after), (306, 254));
     let after = s.stats();
@@ -162,6 +163,7 @@ fn recall_after_compacting_30_percent_matches_a_fresh_build_and_survives_reopen(
     let queries = clustered(100, dim, 1234);
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(dir.path().join("a"), &opts(dim)).unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     load(&s, &rows, id);
     let mut alive = vec![true; n];
     for (i, a) in alive.iter_mut().enumerate() {
@@ -179,6 +181,7 @@ fn recall_after_compacting_30_percent_matches_a_fresh_build_and_survives_reopen(
     assert!((0.28..0.34).contains(&(dead as f64 / n as f64)), "{dead}");
     let r_before = recall(&s, &rows, &alive, &queries, 10);
     let report = s.compact_report().unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     assert_eq!(report.slots_after as usize, n - dead);
     let r_after = recall(&s, &rows, &alive, &queries, 10);
 
@@ -198,6 +201,7 @@ fn recall_after_compacting_30_percent_matches_a_fresh_build_and_survives_reopen(
     let answers: Vec<_> = queries.iter().map(|q| top(&s, q, 10)).collect();
     drop(s);
     let s = Store::open(dir.path().join("a"), &opts(dim)).unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     assert_eq!(s.count(), n - dead);
     for (q, want) in queries.iter().zip(&answers) {
         assert_eq!(&top(&s, q, 10), want);
@@ -244,6 +248,7 @@ fn queries_run_during_compaction_and_never_see_removed_records() {
     }
     let at_start = ran.load(Ordering::Relaxed);
     let report = s.compact_report().unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     let during = ran.load(Ordering::Relaxed) - at_start;
     done.store(true, Ordering::Relaxed);
     for r in readers {
@@ -264,6 +269,7 @@ fn maybe_compact_follows_the_thresholds_either_way() {
     let dir = tempfile::tempdir().unwrap();
     let rows = clustered(100, 4, 5);
     let s = Store::open(dir.path(), &opts(4)).unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     load(&s, &rows, id);
     for i in 0..5 {
         s.soft_delete(&id(i)).unwrap();
@@ -317,17 +323,20 @@ fn the_compaction_config_is_persisted_and_old_meta_files_still_load() {
     let cfg = CompactionConfig { enabled: true, min_deleted_records: 42, min_deleted_ratio: 0.25 };
     {
         let s = Store::open(dir.path(), &opts(3)).unwrap();
+        crate::index::hnsw::assert_sound(&s.inner.read().index);
         s.set_compaction_config(cfg).unwrap();
     }
     let s = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     assert_eq!(s.compaction_config(), cfg);
     drop(s);
     // A description file written before the setting existed.
-    let path = dir.path().join(crate::storage::meta::META_FILE);
+    let path = dir.path().join(crate::store::meta::META_FILE);
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     v.as_object_mut().unwrap().remove("compaction").unwrap();
     std::fs::write(&path, v.to_string()).unwrap();
     let s = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     assert_eq!(s.compaction_config(), CompactionConfig::default());
     assert_eq!(s.dimension(), 3);
 }
@@ -346,6 +355,7 @@ fn compaction_replaces_the_snapshot_generation_and_leaves_no_stray_files() {
     let dir = tempfile::tempdir().unwrap();
     let rows = clustered(500, 4, 9);
     let s = Store::open(dir.path(), &opts(4)).unwrap();
+    crate::index::hnsw::assert_sound(&s.inner.read().index);
     load(&s, &rows, id);
     for i in 0..100 {
         s.soft_delete(&id(i)).unwrap();
@@ -362,7 +372,6 @@ fn compaction_replaces_the_snapshot_generation_and_leaves_no_stray_files() {
 
 #[test]
 fn the_rebuild_fallback_gives_a_good_graph_too_for_every_metric() {
-    super::FORCE_REBUILD.store(true, Ordering::Relaxed);
     let dim = 12;
     let rows = clustered(3300, dim, 21); // 2200 kept: above the exact-scan size, so the graph answers
     let queries = clustered(50, dim, 22);
@@ -376,11 +385,13 @@ fn the_rebuild_fallback_gives_a_good_graph_too_for_every_metric() {
             ..StoreOptions::default()
         };
         let s = Store::open(&path, &o).unwrap();
+        crate::index::hnsw::assert_sound(&s.inner.read().index);
         load(&s, &rows, id);
         for i in (0..3300).filter(|i| i % 3 == 0) {
             s.soft_delete(&id(i)).unwrap();
         }
-        let report = s.compact_report().unwrap();
+        let report = s.compact_report_with(super::CompactOptions { force_rebuild: true }).unwrap();
+        crate::index::hnsw::assert_sound(&s.inner.read().index);
         assert!(report.graph_outcome.rebuilt, "{report:?}");
         assert_eq!(s.inner.read().index.len(), 2200);
         // The graph's answers against the exact scan.
@@ -405,9 +416,9 @@ fn the_rebuild_fallback_gives_a_good_graph_too_for_every_metric() {
         let answers: Vec<_> = queries.iter().map(|q| top(&s, q, 10)).collect();
         drop(s);
         let s = Store::open(&path, &o).unwrap();
+        crate::index::hnsw::assert_sound(&s.inner.read().index);
         for (q, want) in queries.iter().zip(&answers) {
             assert_eq!(&top(&s, q, 10), want);
         }
     }
-    super::FORCE_REBUILD.store(false, Ordering::Relaxed);
 }

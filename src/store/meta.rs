@@ -1,14 +1,14 @@
 //! The store's description file (`vecstore.meta.json`): format version, dimension, metric and index
-//! parameters. Small, human-readable, replaced atomically.
+//! parameters. Small, human-readable, replaced atomically (through `storage::fsutil`).
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::write_atomically;
+use super::compact::CompactionConfig;
 use crate::error::{Error, Result};
-use crate::store::compact::CompactionConfig;
-use crate::store::options::Metric;
+use crate::index::Metric;
+use crate::storage::fsutil::{read_if_exists, write_atomically};
 
 pub const META_FILE: &str = "vecstore.meta.json";
 pub(crate) const META_FORMAT_VERSION: u32 = 1;
@@ -30,12 +30,8 @@ pub struct Meta {
 impl Meta {
     pub fn load(dir: &Path) -> Result<Option<Meta>> {
         let path = dir.join(META_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("cannot read", &path, e)),
-        };
-        let meta: Meta = serde_json::from_str(&text).map_err(|e| Error::corrupt(&path, e))?;
+        let Some(bytes) = read_if_exists(&path)? else { return Ok(None) };
+        let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(&path, e))?;
         if meta.format_version != META_FORMAT_VERSION {
             return Err(Error::corrupt(
                 &path,

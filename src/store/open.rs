@@ -1,0 +1,233 @@
+//! Opening a store: the description file, the snapshot, then the log replayed on top of it.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use parking_lot::RwLock;
+
+use super::checkpoint::snapshot_disk_bytes;
+use super::meta::{Meta, META_FORMAT_VERSION};
+use super::options::{Durability, Metric, StoreOptions};
+use super::record::parse_metadata;
+use super::slots::{Slot, SlotState};
+use super::{Inner, Store};
+use crate::error::{Code, Error, Result};
+use crate::index::hnsw::{Hnsw, HnswParams};
+use crate::storage::lock::DirLock;
+use crate::storage::log::{Log, LogOp};
+use crate::storage::snapshot::{load_snapshot, FileKind, LoadedSnapshot};
+use crate::storage::vectors::VectorBlock;
+
+/// The number of threads a bulk insert uses: `0` = one per core.
+pub(super) fn resolve_threads(requested: usize) -> usize {
+    if requested == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        requested
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating the directory and an empty store if needed.
+    ///
+    /// On an existing store, `options.dimension` must be 0 or the store's dimension
+    /// (`DimensionMismatch` otherwise) and `options.metric`, when given, must be the store's metric
+    /// (`InvalidArgument` otherwise; `None` means "the store's", or cosine for a new store). A second
+    /// open of the same directory, from this or another process, fails with `Locked` until the first
+    /// is closed.
+    pub fn open(dir: impl AsRef<Path>, options: &StoreOptions) -> Result<Store> {
+        #[cfg(feature = "failpoints")]
+        configure_fail_points();
+        options.validate()?;
+        let dir = dir.as_ref();
+        if dir.as_os_str().is_empty() {
+            return Err(Error::invalid("store path must not be empty"));
+        }
+        crate::storage::fsutil::create_dir_all(dir)?;
+        let lock = DirLock::acquire(dir)?;
+        let mut meta = match Meta::load(dir)? {
+            Some(meta) => {
+                if let Some(metric) = options.metric.filter(|m| *m != meta.metric) {
+                    return Err(Error::invalid(format!(
+                        "store {} uses metric {}, it was opened with metric {}",
+                        dir.display(),
+                        meta.metric.name(),
+                        metric.name()
+                    )));
+                }
+                meta
+            }
+            None => {
+                // Without its description file a store's log cannot be read safely (the metric
+                // decides what the logged vectors mean): refuse rather than guess.
+                let log_path = dir.join(crate::storage::log::LOG_FILE);
+                let has_snapshot =
+                    crate::storage::fsutil::exists(&dir.join(crate::storage::snapshot::MANIFEST_FILE));
+                if has_snapshot
+                    || crate::storage::fsutil::file_len_or_zero(&log_path) > crate::storage::log::HEADER_LEN
+                {
+                    return Err(Error::corrupt(
+                        &dir.join(crate::store::meta::META_FILE),
+                        "the file is missing but the store's snapshot or log holds records",
+                    ));
+                }
+                let meta = Meta {
+                    format_version: META_FORMAT_VERSION,
+                    dimension: options.dimension,
+                    metric: options.metric.unwrap_or(Metric::Cosine),
+                    hnsw_m: options.hnsw_m,
+                    ef_construction: options.ef_construction,
+                    ef_search: options.ef_search,
+                    compaction: Default::default(),
+                };
+                meta.save(dir)?;
+                meta
+            }
+        };
+
+        // The snapshot (if any) first: the mapped vectors, the records and the graph as they were at
+        // the last checkpoint. Then the log, which holds the writes made since.
+        let snapshot = load_snapshot(dir, (meta.dimension != 0).then_some(meta.dimension))?;
+        let mut dim = match &snapshot {
+            Some(snap) if meta.dimension == 0 => snap.dimension,
+            _ => meta.dimension,
+        };
+        let log_generation = snapshot.as_ref().map_or(0, |s| s.log_generation);
+
+        // Replay into a list first: the log is opened before `Inner` (which owns it) exists.
+        // A store created with dimension 0 takes its dimension from the first logged vector.
+        let mut staged = Vec::new();
+        let sync = options.durability == Durability::Sync;
+        let log_path = dir.join(crate::storage::log::LOG_FILE);
+        let (log, replay) = Log::open(dir, sync, log_generation, options.log_recovery, |op| {
+            if let LogOp::Upsert { vector, .. } = &op {
+                if dim == 0 {
+                    dim = vector.len();
+                } else if vector.len() != dim {
+                    return Err(Error::corrupt(
+                        &log_path,
+                        format!("a logged vector has dimension {}, the store has {dim}", vector.len()),
+                    ));
+                }
+            }
+            staged.push(op);
+            Ok(())
+        })?;
+        if options.dimension != 0 && dim != 0 && options.dimension != dim {
+            return Err(Error::new(
+                Code::DimensionMismatch,
+                format!(
+                    "store {} has dimension {dim}, it was opened with dimension {}",
+                    dir.display(),
+                    options.dimension
+                ),
+            ));
+        }
+        if dim == 0 {
+            dim = options.dimension;
+        }
+        if dim != meta.dimension {
+            meta.dimension = dim;
+            meta.save(dir)?;
+        }
+        let metric = meta.metric;
+        // The graph's shape is fixed when the store is created: the stored parameters rule.
+        let graph_params =
+            HnswParams { m: meta.hnsw_m, ef_construction: meta.ef_construction, ..HnswParams::default() };
+        let mut inner = Inner {
+            dir: dir.to_path_buf(),
+            vectors: VectorBlock::empty(meta.dimension),
+            snapshot_generation: 0,
+            meta,
+            slots: Vec::new(),
+            slot_of: HashMap::default(),
+            live: 0,
+            soft_deleted: 0,
+            tombstones: 0,
+            log,
+            snapshot_bytes: 0,
+            meta_bytes: crate::storage::fsutil::file_len_or_zero(&dir.join(crate::store::meta::META_FILE)),
+            growth_check: None,
+            expiring: 0,
+            index: Hnsw::new(graph_params, metric),
+            build_threads: resolve_threads(options.build_threads),
+            _lock: lock,
+        };
+        if let Some(snap) = snapshot {
+            inner.load_snapshot(snap)?;
+        }
+        for op in staged {
+            inner.apply(op);
+        }
+        inner.index_pending();
+        Ok(Store {
+            path: dir.to_path_buf(),
+            metric,
+            checkpoint_bytes: options.checkpoint_bytes,
+            failed: std::sync::atomic::AtomicBool::new(false),
+            replay,
+            inner: RwLock::new(inner),
+            calibration: parking_lot::Mutex::new(None),
+        })
+    }
+}
+
+impl Inner {
+    /// Takes over a loaded snapshot: its mapped vectors, its records and its graph.
+    pub(super) fn load_snapshot(&mut self, snap: LoadedSnapshot) -> Result<()> {
+        let records_path = snap.manifest.file_path(&self.dir, FileKind::Records);
+        let graph_path = snap.manifest.file_path(&self.dir, FileKind::Graph);
+        let index = Hnsw::read_verified(&snap.graph).map_err(|e| Error::corrupt(&graph_path, e))?;
+        if index.len() > snap.records.len() {
+            return Err(Error::corrupt(
+                &graph_path,
+                format!("the graph has {} nodes, the snapshot {} slots", index.len(), snap.records.len()),
+            ));
+        }
+        if index.metric() != self.meta.metric {
+            return Err(Error::corrupt(&graph_path, "the graph was built for another metric"));
+        }
+        self.slots.reserve(snap.records.len());
+        self.slot_of.reserve(snap.records.len());
+        for (s, rec) in snap.records.into_iter().enumerate() {
+            let state = SlotState::from_byte(rec.state).ok_or_else(|| {
+                Error::corrupt(&records_path, format!("slot {s} has unknown state {}", rec.state))
+            })?;
+            let metadata = parse_metadata(Some(&rec.metadata))
+                .map_err(|e| Error::corrupt(&records_path, format!("slot {s}: {}", e.message)))?;
+            match state {
+                SlotState::Live => self.live += 1,
+                SlotState::Deleted => self.tombstones += 1,
+                SlotState::SoftDeleted => self.soft_deleted += 1,
+            }
+            if state != SlotState::Deleted {
+                if rec.expires_at != 0 {
+                    self.expiring += 1;
+                }
+                if self.slot_of.insert(rec.id.clone(), s as u32).is_some() {
+                    return Err(Error::corrupt(&records_path, format!("id {:?} is in two slots", rec.id)));
+                }
+            }
+            self.slots.push(Slot { id: rec.id, metadata, state, expires_at: rec.expires_at });
+        }
+        self.vectors = snap.vectors;
+        self.index = index;
+        self.snapshot_generation = snap.generation;
+        self.snapshot_bytes = snapshot_disk_bytes(&self.dir, &snap.manifest);
+        Ok(())
+    }
+}
+
+/// Reads the fail points' actions from `FAILPOINTS` once per process (tests only).
+#[cfg(feature = "failpoints")]
+pub(super) fn configure_fail_points() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(spec) = std::env::var("FAILPOINTS") else { return };
+        for item in spec.split(';').filter(|s| !s.is_empty()) {
+            if let Some((name, actions)) = item.split_once('=') {
+                fail::cfg(name.trim(), actions.trim()).expect("FAILPOINTS actions parse");
+            }
+        }
+    });
+}

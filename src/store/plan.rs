@@ -1,0 +1,204 @@
+//! The query planner and the query set-up shared by `query`, `query_explain` and `estimate_query`:
+//! checks, the ef default, the acceptance test, and the choice between the graph and the exact scan.
+
+use serde::Serialize;
+
+use super::options::MAX_K;
+use super::{now_unix, Inner, Query, Store};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::index::exact::{self, Scored};
+use crate::index::hnsw::SearchStats;
+use crate::index::Metric;
+
+/// Stores with at most this many slots are searched by exact scan: it is as fast as the graph there,
+/// and exact.
+pub(super) const EXACT_SCAN_MAX_SLOTS: usize = 2000;
+
+/// A filtered query uses the exact scan when fewer than this many times `ef` records are estimated
+/// to pass: the graph search expands about `ef / selectivity` nodes of ~2M neighbours each, which
+/// costs more than scanning every vector once below that point.
+pub(super) const SELECTIVE_FACTOR: usize = 32;
+
+/// Slots sampled to estimate how many records a filter passes.
+pub(super) const SELECTIVITY_SAMPLES: usize = 512;
+
+/// How a search ran (or, in an estimate, will run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    /// Every slot's distance computed: small stores, and filters few records pass.
+    #[default]
+    ExactScan,
+    /// The HNSW graph.
+    Graph,
+    /// The graph found fewer than k passing records, so the exact scan answered.
+    GraphWithExactFallback,
+    /// Nothing to search: the store has no dimension yet (never written).
+    Empty,
+}
+
+impl Plan {
+    pub fn name(self) -> &'static str {
+        match self {
+            Plan::ExactScan => "exact_scan",
+            Plan::Graph => "graph",
+            Plan::GraphWithExactFallback => "graph_with_exact_fallback",
+            Plan::Empty => "empty",
+        }
+    }
+}
+
+/// What one search did: its plan, the graph's counters (zero when the graph was not used) and the
+/// distances the exact scan computed (one per slot; zero when it did not run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SearchInfo {
+    pub(crate) plan: Plan,
+    pub(crate) graph: SearchStats,
+    pub(crate) exact_distance_calculations: u64,
+}
+
+impl Inner {
+    /// The dimension check and the ef default of every query: `Ok(None)` when the store has no
+    /// dimension yet (nothing written: any query vector is acceptable and nothing matches), the
+    /// candidate list size to search with otherwise (the query's, or the store's default).
+    pub(super) fn searchable(&self, query_dim: usize, ef_search: usize) -> Result<Option<usize>> {
+        let dim = self.dim();
+        if dim == 0 {
+            return Ok(None);
+        }
+        if query_dim != dim {
+            return Err(Error::dimension(dim, query_dim));
+        }
+        Ok(Some(self.requested_ef(ef_search)))
+    }
+
+    /// The query's `ef_search`, or the store's default when it is 0.
+    pub(super) fn requested_ef(&self, ef_search: usize) -> usize {
+        if ef_search == 0 {
+            self.meta.ef_search
+        } else {
+            ef_search
+        }
+    }
+
+    /// The acceptance test of a search: visible now and passing the filter. Rejected nodes still
+    /// route the graph search but never enter the results.
+    pub(super) fn acceptor<'a>(&'a self, filter: Option<&'a Filter>) -> impl Fn(u32) -> bool + 'a {
+        let now = if self.expiring > 0 { now_unix() } else { 0 };
+        move |s: u32| {
+            self.visible(s, now) && filter.is_none_or(|f| f.matches(&self.slots[s as usize].metadata))
+        }
+    }
+
+    /// Whether every slot is visible and unfiltered, so the search may skip the acceptance test.
+    pub(super) fn everything_visible(&self, filtered: bool) -> bool {
+        !filtered && self.live == self.slots.len() && self.expiring == 0
+    }
+
+    /// The `k` best visible slots passing `filter`, best first, with public scores.
+    ///
+    /// The graph is searched with an acceptance test (visible and passing the filter): rejected
+    /// nodes still route the search but never enter the results. The exact scan is used instead for
+    /// small stores, and for filters that few records pass (estimated by sampling: the graph search
+    /// would wander through many rejected nodes to find them). Whenever the graph search finds fewer
+    /// than `k`, the exact scan answers, so a query returns `k` results whenever `k` records pass.
+    pub(super) fn search(
+        &self,
+        metric: Metric,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<&Filter>,
+    ) -> Vec<Scored> {
+        self.search_info(metric, query, k, ef, filter, &mut SearchInfo::default())
+    }
+
+    /// [`Inner::search`], also reporting the plan it took and the work it did (counted anyway).
+    pub(super) fn search_info(
+        &self,
+        metric: Metric,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<&Filter>,
+        info: &mut SearchInfo,
+    ) -> Vec<Scored> {
+        let accept = self.acceptor(filter);
+        let n = self.slots.len();
+        let everything_visible = self.everything_visible(filter.is_some());
+        let ef = ef.max(k);
+        info.plan = self.plan(ef, filter.is_some(), || self.estimate_accepted(&accept));
+        if info.plan == Plan::Graph {
+            let stats = &mut info.graph;
+            let hits = if everything_visible {
+                self.index.search(&self.vectors, query, k, ef, &|_| true, stats)
+            } else {
+                self.index.search(&self.vectors, query, k, ef, &accept, stats)
+            };
+            if hits.len() >= k {
+                return hits;
+            }
+            info.plan = Plan::GraphWithExactFallback;
+        }
+        // The exact scan computes one distance per slot.
+        info.exact_distance_calculations = n as u64;
+        exact::top_k_slots(metric, &self.vectors, n, query, k, accept)
+    }
+
+    /// How a search with this (already raised to k) `ef` runs: the exact scan for small stores, while
+    /// the graph lags behind the slots, and for filters few records pass (`accepted` estimates how
+    /// many); the graph otherwise (falling back to the exact scan when it finds fewer than k).
+    /// `estimate_query` calls it too, so the estimate predicts the plan the query takes.
+    pub(super) fn plan(&self, ef: usize, filtered: bool, accepted: impl FnOnce() -> usize) -> Plan {
+        let n = self.slots.len();
+        if n <= EXACT_SCAN_MAX_SLOTS
+            || self.index.len() < n
+            || (filtered && accepted() < SELECTIVE_FACTOR * ef)
+        {
+            Plan::ExactScan
+        } else {
+            Plan::Graph
+        }
+    }
+
+    /// Estimated number of slots `accept` passes, from a sample spread evenly over the slots.
+    pub(super) fn estimate_accepted(&self, accept: &impl Fn(u32) -> bool) -> usize {
+        let n = self.slots.len();
+        if n == 0 {
+            return 0;
+        }
+        let samples = n.min(SELECTIVITY_SAMPLES);
+        let passed = (0..samples).filter(|&i| accept((i * n / samples) as u32)).count();
+        passed * n / samples
+    }
+}
+
+impl Store {
+    /// Checks everything in a query but its dimension (which needs the lock); returns its parsed
+    /// filter and its vector as searched.
+    pub(super) fn prepare_query(&self, q: &Query<'_>) -> Result<(Option<Filter>, Vec<f32>)> {
+        check_k(q.k)?;
+        check_ef_search(q.ef_search)?;
+        let filter = q.filter.map(Filter::parse).transpose()?;
+        let query = self.prepare_vector(q.vector, "query vector")?;
+        Ok((filter, query))
+    }
+}
+
+/// Largest `ef_search` a query accepts.
+pub(crate) const MAX_EF_SEARCH: usize = 100_000;
+
+pub(super) fn check_k(k: usize) -> Result<()> {
+    if k == 0 || k > MAX_K {
+        return Err(Error::invalid(format!("k must be in 1..={MAX_K}, got {k}")));
+    }
+    Ok(())
+}
+
+pub(super) fn check_ef_search(ef: usize) -> Result<()> {
+    if ef > MAX_EF_SEARCH {
+        return Err(Error::invalid(format!("ef_search must be at most {MAX_EF_SEARCH}, got {ef}")));
+    }
+    Ok(())
+}
