@@ -41,8 +41,11 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-server test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-cli test-server test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
+
+test-cli:
+	$(CARGO) test --release --features cli --test cli
 
 test-rust:
 	$(CARGO) test --release

@@ -8,6 +8,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+/// The `vecstore` command-line tool (feature `cli`).
+/// cbindgen:ignore
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod error;
 pub mod ffi;
 // The core's own constants are not part of the C ABI: keep cbindgen out of these modules.

@@ -54,7 +54,7 @@ use crate::error::{Error, Result};
 
 pub const LOG_FILE: &str = "vecstore.log";
 pub(crate) const LOG_FORMAT_VERSION: u32 = 2;
-const MAGIC: &[u8; 8] = b"VSLOG\0\0\0";
+pub(crate) const MAGIC: &[u8; 8] = b"VSLOG\0\0\0";
 pub(crate) const HEADER_LEN: u64 = 16;
 const FRAME_HEADER_LEN: usize = 8;
 /// A frame longer than this is treated as damage, not as a request to allocate that much.
@@ -201,7 +201,7 @@ fn replace_file(path: &Path, bytes: &[u8]) -> Result<(File, Option<String>)> {
 }
 
 /// One frame as read from the log's bytes.
-enum Frame {
+pub(crate) enum Frame {
     Valid {
         ops: Vec<LogOp>,
         end: usize,
@@ -214,7 +214,7 @@ enum Frame {
     Undecodable(bincode::Error),
 }
 
-fn read_frame(bytes: &[u8], pos: usize) -> Frame {
+pub(crate) fn read_frame(bytes: &[u8], pos: usize) -> Frame {
     let remaining = bytes.len() - pos;
     if remaining < FRAME_HEADER_LEN {
         return Frame::Damaged { why: "frame header cut short" };
@@ -240,7 +240,7 @@ fn read_frame(bytes: &[u8], pos: usize) -> Frame {
 /// The frame the damaged one's length points at is tried first (a flipped payload bit leaves the
 /// length intact); then every later offset. An empty frame never counts: zeros (what a crash can
 /// leave past the end of a file) read as one.
-fn next_valid_frame(bytes: &[u8], damaged: usize) -> Option<usize> {
+pub(crate) fn next_valid_frame(bytes: &[u8], damaged: usize) -> Option<usize> {
     let is_valid = |p: usize| matches!(read_frame(bytes, p), Frame::Valid { ref ops, .. } if !ops.is_empty());
     if bytes.len() - damaged >= FRAME_HEADER_LEN {
         let len = u32::from_le_bytes(bytes[damaged..damaged + 4].try_into().expect("4 bytes")) as usize;
@@ -254,7 +254,7 @@ fn next_valid_frame(bytes: &[u8], damaged: usize) -> Option<usize> {
 
 /// How many operations the damaged frame at `pos` (ending where the next valid one starts) held,
 /// when its length still fits exactly and its payload still starts with bincode's element count.
-fn damaged_frame_op_count(bytes: &[u8], pos: usize, next: usize) -> Option<u64> {
+pub(crate) fn damaged_frame_op_count(bytes: &[u8], pos: usize, next: usize) -> Option<u64> {
     let len = u32::from_le_bytes(bytes.get(pos..pos + 4)?.try_into().ok()?) as usize;
     if pos + FRAME_HEADER_LEN + len != next || len < 8 {
         return None;

@@ -10,6 +10,8 @@
 
 pub mod dir;
 pub mod fsutil;
+/// cbindgen:ignore
+pub mod inspect;
 pub mod lock;
 pub mod log;
 // Not part of the C ABI: cbindgen would otherwise copy their public constants into include/vecstore.h.

@@ -707,5 +707,48 @@ fn remove_stray_files(dir: &Path, keep: Option<u64>) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Read-only access for check tools (the `vecstore verify` and `recover` commands). Unlike
+// `load_snapshot` these never remove a file, and each file can be read on its own, so that a tool can
+// report every damaged file rather than only the first.
+
+/// The snapshot named by the manifest, checked as [`load_snapshot`] checks it (vector data crc aside),
+/// without removing any stray file. `Ok(None)` when there is no manifest.
+pub fn read_snapshot(dir: &Path) -> Result<Option<LoadedSnapshot>> {
+    load(dir, None)
+}
+
+/// Reads and checks one records file (magic, version, payload crc and length, every record decoding,
+/// every state known). The returned crc is the payload's, to compare with the manifest's.
+pub fn read_records_file(path: &Path) -> Result<(Vec<SlotRecord>, u32)> {
+    let blob = read_blob_file(path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, "records")?;
+    let records = decode_records(path, &blob.payload, blob.count)?;
+    if let Some((slot, r)) = records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
+        return Err(Error::corrupt(path, format!("slot {slot} has unknown state {}", r.state)));
+    }
+    Ok((records, blob.crc))
+}
+
+/// Reads and checks one graph file (magic, version, payload crc and length); returns the payload
+/// (the serialised graph) and its crc.
+pub fn read_graph_file(path: &Path) -> Result<(Payload, u32)> {
+    let blob = read_blob_file(path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, "graph")?;
+    if blob.count != blob.payload.len() as u64 {
+        return Err(Error::corrupt(
+            path,
+            format!("graph header says {} bytes, the payload is {}", blob.count, blob.payload.len()),
+        ));
+    }
+    Ok((blob.payload, blob.crc))
+}
+
+/// The format version in the header of a records, graph or vectors file (all keep it at byte 8) (`None` if it has no readable header).
+pub fn blob_format_version(path: &Path) -> Option<u32> {
+    let mut h = [0u8; 12];
+    File::open(path).ok()?.read_exact(&mut h).ok()?;
+    Some(u32::from_le_bytes(h[8..12].try_into().unwrap()))
+}
+// ---------------------------------------------------------------------------------------------
+
 #[cfg(test)]
 mod tests;

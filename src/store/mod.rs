@@ -22,6 +22,7 @@ mod open;
 pub mod options;
 mod plan;
 pub mod record;
+pub mod scan;
 mod slots;
 pub mod write;
 
