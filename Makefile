@@ -20,7 +20,7 @@ LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all lib pc sqlite demo server test test-server test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
+.PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
 all: lib pc sqlite
 
@@ -41,23 +41,31 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-cli test-server test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-server-scripts test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
-test-cli:
-	$(CARGO) test --release --features cli --test cli
+# Every Rust test (unit, integration, the server's through reqwest, the CLI's through its binary) in one
+# build: both binaries' features at once, so the crate is compiled for tests once, not once per feature.
+RUST_TEST_FEATURES := server,cli
 
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release --features $(RUST_TEST_FEATURES)
+
+# The command-line tool alone (also part of test-rust).
+test-cli:
+	$(CARGO) test --release --features $(RUST_TEST_FEATURES) --test cli
 
 # The HTTP server (feature `server`): its binary, then the Rust integration tests through reqwest
-# (every route, the error table, auth, SIGKILL durability), the guide's curl examples checked with jq,
-# and a schemathesis run against /openapi.json.
+# (every route, the error table, auth, SIGKILL durability; also part of test-rust), the guide's curl
+# examples checked with jq, and a schemathesis run against /openapi.json.
 server:
-	$(CARGO) build --release --features server --bin vecstore-server
+	$(CARGO) build --release --features $(RUST_TEST_FEATURES) --bin vecstore-server
 
 test-server: server
-	$(CARGO) test --release --features server --test server --test server_kill
+	$(CARGO) test --release --features $(RUST_TEST_FEATURES) --test server --test server_kill
+	$(MAKE) test-server-scripts
+
+test-server-scripts: server
 	bash tests/server_sh/guide_curl.sh target/release/vecstore-server
 	$(MAKE) test-schemathesis
 
