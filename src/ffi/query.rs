@@ -289,10 +289,4 @@ pub extern "C" fn vs_results_free(r: Option<Box<vs_results>>) {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn header_limits_match_the_core() {
-        assert_eq!(super::VS_MAX_K as usize, crate::store::options::MAX_K);
-        assert_eq!(super::super::store::VS_MAX_DIMENSION as usize, crate::store::options::MAX_DIMENSION);
-    }
-}
+mod tests;

@@ -327,5 +327,3 @@ impl Drop for Store {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod write_tests;

@@ -498,3 +498,6 @@ fn plan_changes(
     failures.sort_by_key(|(i, _)| *i);
     Ok(Planned { log_ops, failures, dim, vectors_added, adds_data })
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,12 +3,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::batch::parse_batch_json;
-use super::guard::{Growth, GrowthCheck};
-use super::write::WriteOp;
-use super::*;
 use crate::error::Code;
+use crate::store::batch::parse_batch_json;
+use crate::store::guard::{Growth, GrowthCheck};
 use crate::store::options::StoreOptions;
+use crate::store::write::WriteOp;
+use crate::store::*;
 
 fn store(dir: &Path) -> Store {
     Store::open(dir, &StoreOptions { dimension: 2, ..StoreOptions::default() }).unwrap()
@@ -165,7 +165,7 @@ fn ttl_limits_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
     s.upsert("a", &[1.0, 0.0], None).unwrap();
-    let too_long = super::write::MAX_TTL_SECONDS + 1;
+    let too_long = crate::store::write::MAX_TTL_SECONDS + 1;
     assert_eq!(s.set_ttl("a", too_long).unwrap_err().code, Code::InvalidArgument);
     assert_eq!(s.upsert_with_ttl("b", &[1.0, 0.0], None, too_long).unwrap_err().code, Code::InvalidArgument);
     assert_eq!(s.count(), 1);
