@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use super::record::metadata_text;
 use super::{Inner, Store};
 use crate::error::{Code, Error, Result};
 use crate::storage::snapshot::{write_snapshot, FileKind, SlotRecord, SnapshotContents};
@@ -45,16 +44,7 @@ impl Inner {
             return self.log.sync();
         }
         self.index_pending();
-        let records: Vec<SlotRecord> = self
-            .slots
-            .iter()
-            .map(|slot| SlotRecord {
-                id: slot.id.clone(),
-                metadata: metadata_text(&slot.metadata),
-                state: slot.state.to_byte(),
-                expires_at: slot.expires_at,
-            })
-            .collect();
+        let records: Vec<SlotRecord> = self.slots.iter().map(super::Slot::to_record).collect();
         let mut graph = Vec::new();
         self.index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
         let generation = self.snapshot_generation + 1;

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLockUpgradableReadGuard;
 use serde::{Deserialize, Serialize};
 
-use super::record::metadata_text;
 use super::{now_unix, snapshot_disk_bytes, Inner, Slot, SlotState, Store};
 use crate::error::{Code, Error, Result};
 use crate::index::hnsw::{Hnsw, RepairStats};
@@ -387,12 +386,8 @@ impl Inner {
         let mut expiring = 0;
         for (new, &s) in keep.iter().enumerate() {
             let slot = &self.slots[s as usize];
-            records.push(SlotRecord {
-                id: slot.id.clone(),
-                metadata: metadata_text(&slot.metadata),
-                state: SlotRecord::LIVE,
-                expires_at: slot.expires_at,
-            });
+            // Survivors are live in the compacted store, whatever they were (they are live already).
+            records.push(SlotRecord { state: SlotRecord::LIVE, ..slot.to_record() });
             slot_of.insert(slot.id.clone(), new as u32);
             expiring += usize::from(slot.expires_at != 0);
             slots.push(Slot {

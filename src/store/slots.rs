@@ -45,6 +45,18 @@ impl SlotState {
     }
 }
 
+impl Slot {
+    /// The slot as a snapshot stores it (checkpoints and compaction write the same records).
+    pub(super) fn to_record(&self) -> SlotRecord {
+        SlotRecord {
+            id: self.id.clone(),
+            metadata: metadata_text(&self.metadata),
+            state: self.state.to_byte(),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
 impl Inner {
     /// Whether slot `s` may be returned by a read at time `now`.
     #[inline]
