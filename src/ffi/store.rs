@@ -292,24 +292,10 @@ pub unsafe extern "C" fn vs_store_upsert(
     metadata_json: *const c_char,
     err: Option<&mut MaybeUninit<*mut vs_error>>,
 ) -> vs_status {
-    status_call(err, || {
-        // SAFETY: the header's contract: `store` is NULL or an open handle.
-        let store = unsafe { try_ref(store, "store") }?;
-        store.call(RequestKind::Write, |s| {
-            // SAFETY: the header's contract: `id` and `metadata_json` are NULL or NUL-terminated
-            // strings, `vec` is NULL or `dim` floats, all valid and unchanged for the call.
-            let (id, vector, metadata) = unsafe {
-                (
-                    try_str(id, "id")?,
-                    try_slice(vec, dim, "vec")?,
-                    try_opt_str(metadata_json, "metadata_json")?,
-                )
-            };
-            s.upsert(id, vector, metadata)
-        })
-    })
+    // An upsert is an upsert with no expiry: one conversion and one core path for both.
+    // SAFETY: the same arguments under the same contract, passed on unchanged.
+    unsafe { super::records::vs_store_upsert_with_ttl(store, id, vec, dim, metadata_json, 0, err) }
 }
-
 /// Inserts or replaces `n` records in one write: much faster than `n` calls to `vs_store_upsert`.
 /// All or nothing: if any record is invalid, none is written and the error names the record's index.
 /// Within one call, a later record with the same id wins.

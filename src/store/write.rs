@@ -209,19 +209,27 @@ impl Store {
         ttl_seconds: u64,
     ) -> Result<Checked> {
         check_id(id)?;
+        Ok(Checked { id: id.to_string(), change: self.check_upsert_change(vector, metadata, ttl_seconds)? })
+    }
+
+    fn check_upsert_change(
+        &self,
+        vector: &[f32],
+        metadata: Option<&str>,
+        ttl_seconds: u64,
+    ) -> Result<Change> {
         check_ttl(ttl_seconds)?;
         let vector = self.prepare_vector(vector, "vector")?;
         let metadata = metadata_text(&parse_metadata(metadata)?);
-        Ok(Checked { id: id.to_string(), change: Change::Upsert { vector, metadata, ttl_seconds } })
+        Ok(Change::Upsert { vector, metadata, ttl_seconds })
     }
 
     fn check_op(&self, op: &WriteOp) -> Result<Checked> {
-        if let WriteOp::Upsert { id, vector, metadata, ttl_seconds } = op {
-            return self.check_upsert(id, vector, metadata.as_deref(), *ttl_seconds);
-        }
         check_id(op.id())?;
         let change = match op {
-            WriteOp::Upsert { .. } => unreachable!("handled above"),
+            WriteOp::Upsert { vector, metadata, ttl_seconds, .. } => {
+                self.check_upsert_change(vector, metadata.as_deref(), *ttl_seconds)?
+            }
             WriteOp::Delete { .. } => Change::Delete,
             WriteOp::SoftDelete { .. } => Change::SoftDelete,
             WriteOp::Restore { .. } => Change::Restore,
@@ -359,12 +367,9 @@ impl Store {
         metadata: Option<&str>,
         ttl_seconds: u64,
     ) -> Result<()> {
-        self.write_one(WriteOp::Upsert {
-            id: id.to_string(),
-            vector: vector.to_vec(),
-            metadata: metadata.map(str::to_string),
-            ttl_seconds,
-        })
+        // Checked straight from the borrowed vector: a `WriteOp` would copy it once more.
+        let checked = self.check_upsert(id, vector, metadata, ttl_seconds)?;
+        self.write_checked(vec![(0, checked)], Vec::new(), Policy::AllOrNothing, 1).map(|_| ())
     }
 
     /// Makes a live record expire `ttl_seconds` from now; 0 removes its expiry (`NotFound` if there
@@ -409,7 +414,7 @@ fn in_call(e: Error, i: usize, id: &str, len: usize) -> Error {
 
 /// What one checked operation does, decided against the id's state as the call's earlier operations
 /// leave it: `Ok(Some(state after))`, `Ok(None)` for a no-op, or its own failure.
-fn decide(change: &Change, state: IdState, dim: &mut usize) -> Result<Option<IdState>> {
+fn decide(id: &str, change: &Change, state: IdState, dim: &mut usize) -> Result<Option<IdState>> {
     let live = IdState::Live { expired: false };
     let fresh = match (change, state) {
         (Change::Upsert { vector, .. }, _) => {
@@ -429,7 +434,7 @@ fn decide(change: &Change, state: IdState, dim: &mut usize) -> Result<Option<IdS
         // Restoring a live record is a no-op, not an error: the caller's intent holds.
         (Change::Restore, IdState::Live { expired: false }) => return Ok(None),
         (Change::UpdateMetadata { .. } | Change::SetTtl { .. }, IdState::Live { expired: false }) => live,
-        _ => return Err(Error::new(Code::NotFound, String::new())), // named by the caller
+        _ => return Err(Error::not_found(id)),
     };
     Ok(Some(fresh))
 }
@@ -452,13 +457,7 @@ fn plan_changes(
         let mut overlay: HashMap<&str, IdState, foldhash::fast::RandomState> = HashMap::default();
         for (i, c) in &checked {
             let state = overlay.get(c.id.as_str()).copied().unwrap_or_else(|| inner.id_state(&c.id, now));
-            let decision = decide(&c.change, state, &mut dim).map_err(|e| {
-                if e.code == Code::NotFound {
-                    Error::not_found(&c.id)
-                } else {
-                    e
-                }
-            });
+            let decision = decide(&c.id, &c.change, state, &mut dim);
             match &decision {
                 Ok(Some(after)) => {
                     let grows = matches!(c.change, Change::Upsert { .. } | Change::Restore)
