@@ -19,6 +19,10 @@ STORE   ?= $(CURDIR)/demo-store
 LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# The shared library's SONAME is libvecstore.so.$(MAJOR) (set by build.rs); `lib` links that name to
+# the built file so programs linked in this checkout (-rpath target/release) find it at run time.
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libvecstore.so.$(MAJOR)
 
 .PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
@@ -26,6 +30,7 @@ all: lib pc sqlite
 
 lib:
 	$(CARGO) build --release
+	ln -sf libvecstore.so $(LIB_DIR)/$(SONAME)
 
 # An uninstalled pkg-config file pointing into this checkout:
 #   PKG_CONFIG_PATH=$(PC_DIR) pkg-config --cflags --libs vecstore
@@ -92,7 +97,11 @@ test-pkgconfig: pc
 	cc -std=c11 -Wall -Wextra -Werror examples-c/quickstart.c -o build/pkgconfig/quickstart \
 	    $$(PKG_CONFIG_PATH=$(PC_DIR) pkg-config --cflags --libs vecstore) -Wl,-rpath,$(LIB_DIR)
 	rm -rf build/pkgconfig/store && ./build/pkgconfig/quickstart build/pkgconfig/store > /dev/null
-	@echo "pkg-config build of the quickstart works"
+	readelf -d $(LIB_DIR)/libvecstore.so | grep -q 'Library soname: \[$(SONAME)\]' \
+	    || { echo "target/release/libvecstore.so has no SONAME $(SONAME)" >&2; exit 1; }
+	readelf -d build/pkgconfig/quickstart | grep -q 'Shared library: \[$(SONAME)\]' \
+	    || { echo "the quickstart does not need $(SONAME)" >&2; exit 1; }
+	@echo "pkg-config build of the quickstart works (it needs $(SONAME))"
 
 # Installs into build/install and builds the quickstart from the installed pkg-config file alone.
 test-install: lib
@@ -102,7 +111,14 @@ test-install: lib
 	    $$(PKG_CONFIG_PATH=$(CURDIR)/build/install/lib/pkgconfig pkg-config --cflags --libs vecstore) \
 	    -Wl,-rpath,$(CURDIR)/build/install/lib
 	./build/install/quickstart build/install/store > /dev/null
-	@echo "installed library, header and pkg-config file work"
+	test -f build/install/lib/libvecstore.so.$(VERSION) && test ! -L build/install/lib/libvecstore.so.$(VERSION)
+	test "$$(readlink build/install/lib/$(SONAME))" = libvecstore.so.$(VERSION)
+	test "$$(readlink build/install/lib/libvecstore.so)" = $(SONAME)
+	readelf -d build/install/lib/libvecstore.so.$(VERSION) | grep -q 'Library soname: \[$(SONAME)\]' \
+	    || { echo "the installed library has no SONAME $(SONAME)" >&2; exit 1; }
+	readelf -d build/install/quickstart | grep -q 'Shared library: \[$(SONAME)\]' \
+	    || { echo "the installed quickstart does not need $(SONAME)" >&2; exit 1; }
+	@echo "installed library ($(SONAME) -> libvecstore.so.$(VERSION)), header and pkg-config file work"
 
 # The SQLite extension: C test under ASan (with the SIGKILL crash test), the sqlite3 shell, Python.
 test-sqlite: lib
@@ -120,7 +136,9 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/vecstore.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(LIB_DIR)/libvecstore.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_DIR)/libvecstore.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_DIR)/libvecstore.so $(DESTDIR)$(PREFIX)/lib/libvecstore.so.$(VERSION)
+	ln -sf libvecstore.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libvecstore.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
 	    -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@VERSION@|$(VERSION)|' vecstore.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vecstore.pc
