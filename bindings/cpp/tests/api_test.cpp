@@ -62,8 +62,43 @@ TEST(Defaults, EnumValuesMatchTheCConstants) {
   EXPECT_EQ(static_cast<uint32_t>(Metric::cosine), static_cast<uint32_t>(VS_METRIC_COSINE));
   EXPECT_EQ(static_cast<uint32_t>(Metric::euclidean), static_cast<uint32_t>(VS_METRIC_EUCLIDEAN));
   EXPECT_EQ(static_cast<uint32_t>(Metric::dot), static_cast<uint32_t>(VS_METRIC_DOT));
+  EXPECT_EQ(static_cast<uint32_t>(Metric::default_metric), static_cast<uint32_t>(VS_METRIC_DEFAULT));
   EXPECT_EQ(static_cast<uint32_t>(vecstore::Durability::process), static_cast<uint32_t>(VS_DURABILITY_PROCESS));
   EXPECT_EQ(static_cast<uint32_t>(vecstore::Durability::sync), static_cast<uint32_t>(VS_DURABILITY_SYNC));
+}
+
+// Options{} reopens a store of any metric (with another ef_search); an explicit other metric is
+// refused; a new store opened with Options{} is cosine.
+TEST_F(ApiTest, DefaultOptionsReopenAnyStore) {
+  const Metric metrics[] = {Metric::cosine, Metric::euclidean, Metric::dot};
+  const char* names[] = {"\"metric\":\"cosine\"", "\"metric\":\"euclidean\"", "\"metric\":\"dot\""};
+  for (int m = 0; m < 3; m++) {
+    const std::string path = dir.sub("m" + std::to_string(m));
+    {
+      auto s = Store::open(path, dim_opts(2, metrics[m]));
+      const float v[] = {3.0f, 4.0f};
+      s.upsert("a", Span(v, 2));
+    }
+    Options o;
+    o.ef_search = 99;
+    {
+      auto s = Store::open(path, o);
+      EXPECT_EQ(s.count(), 1u);
+      EXPECT_NE(s.stats_json().find(names[m]), std::string::npos) << s.stats_json();
+    }
+    Options other;
+    other.metric = metrics[(m + 1) % 3];
+    try {
+      Store::open(path, other);
+      ADD_FAILURE() << "metric " << m << " store opened with another metric";
+    } catch (const vecstore::Error& e) {
+      EXPECT_EQ(e.code(), VS_ERR_INVALID_ARGUMENT);
+    }
+  }
+  auto s = Store::open(dir.sub("new"), Options{});
+  const float v[] = {3.0f, 4.0f};
+  s.upsert("a", Span(v, 2));
+  EXPECT_NE(s.stats_json().find(names[0]), std::string::npos) << s.stats_json();
 }
 
 TEST_F(ApiTest, UpsertGetCountRemove) {
