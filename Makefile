@@ -24,7 +24,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 SONAME  := libvecstore.so.$(MAJOR)
 
-.PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
+.PHONY: all lib pc sqlite demo server test test-faults test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
 all: lib pc sqlite
 
@@ -46,7 +46,7 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-server-scripts test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-faults test-server-scripts test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
 # Every Rust test (unit, integration, the server's through reqwest, the CLI's through its binary) in one
@@ -55,6 +55,12 @@ RUST_TEST_FEATURES := server,cli
 
 test-rust:
 	$(CARGO) test --release --features $(RUST_TEST_FEATURES)
+
+# Faults injected at every file-system step (feature `failpoints`, tests/faults.rs): every write,
+# fsync, rename, truncate and directory sync of a store and a namespace workload fails in turn; plus
+# the maintenance thread's error path and a real full disk (a tmpfs it mounts when run as root).
+test-faults:
+	$(CARGO) test --release --features failpoints --test faults -- --test-threads 1 --nocapture
 
 # The command-line tool alone (also part of test-rust).
 test-cli:
