@@ -357,8 +357,11 @@ TEST_F(ApiTest, OpenWithoutOptionsPassesNullOptions) {
   EXPECT_NE(s.stats_json().find(R"("metric":"dot")"), std::string::npos) << s.stats_json();
   EXPECT_EQ(s.get("a").vector, (std::vector<float>{1.f, 2.f}));
   s.close();
-  // Whereas explicit default Options{} mean cosine, which must match.
-  EXPECT_VS_ERROR(Store::open(other, Options{}), VS_ERR_INVALID_ARGUMENT);
+  // Options{} (Metric::default_metric) reopen it too; an explicit cosine must match.
+  EXPECT_EQ(Store::open(other, Options{}).count(), 1u);
+  Options cosine;
+  cosine.metric = Metric::cosine;
+  EXPECT_VS_ERROR(Store::open(other, cosine), VS_ERR_INVALID_ARGUMENT);
 }
 
 TEST_F(ApiTest, SyncDurabilityAndOtherOptions) {
