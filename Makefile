@@ -19,13 +19,18 @@ STORE   ?= $(CURDIR)/demo-store
 LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# The shared library's SONAME is libvecstore.so.$(MAJOR) (set by build.rs); `lib` links that name to
+# the built file so programs linked in this checkout (-rpath target/release) find it at run time.
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libvecstore.so.$(MAJOR)
 
-.PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-soak soak-long test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
+.PHONY: all lib pc sqlite demo server test test-faults test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-soak soak-long test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
 all: lib pc sqlite
 
 lib:
 	$(CARGO) build --release
+	ln -sf libvecstore.so $(LIB_DIR)/$(SONAME)
 
 # An uninstalled pkg-config file pointing into this checkout:
 #   PKG_CONFIG_PATH=$(PC_DIR) pkg-config --cflags --libs vecstore
@@ -41,7 +46,7 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-server-scripts test-c test-soak test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-faults test-server-scripts test-c test-soak test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
 # Every Rust test (unit, integration, the server's through reqwest, the CLI's through its binary) in one
@@ -50,6 +55,12 @@ RUST_TEST_FEATURES := server,cli
 
 test-rust:
 	$(CARGO) test --release --features $(RUST_TEST_FEATURES)
+
+# Faults injected at every file-system step (feature `failpoints`, tests/faults.rs): every write,
+# fsync, rename, truncate and directory sync of a store and a namespace workload fails in turn; plus
+# the maintenance thread's error path and a real full disk (a tmpfs it mounts when run as root).
+test-faults:
+	$(CARGO) test --release --features failpoints --test faults -- --test-threads 1 --nocapture
 
 # The command-line tool alone (also part of test-rust).
 test-cli:
@@ -100,7 +111,11 @@ test-pkgconfig: pc
 	cc -std=c11 -Wall -Wextra -Werror examples-c/quickstart.c -o build/pkgconfig/quickstart \
 	    $$(PKG_CONFIG_PATH=$(PC_DIR) pkg-config --cflags --libs vecstore) -Wl,-rpath,$(LIB_DIR)
 	rm -rf build/pkgconfig/store && ./build/pkgconfig/quickstart build/pkgconfig/store > /dev/null
-	@echo "pkg-config build of the quickstart works"
+	readelf -d $(LIB_DIR)/libvecstore.so | grep -q 'Library soname: \[$(SONAME)\]' \
+	    || { echo "target/release/libvecstore.so has no SONAME $(SONAME)" >&2; exit 1; }
+	readelf -d build/pkgconfig/quickstart | grep -q 'Shared library: \[$(SONAME)\]' \
+	    || { echo "the quickstart does not need $(SONAME)" >&2; exit 1; }
+	@echo "pkg-config build of the quickstart works (it needs $(SONAME))"
 
 # Installs into build/install and builds the quickstart from the installed pkg-config file alone.
 test-install: lib
@@ -110,7 +125,14 @@ test-install: lib
 	    $$(PKG_CONFIG_PATH=$(CURDIR)/build/install/lib/pkgconfig pkg-config --cflags --libs vecstore) \
 	    -Wl,-rpath,$(CURDIR)/build/install/lib
 	./build/install/quickstart build/install/store > /dev/null
-	@echo "installed library, header and pkg-config file work"
+	test -f build/install/lib/libvecstore.so.$(VERSION) && test ! -L build/install/lib/libvecstore.so.$(VERSION)
+	test "$$(readlink build/install/lib/$(SONAME))" = libvecstore.so.$(VERSION)
+	test "$$(readlink build/install/lib/libvecstore.so)" = $(SONAME)
+	readelf -d build/install/lib/libvecstore.so.$(VERSION) | grep -q 'Library soname: \[$(SONAME)\]' \
+	    || { echo "the installed library has no SONAME $(SONAME)" >&2; exit 1; }
+	readelf -d build/install/quickstart | grep -q 'Shared library: \[$(SONAME)\]' \
+	    || { echo "the installed quickstart does not need $(SONAME)" >&2; exit 1; }
+	@echo "installed library ($(SONAME) -> libvecstore.so.$(VERSION)), header and pkg-config file work"
 
 # The SQLite extension: C test under ASan (with the SIGKILL crash test), the sqlite3 shell, Python.
 test-sqlite: lib
@@ -128,7 +150,9 @@ install: lib
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/vecstore.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(LIB_DIR)/libvecstore.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_DIR)/libvecstore.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_DIR)/libvecstore.so $(DESTDIR)$(PREFIX)/lib/libvecstore.so.$(VERSION)
+	ln -sf libvecstore.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libvecstore.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
 	    -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@VERSION@|$(VERSION)|' vecstore.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/vecstore.pc

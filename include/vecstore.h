@@ -240,9 +240,9 @@ typedef struct vs_store_options {
    */
   uint32_t dimension;
   /**
-   * One of `VS_METRIC_*` (default `VS_METRIC_COSINE`). Fixed when the store is created; reopening
-   * with another metric is `VS_ERR_INVALID_ARGUMENT` (pass NULL options to reopen a store with
-   * whatever metric it has).
+   * One of `VS_METRIC_*`. The default, `VS_METRIC_DEFAULT`, means the store's own metric when
+   * reopening and `VS_METRIC_COSINE` when creating. Fixed when the store is created; reopening
+   * with another explicit metric is `VS_ERR_INVALID_ARGUMENT`.
    */
   vs_metric metric;
   /**
@@ -518,6 +518,13 @@ typedef uint32_t vs_namespace_status;
 #define VS_METRIC_DOT 2
 
 /**
+ * No metric said (what `vs_store_options_default()` sets): an existing store keeps its own metric,
+ * a new store is created with `VS_METRIC_COSINE`. So default options reopen any store, as
+ * `dimension = 0` does for the dimension.
+ */
+#define VS_METRIC_DEFAULT 2147483647
+
+/**
  * The default: a write returns once its log record is handed to the operating system. It survives a
  * crash of the process (kill -9), not a power loss or an OS crash.
  */
@@ -603,8 +610,10 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction
- * 200, ef_search 64, `VS_DURABILITY_PROCESS`, build_threads 1. Thread-safe.
+ * The default store options: dimension 0 and `VS_METRIC_DEFAULT` (both from the store when
+ * reopening; from the first vector, and cosine, for a new store), M 16, ef_construction 200,
+ * ef_search 64, `VS_DURABILITY_PROCESS`, build_threads 1. Default options reopen any store.
+ * Thread-safe.
  */
 struct vs_store_options vs_store_options_default(void);
 
@@ -612,8 +621,9 @@ struct vs_store_options vs_store_options_default(void);
  * Opens the store in directory `path`, creating the directory and an empty store if needed.
  *
  * - `path`: NUL-terminated; borrowed for the call only.
- * - `opts`: NULL = all defaults, and for an existing store its own dimension and metric (so NULL
- *   reopens any store); otherwise from `vs_store_options_default()`. Borrowed for the call.
+ * - `opts`: NULL = all defaults (the same as `vs_store_options_default()`: for an existing store its
+ *   own dimension and metric, so either reopens any store); otherwise from
+ *   `vs_store_options_default()`. Borrowed for the call.
  * - `out`: receives the new handle on success (untouched on failure); close it with `vs_store_close`.
  *
  * Errors: `VS_ERR_INVALID_ARGUMENT` (NULL path or out, bad options, metric differs from the

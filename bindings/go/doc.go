@@ -31,8 +31,8 @@
 // Build [Options] from [DefaultOptions] (or pass nil to [Open]) so that fields get the library's
 // defaults: the fields map one to one onto the C struct vs_store_options, so the zero value of
 // Options is refused (M, EfConstruction and EfSearch must not be 0). The metric is fixed when a
-// store is created and must be given again when reopening it: Open(path, nil) reopens only a
-// cosine store.
+// store is created; [DefaultOptions] (Metric [DefaultMetric]) and a nil opts both reopen a store
+// with its own metric, and an explicit other metric is refused.
 //
 // # Scores
 //

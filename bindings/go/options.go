@@ -23,10 +23,13 @@ const (
 	Euclidean Metric = C.VS_METRIC_EUCLIDEAN
 	// Dot product (VS_METRIC_DOT). Score: the dot product.
 	Dot Metric = C.VS_METRIC_DOT
+	// DefaultMetric (VS_METRIC_DEFAULT, what DefaultOptions sets) says no metric: reopening keeps the
+	// store's own metric, a new store is Cosine. So DefaultOptions reopens any store.
+	DefaultMetric Metric = C.VS_METRIC_DEFAULT
 )
 
-// String returns "cosine", "euclidean" or "dot" (the names used by [Store.Stats]), or
-// "Metric(n)" for another value.
+// String returns "cosine", "euclidean" or "dot" (the names used by [Store.Stats]), "default" for
+// DefaultMetric, or "Metric(n)" for another value.
 func (m Metric) String() string {
 	switch m {
 	case Cosine:
@@ -35,6 +38,8 @@ func (m Metric) String() string {
 		return "euclidean"
 	case Dot:
 		return "dot"
+	case DefaultMetric:
+		return "default"
 	}
 	return "Metric(" + strconv.Itoa(int(m)) + ")"
 }
@@ -78,8 +83,8 @@ type Options struct {
 	// written, or from the store on disk when reopening. Reopening with another non-zero dimension
 	// fails with ErrDimensionMismatch.
 	Dimension int
-	// Metric of a new store (default Cosine). Reopening with another metric fails with
-	// ErrInvalidArgument.
+	// Metric of the store. DefaultMetric (the default) = the store's own when reopening, Cosine for
+	// a new store. Reopening with another explicit metric fails with ErrInvalidArgument.
 	Metric Metric
 	// M is the HNSW graph degree (default 16, 2..=256).
 	M int
@@ -114,7 +119,8 @@ const (
 )
 
 // DefaultOptions returns the library's defaults (from vs_store_options_default): dimension 0 (from
-// the first vector), Cosine, M 16, EfConstruction 200, EfSearch 64, BuildThreads 1,
+// the first vector) and DefaultMetric (both the store's own when reopening, so these options reopen
+// any store; Cosine for a new store), M 16, EfConstruction 200, EfSearch 64, BuildThreads 1,
 // DurabilityProcess.
 func DefaultOptions() Options {
 	c := C.vs_store_options_default()

@@ -69,8 +69,9 @@ type Query struct {
 
 // Open opens the store in directory path, creating the directory and an empty store if needed.
 // A nil opts means [DefaultOptions] for a new store, and for an existing store its own dimension
-// and metric (so a nil opts reopens any store). With explicit options, opts.Dimension may be 0 (the
-// store's dimension is used) but opts.Metric must be the store's metric.
+// and metric (so a nil opts reopens any store). With explicit options, opts.Dimension 0 and opts.Metric
+// [DefaultMetric] (both what [DefaultOptions] sets) take the store's own; a non-zero dimension or
+// another metric must be the store's.
 //
 // Errors: ErrInvalidArgument (bad options, a metric other than the store's, a NUL byte in path),
 // ErrDimensionMismatch (opts.Dimension differs from the store's), ErrLocked (the directory is

@@ -76,11 +76,66 @@ func TestVersion(t *testing.T) {
 
 func TestDefaultOptions(t *testing.T) {
 	want := vecstore.Options{
-		Dimension: 0, Metric: vecstore.Cosine, M: 16, EfConstruction: 200, EfSearch: 64,
+		Dimension: 0, Metric: vecstore.DefaultMetric, M: 16, EfConstruction: 200, EfSearch: 64,
 		BuildThreads: 1, Durability: vecstore.DurabilityProcess,
 	}
 	if got := vecstore.DefaultOptions(); got != want {
 		t.Fatalf("DefaultOptions() = %+v, want %+v", got, want)
+	}
+}
+
+// DefaultOptions reopen a store of any metric (with another EfSearch), an explicit other metric is
+// refused, and a new store opened with DefaultOptions is cosine.
+func TestDefaultOptionsReopenAnyStore(t *testing.T) {
+	for _, m := range []vecstore.Metric{vecstore.Cosine, vecstore.Euclidean, vecstore.Dot} {
+		dir := filepath.Join(t.TempDir(), m.String())
+		o := vecstore.DefaultOptions()
+		o.Dimension = 2
+		o.Metric = m
+		s, err := vecstore.Open(dir, &o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Upsert("a", []float32{3, 4}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		d := vecstore.DefaultOptions()
+		d.EfSearch = 99
+		s, err = vecstore.Open(dir, &d)
+		if err != nil {
+			t.Fatalf("%v store, DefaultOptions: %v", m, err)
+		}
+		st, err := s.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st["metric"] != m.String() || st["count"] != float64(1) {
+			t.Fatalf("%v store reopened: stats %v", m, st)
+		}
+		s.Close()
+		other := vecstore.DefaultOptions()
+		other.Metric = (m + 1) % 3
+		if s, err := vecstore.Open(dir, &other); !errors.Is(err, vecstore.ErrInvalidArgument) {
+			if s != nil {
+				s.Close()
+			}
+			t.Fatalf("%v store opened with %v: err %v, want ErrInvalidArgument", m, other.Metric, err)
+		}
+	}
+	d := vecstore.DefaultOptions()
+	s, err := vecstore.Open(filepath.Join(t.TempDir(), "new"), &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Upsert("a", []float32{3, 4}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Stats(); err != nil || st["metric"] != "cosine" {
+		t.Fatalf("new store with DefaultOptions: stats %v, %v", st, err)
 	}
 }
 

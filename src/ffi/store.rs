@@ -27,6 +27,10 @@ pub const VS_METRIC_EUCLIDEAN: vs_metric = 1;
 /// Dot product (inner product). Score: the dot product. Vectors whose squared length is above
 /// FLT_MAX / 4 are refused, so that no score overflows.
 pub const VS_METRIC_DOT: vs_metric = 2;
+/// No metric said (what `vs_store_options_default()` sets): an existing store keeps its own metric,
+/// a new store is created with `VS_METRIC_COSINE`. So default options reopen any store, as
+/// `dimension = 0` does for the dimension.
+pub const VS_METRIC_DEFAULT: vs_metric = 0x7FFF_FFFF;
 
 /// When a write is acknowledged (a `uint32_t`).
 pub type vs_durability = u32;
@@ -61,9 +65,9 @@ pub struct vs_store_options {
     /// Vector dimension, 1..=VS_MAX_DIMENSION. 0 (the default) = taken from the first vector written,
     /// or from the store on disk when reopening.
     pub dimension: u32,
-    /// One of `VS_METRIC_*` (default `VS_METRIC_COSINE`). Fixed when the store is created; reopening
-    /// with another metric is `VS_ERR_INVALID_ARGUMENT` (pass NULL options to reopen a store with
-    /// whatever metric it has).
+    /// One of `VS_METRIC_*`. The default, `VS_METRIC_DEFAULT`, means the store's own metric when
+    /// reopening and `VS_METRIC_COSINE` when creating. Fixed when the store is created; reopening
+    /// with another explicit metric is `VS_ERR_INVALID_ARGUMENT`.
     pub metric: vs_metric,
     /// HNSW graph degree M: links per node on the upper levels, twice that on the base level (default
     /// 16, 2..=256).
@@ -96,7 +100,7 @@ impl Versioned for vs_store_options {
         vs_store_options {
             struct_size: std::mem::size_of::<vs_store_options>() as u32,
             dimension: d.dimension as u32,
-            metric: VS_METRIC_COSINE,
+            metric: VS_METRIC_DEFAULT,
             hnsw_m: d.hnsw_m as u32,
             ef_construction: d.ef_construction as u32,
             ef_search: d.ef_search as u32,
@@ -111,9 +115,10 @@ impl Versioned for vs_store_options {
 impl vs_store_options {
     pub(crate) fn to_core(self) -> Result<StoreOptions> {
         let metric = match self.metric {
-            VS_METRIC_COSINE => Metric::Cosine,
-            VS_METRIC_EUCLIDEAN => Metric::Euclidean,
-            VS_METRIC_DOT => Metric::Dot,
+            VS_METRIC_DEFAULT => None,
+            VS_METRIC_COSINE => Some(Metric::Cosine),
+            VS_METRIC_EUCLIDEAN => Some(Metric::Euclidean),
+            VS_METRIC_DOT => Some(Metric::Dot),
             m => return Err(Error::invalid(format!("options.metric {m} is not a VS_METRIC_* value"))),
         };
         let durability = match self.durability {
@@ -134,7 +139,7 @@ impl vs_store_options {
         };
         let opts = StoreOptions {
             dimension: self.dimension as usize,
-            metric: Some(metric),
+            metric,
             hnsw_m: self.hnsw_m as usize,
             ef_construction: self.ef_construction as usize,
             ef_search: self.ef_search as usize,
@@ -195,8 +200,10 @@ impl vs_store {
     }
 }
 
-/// The default store options: dimension 0 (from the first vector), cosine, M 16, ef_construction
-/// 200, ef_search 64, `VS_DURABILITY_PROCESS`, build_threads 1. Thread-safe.
+/// The default store options: dimension 0 and `VS_METRIC_DEFAULT` (both from the store when
+/// reopening; from the first vector, and cosine, for a new store), M 16, ef_construction 200,
+/// ef_search 64, `VS_DURABILITY_PROCESS`, build_threads 1. Default options reopen any store.
+/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn vs_store_options_default() -> vs_store_options {
     vs_store_options::defaults()
@@ -205,8 +212,9 @@ pub extern "C" fn vs_store_options_default() -> vs_store_options {
 /// Opens the store in directory `path`, creating the directory and an empty store if needed.
 ///
 /// - `path`: NUL-terminated; borrowed for the call only.
-/// - `opts`: NULL = all defaults, and for an existing store its own dimension and metric (so NULL
-///   reopens any store); otherwise from `vs_store_options_default()`. Borrowed for the call.
+/// - `opts`: NULL = all defaults (the same as `vs_store_options_default()`: for an existing store its
+///   own dimension and metric, so either reopens any store); otherwise from
+///   `vs_store_options_default()`. Borrowed for the call.
 /// - `out`: receives the new handle on success (untouched on failure); close it with `vs_store_close`.
 ///
 /// Errors: `VS_ERR_INVALID_ARGUMENT` (NULL path or out, bad options, metric differs from the
@@ -225,8 +233,8 @@ pub unsafe extern "C" fn vs_store_open(
     out_call(err, out, "out", || {
         // SAFETY: the header's contract: `path` is NULL or a NUL-terminated string, valid for the call.
         let path = path_arg(unsafe { try_cstr(path, "path") }?);
-        // NULL options are not the same as the default struct: they also mean "the store's own
-        // metric" when reopening, where an explicit metric must match.
+        // NULL options are the default struct: dimension 0 and VS_METRIC_DEFAULT take the store's
+        // own when reopening; an explicit metric must match.
         let opts = if opts.is_null() {
             StoreOptions::default()
         } else {
@@ -469,4 +477,36 @@ pub unsafe extern "C" fn vs_store_flush(
         // SAFETY: the header's contract: `store` is NULL or an open handle.
         unsafe { try_ref(store, "store") }?.call(RequestKind::Maintenance, |s| s.flush())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default options carry no metric: they reopen a store of any metric (here with another
+    /// ef_search), an explicit other metric is refused, and a new store is cosine.
+    #[test]
+    fn default_options_reopen_a_store_of_any_metric() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(vs_store_options_default().metric, VS_METRIC_DEFAULT);
+        assert_eq!(vs_store_options_default().to_core().unwrap().metric, None);
+        for (i, metric) in [Metric::Cosine, Metric::Euclidean, Metric::Dot].into_iter().enumerate() {
+            let path = dir.path().join(metric.name());
+            let create = StoreOptions { dimension: 2, metric: Some(metric), ..StoreOptions::default() };
+            Store::open(&path, &create).unwrap().upsert("a", &[3.0, 4.0], None).unwrap();
+            let mut o = vs_store_options_default();
+            o.ef_search = 99;
+            let s = Store::open(&path, &o.to_core().unwrap()).unwrap();
+            assert_eq!((s.metric(), s.count()), (metric, 1));
+            drop(s);
+            o.metric = ((i + 1) % 3) as vs_metric;
+            let err = Store::open(&path, &o.to_core().unwrap()).err().unwrap();
+            assert_eq!(err.code, crate::error::Code::InvalidArgument, "{}", err.message);
+        }
+        let s = Store::open(dir.path().join("new"), &vs_store_options_default().to_core().unwrap()).unwrap();
+        assert_eq!(s.metric(), Metric::Cosine);
+        let mut bad = vs_store_options_default();
+        bad.metric = 3;
+        assert!(bad.to_core().is_err());
+    }
 }

@@ -71,12 +71,12 @@ pub fn create_new_dir(path: &Path) -> Result<()> {
 
 /// Renames `from` to `to`, which is being put in place (the error names `to`).
 pub fn rename_into_place(from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).map_err(|e| Error::io("cannot rename into place", to, e))
+    super::fsutil::rename(from, to).map_err(|e| Error::io("cannot rename into place", to, e))
 }
 
 /// Renames `from` (moved out of the way) to `to` (the error names `from`).
 pub fn rename_away(from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).map_err(|e| Error::io("cannot rename", from, e))
+    super::fsutil::rename(from, to).map_err(|e| Error::io("cannot rename", from, e))
 }
 
 /// The entries of `dir`, in the order the file system gives them.
@@ -138,11 +138,9 @@ pub fn copy_file(from: &Path, to: &Path, limit: Option<u64>) -> Result<u64> {
         )));
     }
     let src = File::open(from).map_err(|e| Error::io("cannot open", from, e))?;
-    let mut dst = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)
-        .map_err(|e| Error::io("cannot create", to, e))?;
+    let mut dst = super::fsutil::FaultFile::new(
+        OpenOptions::new().write(true).create_new(true).open(to).map_err(|e| Error::io("cannot create", to, e))?,
+    );
     let mut reader: Box<dyn Read> = match limit {
         Some(n) => Box::new(src.take(n)),
         None => Box::new(src),

@@ -43,13 +43,13 @@
 //! A missing log (or one shorter than its header, which only a crash while creating it can leave) is
 //! created empty with the expected generation.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::sync_dir;
+use super::fsutil::{sync_dir, FaultFile};
 use crate::error::{Error, Result};
 
 pub const LOG_FILE: &str = "vecstore.log";
@@ -135,7 +135,7 @@ pub struct ReplayReport {
 #[derive(Debug)]
 pub struct Log {
     path: PathBuf,
-    file: File,
+    file: FaultFile,
     len: u64,
     generation: u32,
     sync_each_write: bool,
@@ -172,22 +172,24 @@ fn header_bytes(generation: u32) -> [u8; HEADER_LEN as usize] {
 /// failure to sync the directory afterwards is returned as `Ok((file, Some(why)))`: the caller must
 /// switch to the new file (writing to the old, unlinked one would lose writes) but must not trust that
 /// the switch is durable.
-fn replace_file(path: &Path, bytes: &[u8]) -> Result<(File, Option<String>)> {
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<(FaultFile, Option<String>)> {
     let tmp = path.with_extension("log.tmp");
-    let mut f = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .write(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(|e| Error::io("cannot create", &tmp, e))?;
+    let mut f = FaultFile::new(
+        OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| Error::io("cannot create", &tmp, e))?,
+    );
     let written = f.write_all(bytes).and_then(|()| f.sync_all());
     if let Err(e) = written {
         drop(f);
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io("cannot write", &tmp, e));
     }
-    if let Err(e) = std::fs::rename(&tmp, path) {
+    if let Err(e) = super::fsutil::rename(&tmp, path) {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io("cannot rename into place", path, e));
     }
@@ -283,13 +285,15 @@ impl Log {
         // A temporary file left by a crash during `reset` or `rewrite`: the rename never happened, so
         // the log at `path` is the real one.
         let _ = std::fs::remove_file(path.with_extension("log.tmp"));
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open", &path, e))?;
+        let mut file = FaultFile::new(
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io("cannot open", &path, e))?,
+        );
         let file_len = file.metadata().map_err(|e| Error::io("cannot stat", &path, e))?.len();
         let mut report = ReplayReport { generation: expected_generation, ..ReplayReport::default() };
         if file_len < HEADER_LEN {
@@ -312,7 +316,7 @@ impl Log {
             return Ok((log, report));
         }
 
-        let mut reader = BufReader::with_capacity(1 << 20, &file);
+        let mut reader = BufReader::with_capacity(1 << 20, file.file());
         let mut header = [0u8; HEADER_LEN as usize];
         reader.read_exact(&mut header).map_err(|e| Error::io("cannot read", &path, e))?;
         if &header[..8] != MAGIC {
@@ -357,7 +361,7 @@ impl Log {
         drop(reader);
         // SAFETY: the log is locked to this store (the directory lock) and nothing writes it while
         // it is replayed; the mapping is dropped before the file is changed.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("cannot map", &path, e))?;
+        let map = unsafe { memmap2::Mmap::map(file.file()) }.map_err(|e| Error::io("cannot map", &path, e))?;
         let bytes = &map[..];
         let mut pos = HEADER_LEN as usize;
         // Valid frames to keep when salvaging: (start, end) byte ranges.

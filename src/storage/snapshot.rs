@@ -62,7 +62,7 @@ use std::path::{Path, PathBuf};
 use bincode::Options;
 use serde::{Deserialize, Serialize};
 
-use super::fsutil::{sync_dir, write_atomically};
+use super::fsutil::sync_dir;
 use super::vectors::{write_vectors_file, VectorBlock, WrittenFile};
 use crate::error::{Error, Result};
 
@@ -313,7 +313,13 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
     // The commit point. On failure nothing is removed: if only the directory sync failed, the new
     // manifest may be in place and both generations' files must survive until the next load decides.
-    write_atomically(&dir.join(MANIFEST_FILE), text.as_bytes())?;
+    //
+    // Once the rename has put the manifest in place the generation is committed (readers and the
+    // next open see it), even if the directory sync fails: returning an error then would leave the
+    // caller appending to the log this manifest calls old, and the next open would discard those
+    // acknowledged writes. Every caller resets the log next, which fsyncs this same directory (making
+    // the rename durable too) or, failing that, refuses writes until the store is reopened.
+    let _unsynced = super::fsutil::write_atomically_placed(&dir.join(MANIFEST_FILE), text.as_bytes())?;
     if stop == StopAfter::Manifest {
         return Ok(Some(manifest));
     }
@@ -345,7 +351,7 @@ fn write_data_files(
         return Ok(None);
     }
     for (tmp, fin) in tmps.iter().zip(finals) {
-        std::fs::rename(tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
+        super::fsutil::rename(tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
     }
     sync_dir(dir)?;
     Ok(Some([vectors, records, graph]))
@@ -391,7 +397,7 @@ fn write_blob_file(
         .truncate(true)
         .open(path)
         .map_err(|e| Error::io("cannot create", path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
     w.write_all(&[0u8; BLOB_HEADER_LEN]).map_err(io)?;
     let mut cw = CrcWriter { inner: w, crc: crc32fast::Hasher::new(), len: 0 };
     body(&mut cw).map_err(io)?;

@@ -106,7 +106,7 @@ pub fn write_vectors_file<'a>(
         .truncate(true)
         .open(path)
         .map_err(|e| Error::io("cannot create", path, e))?;
-    let result = write_rows(path, file, dim, dim32, rows);
+    let result = write_rows(path, super::fsutil::FaultFile::new(file), dim, dim32, rows);
     if result.is_err() {
         let _ = std::fs::remove_file(path);
     }
@@ -115,7 +115,7 @@ pub fn write_vectors_file<'a>(
 
 fn write_rows<'a>(
     path: &Path,
-    file: File,
+    file: super::fsutil::FaultFile,
     dim: usize,
     dim32: u32,
     rows: impl IntoIterator<Item = &'a [f32]>,

@@ -208,14 +208,7 @@ impl Inner {
     }
 
     fn reclaimable(&self, now: u64) -> Reclaimable {
-        let expired = if self.expiring == 0 {
-            0
-        } else {
-            self.slots
-                .iter()
-                .filter(|s| s.state == SlotState::Live && s.expires_at != 0 && s.expires_at <= now)
-                .count() as u64
-        };
+        let expired = self.expiry.live.due_count(now) as u64;
         Reclaimable {
             soft_deleted: self.soft_deleted as u64,
             expired,
@@ -231,7 +224,7 @@ struct Compacted {
     slots: Vec<Slot>,
     slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
     index: Hnsw,
-    expiring: usize,
+    expiry: super::slots::ExpiryIndex,
     generation: u64,
     next_log_generation: u32,
     snapshot_bytes: u64,
@@ -383,13 +376,13 @@ impl Inner {
         let mut records = Vec::with_capacity(keep.len());
         let mut slot_of =
             HashMap::with_capacity_and_hasher(keep.len(), foldhash::fast::RandomState::default());
-        let mut expiring = 0;
+        let mut expiry = super::slots::ExpiryIndex::default();
         for (new, &s) in keep.iter().enumerate() {
             let slot = &self.slots[s as usize];
             // Survivors are live in the compacted store, whatever they were (they are live already).
             records.push(SlotRecord { state: SlotRecord::LIVE, ..slot.to_record() });
             slot_of.insert(slot.id.clone(), new as u32);
-            expiring += usize::from(slot.expires_at != 0);
+            expiry.add(SlotState::Live, slot.expires_at, new as u32);
             slots.push(Slot {
                 id: slot.id.clone(),
                 metadata: slot.metadata.clone(),
@@ -444,7 +437,7 @@ impl Inner {
             slots,
             slot_of,
             index,
-            expiring,
+            expiry,
             generation,
             next_log_generation,
             snapshot_bytes: snapshot_disk_bytes(&self.dir, &manifest),
@@ -508,7 +501,7 @@ impl Inner {
         self.live = self.slots.len();
         self.soft_deleted = 0;
         self.tombstones = 0;
-        self.expiring = c.expiring;
+        std::mem::swap(&mut self.expiry, &mut c.expiry);
         self.snapshot_generation = c.generation;
         self.snapshot_bytes = c.snapshot_bytes;
         c

@@ -132,8 +132,8 @@ struct Inner {
     soft_deleted: usize,
     /// Tombstones (`Deleted` slots).
     tombstones: usize,
-    /// Slots not `Deleted` that carry an expiry time: while there are none, reads skip the clock.
-    expiring: usize,
+    /// The slots not `Deleted` that carry an expiry time, ordered by it.
+    expiry: slots::ExpiryIndex,
     /// The graph over every slot (tombstones stay in it as routing-only nodes). Slots at or past
     /// `index.len()` are written but not yet in the graph; `index_pending` adds them.
     index: Hnsw,
@@ -269,15 +269,7 @@ impl Store {
         let inner = self.inner.read();
         let now = now_unix();
         let count = inner.visible_count(now);
-        let expired_soft = if inner.expiring == 0 {
-            0
-        } else {
-            inner
-                .slots
-                .iter()
-                .filter(|s| s.state == SlotState::SoftDeleted && s.expires_at != 0 && s.expires_at <= now)
-                .count()
-        };
+        let expired_soft = inner.expired_soft_deleted(now);
         Stats {
             count,
             soft_deleted: inner.soft_deleted - expired_soft,

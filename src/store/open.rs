@@ -148,7 +148,7 @@ impl Store {
             snapshot_bytes: 0,
             meta_bytes: crate::storage::fsutil::file_len_or_zero(&dir.join(crate::store::meta::META_FILE)),
             growth_check: None,
-            expiring: 0,
+            expiry: Default::default(),
             index: Hnsw::new(graph_params, metric),
             build_threads: resolve_threads(options.build_threads),
             _lock: lock,
@@ -200,9 +200,7 @@ impl Inner {
                 SlotState::SoftDeleted => self.soft_deleted += 1,
             }
             if state != SlotState::Deleted {
-                if rec.expires_at != 0 {
-                    self.expiring += 1;
-                }
+                self.expiry.add(state, rec.expires_at, s as u32);
                 if self.slot_of.insert(rec.id.clone(), s as u32).is_some() {
                     return Err(Error::corrupt(&records_path, format!("id {:?} is in two slots", rec.id)));
                 }

@@ -85,7 +85,7 @@ impl Inner {
     /// The acceptance test of a search: visible now and passing the filter. Rejected nodes still
     /// route the graph search but never enter the results.
     pub(super) fn acceptor<'a>(&'a self, filter: Option<&'a Filter>) -> impl Fn(u32) -> bool + 'a {
-        let now = if self.expiring > 0 { now_unix() } else { 0 };
+        let now = if self.expiring() > 0 { now_unix() } else { 0 };
         move |s: u32| {
             self.visible(s, now) && filter.is_none_or(|f| f.matches(&self.slots[s as usize].metadata))
         }
@@ -93,7 +93,7 @@ impl Inner {
 
     /// Whether every slot is visible and unfiltered, so the search may skip the acceptance test.
     pub(super) fn everything_visible(&self, filtered: bool) -> bool {
-        !filtered && self.live == self.slots.len() && self.expiring == 0
+        !filtered && self.live == self.slots.len() && self.expiring() == 0
     }
 
     /// The `k` best visible slots passing `filter`, best first, with public scores.

@@ -384,18 +384,9 @@ impl Store {
     pub fn expire_ttl_records(&self) -> Result<u64> {
         let mut expired = 0;
         self.commit(|inner, now| {
-            let log_ops: Vec<LogOp> = if inner.expiring == 0 {
-                Vec::new()
-            } else {
-                inner
-                    .slots
-                    .iter()
-                    .filter(|slot| {
-                        slot.state != SlotState::Deleted && slot.expires_at != 0 && slot.expires_at <= now
-                    })
-                    .map(|slot| LogOp::Delete { id: slot.id.clone() })
-                    .collect()
-            };
+            // In expiry order, from the expiry index (no scan of the slots).
+            let log_ops: Vec<LogOp> =
+                inner.expired_ids(now).into_iter().map(|id| LogOp::Delete { id }).collect();
             expired = log_ops.len() as u64;
             Ok(Planned { log_ops, failures: Vec::new(), dim: 0, vectors_added: 0, adds_data: false })
         })?;

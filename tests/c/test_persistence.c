@@ -13,6 +13,7 @@
 #include "check.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -577,6 +578,67 @@ static void test_missing_meta_file_with_a_log(void) {
     tmpdir_remove(dir);
 }
 
+/* Options from vs_store_options_default() reopen any store (its own dimension and metric) with
+ * another ef_search; an explicit other metric is still refused; a new store is cosine; and a caller
+ * built against the first header (struct_size ending at build_threads) gets the same. */
+static void test_default_options_reopen_any_store(void) {
+    static const char *names[] = {"\"metric\":\"cosine\"", "\"metric\":\"euclidean\"", "\"metric\":\"dot\""};
+    fresh_dir();
+    for (vs_metric m = 0; m < 3; m++) {
+        char sub[PATH_MAX + 8];
+        vs_store *s;
+        char *before, *after, *stats = NULL;
+        vs_store_options o;
+        snprintf(sub, sizeof sub, "%s/m%u", dir, m);
+        s = open_store(sub, 4, m);
+        fill(s);
+        before = snap(s);
+        vs_store_close(s);
+
+        for (int old_size = 0; old_size < 2; old_size++) {
+            o = vs_store_options_default();
+            o.ef_search = 99;
+            if (old_size)
+                o.struct_size = (uint32_t)offsetof(vs_store_options, checkpoint_bytes);
+            s = NULL;
+            CHECK_OK(vs_store_open(sub, &o, &s, ERR));
+            if (s == NULL)
+                continue;
+            CHECK_OK(vs_store_stats_json(s, &stats, ERR));
+            CHECK_MSG(contains(stats, names[m]) && contains(stats, "\"dimension\":4"), "metric %u: stats %s", m,
+                      stats);
+            vs_string_free(stats);
+            stats = NULL;
+            after = snap(s);
+            CHECK_STR_EQ(before, after);
+            free(after);
+            vs_store_close(s);
+        }
+        /* an explicit metric must still be the store's */
+        o = vs_store_options_default();
+        o.metric = (m + 1) % 3;
+        s = SENTINEL_PTR(vs_store);
+        CHECK_FAILS(VS_ERR_INVALID_ARGUMENT, vs_store_open(sub, &o, &s, ERR));
+        CHECK(s == SENTINEL_PTR(vs_store));
+        free(before);
+    }
+    {
+        /* a new store opened with the defaults is cosine */
+        char sub[PATH_MAX + 8];
+        vs_store *s = NULL;
+        char *stats = NULL;
+        vs_store_options o = vs_store_options_default();
+        snprintf(sub, sizeof sub, "%s/new", dir);
+        CHECK_OK(vs_store_open(sub, &o, &s, ERR));
+        fill(s);
+        CHECK_OK(vs_store_stats_json(s, &stats, ERR));
+        CHECK_MSG(contains(stats, names[0]), "new store: %s", stats);
+        vs_string_free(stats);
+        vs_store_close(s);
+    }
+    tmpdir_remove(dir);
+}
+
 /* NULL options reopen an existing store with its own dimension and metric. */
 static void test_null_options_reopen_any_store(void) {
     fresh_dir();
@@ -860,6 +922,7 @@ int main(void) {
     RUN(test_checksummed_nonsense_in_the_log_is_corrupt);
     RUN(test_missing_meta_file_with_a_log);
     RUN(test_null_options_reopen_any_store);
+    RUN(test_default_options_reopen_any_store);
     RUN(test_second_open_in_the_same_process_is_locked);
     RUN(test_open_from_a_forked_child_is_locked);
     RUN(test_lock_is_released_when_its_process_dies);

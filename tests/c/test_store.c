@@ -61,7 +61,10 @@ static void test_store_options_default(void) {
     vs_store_options o = vs_store_options_default();
     CHECK(o.struct_size == sizeof(vs_store_options));
     CHECK(o.dimension == 0);
-    CHECK(o.metric == VS_METRIC_COSINE);
+    /* "no metric said": the store's own when reopening, cosine for a new store */
+    CHECK(o.metric == VS_METRIC_DEFAULT);
+    CHECK(VS_METRIC_DEFAULT != VS_METRIC_COSINE && VS_METRIC_DEFAULT != VS_METRIC_EUCLIDEAN &&
+          VS_METRIC_DEFAULT != VS_METRIC_DOT);
     CHECK(o.hnsw_m == 16);
     CHECK(o.ef_construction == 200);
     CHECK(o.ef_search == 64);

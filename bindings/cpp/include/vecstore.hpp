@@ -37,6 +37,8 @@ enum class Metric : uint32_t {
   cosine = VS_METRIC_COSINE,        ///< Cosine similarity (vectors stored normalised; zero vector refused).
   euclidean = VS_METRIC_EUCLIDEAN,  ///< Euclidean (L2) distance; score 1 / (1 + d), in (0, 1].
   dot = VS_METRIC_DOT,              ///< Dot product; score = the dot product.
+  /// No metric said (the default of Options): the store's own when reopening, cosine for a new store.
+  default_metric = VS_METRIC_DEFAULT,
 };
 
 /// When a write is acknowledged (see VS_DURABILITY_* in vecstore.h).
@@ -54,7 +56,9 @@ enum class LogRecovery : uint32_t {
 /// Options for Store::open. The defaults equal vs_store_options_default().
 struct Options {
   uint32_t dimension = 0;  ///< 1..=VS_MAX_DIMENSION; 0 = from the first vector or the store on disk.
-  Metric metric = Metric::cosine;  ///< Fixed at creation; reopening with another is an error.
+  /// Fixed at creation. default_metric = the store's own when reopening (so Options{} reopens any
+  /// store), cosine for a new store; reopening with another explicit metric is an error.
+  Metric metric = Metric::default_metric;
   uint32_t hnsw_m = 16;             ///< HNSW graph degree M (2..=256).
   uint32_t ef_construction = 200;   ///< HNSW build-time candidate list size.
   uint32_t ef_search = 64;          ///< Default search-time candidate list size.
@@ -314,8 +318,8 @@ class Store {
   }
 
   /// Opens the store in directory `path` with NULL options: all defaults for a new store, and an
-  /// existing store's own dimension and metric (so it reopens any store, whereas an explicit
-  /// Options{} means cosine, which must match). Throws Error as the overload above.
+  /// existing store's own dimension and metric (so it reopens any store, as Options{} does).
+  /// Throws Error as the overload above.
   static Store open(const std::string& path) { return open_impl(path, nullptr); }
 
   /// Closes the store now: flushes, releases the directory lock. Idempotent (a no-op when already

@@ -195,7 +195,9 @@ TEST_F(ErrorsTest, ReopenWithAnotherMetricIsInvalid) {
   Options o;
   o.metric = Metric::euclidean;
   EXPECT_VS_ERROR(Store::open(store_path, o), VS_ERR_INVALID_ARGUMENT);
-  EXPECT_VS_ERROR(Store::open(store_path, Options{}), VS_ERR_INVALID_ARGUMENT);  // explicit default: cosine
+  o.metric = Metric::cosine;
+  EXPECT_VS_ERROR(Store::open(store_path, o), VS_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(Store::open(store_path, Options{}).count(), 0u);  // default_metric: the store's own
   o.metric = Metric::dot;
   EXPECT_EQ(Store::open(store_path, o).count(), 0u);
 }

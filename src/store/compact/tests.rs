@@ -86,12 +86,8 @@ fn recall(s: &Store, rows: &[Vec<f32>], alive: &[bool], queries: &[Vec<f32>], ef
 
 /// Marks slot `s` of `id` as expired an hour ago (a TTL cannot be set in the past).
 fn expire_now(s: &Store, id: &str) {
-    let mut inner = s.inner.write();
-    let slot = inner.slot_of[id];
-    if inner.slots[slot as usize].expires_at == 0 {
-        inner.expiring += 1;
-    }
-    inner.slots[slot as usize].expires_at = now_unix() - 3600;
+    // In memory only, as the log could not hold it; through `apply`, so the expiry index follows.
+    s.inner.write().apply(crate::storage::log::LogOp::SetExpiry { id: id.to_string(), expires_at: now_unix() - 3600 });
 }
 
 #[test]
@@ -135,7 +131,7 @@ fn compaction_removes_soft_deleted_expired_and_tombstones_and_nothing_else() {
     }
     assert_eq!(s.get(&id(41)).unwrap().metadata, r#"{"v":2}"#);
     assert_eq!(s.get(&id(100)).unwrap().vector, rows[100]);
-    assert!(s.inner.read().expiring == 1, "the record with a future TTL keeps it");
+    assert!(s.inner.read().expiring() == 1, "the record with a future TTL keeps it");
     for (q, want) in queries.iter().zip(&answers) {
         assert_eq!(&top(&s, q, 10), want, "the same answers (small store: exact scan)");
     }
