@@ -72,6 +72,7 @@ impl Inner {
 
     pub(super) fn tombstone(&mut self, s: u32) {
         let slot = &mut self.slots[s as usize];
+        self.filter_index.removed(s, slot);
         match slot.state {
             SlotState::Live => self.live -= 1,
             SlotState::SoftDeleted => self.soft_deleted -= 1,
@@ -103,6 +104,7 @@ impl Inner {
                 // Logged metadata was canonicalised before it was logged.
                 let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
                 self.slots.push(Slot { id: id.clone(), metadata, state: SlotState::Live, expires_at });
+                self.filter_index.added(s, &self.slots[s as usize]);
                 self.slot_of.insert(id, s);
                 self.live += 1;
                 if expires_at != 0 {
@@ -117,6 +119,7 @@ impl Inner {
                 let Some(&s) = self.slot_of.get(&id) else { return };
                 if self.slots[s as usize].state == SlotState::Live {
                     self.slots[s as usize].state = SlotState::SoftDeleted;
+                    self.filter_index.set_live(s, false);
                     self.live -= 1;
                     self.soft_deleted += 1;
                 }
@@ -125,17 +128,21 @@ impl Inner {
                 let Some(&s) = self.slot_of.get(&id) else { return };
                 if self.slots[s as usize].state == SlotState::SoftDeleted {
                     self.slots[s as usize].state = SlotState::Live;
+                    self.filter_index.set_live(s, true);
                     self.live += 1;
                     self.soft_deleted -= 1;
                 }
             }
             LogOp::UpdateMetadata { id, metadata } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
-                self.slots[s as usize].metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
+                let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
+                let old = std::mem::replace(&mut self.slots[s as usize].metadata, metadata);
+                self.filter_index.metadata_changed(s, &old, &self.slots[s as usize].metadata);
             }
             LogOp::SetExpiry { id, expires_at } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
                 let old = std::mem::replace(&mut self.slots[s as usize].expires_at, expires_at);
+                self.filter_index.expiry_changed(s, old, expires_at);
                 self.expiring = self.expiring + usize::from(expires_at != 0) - usize::from(old != 0);
             }
         }
