@@ -479,13 +479,19 @@ impl Store {
                     )
                 } else {
                     format!(
-                        "exact scan of the {accepted} records the metadata index matched ({}), fewer than {} x ef \
-                         = {}: scoring them is cheaper than the graph",
+                        "exact scan of the {accepted} records the metadata index matched ({}): scoring them \
+                         costs less than the graph search at ef = {ef} (matches^2 < {} x ef x 2M x slots)",
                         pct(p),
                         super::INDEXED_SCAN_FACTOR,
-                        super::INDEXED_SCAN_FACTOR * ef
                     )
                 };
+                if n > super::EXACT_SCAN_MAX_SLOTS && p < 0.5 {
+                    est.recommendations.push(format!(
+                        "The filter is selective (about {} of the records pass): the query scores only its \
+                         {accepted} matching records, listed by the metadata index, instead of using the graph",
+                        pct(p)
+                    ));
+                }
             }
             Plan::ExactScan => {
                 est.estimated_distance_calculations = n as u64;

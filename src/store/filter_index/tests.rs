@@ -227,7 +227,8 @@ fn broad_filters_use_the_graph_and_selective_ones_scan_their_matches() {
     ] {
         for _ in 0..5 {
             let q = random_vector(&mut rng, dim);
-            let query = Query { vector: &q, k: 10, filter: Some(filter), ef_search: 0 };
+            // At ef 10 the planner scans up to sqrt(4 * 10 * 32 * 5000) = 2530 matches.
+            let query = Query { vector: &q, k: 10, filter: Some(filter), ef_search: 10 };
             let hits = store.query_explain(&query).unwrap();
             assert_eq!(hits.len(), 10, "{filter}");
             let stats = hits[0].explanation.graph_stats;
@@ -246,7 +247,7 @@ fn broad_filters_use_the_graph_and_selective_ones_scan_their_matches() {
             if plan == Plan::ExactScan {
                 assert_eq!(stats.exact_scan_distance_calculations, want_matches as u64);
             }
-            let est = store.estimate_query(&Query { vector: &q, k: 10, filter: Some(filter), ef_search: 0 });
+            let est = store.estimate_query(&query);
             assert!(est.selectivity_exact);
             assert_eq!(est.estimated_matches, want_matches as u64);
             assert_eq!(est.plan, Some(plan));
@@ -297,7 +298,8 @@ fn the_index_stays_right_under_concurrent_writes_and_queries() {
                 for i in 0..300 {
                     let q = random_vector(&mut rng, dim);
                     let filter = ["stable = true", "n = 1", "tags CONTAINS 'b1' OR stable = true", "n < 3"][i % 4];
-                    let hits = store.query(&Query { vector: &q, k: 10, filter: Some(filter), ef_search: 0 }).unwrap();
+                    // ef 10: `stable = true` (3000 matches) takes the graph with the bitmap test.
+                    let hits = store.query(&Query { vector: &q, k: 10, filter: Some(filter), ef_search: 10 }).unwrap();
                     let f = Filter::parse(filter).unwrap();
                     assert_eq!(hits.len(), 10, "{filter}");
                     for h in &hits {
