@@ -730,7 +730,10 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
  * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
  * log frames replayed when the store was opened, `replay_dropped_bytes` log bytes dropped then (a
  * torn tail, plus damaged regions a `VS_LOG_RECOVERY_SALVAGE` open skipped),
- * `replay_damaged_regions` damaged regions such an open skipped (0 otherwise), and `maintenance`:
+ * `replay_damaged_regions` damaged regions such an open skipped (0 otherwise),
+ * `filter_index_bytes` the approximate memory of the metadata index (the postings of every field
+ * and value, kept in memory and rebuilt when the store opens), `filter_index_fields` and
+ * `filter_index_postings` the field paths and (field, value) postings it holds, and `maintenance`:
  * `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
  * "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
  * started; errors in the thread never stop it, the last one is kept here).
@@ -819,7 +822,7 @@ const float *vs_results_vector(const struct vs_results *r,
  *                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
  *   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
  *                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
- *                  "upper_levels":3,"upper_hops":5},
+ *                  "upper_levels":3,"upper_hops":5,"filter_matches":4210,"filter_selectivity":0.0421},
  *   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
  *
  * `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
@@ -829,7 +832,10 @@ const float *vs_results_vector(const struct vs_results *r,
  * query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
  * stores and selective filters: one distance per slot, `nodes_visited` 0) or
  * `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
- * `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
+ * `distance_calculations` is the sum of the graph's and the exact scan's. `filter_matches` is the
+ * exact number of visible records passing the filter and `filter_selectivity` that number over the
+ * slots, when the metadata index answered the filter (then an exact scan scores only those
+ * records); both are null without a filter or when it was evaluated record by record. `rank` is 1 for the first
  * row. Later versions may add keys. The text is built the first time a row's explanation is read
  * (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
  */
@@ -1162,7 +1168,8 @@ enum vs_status vs_store_query_explain(const struct vs_store *store,
  * `{"valid":true,"errors":[],"error_codes":[],"cost_estimate":0.02,
  *   "estimated_distance_calculations":1500,"estimated_nodes_visited":110,"will_overfetch":false,
  *   "recommendations":[],"estimated_duration_ms":0.2,"plan":"graph","plan_reason":"...",
- *   "estimated_selectivity":1.0,"estimated_matches":100000,"ef_search":64,"calibration_ms":0.0}`
+ *   "estimated_selectivity":1.0,"estimated_matches":100000,"selectivity_exact":false,"ef_search":64,
+ *   "calibration_ms":0.0}`
  *
  * A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
  * `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
@@ -1170,8 +1177,10 @@ enum vs_status vs_store_query_explain(const struct vs_store *store,
  * too long vector) and `error_codes` (the matching codes as spelled in batch reports: `"dimension_mismatch"`, `"invalid_argument"`, `"filter_syntax"`), and `"plan":null`.
  *
  * For a valid query: `plan` is the plan the query will take, decided by the query's own planner
- * on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),
- * `graph`, or `empty` (nothing written yet). `estimated_distance_calculations` and
+ * on the same count of the filter's matches: `exact_scan` (small stores, selective filters),
+ * `graph`, or `empty` (nothing written yet). The metadata index counts the matches of a filter
+ * exactly (`selectivity_exact` true; an exact scan then scores only the matching records); a
+ * filter it cannot answer (a field path deeper than 8 segments) is sampled on 512 records. `estimated_distance_calculations` and
  * `estimated_nodes_visited` come from the graph's level sizes, ef (raised to k), the filter's
  * estimated selectivity (`estimated_selectivity`, the fraction of slots that pass; a graph search
  * then looks through about ef / selectivity candidates, `will_overfetch`), and node and distance

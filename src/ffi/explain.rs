@@ -152,7 +152,8 @@ pub unsafe extern "C" fn vs_store_query_explain(
 /// `{"valid":true,"errors":[],"error_codes":[],"cost_estimate":0.02,
 ///   "estimated_distance_calculations":1500,"estimated_nodes_visited":110,"will_overfetch":false,
 ///   "recommendations":[],"estimated_duration_ms":0.2,"plan":"graph","plan_reason":"...",
-///   "estimated_selectivity":1.0,"estimated_matches":100000,"ef_search":64,"calibration_ms":0.0}`
+///   "estimated_selectivity":1.0,"estimated_matches":100000,"selectivity_exact":false,"ef_search":64,
+///   "calibration_ms":0.0}`
 ///
 /// A query `vs_store_query` would refuse is not an error here: the object has `"valid":false`,
 /// `errors` (one message per problem, all of them: dimension mismatch, k = 0 or above VS_MAX_K,
@@ -160,8 +161,10 @@ pub unsafe extern "C" fn vs_store_query_explain(
 /// too long vector) and `error_codes` (the matching codes as spelled in batch reports: `"dimension_mismatch"`, `"invalid_argument"`, `"filter_syntax"`), and `"plan":null`.
 ///
 /// For a valid query: `plan` is the plan the query will take, decided by the query's own planner
-/// on the same 512-slot sample of the filter: `exact_scan` (small stores, selective filters),
-/// `graph`, or `empty` (nothing written yet). `estimated_distance_calculations` and
+/// on the same count of the filter's matches: `exact_scan` (small stores, selective filters),
+/// `graph`, or `empty` (nothing written yet). The metadata index counts the matches of a filter
+/// exactly (`selectivity_exact` true; an exact scan then scores only the matching records); a
+/// filter it cannot answer (a field path deeper than 8 segments) is sampled on 512 records. `estimated_distance_calculations` and
 /// `estimated_nodes_visited` come from the graph's level sizes, ef (raised to k), the filter's
 /// estimated selectivity (`estimated_selectivity`, the fraction of slots that pass; a graph search
 /// then looks through about ef / selectivity candidates, `will_overfetch`), and node and distance

@@ -252,7 +252,7 @@ pub extern "C" fn vs_results_vector(
 ///                     "conditions":[{"condition":"category = 'tech'","matched":true}],"passed":true},
 ///   "graph_stats":{"plan":"graph","distance_calculations":1234,"nodes_visited":321,
 ///                  "graph_distance_calculations":1234,"exact_scan_distance_calculations":0,
-///                  "upper_levels":3,"upper_hops":5},
+///                  "upper_levels":3,"upper_hops":5,"filter_matches":4210,"filter_selectivity":0.0421},
 ///   "rank":1,"explanation_text":"Ranked #1 with score 0.9876 (Cosine). ..."}`
 ///
 /// `raw_score` is the metric's own value: cosine similarity, dot product, or euclidean distance.
@@ -262,7 +262,10 @@ pub extern "C" fn vs_results_vector(
 /// query (the same in every row), counted during the search: `plan` is `graph`, `exact_scan` (small
 /// stores and selective filters: one distance per slot, `nodes_visited` 0) or
 /// `graph_with_exact_fallback` (the graph found fewer than k matches and the exact scan answered);
-/// `distance_calculations` is the sum of the graph's and the exact scan's. `rank` is 1 for the first
+/// `distance_calculations` is the sum of the graph's and the exact scan's. `filter_matches` is the
+/// exact number of visible records passing the filter and `filter_selectivity` that number over the
+/// slots, when the metadata index answered the filter (then an exact scan scores only those
+/// records); both are null without a filter or when it was evaluated record by record. `rank` is 1 for the first
 /// row. Later versions may add keys. The text is built the first time a row's explanation is read
 /// (so explaining costs little when it is not read); thread-safe, like every accessor of a result set.
 #[no_mangle]

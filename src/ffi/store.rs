@@ -429,7 +429,10 @@ pub extern "C" fn vs_store_count(
 /// compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
 /// log frames replayed when the store was opened, `replay_dropped_bytes` log bytes dropped then (a
 /// torn tail, plus damaged regions a `VS_LOG_RECOVERY_SALVAGE` open skipped),
-/// `replay_damaged_regions` damaged regions such an open skipped (0 otherwise), and `maintenance`:
+/// `replay_damaged_regions` damaged regions such an open skipped (0 otherwise),
+/// `filter_index_bytes` the approximate memory of the metadata index (the postings of every field
+/// and value, kept in memory and rebuilt when the store opens), `filter_index_fields` and
+/// `filter_index_postings` the field paths and (field, value) postings it holds, and `maintenance`:
 /// `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
 /// "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
 /// started; errors in the thread never stop it, the last one is kept here).
@@ -458,6 +461,9 @@ pub extern "C" fn vs_store_stats_json(
                 "replayed_frames": st.replayed_frames,
                 "replay_dropped_bytes": st.replay_dropped_bytes,
                 "replay_damaged_regions": st.replay_damaged_regions,
+                "filter_index_bytes": st.filter_index_bytes,
+                "filter_index_fields": st.filter_index_fields,
+                "filter_index_postings": st.filter_index_postings,
                 "maintenance": super::compact::maintenance_json(maintenance),
             });
             Ok(json.to_string())

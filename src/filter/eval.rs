@@ -93,7 +93,7 @@ fn equal(value: &Value, lit: &Literal) -> bool {
 
 /// A JSON number as a [`Num`]; integers stay exact.
 #[inline]
-fn json_num(n: &serde_json::Number) -> Option<Num> {
+pub(super) fn json_num(n: &serde_json::Number) -> Option<Num> {
     if let Some(i) = n.as_i64() {
         Some(Num::Int(i as i128))
     } else if let Some(u) = n.as_u64() {

@@ -62,10 +62,11 @@
 
 mod ast;
 mod eval;
+pub mod index;
 mod lexer;
 mod parser;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 use std::str::FromStr;
@@ -73,6 +74,7 @@ use std::str::FromStr;
 use serde_json::{Map, Value};
 
 use crate::error::{Code, Error, Result};
+pub use index::{IndexMemory, MetadataIndex};
 
 /// Longest filter text accepted, in bytes.
 pub const MAX_FILTER_BYTES: usize = 64 * 1024;

@@ -572,10 +572,10 @@ fn in_list_size_is_limited() {
 // ---------------------------------------------------------------------------------------------------
 // Randomized tests. A tiny xorshift generator keeps them deterministic and dependency-free.
 
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -583,20 +583,20 @@ impl Rng {
         self.0 = x;
         x
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-    fn chance(&mut self, percent: usize) -> bool {
+    pub(crate) fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
 }
 
 /// A generated filter, kept as a tree so a naive evaluator can tell what it should match.
 #[derive(Debug)]
-enum Gen {
+pub(crate) enum Gen {
     Or(Vec<Gen>),
     And(Vec<Gen>),
     Not(Box<Gen>),
@@ -607,7 +607,7 @@ enum Gen {
 
 const FIELDS: [&str; 5] = ["a", "b", "s", "tags", "o.x"];
 
-fn gen_value(rng: &mut Rng) -> Value {
+pub(crate) fn gen_value(rng: &mut Rng) -> Value {
     match rng.below(9) {
         0..=2 => json!(rng.below(5) as i64 - 2),
         3 => json!(rng.pick(&[0.5, 1.0, -1.5, 2.0])),
@@ -617,7 +617,7 @@ fn gen_value(rng: &mut Rng) -> Value {
     }
 }
 
-fn gen_expr(rng: &mut Rng, depth: usize) -> Gen {
+pub(crate) fn gen_expr(rng: &mut Rng, depth: usize) -> Gen {
     let leaf = depth == 0 || rng.chance(40);
     if leaf {
         let field = rng.pick(&FIELDS);
@@ -637,7 +637,7 @@ fn gen_expr(rng: &mut Rng, depth: usize) -> Gen {
     }
 }
 
-fn gen_record(rng: &mut Rng) -> Map<String, Value> {
+pub(crate) fn gen_record(rng: &mut Rng) -> Map<String, Value> {
     let mut m = Map::new();
     for field in ["a", "b", "s"] {
         if rng.chance(80) {
@@ -658,7 +658,7 @@ fn gen_record(rng: &mut Rng) -> Map<String, Value> {
 
 /// The documented semantics, written as plainly as possible (values in the generator are small, so
 /// comparing numbers as f64 is exact here).
-fn naive(g: &Gen, m: &Map<String, Value>) -> bool {
+pub(crate) fn naive(g: &Gen, m: &Map<String, Value>) -> bool {
     fn lookup<'m>(m: &'m Map<String, Value>, field: &str) -> Option<&'m Value> {
         let mut parts = field.split('.');
         let mut v = m.get(parts.next()?)?;
@@ -709,7 +709,7 @@ fn naive(g: &Gen, m: &Map<String, Value>) -> bool {
 
 /// Writes `g` as filter text with random spacing, keyword case, quoting and number spelling, and
 /// random redundant parentheses.
-fn render(g: &Gen, rng: &mut Rng, out: &mut String) {
+pub(crate) fn render(g: &Gen, rng: &mut Rng, out: &mut String) {
     fn space(rng: &mut Rng, out: &mut String, required: bool) {
         let s = rng.pick(&[" ", " ", "  ", "\n", "\t", ""]);
         out.push_str(if required && s.is_empty() { " " } else { s });

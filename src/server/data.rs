@@ -264,6 +264,8 @@ pub struct EstimateSchema {
     pub plan_reason: String,
     pub estimated_selectivity: f64,
     pub estimated_matches: u64,
+    /// True when the metadata index counted the matches exactly.
+    pub selectivity_exact: bool,
     pub ef_search: usize,
     pub calibration_ms: f64,
 }

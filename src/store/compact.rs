@@ -221,6 +221,7 @@ impl Inner {
 /// The compacted store, built under the shared lock, swapped in under the exclusive one.
 struct Compacted {
     vectors: VectorBlock,
+    filter_index: super::filter_index::SlotIndex,
     slots: Vec<Slot>,
     slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
     index: Hnsw,
@@ -432,8 +433,10 @@ impl Inner {
         // too, so keep them if mapping fails.
         let vectors = VectorBlock::open_mapped(&manifest.file_path(&self.dir, FileKind::Vectors), dim)
             .unwrap_or(vectors);
+        let filter_index = super::filter_index::SlotIndex::build(&slots);
         let compacted = Compacted {
             vectors,
+            filter_index,
             slots,
             slot_of,
             index,
@@ -496,6 +499,7 @@ impl Inner {
     fn swap_in(&mut self, mut c: Compacted) -> Compacted {
         std::mem::swap(&mut self.vectors, &mut c.vectors);
         std::mem::swap(&mut self.slots, &mut c.slots);
+        std::mem::swap(&mut self.filter_index, &mut c.filter_index);
         std::mem::swap(&mut self.slot_of, &mut c.slot_of);
         std::mem::swap(&mut self.index, &mut c.index);
         self.live = self.slots.len();

@@ -76,6 +76,9 @@ pub struct QueryEstimate {
     pub estimated_selectivity: f64,
     /// Estimated number of records passing the filter (visible ones).
     pub estimated_matches: u64,
+    /// True when the metadata index answered the filter: `estimated_matches` and
+    /// `estimated_selectivity` are then exact counts, not estimates from a sample.
+    pub selectivity_exact: bool,
     /// The candidate list size the search uses: the query's ef_search (or the store's), raised to k.
     pub ef_search: usize,
     /// Milliseconds spent measuring the cost model in this call (0 when it was cached).
@@ -98,6 +101,7 @@ impl QueryEstimate {
             plan_reason: String::new(),
             estimated_selectivity: 0.0,
             estimated_matches: 0,
+            selectivity_exact: false,
             ef_search: 0,
             calibration_ms: 0.0,
         }
@@ -384,8 +388,15 @@ impl Store {
         // The same sample the planner takes, timed: the query pays this first (cold) pass too; the
         // second pass, with the records in the cache, times the filter's evaluation alone.
         let samples = n.min(SELECTIVITY_SAMPLES);
+        // A filter the metadata index answers is counted exactly, in the time the query spends on it.
+        let t = Instant::now();
+        let indexed = filter.and_then(|f| inner.visible_matches(f)).map(|m| m.len() as usize);
+        let index_ns = t.elapsed().as_nanos() as f64;
+        est.selectivity_exact = indexed.is_some();
         let (accepted, sample_ns, eval_ns) = if everything_visible {
             (n, 0.0, 0.0)
+        } else if let Some(m) = indexed {
+            (m, 0.0, 0.0)
         } else {
             let t = Instant::now();
             let accepted = inner.estimate_accepted(&accept);
@@ -395,8 +406,13 @@ impl Store {
             (accepted, cold, t.elapsed().as_nanos() as f64 / samples.max(1) as f64)
         };
         // Testing one candidate during a search: reading its record, then evaluating the filter.
-        let accept_ns = if everything_visible { 0.0 } else { cal.record_touch_ns + eval_ns };
-        let plan = inner.plan(ef, filter.is_some(), || accepted);
+        // (A bitmap test, for a filter the index answered: next to nothing.)
+        let accept_ns =
+            if everything_visible || indexed.is_some() { 0.0 } else { cal.record_touch_ns + eval_ns };
+        let plan = match indexed {
+            Some(m) => inner.plan_indexed(ef, m as u64),
+            None => inner.plan(ef, filter.is_some(), || accepted),
+        };
         let p = if n == 0 { 0.0 } else { accepted as f64 / n as f64 };
         est.plan = Some(plan);
         est.estimated_selectivity = p;
@@ -404,7 +420,13 @@ impl Store {
         // The query samples the filter only when it has to choose (a store of more than 2000 slots
         // with a complete graph).
         let query_samples = filter.is_some() && n > super::EXACT_SCAN_MAX_SLOTS && inner.index.len() >= n;
-        let mut ns = if query_samples { sample_ns } else { 0.0 } + k.min(accepted) as f64 * cal.hit_ns;
+        let mut ns = if indexed.is_some() {
+            index_ns
+        } else if query_samples {
+            sample_ns
+        } else {
+            0.0
+        } + k.min(accepted) as f64 * cal.hit_ns;
         let pct = |p: f64| if p >= 0.1 { format!("{:.0}%", p * 100.0) } else { format!("{:.2}%", p * 100.0) };
         match plan {
             Plan::Graph => {
@@ -420,8 +442,16 @@ impl Store {
                     ns += dist0 * accept_ns;
                 }
                 est.plan_reason = format!(
-                    "HNSW graph over {n} slots ({} levels), candidate list ef = {ef}",
-                    cal.level_sizes.len()
+                    "HNSW graph over {n} slots ({} levels), candidate list ef = {ef}{}",
+                    cal.level_sizes.len(),
+                    if indexed.is_some() {
+                        format!(
+                            ", accepting the {accepted} records the metadata index matched ({}) by a bitmap test",
+                            pct(p)
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
                 if filter.is_some() {
                     est.recommendations.push(format!(
@@ -429,6 +459,37 @@ impl Store {
                          looks through about {:.0} candidates to find {ef} matches",
                         pct(p),
                         ef_eff.min(n as f64)
+                    ));
+                }
+            }
+            Plan::ExactScan if indexed.is_some() => {
+                // Only the matching slots are scored: one distance each, their vectors prefetched.
+                est.estimated_distance_calculations = accepted as u64;
+                ns += accepted as f64 * cal.exact_ns_per_distance;
+                est.plan_reason = if n <= super::EXACT_SCAN_MAX_SLOTS {
+                    format!(
+                        "exact scan of the {accepted} records the metadata index matched: the store has {n} slots \
+                         (at most {})",
+                        super::EXACT_SCAN_MAX_SLOTS
+                    )
+                } else if inner.index.len() < n {
+                    format!(
+                        "exact scan of the {accepted} records the metadata index matched: the graph does not \
+                         cover every record yet"
+                    )
+                } else {
+                    format!(
+                        "exact scan of the {accepted} records the metadata index matched ({}): scoring them \
+                         costs less than the graph search at ef = {ef} (matches^2 < {} x ef x 2M x slots)",
+                        pct(p),
+                        super::INDEXED_SCAN_FACTOR,
+                    )
+                };
+                if n > super::EXACT_SCAN_MAX_SLOTS && p < 0.5 {
+                    est.recommendations.push(format!(
+                        "The filter is selective (about {} of the records pass): the query scores only its \
+                         {accepted} matching records, listed by the metadata index, instead of using the graph",
+                        pct(p)
                     ));
                 }
             }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::filter::Filter;
 
 /// The work of one query, the same for every result of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GraphStats {
     /// `exact_scan`, `graph` or `graph_with_exact_fallback`.
     pub plan: Plan,
@@ -28,10 +28,15 @@ pub struct GraphStats {
     /// Levels descended above level 0, and greedy moves made on them.
     pub upper_levels: u64,
     pub upper_hops: u64,
+    /// When the metadata index answered the filter: the exact number of visible records passing
+    /// it, and that number as a fraction of the slots. `null` without a filter, or when the filter
+    /// was evaluated record by record (a path deeper than the index holds).
+    pub filter_matches: Option<u64>,
+    pub filter_selectivity: Option<f64>,
 }
 
 impl GraphStats {
-    fn of(info: &SearchInfo) -> GraphStats {
+    fn of(info: &SearchInfo, slots: usize) -> GraphStats {
         GraphStats {
             plan: info.plan,
             distance_calculations: info.graph.distance_calculations + info.exact_distance_calculations,
@@ -40,6 +45,8 @@ impl GraphStats {
             exact_scan_distance_calculations: info.exact_distance_calculations,
             upper_levels: info.graph.levels,
             upper_hops: info.graph.upper_hops,
+            filter_matches: info.indexed_matches,
+            filter_selectivity: info.indexed_matches.map(|m| m as f64 / slots.max(1) as f64),
         }
     }
 }
@@ -144,9 +151,16 @@ impl std::fmt::Display for Text<'_> {
                 stats.nodes_visited,
                 stats.exact_scan_distance_calculations
             ),
-            Plan::ExactScan | Plan::Empty => {
-                write!(f, "Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
-            }
+            Plan::ExactScan | Plan::Empty => match stats.filter_matches {
+                Some(m) => write!(
+                    f,
+                    "Exact scan of the {m} records the metadata index matched: {} distance calculations.",
+                    stats.exact_scan_distance_calculations
+                ),
+                None => {
+                    write!(f, "Exact scan: {} distance calculations.", stats.exact_scan_distance_calculations)
+                }
+            },
         }
     }
 }
@@ -207,7 +221,7 @@ impl Store {
         let Some(ef) = inner.searchable(query.len(), q.ef_search)? else { return Ok(Vec::new()) };
         let mut info = SearchInfo::default();
         let hits = inner.search_info(self.metric, &query, q.k, ef, filter.as_ref(), &mut info);
-        let stats = GraphStats::of(&info);
+        let stats = GraphStats::of(&info, inner.slots.len());
         let filter_expr = filter.as_ref().map(Filter::to_string);
         let metric = Metric::label(self.metric);
         let out = hits

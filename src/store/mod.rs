@@ -15,6 +15,7 @@ mod checkpoint;
 pub mod compact;
 pub mod estimate;
 pub mod explain;
+mod filter_index;
 pub mod guard;
 pub mod maintenance;
 pub mod meta;
@@ -42,7 +43,9 @@ use checkpoint::snapshot_disk_bytes;
 use options::{Metric, MAX_DIMENSION};
 pub use plan::Plan;
 pub(crate) use plan::SearchInfo;
-use plan::{check_ef_search, check_k, EXACT_SCAN_MAX_SLOTS, SELECTIVE_FACTOR, SELECTIVITY_SAMPLES};
+use plan::{
+    check_ef_search, check_k, EXACT_SCAN_MAX_SLOTS, INDEXED_SCAN_FACTOR, SELECTIVE_FACTOR, SELECTIVITY_SAMPLES,
+};
 use record::{check_finite, check_id, Hit, Record};
 pub(crate) use slots::{Slot, SlotState};
 
@@ -89,6 +92,11 @@ pub struct Stats {
     pub replay_dropped_bytes: u64,
     /// Damaged log regions a salvaging open skipped (0 otherwise: damage refuses the open).
     pub replay_damaged_regions: usize,
+    /// Approximate memory of the metadata index (postings of every field and value, visibility).
+    pub filter_index_bytes: usize,
+    /// Field paths and (field, value) postings the metadata index holds.
+    pub filter_index_fields: usize,
+    pub filter_index_postings: usize,
 }
 
 /// Largest squared length of a vector in a dot or euclidean store (see `prepare_vector`).
@@ -137,6 +145,8 @@ struct Inner {
     /// The graph over every slot (tombstones stay in it as routing-only nodes). Slots at or past
     /// `index.len()` are written but not yet in the graph; `index_pending` adds them.
     index: Hnsw,
+    /// The metadata index of the slots, with their visibility: filters are answered from it.
+    filter_index: filter_index::SlotIndex,
     /// Threads a bulk insert may use (already resolved: at least 1).
     build_threads: usize,
     log: Log,
@@ -283,6 +293,9 @@ impl Store {
             replay_dropped_bytes: self.replay.dropped_tail_bytes
                 + self.replay.damage.iter().map(|d| d.bytes).sum::<u64>(),
             replay_damaged_regions: self.replay.damage.len(),
+            filter_index_bytes: inner.filter_index.memory_bytes(),
+            filter_index_fields: inner.filter_index.metadata().memory().fields,
+            filter_index_postings: inner.filter_index.metadata().memory().postings,
         }
     }
 

@@ -150,6 +150,7 @@ impl Store {
             growth_check: None,
             expiry: Default::default(),
             index: Hnsw::new(graph_params, metric),
+            filter_index: Default::default(),
             build_threads: resolve_threads(options.build_threads),
             _lock: lock,
         };
@@ -207,6 +208,8 @@ impl Inner {
             }
             self.slots.push(Slot { id: rec.id, metadata, state, expires_at: rec.expires_at });
         }
+        // The metadata index is rebuilt rather than stored: see `filter_index`.
+        self.filter_index = super::filter_index::SlotIndex::build(&self.slots);
         self.vectors = snap.vectors;
         self.index = index;
         self.snapshot_generation = snap.generation;

@@ -183,6 +183,7 @@ impl Inner {
 
     pub(super) fn tombstone(&mut self, s: u32) {
         let slot = &mut self.slots[s as usize];
+        self.filter_index.removed(s, slot);
         match slot.state {
             SlotState::Live => self.live -= 1,
             SlotState::SoftDeleted => self.soft_deleted -= 1,
@@ -212,6 +213,7 @@ impl Inner {
                 // Logged metadata was canonicalised before it was logged.
                 let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
                 self.slots.push(Slot { id: id.clone(), metadata, state: SlotState::Live, expires_at });
+                self.filter_index.added(s, &self.slots[s as usize]);
                 self.slot_of.insert(id, s);
                 self.live += 1;
                 self.expiry.add(SlotState::Live, expires_at, s);
@@ -224,6 +226,7 @@ impl Inner {
                 let Some(&s) = self.slot_of.get(&id) else { return };
                 if self.slots[s as usize].state == SlotState::Live {
                     self.slots[s as usize].state = SlotState::SoftDeleted;
+                    self.filter_index.set_live(s, false);
                     self.live -= 1;
                     self.soft_deleted += 1;
                     let e = self.slots[s as usize].expires_at;
@@ -235,6 +238,7 @@ impl Inner {
                 let Some(&s) = self.slot_of.get(&id) else { return };
                 if self.slots[s as usize].state == SlotState::SoftDeleted {
                     self.slots[s as usize].state = SlotState::Live;
+                    self.filter_index.set_live(s, true);
                     self.live += 1;
                     self.soft_deleted -= 1;
                     let e = self.slots[s as usize].expires_at;
@@ -244,7 +248,9 @@ impl Inner {
             }
             LogOp::UpdateMetadata { id, metadata } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
-                self.slots[s as usize].metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
+                let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
+                let old = std::mem::replace(&mut self.slots[s as usize].metadata, metadata);
+                self.filter_index.metadata_changed(s, &old, &self.slots[s as usize].metadata);
             }
             LogOp::SetExpiry { id, expires_at } => {
                 let Some(&s) = self.slot_of.get(&id) else { return };
@@ -252,6 +258,7 @@ impl Inner {
                 let old = std::mem::replace(&mut self.slots[s as usize].expires_at, expires_at);
                 self.expiry.remove(state, old, s);
                 self.expiry.add(state, expires_at, s);
+                self.filter_index.expiry_changed(s, old, expires_at);
             }
         }
     }

@@ -59,8 +59,9 @@ fn the_estimate_predicts_the_plan_and_work_of_the_query() {
     let cases = [
         (&small, None, Plan::ExactScan),
         (&big, None, Plan::Graph),
-        (&big, Some("bucket < 60"), Plan::Graph), // 60% pass: 2400 >= 32 * 16
-        (&big, Some("bucket = 7"), Plan::ExactScan), // 1% pass: 40 < 512
+        // 90% pass: 3600^2 >= 4 * ef 16 * 2M 32 * 4000 slots (the scan would take up to 2862)
+        (&big, Some("bucket < 90"), Plan::Graph),
+        (&big, Some("bucket = 7"), Plan::ExactScan), // 1% pass: the scan of the 40 matches
     ];
     for (store, filter, plan) in cases {
         let q = Query { vector: &v, k: 10, filter, ef_search: 16 };

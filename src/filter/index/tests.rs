@@ -1,0 +1,151 @@
+//! The metadata index against the evaluator and the naive semantics: random records (with
+//! removals and re-insertions, as updates and deletes do them) and random filters using every
+//! operator.
+
+use roaring::RoaringBitmap;
+use serde_json::{json, Map, Value};
+
+use super::{MetadataIndex, MAX_INDEXED_DEPTH};
+use crate::filter::tests::{gen_expr, gen_record, naive, render, Rng};
+use crate::filter::Filter;
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().expect("an object").clone()
+}
+
+fn matching(records: &[Option<Map<String, Value>>], f: &Filter) -> RoaringBitmap {
+    records
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.as_ref().is_some_and(|m| f.matches(m)))
+        .map(|(s, _)| s as u32)
+        .collect()
+}
+
+#[test]
+fn random_filters_give_the_evaluators_slots_through_updates_and_removals() {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut records: Vec<Option<Map<String, Value>>> = Vec::new();
+    let mut index = MetadataIndex::new();
+    let (mut passed, mut total) = (0u64, 0u64);
+    for round in 0..40 {
+        // Writes: new slots, metadata replaced in place, slots removed.
+        for _ in 0..20 {
+            let m = gen_record(&mut rng);
+            index.insert(records.len() as u32, &m);
+            records.push(Some(m));
+        }
+        for _ in 0..5 {
+            let s = rng.below(records.len());
+            if let Some(old) = records[s].take() {
+                index.remove(s as u32, &old);
+                if rng.chance(50) {
+                    let m = gen_record(&mut rng);
+                    index.insert(s as u32, &m);
+                    records[s] = Some(m);
+                }
+            }
+        }
+        for _ in 0..100 {
+            let g = gen_expr(&mut rng, 4);
+            let mut text = String::new();
+            render(&g, &mut rng, &mut text);
+            let f = Filter::parse(&text).unwrap_or_else(|e| panic!("{text}: {}", e.message));
+            let got = index.evaluate(&f).expect("every generated path is indexed");
+            let want = matching(&records, &f);
+            assert_eq!(got, want, "round {round}: {text}");
+            for (s, m) in records.iter().enumerate() {
+                if let Some(m) = m {
+                    assert_eq!(naive(&g, m), want.contains(s as u32), "{text} on {m:?}");
+                }
+            }
+            passed += got.len();
+            total += records.iter().flatten().count() as u64;
+        }
+    }
+    assert!(passed > total / 10 && passed < total * 9 / 10, "{passed} of {total} matched");
+    // Removing everything leaves nothing behind.
+    for (s, m) in records.iter().enumerate() {
+        if let Some(m) = m {
+            index.remove(s as u32, m);
+        }
+    }
+    assert!(index.is_empty());
+    assert_eq!(index.memory().fields, 0);
+}
+
+#[test]
+fn numbers_are_keyed_by_exact_value() {
+    let records = vec![
+        Some(obj(json!({"n": 1}))),
+        Some(obj(json!({"n": 1.0}))),
+        Some(obj(json!({"n": -0.0}))),
+        Some(obj(json!({"n": 9007199254740993u64}))),
+        Some(obj(json!({"n": 18446744073709551615u64}))),
+        Some(obj(json!({"n": -9223372036854775808i64}))),
+        Some(obj(json!({"n": 1e300}))),
+        Some(obj(json!({"n": 2.5}))),
+        Some(obj(json!({"n": "1"}))),
+        Some(obj(json!({"n": [1, 2.5, "x"]}))),
+        Some(obj(json!({"m": 1}))),
+    ];
+    let index = MetadataIndex::build(records.iter().enumerate().map(|(s, m)| (s as u32, m.as_ref().unwrap())));
+    for text in [
+        "n = 1",
+        "n = 1e0",
+        "n = 0",
+        "n = 9007199254740992",
+        "n = 9007199254740993",
+        "n > 9007199254740992",
+        "n >= 18446744073709551615",
+        "n < -9223372036854775807",
+        "n > 1e299",
+        "n <= 2.5",
+        "n < 2.5",
+        "n != 1",
+        "n IN (1, 2.5, '1')",
+        "n NOT IN (1, 2.5)",
+        "n CONTAINS 2.5",
+        "n CONTAINS 'x'",
+        "n CONTAINS '1'",
+        "NOT n = 1",
+        "n >= '0'",
+        "m = 1 OR n = 0",
+        "n = null OR n != null",
+    ] {
+        let f = Filter::parse(text).unwrap();
+        assert_eq!(index.evaluate(&f).unwrap(), matching(&records, &f), "{text}");
+    }
+}
+
+#[test]
+fn paths_deeper_than_the_index_are_left_to_the_evaluator() {
+    let mut deep = json!(1);
+    for _ in 0..MAX_INDEXED_DEPTH + 1 {
+        deep = json!({ "a": deep });
+    }
+    let m = obj(deep);
+    let index = MetadataIndex::build([(0, &m)]);
+    let at_limit = vec!["a"; MAX_INDEXED_DEPTH].join(".");
+    let f = Filter::parse(&format!("{at_limit} != 5")).unwrap();
+    assert!(MetadataIndex::answers(&f));
+    assert_eq!(index.evaluate(&f).unwrap().len(), 1);
+    let beyond = vec!["a"; MAX_INDEXED_DEPTH + 1].join(".");
+    let f = Filter::parse(&format!("{beyond} = 1 OR x = 1")).unwrap();
+    assert!(!MetadataIndex::answers(&f));
+    assert!(index.evaluate(&f).is_none());
+    assert!(f.matches(&m), "the evaluator still answers it");
+}
+
+#[test]
+fn memory_grows_with_the_postings() {
+    let mut index = MetadataIndex::new();
+    let empty = index.memory().bytes;
+    for s in 0..10_000u32 {
+        index.insert(s, &obj(json!({"tenant": format!("t{}", s % 100), "n": s})));
+    }
+    let m = index.memory();
+    assert_eq!(m.fields, 2);
+    assert_eq!(m.postings, 100 + 10_000);
+    assert!(m.bytes > empty + 10_000 * 4, "{m:?}");
+}
