@@ -231,6 +231,8 @@ struct Compacted {
     slots: Vec<Slot>,
     slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
     index: Hnsw,
+    /// The codes of the surviving rows (same ranges), when the store keeps codes.
+    codes: Option<crate::index::quant::Codes>,
     expiring: usize,
     generation: u64,
     next_log_generation: u32,
@@ -379,6 +381,12 @@ impl Inner {
             data.extend_from_slice(self.vectors.get(s));
         }
         let vectors = VectorBlock::from_vec(dim, data)?;
+        // Codes: the survivors' rows, renumbered like the vectors (and any row not encoded yet).
+        let codes = self.codes.as_ref().map(|c| {
+            let mut kept = c.retain(keep);
+            kept.extend(&vectors, keep.len());
+            kept
+        });
         let mut slots = Vec::with_capacity(keep.len());
         let mut records = Vec::with_capacity(keep.len());
         let mut slot_of =
@@ -444,6 +452,7 @@ impl Inner {
             slots,
             slot_of,
             index,
+            codes,
             expiring,
             generation,
             next_log_generation,
@@ -505,6 +514,7 @@ impl Inner {
         std::mem::swap(&mut self.slots, &mut c.slots);
         std::mem::swap(&mut self.slot_of, &mut c.slot_of);
         std::mem::swap(&mut self.index, &mut c.index);
+        std::mem::swap(&mut self.codes, &mut c.codes);
         self.live = self.slots.len();
         self.soft_deleted = 0;
         self.tombstones = 0;
