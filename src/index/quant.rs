@@ -227,6 +227,8 @@ fn line_bytes_mut(lines: &mut [Line]) -> &mut [u8] {
 pub struct Quantizer {
     lo: Vec<f32>,
     step: Vec<f32>,
+    /// `1 / step` (derived from `step`, never stored).
+    inv: Vec<f32>,
     /// Rows the ranges were trained on.
     trained_rows: u64,
 }
@@ -262,7 +264,12 @@ impl Quantizer {
                 }
             })
             .collect();
-        Quantizer { lo, step, trained_rows: samples as u64 }
+        Quantizer::from_parts(lo, step, samples as u64)
+    }
+
+    fn from_parts(lo: Vec<f32>, step: Vec<f32>, trained_rows: u64) -> Quantizer {
+        let inv = step.iter().map(|&s: &f32| 1.0 / s).collect();
+        Quantizer { lo, step, inv, trained_rows }
     }
 
     pub fn dim(&self) -> usize {
@@ -276,10 +283,12 @@ impl Quantizer {
     /// Writes the code of `v` into `out` (`dim` bytes); returns how many components were clipped.
     fn encode_into(&self, v: &[f32], out: &mut [u8]) -> u32 {
         let mut clipped = 0u32;
-        for (((o, &x), &l), &s) in out.iter_mut().zip(v).zip(&self.lo).zip(&self.step) {
-            let t = ((x - l) / s).round();
-            clipped += u32::from(!(0.0..=255.0).contains(&t));
-            *o = t.clamp(0.0, 255.0) as u8;
+        for (((o, &x), &l), &inv) in out.iter_mut().zip(v).zip(&self.lo).zip(&self.inv) {
+            let t = (x - l) * inv;
+            clipped += u32::from(t < -0.5) + u32::from(t > 255.5);
+            // Round half up by truncation (`f32::round` is a libm call on baseline x86-64, this
+            // vectorises).
+            *o = (t.clamp(0.0, 255.0) + 0.5) as u8;
         }
         clipped
     }
@@ -329,7 +338,7 @@ impl Quantizer {
         if lo.iter().any(|x| !x.is_finite()) || step.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             return Err("quantiser ranges are not finite".into());
         }
-        Ok(Quantizer { lo: lo.to_vec(), step: step.to_vec(), trained_rows })
+        Ok(Quantizer::from_parts(lo.to_vec(), step.to_vec(), trained_rows))
     }
 }
 
@@ -510,13 +519,16 @@ impl Codes {
     /// Prepares `query` (a vector as stored: normalised for cosine) for a search on these codes.
     pub fn query(&self, query: &[f32]) -> QueryCode {
         let euclid = self.metric == Metric::Euclidean;
-        let mut w: Vec<f32> = query.iter().zip(&self.q.step).map(|(&x, &s)| x * s).collect();
+        let w: Vec<f32> = query.iter().zip(&self.q.step).map(|(&x, &s)| x * s).collect();
         let max = w.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
         let scale = if max > 0.0 && max.is_finite() { max / 127.0 } else { 1.0 };
+        let inv = 1.0 / scale;
         let mut q = vec![Line([0; 64]); self.stride / 64];
         let bytes = line_bytes_mut(&mut q);
-        for (b, x) in bytes.iter_mut().zip(w.iter_mut()) {
-            *b = ((*x / scale).round().clamp(-127.0, 127.0) as i8) as u8;
+        for (b, &x) in bytes.iter_mut().zip(&w) {
+            // Round half away from zero by truncation (see `encode_into`).
+            let t = (x * inv).clamp(-127.0, 127.0);
+            *b = ((t + 0.5f32.copysign(t)) as i8) as u8;
         }
         let base = query.iter().zip(&self.q.lo).map(|(&x, &l)| f64::from(x) * f64::from(l)).sum::<f64>() as f32;
         let norm = if euclid { super::distance::squared_norm_f64(query) as f32 } else { 0.0 };

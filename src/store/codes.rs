@@ -105,9 +105,7 @@ impl Inner {
             _ => self.index.search(&self.vectors, query, k, ef, accept, stats),
         }
     }
-
-    /// Heap bytes of the codes (0 without).
-    pub(super) fn codes_bytes(&self) -> usize {
-        self.codes.as_ref().map_or(0, Codes::memory_bytes)
-    }
 }
+
+#[cfg(test)]
+mod tests;
