@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Two rows of ours: the float32 traversal, and the int8 traversal (codes trained on the base set,
-//! `index::quant`) with exact float32 re-ranking of the `ef` candidates (`--rerank N` re-ranks only
-//! the best N by code distance). `--json` writes every curve (ours and the peers') for
+//! `index::quant`) with exact float32 re-ranking of the best 2k = 20 candidates by code distance,
+//! as the store does (`--rerank N` re-ranks N, 0 = all `ef`). `--json` writes every curve (ours and the peers') for
 //! `examples/ann_plot.py`, which `--plot` runs to draw the recall-QPS chart.
 //!
 //! `--store` adds the same rows measured through the public `Store` API (load with `upsert_many`,
@@ -56,7 +56,7 @@ struct Args {
     quant: bool,
     /// Measure the float32 traversal rows; `--no-float` turns them off.
     float: bool,
-    /// Candidates re-ranked exactly (0 = all `ef`).
+    /// Candidates re-ranked exactly (0 = all `ef`; default 2k = 20, as the store does).
     rerank: usize,
     json: Option<PathBuf>,
     plot: Option<PathBuf>,
@@ -192,7 +192,7 @@ fn parse_args() -> Args {
         store: false,
         quant: true,
         float: true,
-        rerank: 0,
+        rerank: 2 * 10,
         json: None,
         plot: None,
     };

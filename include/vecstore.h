@@ -562,8 +562,8 @@ typedef uint32_t vs_namespace_status;
 #define VS_LOG_RECOVERY_SALVAGE 1
 
 /**
- * The default: int8 codes from dimension 128 up, float32 traversal below (where the codes' error
- * costs more than their smaller rows save).
+ * The default: int8 codes from dimension 32 up, float32 traversal below (a code row is padded to 64
+ * bytes, so below 32 dimensions it saves little over the float row).
  */
 #define VS_QUANTIZATION_AUTO 0
 

@@ -102,7 +102,7 @@ type Options struct {
 	LogRecovery LogRecovery
 	// Quantization says whether the graph is searched on int8 codes of the vectors (re-ranked with
 	// the exact float32 vectors, so scores are exact either way): QuantizationAuto (the default:
-	// int8 from dimension 128 up), QuantizationNone or QuantizationInt8. A choice of this open: the
+	// int8 from dimension 32 up), QuantizationNone or QuantizationInt8. A choice of this open: the
 	// codes are recomputed from the vectors when a store opens.
 	Quantization Quantization
 }
@@ -111,7 +111,7 @@ type Options struct {
 type Quantization uint32
 
 const (
-	// QuantizationAuto: int8 codes from dimension 128 up, float32 traversal below.
+	// QuantizationAuto: int8 codes from dimension 32 up, float32 traversal below.
 	QuantizationAuto Quantization = C.VS_QUANTIZATION_AUTO
 	// QuantizationNone: float32 traversal only.
 	QuantizationNone Quantization = C.VS_QUANTIZATION_NONE

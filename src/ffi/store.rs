@@ -53,8 +53,8 @@ pub const VS_LOG_RECOVERY_SALVAGE: vs_log_recovery = 1;
 /// so scores are exact either way. A choice of this open: the codes are recomputed from the vectors
 /// when a store opens (their trained ranges are kept in the store's `vecstore.quant.bin`).
 pub type vs_quantization = u32;
-/// The default: int8 codes from dimension 128 up, float32 traversal below (where the codes' error
-/// costs more than their smaller rows save).
+/// The default: int8 codes from dimension 32 up, float32 traversal below (a code row is padded to 64
+/// bytes, so below 32 dimensions it saves little over the float row).
 pub const VS_QUANTIZATION_AUTO: vs_quantization = 0;
 /// Float32 traversal only (no codes in memory).
 pub const VS_QUANTIZATION_NONE: vs_quantization = 1;

@@ -24,7 +24,7 @@ pub enum Durability {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Quantization {
-    /// int8 codes from dimension `AUTO_INT8_MIN_DIMENSION` (128) up, none below (the default).
+    /// int8 codes from dimension `AUTO_INT8_MIN_DIMENSION` (32) up, none below (the default).
     #[default]
     Auto,
     /// Float32 traversal only.

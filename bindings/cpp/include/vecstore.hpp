@@ -54,7 +54,7 @@ enum class LogRecovery : uint32_t {
 /// Whether the graph is searched on int8 codes (see VS_QUANTIZATION_* in vecstore.h). Scores are exact
 /// float32 ones either way (the final candidates are re-ranked with the float vectors).
 enum class Quantization : uint32_t {
-  automatic = VS_QUANTIZATION_AUTO,  ///< int8 codes from dimension 128 up, float32 traversal below.
+  automatic = VS_QUANTIZATION_AUTO,  ///< int8 codes from dimension 32 up, float32 traversal below.
   none = VS_QUANTIZATION_NONE,       ///< Float32 traversal only.
   int8 = VS_QUANTIZATION_INT8,       ///< int8 codes whatever the dimension.
 };

@@ -157,11 +157,17 @@ fn the_option_decides_whether_codes_are_kept() {
         upsert_all(&s, "a", &data);
         assert!(s.inner.read().codes.is_none());
     }
-    // Auto below AUTO_INT8_MIN_DIMENSION: none.
-    assert!(DIM < AUTO_INT8_MIN_DIMENSION);
+    // Auto: codes from AUTO_INT8_MIN_DIMENSION up, none below.
+    assert!(!Quantization::Auto.int8_for(AUTO_INT8_MIN_DIMENSION - 1));
+    assert!(Quantization::Auto.int8_for(AUTO_INT8_MIN_DIMENSION));
+    assert!(DIM >= AUTO_INT8_MIN_DIMENSION);
     {
         let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Auto)).unwrap();
-        assert!(s.inner.read().codes.is_none());
+        check_codes(&s);
+    }
+    {
+        let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::None)).unwrap();
+        assert!(s.inner.read().codes.is_none(), "none again: no codes");
     }
     // Reopened with int8: trained and encoded at open.
     let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Int8)).unwrap();
