@@ -15,6 +15,35 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def qps_at(rows, target=0.95):
+    """QPS at recall `target`, log-linear between the bracketing ef points (as ann_bench)."""
+    import math
+
+    pts = sorted((r["recall"], r["qps"]) for r in rows)
+    for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
+        if r0 <= target <= r1 and r1 > r0:
+            t = (target - r0) / (r1 - r0)
+            return math.exp(math.log(q0) + t * (math.log(q1) - math.log(q0)))
+    return None
+
+
+def table(run):
+    """The run as a markdown table (printed for the README)."""
+    efs = [r["ef"] for r in run["series"][0]["rows"]]
+    peers = [qps_at(s["rows"]) for s in run["series"] if not s["ours"]]
+    best = max((p for p in peers if p), default=None)
+    head = "| index | build s (1 thr) | " + " | ".join(f"ef={e} R@10 / QPS" for e in efs)
+    head += " | QPS at R@10 0.95 | vs best peer |"
+    lines = [head, "|" + "---|" * (len(efs) + 4)]
+    for s in run["series"]:
+        q = qps_at(s["rows"])
+        cells = " | ".join(f"{r['recall']:.4f} / {r['qps']:.0f}" for r in s["rows"])
+        ratio = f"{q / best:.2f}x" if (q and best and s["ours"]) else ""
+        lines.append(f"| {s['label']} | {s['build_s']:.1f} | {cells} | {q:.0f} | {ratio} |" if q else
+                     f"| {s['label']} | {s['build_s']:.1f} | {cells} | - | |")
+    return "\n".join(lines)
+
+
 def main(src, out):
     with open(src) as f:
         run = json.load(f)
@@ -42,6 +71,7 @@ def main(src, out):
     fig.tight_layout()
     fig.savefig(out)
     print(f"wrote {out}")
+    print(table(run))
 
 
 if __name__ == "__main__":
