@@ -4,7 +4,13 @@
 //! ```text
 //! cargo run --release --example ann_bench -- /tmp/annbench/data/glove50.json [--peers] [--threads N]
 //!     [--efs 16,32,64,128,256] [--m 16] [--efc 200] [--no-parallel] [--graph-cache FILE]
+//!     [--no-quant] [--no-float] [--rerank N] [--json FILE [--plot FILE.png]]
 //! ```
+//!
+//! Two rows of ours: the float32 traversal, and the int8 traversal (codes trained on the base set,
+//! `index::quant`) with exact float32 re-ranking of the best 2k = 20 candidates by code distance,
+//! as the store does (`--rerank N` re-ranks N, 0 = all `ef`). `--json` writes every curve (ours and the peers') for
+//! `examples/ann_plot.py`, which `--plot` runs to draw the recall-QPS chart.
 //!
 //! `--store` adds the same rows measured through the public `Store` API (load with `upsert_many`,
 //! then `Store::query`), so the cost of the store around the index shows.
@@ -28,6 +34,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use vecstore::index::hnsw::{Hnsw, HnswParams, SearchStats, SliceSource};
+use vecstore::index::quant::{code_level, Codes};
 use vecstore::Metric;
 
 const PEERS_PY: &str = "/work/shared/bench/peers.py";
@@ -45,6 +52,14 @@ struct Args {
     cpu_time: bool,
     passes: usize,
     store: bool,
+    /// Measure the int8 (quantised traversal + exact re-rank) rows; `--no-quant` turns them off.
+    quant: bool,
+    /// Measure the float32 traversal rows; `--no-float` turns them off.
+    float: bool,
+    /// Candidates re-ranked exactly (0 = all `ef`; default 2k = 20, as the store does).
+    rerank: usize,
+    json: Option<PathBuf>,
+    plot: Option<PathBuf>,
 }
 
 /// The same measurement through the public Store API: a store in a temporary directory loaded with
@@ -175,6 +190,11 @@ fn parse_args() -> Args {
         cpu_time: false,
         passes: 2,
         store: false,
+        quant: true,
+        float: true,
+        rerank: 2 * 10,
+        json: None,
+        plot: None,
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| it.next().unwrap_or_else(|| panic!("{name} needs a value"));
@@ -183,6 +203,11 @@ fn parse_args() -> Args {
             "--no-parallel" => a.parallel = false,
             "--cpu-time" => a.cpu_time = true,
             "--store" => a.store = true,
+            "--no-quant" => a.quant = false,
+            "--no-float" => a.float = false,
+            "--rerank" => a.rerank = val("--rerank").parse().expect("--rerank N"),
+            "--json" => a.json = Some(PathBuf::from(val("--json"))),
+            "--plot" => a.plot = Some(PathBuf::from(val("--plot"))),
             "--passes" => a.passes = val("--passes").parse().expect("--passes N"),
             "--graph-cache" => a.graph_cache = Some(PathBuf::from(val("--graph-cache"))),
             "--threads" => a.threads = val("--threads").parse().expect("--threads N"),
@@ -331,12 +356,28 @@ fn main() {
     }
 
     let k = 10;
-    let run = |ef: usize, out: &mut Vec<u32>| -> f64 {
+    // int8 codes of every vector (trained on the base set), for the quantised rows.
+    let t = Instant::now();
+    let codes = a.quant.then(|| Codes::train(&src, n, metric));
+    let encode_s = t.elapsed().as_secs_f64();
+    if let Some(c) = &codes {
+        println!(
+            "int8 codes: trained + encoded in {encode_s:.3} s, {:.1} MB ({} B/row), kernel {}",
+            c.memory_bytes() as f64 / 1048576.0,
+            c.stride(),
+            code_level().name()
+        );
+    }
+    let search = |q: &[f32], ef: usize, quant: bool, stats: &mut SearchStats| match (&codes, quant) {
+        (Some(c), true) => g.search_codes(&src, c, q, k, ef, a.rerank, &|_| true, stats),
+        _ => g.search(&src, q, k, ef, &|_| true, stats),
+    };
+    let run = |ef: usize, quant: bool, out: &mut Vec<u32>| -> f64 {
         out.clear();
         let mut stats = SearchStats::default();
         let (t, c) = (Instant::now(), thread_cpu_s());
         for q in queries.chunks_exact(dim) {
-            let hits = g.search(&src, q, k, ef, &|_| true, &mut stats);
+            let hits = search(q, ef, quant, &mut stats);
             out.extend(hits.iter().map(|h| h.row as u32));
             out.extend(std::iter::repeat_n(u32::MAX, k - hits.len()));
         }
@@ -347,28 +388,45 @@ fn main() {
         }
     };
     let mut ids = Vec::with_capacity(nq * k);
-    run(a.efs[0], &mut ids); // warm-up
-    let mut rows = Vec::new();
-    for &ef in &a.efs {
-        let best = (0..a.passes.max(1)).map(|_| run(ef, &mut ids)).fold(f64::INFINITY, f64::min);
-        let mut hit = 0usize;
-        for qi in 0..nq {
-            let want = &gt[qi * gt_k..qi * gt_k + k];
-            hit += ids[qi * k..qi * k + k].iter().filter(|&&id| want.contains(&(id as i32))).count();
+    let measure = |quant: bool, ids: &mut Vec<u32>| -> Vec<Row> {
+        run(a.efs[0], quant, ids); // warm-up
+        let mut rows = Vec::new();
+        for &ef in &a.efs {
+            let best = (0..a.passes.max(1)).map(|_| run(ef, quant, ids)).fold(f64::INFINITY, f64::min);
+            let mut hit = 0usize;
+            for qi in 0..nq {
+                let want = &gt[qi * gt_k..qi * gt_k + k];
+                hit += ids[qi * k..qi * k + k].iter().filter(|&&id| want.contains(&(id as i32))).count();
+            }
+            rows.push(Row { recall: hit as f64 / (nq * k) as f64, qps: nq as f64 / best });
         }
-        rows.push(Row { recall: hit as f64 / (nq * k) as f64, qps: nq as f64 / best });
-    }
+        rows
+    };
+    let rows = if a.float { measure(false, &mut ids) } else { Vec::new() };
+    let qrows = if codes.is_some() { measure(true, &mut ids) } else { Vec::new() };
     // Distance evaluations per query at each ef (explains QPS differences independent of noise).
-    let mut dc = Vec::new();
-    for &ef in &a.efs {
-        let mut st = SearchStats::default();
-        for q in queries.chunks_exact(dim) {
-            g.search(&src, q, k, ef, &|_| true, &mut st);
+    for quant in [false, true] {
+        if (quant && codes.is_none()) || (!quant && !a.float) {
+            continue;
         }
-        dc.push(format!("ef={ef}: {:.0}", st.distance_calculations as f64 / nq as f64));
+        let mut dc = Vec::new();
+        for &ef in &a.efs {
+            let mut st = SearchStats::default();
+            for q in queries.chunks_exact(dim) {
+                search(q, ef, quant, &mut st);
+            }
+            dc.push(format!("ef={ef}: {:.0}", st.distance_calculations as f64 / nq as f64));
+        }
+        println!(
+            "distance calculations per query ({}): {}",
+            if quant { "int8 + re-rank" } else { "f32" },
+            dc.join(", ")
+        );
     }
 
     let mem_mb = (n * dim * 4 + g.memory_bytes()) as f64 / 1048576.0;
+    let codes_mb = codes.as_ref().map_or(0.0, |c| c.memory_bytes() as f64 / 1048576.0);
+    let graph_mb = g.memory_bytes() as f64 / 1048576.0;
     let mut table = String::new();
     table += "| index | build s (1 thr) | mem MB | RSS MB | ";
     table += &a.efs.iter().map(|ef| format!("ef={ef} R@10 / QPS")).collect::<Vec<_>>().join(" | ");
@@ -379,14 +437,34 @@ fn main() {
         rows.iter().map(|(r, q)| format!("{r:.4} / {q:.0}")).collect::<Vec<_>>().join(" | ")
     };
     let ours: Vec<(f64, f64)> = rows.iter().map(|r| (r.recall, r.qps)).collect();
-    table += &format!(
-        "| vecstore hnsw ({kernel}{}) | {build1:.1}{} | {mem_mb:.1} | {:.0} | {} |\n",
-        if a.cpu_time { ", CPU-time QPS" } else { "" },
-        build_par.map_or(String::new(), |s| format!(" ({:.1} with {} thr)", s, a.threads)),
-        rss1 - rss0,
-        cells(&ours)
+    let ours_q: Vec<(f64, f64)> = qrows.iter().map(|r| (r.recall, r.qps)).collect();
+    let build_cell = format!(
+        "{build1:.1}{}",
+        build_par.map_or(String::new(), |s| format!(" ({:.1} with {} thr)", s, a.threads))
     );
-    println!("distance calculations per query: {}", dc.join(", "));
+    let cpu_note = if a.cpu_time { ", CPU-time QPS" } else { "" };
+    if !ours.is_empty() {
+        table += &format!(
+            "| vecstore hnsw f32 ({kernel}{cpu_note}) | {build_cell} | {mem_mb:.1} | {:.0} | {} |\n",
+            rss1 - rss0,
+            cells(&ours)
+        );
+    }
+    if !ours_q.is_empty() {
+        table += &format!(
+            "| vecstore hnsw int8 + f32 re-rank ({}{cpu_note}) | {build_cell} + {encode_s:.2} encode | {:.1} | - | {} |\n",
+            code_level().name(),
+            mem_mb + codes_mb,
+            cells(&ours_q)
+        );
+        println!(
+            "memory: traversal (codes {codes_mb:.1} MB + graph {graph_mb:.1} MB) = {:.1} MB resident; \
+             total with the f32 rows {:.1} MB = {:.3}x (f32 rows + graph)",
+            codes_mb + graph_mb,
+            mem_mb + codes_mb,
+            (mem_mb + codes_mb) / mem_mb
+        );
+    }
     if a.store {
         let (build, curve) = store_rows(&a, metric, &base, &queries, &gt, dim, gt_k);
         table += &format!(
@@ -407,7 +485,7 @@ fn main() {
         let status = Command::new(PYTHON)
             .arg(PEERS_PY)
             .arg(&a.meta)
-            .args(["--peers", "hnswlib,faiss", "--M", &a.m.to_string(), "--efc", &a.efc.to_string()])
+            .args(["--peers", "hnswlib,usearch,faiss", "--M", &a.m.to_string(), "--efc", &a.efc.to_string()])
             .args(["--efs", &a.efs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(",")])
             .arg("--json")
             .arg(&out)
@@ -439,19 +517,57 @@ fn main() {
         }
     }
     println!("\n{table}");
-    let ours95 = qps_at(&ours, 0.95);
+    let mut ours_all: Vec<(String, &Vec<(f64, f64)>)> = Vec::new();
+    if !ours.is_empty() {
+        ours_all.push(("vecstore hnsw f32".into(), &ours));
+    }
+    if !ours_q.is_empty() {
+        ours_all.push(("vecstore hnsw int8".into(), &ours_q));
+    }
     println!("QPS at recall@10 = 0.95 (log-linear interpolation):");
-    println!("  vecstore hnsw: {}", ours95.map_or("not bracketed".into(), |q| format!("{q:.0}")));
-    for (label, curve, build) in &peer_curves {
-        let p = qps_at(curve, 0.95);
-        let ratio = match (ours95, p) {
-            (Some(o), Some(p)) => format!("ours/peer = {:.2}x", o / p),
-            _ => "ratio n/a".into(),
+    for (label, curve) in &ours_all {
+        let o = qps_at(curve, 0.95);
+        println!("  {label}: {}", o.map_or("not bracketed".into(), |q| format!("{q:.0}")));
+        for (peer, pcurve, build) in &peer_curves {
+            let p = qps_at(pcurve, 0.95);
+            let ratio = match (o, p) {
+                (Some(o), Some(p)) => format!("ours/peer = {:.2}x", o / p),
+                _ => "ratio n/a".into(),
+            };
+            println!(
+                "    vs {peer}: {} -> {ratio}; build ours/peer = {:.2}x",
+                p.map_or("not bracketed".into(), |q| format!("{q:.0}")),
+                build1 / build
+            );
+        }
+    }
+    if let Some(path) = &a.json {
+        let curve_json = |c: &[(f64, f64)]| {
+            c.iter().zip(&a.efs).map(|((r, q), ef)| serde_json::json!({"ef": ef, "recall": r, "qps": q})).collect::<Vec<_>>()
         };
-        println!(
-            "  {label}: {} -> {ratio}; build ours/peer = {:.2}x",
-            p.map_or("not bracketed".into(), |q| format!("{q:.0}")),
-            build1 / build
-        );
+        let mut series: Vec<serde_json::Value> = ours_all
+            .iter()
+            .map(|(l, c)| serde_json::json!({"label": l, "ours": true, "build_s": build1, "rows": curve_json(c)}))
+            .collect();
+        for (l, c, b) in &peer_curves {
+            series.push(serde_json::json!({"label": l, "ours": false, "build_s": b, "rows": curve_json(c)}));
+        }
+        let doc = serde_json::json!({
+            "dataset": name, "n": n, "dim": dim, "nq": nq, "k": k, "m": a.m, "efc": a.efc,
+            "kernel": kernel, "int8_kernel": code_level().name(),
+            "memory_mb": {"f32_rows": (n * dim * 4) as f64 / 1048576.0, "graph": graph_mb, "codes": codes_mb},
+            "series": series,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).expect("write --json");
+        println!("wrote {}", path.display());
+        if let Some(png) = &a.plot {
+            let status = Command::new(PYTHON)
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ann_plot.py"))
+                .arg(path)
+                .arg(png)
+                .status()
+                .expect("run ann_plot.py");
+            assert!(status.success(), "ann_plot.py failed");
+        }
     }
 }

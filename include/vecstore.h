@@ -226,6 +226,14 @@ typedef uint32_t vs_durability;
 typedef uint32_t vs_log_recovery;
 
 /**
+ * Whether the graph is searched on int8 codes of the vectors (a `uint32_t`). The search walks the
+ * graph on one byte per component and re-ranks its final candidates with the exact float32 vectors,
+ * so scores are exact either way. A choice of this open: the codes are recomputed from the vectors
+ * when a store opens (their trained ranges are kept in the store's `vecstore.quant.bin`).
+ */
+typedef uint32_t vs_quantization;
+
+/**
  * Options for `vs_store_open`. Always initialise with `vs_store_options_default()` and then set the
  * fields you need, so that fields added in later versions get their defaults.
  */
@@ -279,6 +287,17 @@ typedef struct vs_store_options {
    * One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
    */
   vs_log_recovery log_recovery;
+  /**
+   * Unused (keep the constructor's 0). It fills what was the struct's tail padding, so that a
+   * caller built before `quantization` existed (whose `struct_size` ends there, with padding
+   * bytes of any value) is never read as choosing a quantization.
+   */
+  uint32_t reserved0;
+  /**
+   * One of `VS_QUANTIZATION_*` (default `VS_QUANTIZATION_AUTO`). Callers built before this field
+   * existed get the default.
+   */
+  vs_quantization quantization;
 } vs_store_options;
 
 /**
@@ -548,6 +567,22 @@ typedef uint32_t vs_namespace_status;
  * (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
  */
 #define VS_LOG_RECOVERY_SALVAGE 1
+
+/**
+ * The default: int8 codes from dimension 32 up, float32 traversal below (a code row is padded to 64
+ * bytes, so below 32 dimensions it saves little over the float row).
+ */
+#define VS_QUANTIZATION_AUTO 0
+
+/**
+ * Float32 traversal only (no codes in memory).
+ */
+#define VS_QUANTIZATION_NONE 1
+
+/**
+ * int8 codes whatever the dimension (one byte per component in memory, beside the vectors).
+ */
+#define VS_QUANTIZATION_INT8 2
 
 /**
  * Insert or replace: `id`, `vector` + `dim`, optional `metadata_json`, `ttl_seconds` (0 = never).

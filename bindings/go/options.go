@@ -105,6 +105,36 @@ type Options struct {
 	// changes nothing; LogRecoverySalvage keeps every valid frame and skips the damage (Stats
 	// reports replay_damaged_regions and replay_dropped_bytes). A torn tail is dropped either way.
 	LogRecovery LogRecovery
+	// Quantization says whether the graph is searched on int8 codes of the vectors (re-ranked with
+	// the exact float32 vectors, so scores are exact either way): QuantizationAuto (the default:
+	// int8 from dimension 32 up), QuantizationNone or QuantizationInt8. A choice of this open: the
+	// codes are recomputed from the vectors when a store opens.
+	Quantization Quantization
+}
+
+// Quantization chooses int8 codes for the graph search (VS_QUANTIZATION_* in vecstore.h).
+type Quantization uint32
+
+const (
+	// QuantizationAuto: int8 codes from dimension 32 up, float32 traversal below.
+	QuantizationAuto Quantization = C.VS_QUANTIZATION_AUTO
+	// QuantizationNone: float32 traversal only.
+	QuantizationNone Quantization = C.VS_QUANTIZATION_NONE
+	// QuantizationInt8: int8 codes whatever the dimension.
+	QuantizationInt8 Quantization = C.VS_QUANTIZATION_INT8
+)
+
+// String returns "auto", "none" or "int8", or "Quantization(n)" for another value.
+func (q Quantization) String() string {
+	switch q {
+	case QuantizationAuto:
+		return "auto"
+	case QuantizationNone:
+		return "none"
+	case QuantizationInt8:
+		return "int8"
+	}
+	return "Quantization(" + strconv.Itoa(int(q)) + ")"
 }
 
 // LogRecovery is a policy for a damaged log (VS_LOG_RECOVERY_* in vecstore.h).
@@ -134,6 +164,7 @@ func DefaultOptions() Options {
 		Durability:      Durability(c.durability),
 		CheckpointBytes: uint64(c.checkpoint_bytes),
 		LogRecovery:     LogRecovery(c.log_recovery),
+		Quantization:    Quantization(c.quantization),
 	}
 }
 
@@ -154,6 +185,7 @@ func (o *Options) toC() (C.vs_store_options, error) {
 		{"BuildThreads", o.BuildThreads, &c.build_threads},
 		{"Durability", int(o.Durability), &c.durability},
 		{"LogRecovery", int(o.LogRecovery), &c.log_recovery},
+		{"Quantization", int(o.Quantization), &c.quantization},
 	}
 	for _, f := range fields {
 		v, err := toU32("Options."+f.name, f.value)

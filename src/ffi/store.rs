@@ -11,7 +11,7 @@ use super::error::{vs_error, vs_status};
 use super::query::{vs_results, ResultRow};
 use crate::error::{Error, Result};
 use crate::namespace::{Namespace, RequestKind};
-use crate::store::options::{Durability, LogRecovery, Metric, StoreOptions};
+use crate::store::options::{Durability, LogRecovery, Metric, Quantization, StoreOptions};
 use crate::store::{NewRecord, Store};
 use std::sync::Arc;
 
@@ -52,6 +52,19 @@ pub const VS_LOG_RECOVERY_TOLERATE_TORN_TAIL: vs_log_recovery = 0;
 /// (`replay_damaged_regions`, `replay_dropped_bytes`). The writes in the damaged frames are lost.
 pub const VS_LOG_RECOVERY_SALVAGE: vs_log_recovery = 1;
 
+/// Whether the graph is searched on int8 codes of the vectors (a `uint32_t`). The search walks the
+/// graph on one byte per component and re-ranks its final candidates with the exact float32 vectors,
+/// so scores are exact either way. A choice of this open: the codes are recomputed from the vectors
+/// when a store opens (their trained ranges are kept in the store's `vecstore.quant.bin`).
+pub type vs_quantization = u32;
+/// The default: int8 codes from dimension 32 up, float32 traversal below (a code row is padded to 64
+/// bytes, so below 32 dimensions it saves little over the float row).
+pub const VS_QUANTIZATION_AUTO: vs_quantization = 0;
+/// Float32 traversal only (no codes in memory).
+pub const VS_QUANTIZATION_NONE: vs_quantization = 1;
+/// int8 codes whatever the dimension (one byte per component in memory, beside the vectors).
+pub const VS_QUANTIZATION_INT8: vs_quantization = 2;
+
 /// Largest vector dimension a store accepts.
 pub const VS_MAX_DIMENSION: u32 = 65536;
 
@@ -89,6 +102,13 @@ pub struct vs_store_options {
     pub checkpoint_bytes: u64,
     /// One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
     pub log_recovery: vs_log_recovery,
+    /// Unused (keep the constructor's 0). It fills what was the struct's tail padding, so that a
+    /// caller built before `quantization` existed (whose `struct_size` ends there, with padding
+    /// bytes of any value) is never read as choosing a quantization.
+    pub reserved0: u32,
+    /// One of `VS_QUANTIZATION_*` (default `VS_QUANTIZATION_AUTO`). Callers built before this field
+    /// existed get the default.
+    pub quantization: vs_quantization,
 }
 
 impl Versioned for vs_store_options {
@@ -108,6 +128,8 @@ impl Versioned for vs_store_options {
             build_threads: d.build_threads as u32,
             checkpoint_bytes: 0,
             log_recovery: VS_LOG_RECOVERY_TOLERATE_TORN_TAIL,
+            reserved0: 0,
+            quantization: VS_QUANTIZATION_AUTO,
         }
     }
 }
@@ -137,6 +159,16 @@ impl vs_store_options {
                 )))
             }
         };
+        let quantization = match self.quantization {
+            VS_QUANTIZATION_AUTO => Quantization::Auto,
+            VS_QUANTIZATION_NONE => Quantization::None,
+            VS_QUANTIZATION_INT8 => Quantization::Int8,
+            q => {
+                return Err(Error::invalid(format!(
+                    "options.quantization {q} is not a VS_QUANTIZATION_* value"
+                )))
+            }
+        };
         let opts = StoreOptions {
             dimension: self.dimension as usize,
             metric,
@@ -151,6 +183,7 @@ impl vs_store_options {
                 self.checkpoint_bytes
             },
             log_recovery,
+            quantization,
         };
         opts.validate()?;
         Ok(opts)

@@ -6,9 +6,9 @@
 //! [`kernel`] and call through it directly.
 //!
 //! Kernels: a portable 8-lane chunked loop (the compiler vectorises it for the baseline target) and,
-//! on x86-64, an AVX2+FMA kernel. There is no AVX-512 kernel: the machines this was tuned on (AMD
-//! EPYC VMs) do not expose AVX-512 to the guest, so such a kernel could be neither tested nor shown
-//! to be faster here.
+//! on x86-64, an AVX2+FMA kernel. There is no AVX-512 float kernel: the machines this was first tuned
+//! on (AMD EPYC VMs) did not expose AVX-512 to the guest. The int8 kernels of the quantised search
+//! (`index::quant`) do use AVX-512 VNNI where the CPU has it (detected at run time).
 
 use std::sync::OnceLock;
 

@@ -259,6 +259,8 @@ macro_rules! avx2_trampoline {
 // Declared after `dispatch!` and `avx2_trampoline!` so that the macros are in scope there.
 mod repair;
 pub use repair::RepairStats;
+// Search on int8 codes with exact re-ranking (`Hnsw::search_codes`).
+mod qsearch;
 
 /// Visited set: one bit per node (8x smaller than hnswlib's 16-bit epoch tags, so that for
 /// graphs up to a few million nodes it stays in L1/L2 instead of competing with the vectors for

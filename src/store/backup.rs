@@ -46,6 +46,11 @@ impl Store {
             info.bytes += copy_file(&src.join(MANIFEST_FILE), &dest.join(MANIFEST_FILE), None)?;
         }
         info.bytes += copy_file(&src.join(META_FILE), &dest.join(META_FILE), None)?;
+        // The trained ranges of the int8 codes, so that the copy encodes the same codes.
+        let quant = super::codes::QUANT_FILE;
+        if crate::storage::fsutil::exists(&src.join(quant)) {
+            info.bytes += copy_file(&src.join(quant), &dest.join(quant), None)?;
+        }
         info.bytes += copy_file(&src.join(LOG_FILE), &dest.join(LOG_FILE), Some(inner.log.len_bytes()))?;
         drop(inner);
         sync_dir(dest)?;

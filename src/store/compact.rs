@@ -226,6 +226,8 @@ struct Compacted {
     slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
     index: Hnsw,
     expiry: super::slots::ExpiryIndex,
+    /// The codes of the surviving rows (same ranges), when the store keeps codes.
+    codes: Option<crate::index::quant::Codes>,
     generation: u64,
     next_log_generation: u32,
     snapshot_bytes: u64,
@@ -373,6 +375,12 @@ impl Inner {
             data.extend_from_slice(self.vectors.get(s));
         }
         let vectors = VectorBlock::from_vec(dim, data)?;
+        // Codes: the survivors' rows, renumbered like the vectors (and any row not encoded yet).
+        let codes = self.codes.as_ref().map(|c| {
+            let mut kept = c.retain(keep);
+            kept.extend(&vectors, keep.len());
+            kept
+        });
         let mut slots = Vec::with_capacity(keep.len());
         let mut records = Vec::with_capacity(keep.len());
         let mut slot_of =
@@ -441,6 +449,7 @@ impl Inner {
             slot_of,
             index,
             expiry,
+            codes,
             generation,
             next_log_generation,
             snapshot_bytes: snapshot_disk_bytes(&self.dir, &manifest),
@@ -502,6 +511,7 @@ impl Inner {
         std::mem::swap(&mut self.filter_index, &mut c.filter_index);
         std::mem::swap(&mut self.slot_of, &mut c.slot_of);
         std::mem::swap(&mut self.index, &mut c.index);
+        std::mem::swap(&mut self.codes, &mut c.codes);
         self.live = self.slots.len();
         self.soft_deleted = 0;
         self.tombstones = 0;

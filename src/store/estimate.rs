@@ -246,12 +246,12 @@ impl Calibration {
                 for q in &probes {
                     let mut st = SearchStats::default();
                     let t = Instant::now();
-                    let hits = index.search(&inner.vectors, q, 10.min(ef), ef, &|_| true, &mut st);
+                    let hits = inner.graph_search(q, 10.min(ef), ef, &|_| true, &mut st);
                     let ns = t.elapsed().as_nanos() as f64;
                     if ef == EF_HI && !warm {
                         let mut st2 = SearchStats::default();
                         let t = Instant::now();
-                        let hits = index.search(&inner.vectors, q, 10, ef, &touch, &mut st2);
+                        let hits = inner.graph_search(q, 10, ef, &touch, &mut st2);
                         let ns2 = t.elapsed().as_nanos() as f64;
                         std::hint::black_box(hits);
                         touching_ns_per_distance.push(ns2 / st2.distance_calculations.max(1) as f64);

@@ -12,6 +12,7 @@
 pub mod backup;
 pub mod batch;
 mod checkpoint;
+pub mod codes;
 pub mod compact;
 pub mod estimate;
 pub mod explain;
@@ -147,6 +148,11 @@ struct Inner {
     index: Hnsw,
     /// The metadata index of the slots, with their visibility: filters are answered from it.
     filter_index: filter_index::SlotIndex,
+    /// int8 codes of the vectors for the graph search (`codes.rs`), when this open wants them and
+    /// they are trained; they cover every graph node.
+    codes: Option<crate::index::quant::Codes>,
+    /// This open's `quantization` option.
+    quantization: options::Quantization,
     /// Threads a bulk insert may use (already resolved: at least 1).
     build_threads: usize,
     log: Log,
@@ -182,6 +188,7 @@ impl Inner {
     fn index_pending(&mut self) {
         let (from, to) = (self.index.len() as u32, self.slots.len() as u32);
         if from < to {
+            self.sync_codes();
             self.index.insert_batch(from..to, &self.vectors, self.build_threads);
         }
     }

@@ -151,6 +151,8 @@ impl Store {
             expiry: Default::default(),
             index: Hnsw::new(graph_params, metric),
             filter_index: Default::default(),
+            codes: None,
+            quantization: options.quantization,
             build_threads: resolve_threads(options.build_threads),
             _lock: lock,
         };
@@ -160,6 +162,9 @@ impl Store {
         for op in staged {
             inner.apply(op);
         }
+        // The codes are recomputed from the vectors, with the saved ranges when there are any.
+        inner.load_quantizer();
+        inner.sync_codes();
         inner.index_pending();
         Ok(Store {
             path: dir.to_path_buf(),

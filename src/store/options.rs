@@ -17,6 +17,40 @@ pub enum Durability {
     Sync,
 }
 
+/// Whether the graph is searched on int8 codes of the vectors (see `index::quant`): the search
+/// walks the graph on one byte per component and re-ranks its final candidates with the exact
+/// float32 vectors, so scores stay exact. A choice of this open only: the codes are derived from the
+/// vectors (recomputed at open), so a store can be reopened with another setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantization {
+    /// int8 codes from dimension `AUTO_INT8_MIN_DIMENSION` (32) up, none below (the default).
+    #[default]
+    Auto,
+    /// Float32 traversal only.
+    None,
+    /// int8 codes whatever the dimension.
+    Int8,
+}
+
+impl Quantization {
+    /// `"auto"`, `"none"`, `"int8"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantization::Auto => "auto",
+            Quantization::None => "none",
+            Quantization::Int8 => "int8",
+        }
+    }
+
+    /// The setting with this name (case-insensitive), if any.
+    pub fn from_name(name: &str) -> Option<Quantization> {
+        [Quantization::Auto, Quantization::None, Quantization::Int8]
+            .into_iter()
+            .find(|q| q.name().eq_ignore_ascii_case(name))
+    }
+}
+
 /// Parameters of a store. `dimension` 0 means "taken from the first vector written".
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoreOptions {
@@ -34,6 +68,8 @@ pub struct StoreOptions {
     /// What opening does with a damaged log frame that valid frames follow: refuse (the default) or
     /// salvage every valid frame. A torn tail is dropped either way.
     pub log_recovery: LogRecovery,
+    /// int8 codes for the graph search (default `Auto`: by dimension).
+    pub quantization: Quantization,
 }
 
 /// Default log size that triggers a checkpoint.
@@ -51,6 +87,7 @@ impl Default for StoreOptions {
             build_threads: 1,
             checkpoint_bytes: DEFAULT_CHECKPOINT_BYTES,
             log_recovery: LogRecovery::TolerateTornTail,
+            quantization: Quantization::Auto,
         }
     }
 }

@@ -150,9 +150,9 @@ impl Inner {
         if info.plan == Plan::Graph {
             let stats = &mut info.graph;
             let hits = if everything_visible {
-                self.index.search(&self.vectors, query, k, ef, &|_| true, stats)
+                self.graph_search(query, k, ef, &|_| true, stats)
             } else {
-                self.index.search(&self.vectors, query, k, ef, &accept, stats)
+                self.graph_search(query, k, ef, &accept, stats)
             };
             if hits.len() >= k {
                 return hits;

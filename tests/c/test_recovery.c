@@ -5,6 +5,7 @@
  * vs_store_stats_json, and keeps a copy of the damaged log; a torn tail is dropped quietly.
  */
 #include "check.h"
+#include <stddef.h>
 
 #include <dirent.h>
 
@@ -118,10 +119,32 @@ static void test_an_unknown_recovery_policy_is_refused(void) {
     tmpdir_remove(dir);
 }
 
+/* quantization: an unknown value is refused; a caller built before the field existed (struct_size
+   ending at log_recovery, whatever its padding bytes hold) gets the default. */
+static void test_quantization_option(void) {
+    tmpdir_make(dir, sizeof dir);
+    vs_store_options o = vs_store_options_default();
+    o.quantization = 9;
+    vs_store *s = NULL;
+    CHECK_FAILS_MSG(VS_ERR_INVALID_ARGUMENT, "quantization", vs_store_open(dir, &o, &s, ERR));
+    CHECK(s == NULL);
+    o = vs_store_options_default();
+    o.struct_size = (uint32_t)offsetof(vs_store_options, reserved0);
+    memset(&o.reserved0, 0xA5, sizeof o - offsetof(vs_store_options, reserved0));
+    CHECK_OK(vs_store_open(dir, &o, &s, ERR));
+    vs_store_close(s);
+    o = vs_store_options_default();
+    o.quantization = VS_QUANTIZATION_INT8;
+    CHECK_OK(vs_store_open(dir, &o, &s, ERR));
+    vs_store_close(s);
+    tmpdir_remove(dir);
+}
+
 int main(void) {
     check_abi_or_die();
     RUN(test_a_damaged_middle_frame_is_corrupt_then_salvaged);
     RUN(test_a_torn_tail_is_dropped_under_the_default_policy);
     RUN(test_an_unknown_recovery_policy_is_refused);
+    RUN(test_quantization_option);
     return check_summary();
 }

@@ -70,6 +70,8 @@ static void test_store_options_default(void) {
     CHECK(o.ef_search == 64);
     CHECK(o.durability == VS_DURABILITY_PROCESS);
     CHECK(o.build_threads == 1);
+    CHECK(o.quantization == VS_QUANTIZATION_AUTO && o.reserved0 == 0);
+    CHECK(VS_QUANTIZATION_AUTO == 0 && VS_QUANTIZATION_NONE == 1 && VS_QUANTIZATION_INT8 == 2);
     CHECK(VS_METRIC_COSINE == 0 && VS_METRIC_EUCLIDEAN == 1 && VS_METRIC_DOT == 2);
     CHECK(VS_DURABILITY_PROCESS == 0 && VS_DURABILITY_SYNC == 1);
 }

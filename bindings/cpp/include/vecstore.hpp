@@ -53,6 +53,14 @@ enum class LogRecovery : uint32_t {
   salvage = VS_LOG_RECOVERY_SALVAGE,  ///< Keep every valid frame, skip damaged ones (their writes are lost).
 };
 
+/// Whether the graph is searched on int8 codes (see VS_QUANTIZATION_* in vecstore.h). Scores are exact
+/// float32 ones either way (the final candidates are re-ranked with the float vectors).
+enum class Quantization : uint32_t {
+  automatic = VS_QUANTIZATION_AUTO,  ///< int8 codes from dimension 32 up, float32 traversal below.
+  none = VS_QUANTIZATION_NONE,       ///< Float32 traversal only.
+  int8 = VS_QUANTIZATION_INT8,       ///< int8 codes whatever the dimension.
+};
+
 /// Options for Store::open. The defaults equal vs_store_options_default().
 struct Options {
   uint32_t dimension = 0;  ///< 1..=VS_MAX_DIMENSION; 0 = from the first vector or the store on disk.
@@ -66,6 +74,7 @@ struct Options {
   uint32_t build_threads = 1;  ///< Threads a bulk insert may use: 1 = caller's thread only, 0 = one per core.
   uint64_t checkpoint_bytes = 0;  ///< Log size that triggers a checkpoint; 0 = 16 MiB, else >= 4096.
   LogRecovery log_recovery = LogRecovery::tolerate_torn_tail;  ///< Policy for a damaged log.
+  Quantization quantization = Quantization::automatic;  ///< int8 codes for the graph search (this open).
 
   /// The equivalent C struct (starting from vs_store_options_default(), so struct_size is set).
   vs_store_options to_c() const noexcept {
@@ -79,6 +88,7 @@ struct Options {
     o.build_threads = build_threads;
     o.checkpoint_bytes = checkpoint_bytes;
     o.log_recovery = static_cast<vs_log_recovery>(log_recovery);
+    o.quantization = static_cast<vs_quantization>(quantization);
     return o;
   }
 };

@@ -44,6 +44,7 @@ TEST(Defaults, OptionsMatchTheCLibrary) {
   EXPECT_EQ(static_cast<vs_durability>(o.durability), c.durability);
   EXPECT_EQ(o.build_threads, c.build_threads);
   EXPECT_EQ(o.checkpoint_bytes, c.checkpoint_bytes);
+  EXPECT_EQ(static_cast<vs_quantization>(o.quantization), c.quantization);
 
   const vs_store_options converted = o.to_c();
   EXPECT_EQ(converted.struct_size, c.struct_size);
@@ -69,6 +70,9 @@ TEST(Defaults, EnumValuesMatchTheCConstants) {
   EXPECT_EQ(static_cast<uint32_t>(Metric::default_metric), static_cast<uint32_t>(VS_METRIC_DEFAULT));
   EXPECT_EQ(static_cast<uint32_t>(vecstore::Durability::process), static_cast<uint32_t>(VS_DURABILITY_PROCESS));
   EXPECT_EQ(static_cast<uint32_t>(vecstore::Durability::sync), static_cast<uint32_t>(VS_DURABILITY_SYNC));
+  EXPECT_EQ(static_cast<uint32_t>(vecstore::Quantization::automatic), static_cast<uint32_t>(VS_QUANTIZATION_AUTO));
+  EXPECT_EQ(static_cast<uint32_t>(vecstore::Quantization::none), static_cast<uint32_t>(VS_QUANTIZATION_NONE));
+  EXPECT_EQ(static_cast<uint32_t>(vecstore::Quantization::int8), static_cast<uint32_t>(VS_QUANTIZATION_INT8));
 }
 
 // Options{} reopens a store of any metric (with another ef_search); an explicit other metric is

@@ -1,0 +1,181 @@
+use super::*;
+use crate::index::exact::{public_score, raw_similarity, top_k};
+use crate::index::Metric;
+use crate::store::options::StoreOptions;
+use crate::store::{NewRecord, Query, Store};
+
+const DIM: usize = 32;
+
+fn opts(metric: Metric, quantization: Quantization) -> StoreOptions {
+    StoreOptions {
+        dimension: DIM,
+        metric: Some(metric),
+        quantization,
+        ef_construction: 100,
+        ..StoreOptions::default()
+    }
+}
+
+/// Clustered vectors (20 centres), scaled by `scale`.
+fn vectors(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    let mut s = seed;
+    let mut next = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+    };
+    let centres: Vec<f32> = (0..20 * DIM).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
+    let mut out = Vec::with_capacity(n * DIM);
+    for _ in 0..n {
+        let c = ((next() + 0.5) * 20.0) as usize % 20;
+        for j in 0..DIM {
+            out.push(scale * (centres[c * DIM + j] + 0.4 * next()));
+        }
+    }
+    out
+}
+
+fn upsert_all(s: &Store, prefix: &str, data: &[f32]) {
+    let ids: Vec<String> = (0..data.len() / DIM).map(|i| format!("{prefix}{i}")).collect();
+    let recs: Vec<NewRecord> = ids
+        .iter()
+        .zip(data.chunks_exact(DIM))
+        .map(|(id, v)| NewRecord { id, vector: v, metadata: None })
+        .collect();
+    s.upsert_many(&recs).unwrap();
+}
+
+/// The store keeps codes for every slot and each one is the encoding of that slot's vector with
+/// the store's ranges; returns the ranges.
+fn check_codes(s: &Store) -> Quantizer {
+    let inner = s.inner.read();
+    let c = inner.codes.as_ref().expect("the store keeps codes");
+    assert_eq!(c.len(), inner.vectors.len(), "a code for every slot");
+    assert!(c.len() >= inner.index.len());
+    let mut fresh = Codes::new(c.quantizer().clone(), inner.meta.metric);
+    fresh.extend(&inner.vectors, inner.vectors.len());
+    for r in 0..c.len() as u32 {
+        assert_eq!(c.row(r), fresh.row(r), "code of slot {r} is its vector's");
+    }
+    c.quantizer().clone()
+}
+
+/// Every hit's score is the exact float32 score of its stored vector, and recall@10 against brute
+/// force over the visible records is at least `min`.
+fn check_queries(s: &Store, metric: Metric, queries: &[f32], min: f64) {
+    let inner = s.inner.read();
+    let n = inner.vectors.len();
+    let rows: Vec<f32> = (0..n as u32).flat_map(|r| inner.vectors.get(r).to_vec()).collect();
+    let visible: Vec<bool> = (0..n as u32).map(|r| inner.visible(r, 0)).collect();
+    drop(inner);
+    let (mut hit, mut total) = (0, 0);
+    for q in queries.chunks_exact(DIM) {
+        let got = s.query(&Query { vector: q, k: 10, ..Default::default() }).unwrap();
+        let mut qn = q.to_vec();
+        if metric == Metric::Cosine {
+            crate::index::distance::normalize(&mut qn);
+        }
+        let want = top_k(metric, &rows, DIM, &qn, 10, |r| visible[r]);
+        let inner = s.inner.read();
+        for h in &got {
+            let slot = inner.slot_of[&h.id];
+            let exact = public_score(metric, raw_similarity(metric, &qn, inner.vectors.get(slot)));
+            assert_eq!(h.score.to_bits(), exact.to_bits(), "{}: exact score", h.id);
+            hit += usize::from(want.iter().any(|w| w.row == slot as usize));
+        }
+        total += 10;
+    }
+    let recall = hit as f64 / total as f64;
+    assert!(recall >= min, "{metric:?}: recall@10 {recall:.3} < {min}");
+}
+
+#[test]
+fn codes_survive_replacements_compaction_and_reopen() {
+    for metric in [Metric::Cosine, Metric::Euclidean] {
+        let dir = tempfile::tempdir().unwrap();
+        let queries = vectors(40, 99, 1.0);
+        let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+        upsert_all(&s, "a", &vectors(3000, 1, 1.0));
+        let q0 = check_codes(&s);
+        check_queries(&s, metric, &queries, 0.95);
+        // Replacements: 600 ids get new vectors (new slots; the old ones become tombstones).
+        upsert_all(&s, "a", &vectors(600, 2, 1.0));
+        for i in 0..100 {
+            s.delete(&format!("a{}", 1000 + i)).unwrap();
+        }
+        assert_eq!(check_codes(&s), q0, "same data: same ranges");
+        check_queries(&s, metric, &queries, 0.95);
+        assert_eq!(s.inner.read().slots.len(), 3600);
+        s.compact().unwrap();
+        assert_eq!(s.inner.read().slots.len(), 2900, "tombstones dropped");
+        assert_eq!(check_codes(&s), q0);
+        check_queries(&s, metric, &queries, 0.95);
+        let codes_before: Vec<Vec<u8>> = {
+            let inner = s.inner.read();
+            let c = inner.codes.as_ref().unwrap();
+            (0..c.len() as u32).map(|r| c.row(r).to_vec()).collect()
+        };
+        // Reopen, with a write in the log since the compaction's snapshot.
+        upsert_all(&s, "b", &vectors(10, 3, 1.0));
+        drop(s);
+        let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+        assert_eq!(check_codes(&s), q0, "the saved ranges are used again");
+        {
+            let inner = s.inner.read();
+            let c = inner.codes.as_ref().unwrap();
+            for (r, before) in codes_before.iter().enumerate() {
+                assert_eq!(c.row(r as u32), &before[..], "slot {r}: the same code after reopening");
+            }
+        }
+        check_queries(&s, metric, &queries, 0.95);
+    }
+}
+
+#[test]
+fn drifted_data_retrains_the_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &opts(Metric::Dot, Quantization::Int8)).unwrap();
+    upsert_all(&s, "a", &vectors(2000, 1, 1.0));
+    let q0 = check_codes(&s);
+    let saved = std::fs::read(dir.path().join(QUANT_FILE)).unwrap();
+    assert_eq!(Quantizer::from_bytes(&saved).unwrap(), q0);
+    // Three times larger vectors fall outside the trained ranges: most components clip.
+    upsert_all(&s, "b", &vectors(1000, 2, 3.0));
+    let q1 = check_codes(&s);
+    assert_ne!(q1, q0, "retrained");
+    assert_eq!(s.inner.read().codes.as_ref().unwrap().clipped().0, 0, "nothing clipped after retraining");
+    let saved = std::fs::read(dir.path().join(QUANT_FILE)).unwrap();
+    assert_eq!(Quantizer::from_bytes(&saved).unwrap(), q1, "the new ranges are saved");
+    check_queries(&s, Metric::Dot, &vectors(30, 77, 2.0), 0.9);
+}
+
+#[test]
+fn the_option_decides_whether_codes_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = vectors(1500, 5, 1.0);
+    {
+        let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::None)).unwrap();
+        upsert_all(&s, "a", &data);
+        assert!(s.inner.read().codes.is_none());
+    }
+    // Auto: codes from AUTO_INT8_MIN_DIMENSION up, none below.
+    assert!(!Quantization::Auto.int8_for(AUTO_INT8_MIN_DIMENSION - 1));
+    assert!(Quantization::Auto.int8_for(AUTO_INT8_MIN_DIMENSION));
+    assert!(DIM >= AUTO_INT8_MIN_DIMENSION);
+    {
+        let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Auto)).unwrap();
+        check_codes(&s);
+    }
+    {
+        let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::None)).unwrap();
+        assert!(s.inner.read().codes.is_none(), "none again: no codes");
+    }
+    // Reopened with int8: trained and encoded at open.
+    let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Int8)).unwrap();
+    check_codes(&s);
+    check_queries(&s, Metric::Cosine, &vectors(20, 8, 1.0), 0.95);
+    // A damaged ranges file is ignored (retrained), never an error.
+    drop(s);
+    std::fs::write(dir.path().join(QUANT_FILE), b"garbage").unwrap();
+    let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Int8)).unwrap();
+    check_codes(&s);
+}
