@@ -20,7 +20,7 @@ LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
+.PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-guide test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
 all: lib pc sqlite
 
@@ -41,7 +41,7 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-server-scripts test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-guide test-server-scripts test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
 # Every Rust test (unit, integration, the server's through reqwest, the CLI's through its binary) in one
@@ -50,6 +50,12 @@ RUST_TEST_FEATURES := server,cli
 
 test-rust:
 	$(CARGO) test --release --features $(RUST_TEST_FEATURES)
+
+# The feature guide's Rust snippets, as written, run as one program (examples/guide.rs; the unit test
+# api::tests::guide_snippets_are_in_the_example checks they are the guide's text). Built with the test
+# features so that it links the library test-rust already built.
+test-guide:
+	$(CARGO) run --release --features $(RUST_TEST_FEATURES) --example guide
 
 # The command-line tool alone (also part of test-rust).
 test-cli:

@@ -83,7 +83,7 @@ pub struct QueryEstimate {
 }
 
 impl QueryEstimate {
-    fn invalid() -> QueryEstimate {
+    pub(crate) fn invalid() -> QueryEstimate {
         QueryEstimate {
             valid: false,
             errors: Vec::new(),
@@ -103,7 +103,7 @@ impl QueryEstimate {
         }
     }
 
-    fn push_error(&mut self, e: Error) {
+    pub(crate) fn push_error(&mut self, e: Error) {
         self.error_codes.push(e.code.key());
         self.errors.push(e.message);
     }
