@@ -274,7 +274,7 @@ fn background_task_example() -> Res {
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(store.get("short-lived").unwrap_err().code, Code::NotFound); // already invisible
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build()?;
-    let hours = tokio::time::timeout(Duration::from_secs(3 * 3600 + 1), background_task(store));
+    let hours = async { tokio::time::timeout(Duration::from_secs(3 * 3600 + 1), background_task(store)).await };
     match runtime.block_on(hours) {
         Err(_three_hours_passed) => {}
         Ok(ended) => return Err(format!("the maintenance loop stopped: {ended:?}").into()),
