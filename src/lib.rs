@@ -15,7 +15,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-/// cbindgen:ignore
 pub mod api;
 /// The `vecstore` command-line tool (feature `cli`).
 /// cbindgen:ignore
