@@ -54,8 +54,12 @@ test-rust:
 # The feature guide's Rust snippets, as written, run as one program (examples/guide.rs; the unit test
 # api::tests::guide_snippets_are_in_the_example checks they are the guide's text). Built with the test
 # features so that it links the library test-rust already built.
+# The README's Rust program too, in an empty directory (it creates ./data).
 test-guide:
 	$(CARGO) run --release --features $(RUST_TEST_FEATURES) --example guide
+	$(CARGO) build --release --features $(RUST_TEST_FEATURES) --example rust_quickstart
+	rm -rf build/rust-quickstart && mkdir -p build/rust-quickstart
+	cd build/rust-quickstart && $(CURDIR)/target/release/examples/rust_quickstart
 
 # The command-line tool alone (also part of test-rust).
 test-cli:

@@ -479,6 +479,20 @@ fn guide_snippets_are_in_the_example() {
 }
 
 #[test]
+fn readme_rust_program_is_the_example() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../../examples/rust_quickstart.rs");
+    let example_lines: Vec<&str> = example.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let blocks = rust_blocks(readme);
+    assert_eq!(blocks.len(), 1, "the README's Rust section has one program");
+    let block = &blocks[0];
+    let start = find_block(block, &example_lines).expect("the README's Rust program is examples/rust_quickstart.rs");
+    // The whole program, to its last line.
+    let lines = block.iter().filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(start + lines, example_lines.len());
+}
+
+#[test]
 fn the_snippet_check_can_fail() {
     let example = ["let a = 1;", "let b = store.query(q)?;", "return Err(\"bad\".into());"];
     assert_eq!(find_block(&["let a = 1;", "", "let b = store.query(q)?;"], &example), Some(0));
