@@ -22,6 +22,8 @@ type Res = Result<(), Box<dyn Error>>;
 // Multi-Tenant Namespaces / Programmatic API
 // ---------------------------------------------------------------------------------------------------
 
+// glue: the guide passes namespace ids as `&String`, which clippy would shorten.
+#[allow(clippy::unnecessary_to_owned)]
 #[rustfmt::skip]
 fn namespaces_programmatic_api(metadata: Metadata, query: Query) -> Res {
     // guide:
@@ -274,7 +276,8 @@ fn background_task_example() -> Res {
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(store.get("short-lived").unwrap_err().code, Code::NotFound); // already invisible
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build()?;
-    let hours = async { tokio::time::timeout(Duration::from_secs(3 * 3600 + 1), background_task(store)).await };
+    let hours =
+        async { tokio::time::timeout(Duration::from_secs(3 * 3600 + 1), background_task(store)).await };
     match runtime.block_on(hours) {
         Err(_three_hours_passed) => {}
         Ok(ended) => return Err(format!("the maintenance loop stopped: {ended:?}").into()),
@@ -541,7 +544,11 @@ fn seed() -> Res {
     store.upsert_many((0..SEEDED).map(|i| {
         let category = if i % 2 == 0 { "tech" } else { "science" };
         let x = i as f32 / SEEDED as f32;
-        (format!("seed-{i}"), vec![0.1 + x, 0.2, 0.3 - x / 2.0], Metadata::new().with("category", category).with("active", true))
+        (
+            format!("seed-{i}"),
+            vec![0.1 + x, 0.2, 0.3 - x / 2.0],
+            Metadata::new().with("category", category).with("active", true),
+        )
     }))?;
     for id in ["doc2", "doc3", "doc4", "doc5", "doc-456"] {
         store.upsert(id, vec![0.3, 0.2, 0.1], Metadata::new().with("category", "other"))?;

@@ -32,7 +32,8 @@ fn main() -> vecstore::Result<()> {
     store.upsert("doc4", vec![0.2, 0.2, 0.1], Metadata::new().with("category", "tech"))?;
 
     // Validate and estimate, then run: the filter is parsed once, errors name the position.
-    let query = Query { vector: vec![0.1, 0.2, 0.3], k: 10, filter: Some(parse_filter("category = 'tech'")?) };
+    let query =
+        Query { vector: vec![0.1, 0.2, 0.3], k: 10, filter: Some(parse_filter("category = 'tech'")?) };
     let estimate = store.estimate_query(&query);
     assert!(estimate.valid, "{:?}", estimate.errors);
     println!("plan {:?}, cost {:.3}, {:?}", estimate.plan, estimate.cost_estimate, estimate.recommendations);

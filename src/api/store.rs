@@ -273,7 +273,8 @@ impl VecStore {
 
     /// [`VecStore::query_explain`] with [`QueryOptions`].
     pub fn query_explain_with(&self, query: Query, options: QueryOptions) -> Result<Vec<ExplainedResult>> {
-        let hits = query.with_core(&options, |q| self.handle.call(RequestKind::Query, |s| s.query_explain(q)))?;
+        let hits =
+            query.with_core(&options, |q| self.handle.call(RequestKind::Query, |s| s.query_explain(q)))?;
         hits.into_iter().map(ExplainedResult::from_core).collect()
     }
 

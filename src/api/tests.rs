@@ -19,7 +19,9 @@ use crate::ffi::compact::{
     vs_compaction_config_default, vs_compaction_result_default, vs_store_compact, vs_store_maybe_compact,
     vs_store_set_compaction_config,
 };
-use crate::ffi::error::{vs_error, vs_error_code, vs_error_free, vs_error_message, vs_status, vs_string_free};
+use crate::ffi::error::{
+    vs_error, vs_error_code, vs_error_free, vs_error_message, vs_status, vs_string_free,
+};
 use crate::ffi::explain::{vs_store_estimate_query_json, vs_store_query_explain};
 use crate::ffi::namespace::{
     vs_namespace_create, vs_namespace_list_backups_json, vs_namespace_stats_json, vs_namespace_store,
@@ -290,7 +292,8 @@ impl CNamespaces {
         let mut out = MaybeUninit::new(null_mut());
         let mut err = no_err();
         // SAFETY: valid pointers for the call.
-        let st = unsafe { vs_namespaces_open(root.as_ptr(), std::ptr::null(), Some(&mut out), Some(&mut err)) };
+        let st =
+            unsafe { vs_namespaces_open(root.as_ptr(), std::ptr::null(), Some(&mut out), Some(&mut err)) };
         c_result(st, err).unwrap();
         // SAFETY: written on success.
         CNamespaces(unsafe { out.assume_init() })
@@ -323,7 +326,8 @@ impl CNamespaces {
         let mut out = MaybeUninit::new(null_mut());
         let mut err = no_err();
         // SAFETY: valid pointers for the call.
-        let st = unsafe { vs_namespace_stats_json(Some(&*self.0), id.as_ptr(), Some(&mut out), Some(&mut err)) };
+        let st =
+            unsafe { vs_namespace_stats_json(Some(&*self.0), id.as_ptr(), Some(&mut out), Some(&mut err)) };
         c_result(st, err)?;
         // SAFETY: written on success.
         Ok(serde_json::from_str(&take_string(unsafe { out.assume_init() })).unwrap())
@@ -332,7 +336,12 @@ impl CNamespaces {
     /// backup, restore, delete_backup: `(manager, id, name, err)` calls.
     fn named(
         &self,
-        f: unsafe extern "C" fn(*mut vs_namespaces, *const c_char, *const c_char, Option<&mut ErrOut>) -> vs_status,
+        f: unsafe extern "C" fn(
+            *mut vs_namespaces,
+            *const c_char,
+            *const c_char,
+            Option<&mut ErrOut>,
+        ) -> vs_status,
         id: &str,
         name: &str,
     ) -> Result<()> {
@@ -399,7 +408,12 @@ fn guide_query(k: usize, filter: Option<&str>) -> (Query, CQuery) {
 fn rust_rows(results: &[SearchResult]) -> Vec<CRow> {
     results
         .iter()
-        .map(|r| CRow { id: r.id.clone(), score: r.score, metadata_json: r.metadata.to_json(), explanation_json: None })
+        .map(|r| CRow {
+            id: r.id.clone(),
+            score: r.score,
+            metadata_json: r.metadata.to_json(),
+            explanation_json: None,
+        })
         .collect()
 }
 
@@ -459,9 +473,8 @@ fn find_block(block: &[&str], example: &[&str]) -> Option<usize> {
 fn guide_snippets_are_in_the_example() {
     let guide_path = std::env::var("VECSTORE_GUIDE")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seed/FEATURES.md").to_string());
-    let guide = std::fs::read_to_string(&guide_path).unwrap_or_else(|e| {
-        panic!("the feature guide {guide_path}: {e} (set VECSTORE_GUIDE to its path)")
-    });
+    let guide = std::fs::read_to_string(&guide_path)
+        .unwrap_or_else(|e| panic!("the feature guide {guide_path}: {e} (set VECSTORE_GUIDE to its path)"));
     let example = include_str!("../../examples/guide.rs");
     let example_lines: Vec<&str> = example.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let blocks = rust_blocks(&guide);
@@ -472,7 +485,11 @@ fn guide_snippets_are_in_the_example() {
             missing.push(block.join("\n"));
         }
     }
-    assert!(missing.is_empty(), "snippets of the guide not in examples/guide.rs:\n{}", missing.join("\n-----\n"));
+    assert!(
+        missing.is_empty(),
+        "snippets of the guide not in examples/guide.rs:\n{}",
+        missing.join("\n-----\n")
+    );
     // Every `// guide:` marker of the example starts one of them (no snippet is only half there).
     let marked = example_lines.iter().filter(|l| **l == "// guide:").count();
     assert_eq!(marked, blocks.len());
@@ -486,7 +503,8 @@ fn readme_rust_program_is_the_example() {
     let blocks = rust_blocks(readme);
     assert_eq!(blocks.len(), 1, "the README's Rust section has one program");
     let block = &blocks[0];
-    let start = find_block(block, &example_lines).expect("the README's Rust program is examples/rust_quickstart.rs");
+    let start =
+        find_block(block, &example_lines).expect("the README's Rust program is examples/rust_quickstart.rs");
     // The whole program, to its last line.
     let lines = block.iter().filter(|l| !l.trim().is_empty()).count();
     assert_eq!(start + lines, example_lines.len());
@@ -508,18 +526,22 @@ fn the_snippet_check_can_fail() {
 // ------------------------------------------------------------------------------------------------
 
 #[test]
+#[allow(clippy::unnecessary_to_owned)] // the guide's `&"customer-123".to_string()`, as written
 fn namespaces_match_c() {
     let dir = tempfile::tempdir().unwrap();
     let manager = NamespaceManager::new(dir.path().join("rust")).unwrap();
     let c = CNamespaces::open(&dir.path().join("c"));
 
-    let quotas = NamespaceQuotas { max_vectors: Some(2), max_requests_per_second: Some(100.0), ..Default::default() };
+    let quotas =
+        NamespaceQuotas { max_vectors: Some(2), max_requests_per_second: Some(100.0), ..Default::default() };
     manager.create_namespace("customer-123", "Acme Corp", Some(quotas)).unwrap();
     c.create("customer-123", "Acme Corp", 2, 100.0).unwrap();
     let cs = c.store("customer-123").unwrap();
 
     let metadata = Metadata::new().with("category", "tech");
-    manager.upsert(&"customer-123".to_string(), "doc1".to_string(), vec![0.1, 0.2, 0.3], metadata.clone()).unwrap();
+    manager
+        .upsert(&"customer-123".to_string(), "doc1".to_string(), vec![0.1, 0.2, 0.3], metadata.clone())
+        .unwrap();
     cs.upsert("doc1", &[0.1, 0.2, 0.3], Some(&metadata.to_json()), 0).unwrap();
     manager.upsert("customer-123", "doc2", vec![0.3, 0.2, 0.1], Metadata::default()).unwrap();
     cs.upsert("doc2", &[0.3, 0.2, 0.1], None, 0).unwrap();
@@ -560,7 +582,8 @@ fn namespaces_match_c() {
 
 #[test]
 fn namespace_quotas_convert_both_ways() {
-    let q = NamespaceQuotas { max_vectors: Some(5), max_storage_bytes: None, max_requests_per_second: Some(2.5) };
+    let q =
+        NamespaceQuotas { max_vectors: Some(5), max_storage_bytes: None, max_requests_per_second: Some(2.5) };
     let core = q.to_core().unwrap();
     assert_eq!((core.max_vectors, core.max_storage_bytes, core.max_requests_per_second), (5, 0, 2.5));
     assert_eq!(NamespaceQuotas::from(core), q);
@@ -591,7 +614,7 @@ fn a_namespace_store_goes_through_the_namespace() {
     let est = store.estimate_query(&Query::new(vec![1.0, 0.0], 1));
     assert!(!est.valid);
     assert_eq!(est.error_codes, ["namespace_suspended"]);
-    assert_eq!(est.errors, [err.message.clone()]);
+    assert_eq!(est.errors, std::slice::from_ref(&err.message));
     manager.set_status("t", crate::namespace::Status::Active).unwrap();
     assert!(store.estimate_query(&Query::new(vec![1.0, 0.0], 1)).valid);
     assert_eq!(manager.get_stats("t").unwrap().vector_count, 1);
@@ -625,7 +648,11 @@ fn batch_report_matches_c() {
             BatchOperation::SoftDelete { id: "doc3".into() },
             BatchOperation::Restore { id: "doc4".into() },
             BatchOperation::UpdateMetadata { id: "doc5".into(), metadata: Metadata::new().with("v", 2) },
-            BatchOperation::Upsert { id: "short".into(), vector: vec![0.1, 0.2], metadata: Metadata::default() },
+            BatchOperation::Upsert {
+                id: "short".into(),
+                vector: vec![0.1, 0.2],
+                metadata: Metadata::default(),
+            },
             BatchOperation::Upsert { id: "nested".into(), vector: vec![0.1, 0.2, 0.3], metadata: nested },
             BatchOperation::UpsertWithTtl {
                 id: "session".into(),
@@ -634,7 +661,11 @@ fn batch_report_matches_c() {
                 ttl_seconds: 60,
             },
             BatchOperation::SetTtl { id: "doc1".into(), ttl_seconds: 3600 },
-            BatchOperation::Upsert { id: "".into(), vector: vec![0.1, 0.2, 0.3], metadata: Metadata::default() },
+            BatchOperation::Upsert {
+                id: "".into(),
+                vector: vec![0.1, 0.2, 0.3],
+                metadata: Metadata::default(),
+            },
         ])
         .unwrap();
     let c_report = c
@@ -722,7 +753,9 @@ fn estimate_matches_c() {
 
 #[test]
 fn query_and_explain_match_c() {
-    for (n, metric) in [(50, Metric::Cosine), (3000, Metric::Cosine), (300, Metric::Euclidean), (300, Metric::Dot)] {
+    for (n, metric) in
+        [(50, Metric::Cosine), (3000, Metric::Cosine), (300, Metric::Euclidean), (300, Metric::Dot)]
+    {
         let mut t = twin(&StoreOptions { metric: Some(metric), ..StoreOptions::default() });
         seed(&mut t.rust, n);
         for filter in [Some("category = 'tech'"), None, Some("active = true OR rank IN (1, 2)")] {
@@ -739,7 +772,10 @@ fn query_and_explain_match_c() {
                 assert_eq!(Some(r.explanation.to_json()), c.explanation_json, "n={n} {filter:?} #{i}");
                 assert_eq!(r.explanation.rank, i + 1);
                 // The same results as the plain query.
-                assert_eq!((&r.id, r.score, &r.metadata), (&results[i].id, results[i].score, &results[i].metadata));
+                assert_eq!(
+                    (&r.id, r.score, &r.metadata),
+                    (&results[i].id, results[i].score, &results[i].metadata)
+                );
             }
             if let Some(f) = filter {
                 let details = explained[0].explanation.filter_details.as_ref().unwrap();
@@ -802,8 +838,14 @@ fn write_errors_match_c() {
     assert_eq!(rust, t.c.upsert(&long, &[0.1, 0.2, 0.3], None, 0).unwrap_err());
     // Metadata::from_json checks as the store does.
     let text = r#"{"a": {"b": 1}}"#;
-    assert_eq!(Metadata::from_json(text).unwrap_err(), t.c.upsert("y", &[0.1, 0.2, 0.3], Some(text), 0).unwrap_err());
-    assert_eq!(Metadata::from_json("[1]").unwrap_err(), t.c.upsert("y", &[0.1, 0.2, 0.3], Some("[1]"), 0).unwrap_err());
+    assert_eq!(
+        Metadata::from_json(text).unwrap_err(),
+        t.c.upsert("y", &[0.1, 0.2, 0.3], Some(text), 0).unwrap_err()
+    );
+    assert_eq!(
+        Metadata::from_json("[1]").unwrap_err(),
+        t.c.upsert("y", &[0.1, 0.2, 0.3], Some("[1]"), 0).unwrap_err()
+    );
     // Unknown ids.
     assert_eq!(t.rust.soft_delete("nope").unwrap_err(), Error::not_found("nope"));
     assert_eq!(t.rust.restore("nope").unwrap_err(), Error::not_found("nope"));
@@ -832,7 +874,10 @@ fn compaction_matches_c() {
     assert_eq!(rust.compaction_config().unwrap(), guide);
 
     let same = |a: &CompactionResult, b: &CompactionResult| {
-        assert_eq!((a.triggered, a.removed_count, a.tombstones_removed), (b.triggered, b.removed_count, b.tombstones_removed));
+        assert_eq!(
+            (a.triggered, a.removed_count, a.tombstones_removed),
+            (b.triggered, b.removed_count, b.tombstones_removed)
+        );
         assert_eq!(a.reason, b.reason);
     };
     // Below both thresholds: not triggered, the same reason.
