@@ -67,7 +67,8 @@ impl Handle {
 /// converts its arguments and calls the core [`Store`]: the errors, batch reports, estimates and
 /// explanations are the C ABI's.
 ///
-/// Writes take `&mut self` and reads `&self`. The store is `Send + Sync`; to write from several
+/// Ids are `impl Into<String>` where a record is written and `impl AsRef<str>` where one is looked
+/// up, so `"doc1"`, a `String` and a `&String` all work. Writes take `&mut self` and reads `&self`. The store is `Send + Sync`; to write from several
 /// threads at once, share the core store instead (`Arc<Store>`, whose methods all take `&self`) and
 /// wrap it with [`VecStore::from_shared`] where the guide's API is wanted.
 ///
@@ -199,37 +200,37 @@ impl VecStore {
     }
 
     /// The record with this id (`NotFound` if there is none, or it is soft-deleted or expired).
-    pub fn get(&self, id: &str) -> Result<VectorRecord> {
-        let r = self.handle.call(RequestKind::Read, |s| s.get(id))?;
+    pub fn get(&self, id: impl AsRef<str>) -> Result<VectorRecord> {
+        let r = self.handle.call(RequestKind::Read, |s| s.get(id.as_ref()))?;
         Ok(VectorRecord { metadata: Metadata::from_core(&r.metadata)?, id: r.id, vector: r.vector })
     }
 
     /// Deletes a live or soft-deleted record for good (`NotFound` if there is none).
-    pub fn delete(&mut self, id: &str) -> Result<()> {
-        self.handle.call(RequestKind::Write, |s| s.delete(id))
+    pub fn delete(&mut self, id: impl AsRef<str>) -> Result<()> {
+        self.handle.call(RequestKind::Write, |s| s.delete(id.as_ref()))
     }
 
     /// Hides a live record from every read until [`VecStore::restore`]; compaction removes it
     /// (`NotFound` if there is no live record with this id).
-    pub fn soft_delete(&mut self, id: &str) -> Result<()> {
-        self.handle.call(RequestKind::Write, |s| s.soft_delete(id))
+    pub fn soft_delete(&mut self, id: impl AsRef<str>) -> Result<()> {
+        self.handle.call(RequestKind::Write, |s| s.soft_delete(id.as_ref()))
     }
 
     /// Undoes a soft delete (`NotFound` if the id is neither soft-deleted nor live).
-    pub fn restore(&mut self, id: &str) -> Result<()> {
-        self.handle.call(RequestKind::Write, |s| s.restore(id))
+    pub fn restore(&mut self, id: impl AsRef<str>) -> Result<()> {
+        self.handle.call(RequestKind::Write, |s| s.restore(id.as_ref()))
     }
 
     /// Replaces the metadata of a live record (`NotFound` if there is none).
-    pub fn update_metadata(&mut self, id: &str, metadata: Metadata) -> Result<()> {
+    pub fn update_metadata(&mut self, id: impl AsRef<str>, metadata: Metadata) -> Result<()> {
         let metadata = metadata.to_core();
-        self.handle.call(RequestKind::Write, |s| s.update_metadata(id, metadata.as_deref()))
+        self.handle.call(RequestKind::Write, |s| s.update_metadata(id.as_ref(), metadata.as_deref()))
     }
 
     /// Makes a live record expire `ttl_seconds` from now; 0 removes its expiry (`NotFound` if there
     /// is no live record with this id).
-    pub fn set_ttl(&mut self, id: &str, ttl_seconds: u64) -> Result<()> {
-        self.handle.call(RequestKind::Write, |s| s.set_ttl(id, ttl_seconds))
+    pub fn set_ttl(&mut self, id: impl AsRef<str>, ttl_seconds: u64) -> Result<()> {
+        self.handle.call(RequestKind::Write, |s| s.set_ttl(id.as_ref(), ttl_seconds))
     }
 
     /// Deletes every expired record for good and returns how many (they were already invisible).

@@ -1029,6 +1029,12 @@ fn metadata_round_trips_through_the_store() {
     // An empty map is no metadata.
     store.update_metadata("a", Metadata::default()).unwrap();
     assert!(store.get("a").unwrap().metadata.is_empty());
+    // Ids by value or by reference.
+    let id = String::from("a");
+    store.set_ttl(&id, 0).unwrap();
+    store.soft_delete(id.clone()).unwrap();
+    store.restore(&id).unwrap();
+    assert_eq!(store.get(id).unwrap().id, "a");
 }
 
 #[test]
