@@ -20,7 +20,7 @@ LIB_DIR := $(CURDIR)/target/release
 PC_DIR  := $(LIB_DIR)/pkgconfig
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-guide test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
+.PHONY: all lib pc sqlite demo server test test-cli test-server test-server-scripts test-schemathesis test-rust test-guide test-c test-soak soak-long test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
 all: lib pc sqlite
 
@@ -41,7 +41,7 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-guide test-server-scripts test-c test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-guide test-server-scripts test-c test-soak test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
 # Every Rust test (unit, integration, the server's through reqwest, the CLI's through its binary) in one
@@ -88,6 +88,14 @@ test-schemathesis: server
 test-c: lib
 	$(CARGO) build --release --features failpoints --target-dir target/failpoints
 	$(MAKE) -C tests/c test
+
+# The mixed-workload soak (tests/c/test_soak.c) without sanitizers for 60 s: model check, resident
+# memory plateau, file descriptors. `make soak-long` runs it for 10 minutes.
+test-soak: lib
+	$(MAKE) -C tests/c soak
+
+soak-long: lib
+	$(MAKE) -C tests/c soak-long
 
 test-examples: lib
 	$(MAKE) -C examples-c all
