@@ -966,14 +966,22 @@ fn backups_match_c() {
         assert_eq!((entry.name.as_str(), entry.vector_count), (name, 2));
         c.named(n::vs_namespace_backup, "customer-123", name).unwrap();
     }
-    let listed = manager.list_namespace_backups("customer-123").unwrap();
+    // Backups taken in the same second may list in either order: compare them by name.
+    let mut listed = manager.list_namespace_backups("customer-123").unwrap();
+    listed.sort();
     let c_listed = c.list_backups("customer-123").unwrap();
-    let c_listed = c_listed["backups"].as_array().unwrap();
+    let mut c_listed: Vec<(Value, Value)> = c_listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["name"].clone(), b["vector_count"].clone()))
+        .collect();
+    c_listed.sort_by_key(|(name, _)| name.as_str().unwrap().to_string());
+    let mut core_listed = manager.core().list_backups("customer-123").unwrap();
+    core_listed.sort_by(|a, b| a.name.cmp(&b.name));
     assert_eq!(listed.len(), 2);
-    for ((name, created_at, count), (c, core)) in
-        listed.iter().zip(c_listed.iter().zip(manager.core().list_backups("customer-123").unwrap()))
-    {
-        assert_eq!((json!(name), json!(count)), (c["name"].clone(), c["vector_count"].clone()));
+    for ((name, created_at, count), (c, core)) in listed.iter().zip(c_listed.iter().zip(core_listed)) {
+        assert_eq!((json!(name), json!(count)), c.clone());
         assert_eq!((name, *created_at, *count), (&core.name, core.created_at, core.vector_count));
     }
     // Changes after the backup, undone by the restore.
