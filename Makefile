@@ -24,7 +24,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 SONAME  := libvecstore.so.$(MAJOR)
 
-.PHONY: all lib pc sqlite demo server test test-faults test-cli test-server test-server-scripts test-schemathesis test-rust test-c test-soak soak-long test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
+.PHONY: all lib pc sqlite demo server test test-faults test-cli test-server test-server-scripts test-schemathesis test-rust test-guide test-c test-soak soak-long test-examples test-pkgconfig test-install test-go test-cpp test-sqlite install clean
 
 all: lib pc sqlite
 
@@ -46,7 +46,7 @@ sqlite: lib
 demo: lib
 	$(MAKE) -C examples-c run STORE=$(STORE)
 
-test: test-rust test-faults test-server-scripts test-c test-soak test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
+test: test-rust test-guide test-faults test-server-scripts test-c test-soak test-examples test-pkgconfig test-install test-go test-cpp test-sqlite
 	@echo "all vecstore tests passed"
 
 # Every Rust test (unit, integration, the server's through reqwest, the CLI's through its binary) in one
@@ -59,8 +59,19 @@ test-rust:
 # Faults injected at every file-system step (feature `failpoints`, tests/faults.rs): every write,
 # fsync, rename, truncate and directory sync of a store and a namespace workload fails in turn; plus
 # the maintenance thread's error path and a real full disk (a tmpfs it mounts when run as root).
+# In target/failpoints (as test-c's library), so the release library never holds fail points.
 test-faults:
-	$(CARGO) test --release --features failpoints --test faults -- --test-threads 1 --nocapture
+	$(CARGO) test --release --features failpoints --target-dir target/failpoints --test faults -- --test-threads 1 --nocapture
+
+# The feature guide's Rust snippets, as written, run as one program (examples/guide.rs; the unit test
+# api::tests::guide_snippets_are_in_the_example checks they are the guide's text). Built with the test
+# features so that it links the library test-rust already built.
+# The README's Rust program too, in an empty directory (it creates ./data).
+test-guide:
+	$(CARGO) run --release --features $(RUST_TEST_FEATURES) --example guide
+	$(CARGO) build --release --features $(RUST_TEST_FEATURES) --example rust_quickstart
+	rm -rf build/rust-quickstart && mkdir -p build/rust-quickstart
+	cd build/rust-quickstart && $(CURDIR)/target/release/examples/rust_quickstart
 
 # The command-line tool alone (also part of test-rust).
 test-cli:

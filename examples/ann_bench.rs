@@ -75,7 +75,8 @@ fn store_rows(
     dim: usize,
     gt_k: usize,
 ) -> (f64, Vec<(f64, f64)>) {
-    use vecstore::{NewRecord, Query, Store, StoreOptions};
+    use vecstore::store::Query;
+    use vecstore::{NewRecord, Store, StoreOptions};
     let dir = tempfile::tempdir().expect("temp dir");
     let opts = StoreOptions {
         dimension: dim,

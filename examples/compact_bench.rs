@@ -21,7 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vecstore::index::hnsw::{Hnsw, HnswParams, SearchStats, SliceSource};
-use vecstore::{Metric, NewRecord, Query, Store, StoreOptions};
+use vecstore::store::Query;
+use vecstore::{Metric, NewRecord, Store, StoreOptions};
 
 struct Args {
     n: usize,

@@ -22,7 +22,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use vecstore::{NewRecord, Query, Store, StoreOptions};
+use vecstore::store::Query;
+use vecstore::{NewRecord, Store, StoreOptions};
 
 /// This thread's CPU time in seconds: unlike the wall clock, it does not count time the scheduler gave
 /// to other processes (the 2-core benchmark machine is shared, so a preempted call would otherwise

@@ -36,7 +36,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use vecstore::{Metric, NewRecord, Query, Store, StoreOptions};
+use vecstore::store::Query;
+use vecstore::{Metric, NewRecord, Store, StoreOptions};
 
 fn read_f32(path: &std::path::Path) -> Vec<f32> {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

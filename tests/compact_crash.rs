@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vecstore::{Code, Metric, NewRecord, Query, Store, StoreOptions};
+use vecstore::store::Query;
+use vecstore::{Code, Metric, NewRecord, Store, StoreOptions};
 
 const CHILD_ENV: &str = "VECSTORE_COMPACT_CRASH_DIR";
 const DIM: usize = 16;

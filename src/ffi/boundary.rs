@@ -8,10 +8,10 @@
 //!   (NULL is `None`) and cbindgen prints it as that pointer, so the header does not change.
 //! - What Rust cannot state stays a raw pointer and becomes a Rust value through one of the
 //!   `unsafe fn`s below, each called in its own `unsafe` block whose `// SAFETY:` line names the
-//!   header's contract: NUL-terminated strings ([`try_str`]), arrays with a length ([`try_slice`]),
-//!   option structs whose size the caller decides ([`try_versioned`]), and handles that many
-//!   threads share but that the header declares `T *` ([`try_ref`]).
-//! - Outputs are written by [`out_call`] and its variants, after the body returned `Ok` and never
+//!   header's contract: NUL-terminated strings (`try_str`), arrays with a length (`try_slice`),
+//!   option structs whose size the caller decides (`try_versioned`), and handles that many
+//!   threads share but that the header declares `T *` (`try_ref`).
+//! - Outputs are written by `out_call` and its variants, after the body returned `Ok` and never
 //!   otherwise (the shape of wasmtime's `handle_result`): "outputs only on success" is the
 //!   structure of the code, not a rule each function must remember.
 

@@ -12,10 +12,10 @@
 //! (no valid id or backup name starts with `.`). Nothing under the root is ever followed through a
 //! symbolic link: a link where a directory of this layout should be is refused (`Code::Corrupt`).
 //!
-//! The manager keeps one [`Namespace`] per namespace; its store is opened lazily, on first use, and
-//! then shared by every handle. Data calls go through [`Namespace::call`], which applies the status,
+//! The manager keeps one [`Namespace`](crate::namespace::Namespace) per namespace; its store is opened lazily, on first use, and
+//! then shared by every handle. Data calls go through [`Namespace::call`](crate::namespace::Namespace::call), which applies the status,
 //! the rate limit and the counters; the size quotas are checked by the store itself, under its write
-//! lock, through the [`GrowthCheck`] hook, so that a write is refused as a whole before anything is
+//! lock, through the [`GrowthCheck`](crate::store::guard::GrowthCheck) hook, so that a write is refused as a whole before anything is
 //! logged.
 
 pub mod backup;

@@ -2,7 +2,7 @@
 //!
 //! # The model
 //!
-//! The plan is decided by the same function the query uses ([`Inner::plan`](super::Inner)), fed the
+//! The plan is decided by the same function the query uses (`Inner::plan`), fed the
 //! same 512-slot sample of the filter (and of visibility), so the estimate names the plan the query
 //! takes: `exact_scan` or `graph`. (A graph search that finds fewer than k matches falls back to the
 //! exact scan at run time; the planner only uses the graph when it expects at least 32 * ef matches,
@@ -10,12 +10,12 @@
 //!
 //! - **Exact scan**: one distance per slot (tombstones included), no graph node.
 //! - **Graph**: `1 + upper + level0`. Upper levels: for every level above 0 (their sizes come from
-//!   the graph, [`Hnsw::level_sizes`]) the greedy walk reads `v` nodes of `min(M, size - 1)`
+//!   the graph, [`Hnsw::level_sizes`](crate::index::hnsw::Hnsw::level_sizes)) the greedy walk reads `v` nodes of `min(M, size - 1)`
 //!   neighbours each. Level 0: the nodes expanded and distances computed grow linearly with the
 //!   candidate list; a filter passing a fraction `p` of the slots makes the search collect `ef`
 //!   passing nodes, so it behaves like an unfiltered search with `ef / p` (capped at the slots).
 //!   `v` and the two lines (nodes and distances against ef) are measured on this index (see
-//!   [`Calibration`]).
+//!   `Calibration`).
 //! - **Duration**: distances times the measured cost of one distance in that plan (graph: a whole
 //!   search's time divided by its distances, so the traversal's own overhead is included; exact:
 //!   the scan's time per row), plus the filter's measured cost per evaluation (timed on the
@@ -86,7 +86,7 @@ pub struct QueryEstimate {
 }
 
 impl QueryEstimate {
-    fn invalid() -> QueryEstimate {
+    pub(crate) fn invalid() -> QueryEstimate {
         QueryEstimate {
             valid: false,
             errors: Vec::new(),
@@ -107,7 +107,7 @@ impl QueryEstimate {
         }
     }
 
-    fn push_error(&mut self, e: Error) {
+    pub(crate) fn push_error(&mut self, e: Error) {
         self.error_codes.push(e.code.key());
         self.errors.push(e.message);
     }

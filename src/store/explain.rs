@@ -1,7 +1,7 @@
 //! Query explain: the results of a query with, per result, why it is there and what the search did.
 //!
 //! `query_explain` runs exactly the search `query` runs (same plan, same code, same results in the
-//! same order with the same scores). The graph search counts its work anyway ([`SearchStats`]);
+//! same order with the same scores). The graph search counts its work anyway ([`SearchStats`](crate::index::hnsw::SearchStats));
 //! the plain query throws the counters away, explain reports them. What explain adds is per result
 //! and small: the filter's conditions evaluated on the result's metadata and a line of text.
 
