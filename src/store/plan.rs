@@ -188,7 +188,7 @@ impl Inner {
         info.indexed_matches = Some(count);
         info.plan = self.plan_indexed(ef, count);
         if info.plan == Plan::Graph {
-            let hits = self.index.search(&self.vectors, query, k, ef, &|s| matches.contains(s), &mut info.graph);
+            let hits = self.graph_search(query, k, ef, &|s| matches.contains(s), &mut info.graph);
             if hits.len() >= k {
                 return hits;
             }
