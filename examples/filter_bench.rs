@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use vecstore::{Metric, NewRecord, Query, Store, StoreOptions};
+use vecstore::store::Query;
+use vecstore::{Metric, NewRecord, Store, StoreOptions};
 
 const PYTHON: &str = "/tmp/annbench/venv/bin/python";
 const K: usize = 10;
