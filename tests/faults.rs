@@ -19,9 +19,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use vecstore::storage::fsutil::fault;
+use vecstore::namespace::NamespaceManager;
+use vecstore::store::Query;
 use vecstore::{
-    Code, CompactionConfig, Durability, Error, Maintenance, Metric, NamespaceManager, NewRecord, Quotas,
-    RequestKind, Store, StoreOptions,
+    Code, CompactionConfig, Durability, Error, Maintenance, Metric, NewRecord, Quotas, RequestKind, Store,
+    StoreOptions,
 };
 
 /// The fail points are global to the process: one test at a time.
@@ -117,7 +119,7 @@ fn matches(s: &Store, m: &Model) -> std::result::Result<(), String> {
     // A query answers from the records too.
     if let Some((first, (v, _))) = m.live.iter().next() {
         let hits = s
-            .query(&vecstore::Query { vector: v, k: 1, ..Default::default() })
+            .query(&Query { vector: v, k: 1, ..Default::default() })
             .map_err(|e| format!("query failed: {e}"))?;
         if hits.first().map(|h| &h.id) != Some(first) {
             return Err(format!("query for {first}'s vector found {:?}", hits.first().map(|h| &h.id)));

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use vecstore::storage::snapshot::{FileKind, Manifest, MANIFEST_FILE};
-use vecstore::{Code, Metric, Query, Store, StoreOptions};
+use vecstore::store::Query;
+use vecstore::{Code, Metric, Store, StoreOptions};
 
 pub struct Template {
     pub files: BTreeMap<String, Vec<u8>>,
