@@ -44,10 +44,16 @@ var explainVector = []float32{0.1, -0.2, 0.3, 0.05, 0, 0.2, -0.1, 0.4}
 
 func TestQueryExplainMatchesQuery(t *testing.T) {
 	s := explainStore(t)
-	for _, tc := range []struct{ filter, plan string }{
-		{"", "graph"},
-		{"cat = 'a' OR n = 3", "graph"}, // 55% of 3000 pass: at least 32 * ef = 512
-		{"n = 4", "exact_scan"},         // 10%: fewer than 512
+	// The plan follows the metadata index's exact match count m: the matching slots are scanned
+	// when m * m < 4 * ef * 2M * n (here 4 * 16 * 32 * 3000), the graph is searched otherwise.
+	for _, tc := range []struct {
+		filter, plan string
+		matches      float64 // slots the index lists for an exact scan
+	}{
+		{"", "graph", 0},
+		{"n != 4", "graph", 0},                     // 2700 of 3000 pass
+		{"cat = 'a' OR n = 3", "exact_scan", 1800}, // 60%: the index scans its 1800 matches
+		{"n = 4", "exact_scan", 300},               // 10%
 	} {
 		q := vecstore.Query{Vector: explainVector, K: 10, Filter: tc.filter, EfSearch: 16}
 		plain, err := s.Query(q)
@@ -86,7 +92,7 @@ func TestQueryExplainMatchesQuery(t *testing.T) {
 			if tc.plan == "graph" && (gs["nodes_visited"].(float64) <= 0 || gs["distance_calculations"].(float64) <= gs["nodes_visited"].(float64)) {
 				t.Fatalf("graph stats %v", gs)
 			}
-			if tc.plan == "exact_scan" && (gs["nodes_visited"] != 0.0 || gs["distance_calculations"] != 3000.0) {
+			if tc.plan == "exact_scan" && (gs["nodes_visited"] != 0.0 || gs["distance_calculations"] != tc.matches) {
 				t.Fatalf("exact scan stats %v", gs)
 			}
 			fd, _ := x["filter_details"].(map[string]any)
@@ -94,6 +100,10 @@ func TestQueryExplainMatchesQuery(t *testing.T) {
 			case "":
 				if x["filter_details"] != nil {
 					t.Fatalf("filter_details %v without a filter", x["filter_details"])
+				}
+			case "n != 4":
+				if e.Metadata["n"] == 4.0 || fd["passed"] != true || fd["filter_expr"] != "n != 4" {
+					t.Fatalf("metadata %v, details %v", e.Metadata, fd)
 				}
 			case "n = 4":
 				if e.Metadata["n"] != 4.0 || fmt.Sprint(fd["matched_conditions"]) != "[n = 4]" {
@@ -145,7 +155,7 @@ func TestEstimateQuery(t *testing.T) {
 			t.Fatalf("want %s (%q): %+v", tc.code, tc.text, e)
 		}
 	}
-	for _, filter := range []string{"", "cat = 'a' OR n = 3", "n = 4"} {
+	for _, filter := range []string{"", "n != 4", "cat = 'a' OR n = 3", "n = 4"} {
 		q := vecstore.Query{Vector: explainVector, K: 10, Filter: filter, EfSearch: 16}
 		e, err := s.EstimateQuery(q)
 		if err != nil || !e.Valid || len(e.Errors) != 0 {
@@ -166,7 +176,7 @@ func TestEstimateQuery(t *testing.T) {
 		if e.CostEstimate <= 0 || e.CostEstimate > 1 || e.EstimatedDurationMs <= 0 || e.EfSearch != 16 {
 			t.Fatalf("%q: %+v", filter, e)
 		}
-		if e.WillOverfetch != (filter == "cat = 'a' OR n = 3") {
+		if e.WillOverfetch != (filter == "n != 4") { // only the filtered graph search over-fetches
 			t.Fatalf("%q: will_overfetch %v", filter, e.WillOverfetch)
 		}
 	}
