@@ -71,10 +71,16 @@ static vs_query query_of(const char *filter) {
 
 static void test_explain_returns_the_query_results_with_reasons(void) {
     vs_store *s = build_store();
-    /* 3000 records: no filter and a 55% filter use the graph (>= 32 * ef = 512 pass); 10% does not. */
-    const char *filters[3] = {NULL, "cat = 'a' OR n = 3", "n = 4"};
-    const char *plans[3] = {"\"plan\":\"graph\"", "\"plan\":\"graph\"", "\"plan\":\"exact_scan\""};
-    for (int f = 0; f < 3; f++) {
+    /* 3000 records. The plan follows the metadata index's exact match count m: the listed matches
+     * are scanned when m * m < 4 * ef * 2M * n (here 4 * 16 * 32 * 3000), the graph is searched
+     * otherwise. No filter and "n != 4" (2700 pass) use the graph; "cat = 'a' OR n = 3" (1800) and
+     * "n = 4" (300) scan their matches, one distance each. */
+    const char *filters[4] = {NULL, "n != 4", "cat = 'a' OR n = 3", "n = 4"};
+    const char *plans[4] = {"\"plan\":\"graph\"", "\"plan\":\"graph\"", "\"plan\":\"exact_scan\"",
+                            "\"plan\":\"exact_scan\""};
+    const double matches[4] = {0, 0, 1800, 300};
+    const unsigned conditions[4] = {0, 1, 2, 1};
+    for (int f = 0; f < 4; f++) {
         vs_query q = query_of(filters[f]);
         vs_results *plain = NULL, *ex = NULL;
         CHECK_OK(vs_store_query(s, &q, &plain, ERR));
@@ -106,7 +112,7 @@ static void test_explain_returns_the_query_results_with_reasons(void) {
                 CHECK(x.filter_passed);
                 CHECK((double)x.distance_calculations == json_num(e, "distance_calculations"));
                 CHECK((double)x.nodes_visited == json_num(e, "nodes_visited"));
-                CHECK(x.conditions == (f == 0 ? 0u : f == 1 ? 2u : 1u));
+                CHECK(x.conditions == conditions[f]);
                 CHECK(x.matched_conditions >= (f == 0 ? 0u : 1u) && x.matched_conditions <= x.conditions);
             }
             if (f < 2) {
@@ -115,11 +121,14 @@ static void test_explain_returns_the_query_results_with_reasons(void) {
                 CHECK(json_num(e, "exact_scan_distance_calculations") == 0);
             } else {
                 CHECK(json_num(e, "nodes_visited") == 0);
-                CHECK(json_num(e, "distance_calculations") == N);
+                CHECK(json_num(e, "distance_calculations") == matches[f]);
             }
             if (f == 0) {
                 CHECK(has(e, "\"filter_details\":null"));
             } else if (f == 1) {
+                CHECK(!has(meta, "\"n\":4"));
+                CHECK(has(e, "\"matched_conditions\":[\"n != 4\"]"));
+            } else if (f == 2) {
                 /* Which of the two conditions this row satisfies, from its own metadata. */
                 int is_a = has(meta, "\"cat\":\"a\""), is_3 = has(meta, "\"n\":3");
                 const char *want = is_a && is_3 ? "\"matched_conditions\":[\"cat = 'a'\",\"n = 3\"]"
@@ -232,8 +241,8 @@ static void test_estimate_reports_invalid_queries(void) {
 
 static void test_estimate_predicts_the_plan_explain_reports(void) {
     vs_store *s = build_store();
-    const char *filters[3] = {NULL, "cat = 'a' OR n = 3", "n = 4"};
-    for (int f = 0; f < 3; f++) {
+    const char *filters[4] = {NULL, "n != 4", "cat = 'a' OR n = 3", "n = 4"};
+    for (int f = 0; f < 4; f++) {
         vs_query q = query_of(filters[f]);
         vs_results *ex = NULL;
         char *json = estimate(s, &q);
@@ -253,6 +262,7 @@ static void test_estimate_predicts_the_plan_explain_reports(void) {
         cost = json_num(json, "cost_estimate");
         CHECK(cost > 0 && cost <= 1);
         CHECK(json_num(json, "estimated_duration_ms") > 0);
+        /* Only the filtered graph search over-fetches. */
         CHECK(has(json, f == 1 ? "\"will_overfetch\":true" : "\"will_overfetch\":false"));
         vs_string_free(json);
         vs_results_free(ex);
