@@ -80,7 +80,7 @@ static unsigned rnd(unsigned *s) {
 }
 
 static void vector_of(int t, int k, int v, float *out) {
-    unsigned s = (unsigned)(t * 1000003 + k * 7919 + v * 104729 + 1);
+    unsigned s = (unsigned)t * 1000003u + (unsigned)k * 7919u + (unsigned)v * 104729u + 1u; /* wraps: unsigned */
     for (int i = 0; i < DIM; i++) out[i] = (float)(rnd(&s) % 2000) / 1000.0f - 1.0f + 0.001f;
 }
 
