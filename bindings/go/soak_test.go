@@ -72,6 +72,14 @@ func TestSoakMixedWorkload(t *testing.T) {
 			bad("get(%s) state %d: %v", id, k.state, err)
 		}
 	}
+	handle := func(id string) *vecstore.Store { // nil (counted as unexpected) on failure
+		s, err := m.Store(id)
+		if err != nil {
+			bad("Store(%s): %v", id, err)
+			return nil
+		}
+		return s
+	}
 	models := make([][]key, writers)
 	deadline := time.Now().Add(time.Duration(seconds * float64(time.Second)))
 	var wg sync.WaitGroup
@@ -81,9 +89,8 @@ func TestSoakMixedWorkload(t *testing.T) {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			s, err := m.Store("soak")
-			if err != nil {
-				bad("Store: %v", err)
+			s := handle("soak")
+			if s == nil {
 				return
 			}
 			defer s.Close()
@@ -192,9 +199,8 @@ func TestSoakMixedWorkload(t *testing.T) {
 	wg.Add(3)
 	go func() { // filtered queries
 		defer wg.Done()
-		s, err := m.Store("soak")
-		if err != nil {
-			bad("Store: %v", err)
+		s := handle("soak")
+		if s == nil {
 			return
 		}
 		defer s.Close()
@@ -219,9 +225,8 @@ func TestSoakMixedWorkload(t *testing.T) {
 	}()
 	go func() { // compaction and expiry
 		defer wg.Done()
-		s, err := m.Store("soak")
-		if err != nil {
-			bad("Store: %v", err)
+		s := handle("soak")
+		if s == nil {
 			return
 		}
 		defer s.Close()
@@ -239,9 +244,8 @@ func TestSoakMixedWorkload(t *testing.T) {
 	}()
 	go func() { // backups and restores of "bk"
 		defer wg.Done()
-		s, err := m.Store("bk")
-		if err != nil {
-			bad("Store: %v", err)
+		s := handle("bk")
+		if s == nil {
 			return
 		}
 		defer s.Close()

@@ -90,6 +90,19 @@ static void complain(const char *what, const char *id, vs_status got, vs_error *
             e ? vs_error_message(e) : "");
 }
 
+/* A handle on namespace `ns` of the shared manager; NULL (counted as unexpected) on failure. */
+static vs_store *namespace_handle(const char *ns) {
+    vs_store *s = NULL;
+    vs_error *e = NULL;
+    vs_status st = vs_namespace_store(g_manager, ns, &s, &e);
+    if (st != VS_OK) {
+        complain("namespace_store", ns, st, e);
+        vs_error_free(e);
+        return NULL;
+    }
+    return s;
+}
+
 /* Runs a call that must answer `want` (or, when `alt` is not -1, `alt`); returns what it answered. */
 #define EXPECT(want, alt, what, id, call)                                                            \
     ({                                                                                               \
@@ -146,13 +159,8 @@ static void metadata_of(int t, int k, int v, char *buf, size_t n) {
 static void *writer_main(void *arg) {
     writer_state *w = arg;
     unsigned seed = 0x9e3779b9u * (unsigned)(w->t + 1);
-    vs_store *s = NULL;
-    vs_error *e = NULL;
-    if (vs_namespace_store(g_manager, "soak", &s, &e) != VS_OK) {
-        complain("namespace_store", "soak", VS_ERR_INTERNAL, e);
-        vs_error_free(e);
-        return NULL;
-    }
+    vs_store *s = namespace_handle("soak");
+    if (!s) return NULL;
     int next_version = 1;
     char id[48], md[96];
     float vec[DIM];
@@ -285,13 +293,8 @@ static long queries_run;
 static void *query_main(void *arg) {
     (void)arg;
     unsigned seed = 12345;
-    vs_store *s = NULL;
-    vs_error *e = NULL;
-    if (vs_namespace_store(g_manager, "soak", &s, &e) != VS_OK) {
-        complain("namespace_store", "soak", VS_ERR_INTERNAL, e);
-        vs_error_free(e);
-        return NULL;
-    }
+    vs_store *s = namespace_handle("soak");
+    if (!s) return NULL;
     float vec[DIM];
     char filter[32], want[16];
     while (!atomic_load(&g_stop)) {
@@ -330,13 +333,8 @@ static long compactions_done;
 
 static void *maintenance_main(void *arg) {
     (void)arg;
-    vs_store *s = NULL;
-    vs_error *e = NULL;
-    if (vs_namespace_store(g_manager, "soak", &s, &e) != VS_OK) {
-        complain("namespace_store", "soak", VS_ERR_INTERNAL, e);
-        vs_error_free(e);
-        return NULL;
-    }
+    vs_store *s = namespace_handle("soak");
+    if (!s) return NULL;
     while (!atomic_load(&g_stop)) {
         for (int i = 0; i < 15 && !atomic_load(&g_stop); i++) sleep_ms(100);
         uint64_t n = 0;
@@ -363,13 +361,8 @@ static long backup_rounds;
 static void *backup_main(void *arg) {
     (void)arg;
     unsigned seed = 777;
-    vs_store *s = NULL;
-    vs_error *e = NULL;
-    if (vs_namespace_store(g_manager, "bk", &s, &e) != VS_OK) {
-        complain("namespace_store", "bk", VS_ERR_INTERNAL, e);
-        vs_error_free(e);
-        return NULL;
-    }
+    vs_store *s = namespace_handle("bk");
+    if (!s) return NULL;
     key_model model[BK_KEYS], at_backup[BK_KEYS];
     memset(model, 0, sizeof model);
     int version = 1;
