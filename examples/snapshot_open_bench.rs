@@ -88,6 +88,7 @@ fn write(dir: &Path, rows: usize, dim: usize, graph_bytes: usize) {
         records: &records,
         graph: &graph,
         next_log_generation: 1,
+        log_start: 0,
     };
     let m = write_snapshot(dir, &contents).unwrap();
     report("write_snapshot (with fsyncs)", start);

@@ -759,7 +759,8 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
  * Writes a JSON object describing the store to `*out_json`:
  * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
  * "expired":E,"tombstones":T,"storage_bytes":Z,"replayed_frames":F,"replay_dropped_bytes":DB,
- * "replay_damaged_regions":DR,"maintenance":...}`: `count` live records not expired, `soft_deleted`
+ * "replay_damaged_regions":DR,"checkpoints":CK,"checkpoint_failures":CF,"last_checkpoint_error":null|"message",
+ * "maintenance":...}`: `count` live records not expired, `soft_deleted`
  * restorable records, `expired` records past their TTL not yet removed by
  * `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
  * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
@@ -768,7 +769,11 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
  * `replay_damaged_regions` damaged regions such an open skipped (0 otherwise),
  * `filter_index_bytes` the approximate memory of the metadata index (the postings of every field
  * and value, kept in memory and rebuilt when the store opens), `filter_index_fields` and
- * `filter_index_postings` the field paths and (field, value) postings it holds, and `maintenance`:
+ * `filter_index_postings` the field paths and (field, value) postings it holds, `checkpoints`
+ * checkpoints completed since open, `checkpoint_failures` checkpoints failed in a row since the
+ * last success (writes go on into the log meanwhile and checkpoints are retried after a back-off
+ * doubling from 1 s to 64 s; the next success sets it to 0), `last_checkpoint_error` why the last
+ * one failed while `checkpoint_failures` is not 0, and `maintenance`:
  * `null` when no maintenance thread runs, otherwise `{"interval_ms":I,"runs":R,"expired":E,
  * "compactions":C,"removed":N,"errors":F,"last_error":null|"message"}` (counters since it was
  * started; errors in the thread never stop it, the last one is kept here).

@@ -233,10 +233,20 @@ impl Anatomy {
         self.log.as_ref().ok().and_then(|l| l.as_ref())
     }
 
+    /// The manifest's `log_start` (0 without a snapshot).
+    pub fn snapshot_log_start(&self) -> u64 {
+        self.manifest().map_or(0, |m| m.log_start)
+    }
+
     /// How the log pairs with the snapshot (with no snapshot, the expected generation is 0).
     pub fn log_pairing(&self) -> Option<LogPairing> {
         let log = self.log()?;
         let expected = self.manifest().map_or(0, |m| m.log_generation);
+        // A checkpoint's snapshot holds its log up to `log_start`; the trimmed log that follows it
+        // has the next generation (see `Log::open_from`).
+        if log.generation == expected + 1 && self.snapshot_log_start() > crate::storage::log::HEADER_LEN {
+            return Some(LogPairing::Follows);
+        }
         Some(match log.generation.cmp(&expected) {
             std::cmp::Ordering::Equal => LogPairing::Follows,
             std::cmp::Ordering::Less => LogPairing::Stale,
@@ -249,7 +259,11 @@ impl Anatomy {
     pub fn model(&self, records: Option<Vec<SlotRecord>>) -> Model {
         let mut m = records.map(Model::from_records).unwrap_or_default();
         if self.log_pairing() == Some(LogPairing::Follows) {
-            for frame in &self.log().expect("paired log").frames {
+            let log = self.log().expect("paired log");
+            let expected = self.manifest().map_or(0, |m| m.log_generation);
+            // Frames before the snapshot's freeze point are in the snapshot already.
+            let start = if log.generation == expected { self.snapshot_log_start() } else { 0 };
+            for frame in log.frames.iter().filter(|f| f.offset >= start) {
                 for op in &frame.ops {
                     m.apply(op, frame.offset);
                 }

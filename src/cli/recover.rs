@@ -205,7 +205,14 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
                         log.generation
                     ));
                 }
-                for f in &log.frames {
+                // Frames before the snapshot's freeze point (a log not trimmed yet) are in it already.
+                let expected = an.manifest().map_or(0, |m| m.log_generation);
+                let start = if pairing == Some(LogPairing::Follows) && log.generation == expected {
+                    an.snapshot_log_start()
+                } else {
+                    0
+                };
+                for f in log.frames.iter().filter(|f| f.offset >= start) {
                     for op in &f.ops {
                         if let crate::storage::log::LogOp::Upsert { vector, .. } = op {
                             if dim == 0 {

@@ -27,9 +27,10 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::io::Write;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
 use parking_lot::{Mutex, MutexGuard};
+use smallvec::SmallVec;
 
 #[cfg(target_arch = "x86_64")]
 use super::distance::x86;
@@ -329,6 +330,23 @@ pub struct Hnsw {
     entry: u32,
     max_level: usize,
     pool: Mutex<Vec<Scratch>>,
+    /// Nodes `0..linked` are fully linked; `linked..len()` are allocated ([`Hnsw::allocate`]) and
+    /// being (or about to be) linked by [`Hnsw::link_pending`] while searches run.
+    linked: AtomicUsize,
+    /// Serialises [`Hnsw::link_pending`] calls; holds the entry point they chose that
+    /// [`Hnsw::install_entry`] has not installed yet.
+    linker: Mutex<Option<(u32, usize)>>,
+}
+
+/// Arrays of a graph copied with room for more nodes, by [`Hnsw::prepare_allocate`] (under a shared
+/// lock) for [`Hnsw::allocate`] (under the exclusive one), so that the exclusive lock never waits for
+/// a large array to be reallocated and copied.
+#[derive(Default)]
+pub struct Grown {
+    levels: Option<Vec<u8>>,
+    upper_start: Option<Vec<u32>>,
+    links0: Option<Vec<AtomicU32>>,
+    links_up: Option<Vec<AtomicU32>>,
 }
 
 impl std::fmt::Debug for Hnsw {
@@ -435,6 +453,8 @@ impl Hnsw {
             entry: NONE,
             max_level: 0,
             pool: Mutex::new(Vec::new()),
+            linked: AtomicUsize::new(0),
+            linker: Mutex::new(None),
         }
     }
 
@@ -494,22 +514,74 @@ impl Hnsw {
     #[inline(always)]
     fn neighbours(&self, node: u32, level: usize) -> &[AtomicU32] {
         let b = self.block(node, level);
-        let cnt = (b[0].load(Relaxed) as usize).min(b.len() - 1);
+        let cnt = (b[0].load(Acquire) as usize).min(b.len() - 1);
         &b[1..=cnt]
     }
 
-    fn set_neighbours(&self, node: u32, level: usize, ids: impl ExactSizeIterator<Item = u32>) {
+    /// Replaces the list of `node` at `level` with `ids` (at most the block's capacity are kept).
+    ///
+    /// Searches read lists while a write links new nodes (`link_pending`), so the list is rewritten
+    /// in place without ever overwriting an id that stays in it: new ids go into the places of the
+    /// ids that leave, then after the end (the count raised last), and when the list shrinks the ids
+    /// past its new end are copied into the remaining places before the count drops. A search that
+    /// reads the list half-way through a rewrite therefore sees every id that is in both the old
+    /// and the new list (and perhaps some of the old ones or one twice, which only costs a visit):
+    /// the last record linked is never cut off by the next one's pruning of a shared neighbour.
+    fn set_neighbours(&self, node: u32, level: usize, ids: impl Iterator<Item = u32>) {
         let b = self.block(node, level);
-        let n = ids.len().min(b.len() - 1);
-        for (slot, id) in b[1..].iter().zip(ids) {
-            slot.store(id, Relaxed);
+        let cap = b.len() - 1;
+        let new: SmallVec<[u32; 64]> = ids.take(cap).collect();
+        let n = new.len();
+        let old_cnt = (b[0].load(Acquire) as usize).min(cap);
+        let old: SmallVec<[u32; 64]> = b[1..=old_cnt].iter().map(|a| a.load(Relaxed)).collect();
+        let mut adds = new.iter().copied().filter(|id| !old.contains(id));
+        let mut holes: SmallVec<[usize; 64]> = SmallVec::new();
+        for (pos, id) in old.iter().enumerate() {
+            if !new.contains(id) {
+                match adds.next() {
+                    Some(add) => b[1 + pos].store(add, Relaxed),
+                    None => holes.push(pos),
+                }
+            }
         }
-        b[0].store(n as u32, Relaxed);
+        let mut end = old_cnt;
+        for add in adds {
+            b[1 + end].store(add, Relaxed);
+            end += 1;
+        }
+        if !holes.is_empty() {
+            // Shrinking: move the kept ids at or past the new end into the holes before it. Each
+            // is written in its new place before the count hides its old one.
+            let mut movers = (n..old_cnt).rev().filter(|p| !holes.contains(p));
+            for &h in holes.iter().filter(|&&h| h < n) {
+                let p = movers.next().expect("as many kept ids past the end as holes before it");
+                b[1 + h].store(b[1 + p].load(Relaxed), Relaxed);
+            }
+            end = n;
+        }
+        b[0].store(end as u32, Release);
     }
 
-    /// Extends the arrays for slots `len..end` (levels drawn, lists empty).
-    fn grow(&mut self, end: u32) {
+    /// Extends the arrays for slots `len..end` (levels drawn, lists empty), using the arrays of
+    /// `grown` (see [`Hnsw::prepare_allocate`]) where given.
+    fn grow(&mut self, end: u32, grown: Grown) {
         let start = self.len() as u32;
+        if let Some(v) = grown.levels {
+            assert_eq!(v.len(), self.levels.len(), "the graph changed since prepare_allocate");
+            self.levels = v;
+        }
+        if let Some(v) = grown.upper_start {
+            assert_eq!(v.len(), self.upper_start.len(), "the graph changed since prepare_allocate");
+            self.upper_start = v;
+        }
+        if let Some(v) = grown.links0 {
+            assert_eq!(v.len(), self.links0.len(), "the graph changed since prepare_allocate");
+            self.links0 = v;
+        }
+        if let Some(v) = grown.links_up {
+            assert_eq!(v.len(), self.links_up.len(), "the graph changed since prepare_allocate");
+            self.links_up = v;
+        }
         let n = (end - start) as usize;
         self.levels.reserve(n);
         self.upper_start.reserve(n);
@@ -525,6 +597,142 @@ impl Hnsw {
         let blocks = push_upper_starts(&mut self.upper_start, &self.levels[start as usize..], used);
         self.links0.resize_with(end as usize * (self.m0 + 1), || AtomicU32::new(0));
         self.links_up.resize_with(blocks * (self.m + 1), || AtomicU32::new(0));
+    }
+
+    /// Copies of the arrays that allocating nodes up to `end` would reallocate, with room to spare
+    /// (twice what is needed), for [`Hnsw::allocate`]. Only reads the graph, so the caller can hold
+    /// a shared lock; nothing may change the graph until `allocate` installs them.
+    pub fn prepare_allocate(&self, end: u32) -> Grown {
+        let start = self.len() as u32;
+        if end <= start {
+            return Grown::default();
+        }
+        let n = (end - start) as usize;
+        let new_blocks: usize =
+            (start..end).map(|slot| draw_level(self.params.seed, slot, self.m)).sum::<usize>();
+        let copy_words = |v: &[AtomicU32], need: usize| {
+            let mut c = huge_words(Vec::new(), (2 * need).max(v.len()));
+            c.extend(v.iter().map(|a| AtomicU32::new(a.load(Relaxed))));
+            c
+        };
+        let need0 = end as usize * (self.m0 + 1);
+        let need_up = self.links_up.len() + new_blocks * (self.m + 1);
+        let copy_vec = |v: &[u8]| {
+            let mut c = Vec::with_capacity(2 * (v.len() + n));
+            c.extend_from_slice(v);
+            c
+        };
+        Grown {
+            levels: (self.levels.capacity() < self.levels.len() + n).then(|| copy_vec(&self.levels)),
+            upper_start: (self.upper_start.capacity() < self.upper_start.len() + n).then(|| {
+                let mut c = Vec::with_capacity(2 * (self.upper_start.len() + n));
+                c.extend_from_slice(&self.upper_start);
+                c
+            }),
+            links0: (self.links0.capacity() < need0).then(|| copy_words(&self.links0, need0)),
+            links_up: (self.links_up.capacity() < need_up).then(|| copy_words(&self.links_up, need_up)),
+        }
+    }
+
+    /// Allocates nodes for slots `len()..end` (levels drawn, lists empty), with the arrays of
+    /// `grown` where [`Hnsw::prepare_allocate`] copied them. The new nodes are in the graph's arrays
+    /// but in no list: a search can meet them only once [`Hnsw::link_pending`] links them.
+    pub fn allocate(&mut self, end: u32, grown: Grown) {
+        assert!(end < NONE, "slot ids must stay below u32::MAX");
+        if end as usize > self.len() {
+            self.grow(end, grown);
+        }
+    }
+
+    /// Nodes fully linked into the graph (`0..linked()`); the nodes after them, up to `len()`, are
+    /// allocated and not yet (completely) linked, so a search may miss them.
+    pub fn linked(&self) -> usize {
+        self.linked.load(Acquire)
+    }
+
+    /// Links every allocated node not linked yet (`linked()..len()`) through a shared reference,
+    /// while searches run on the graph: every list is written with atomic stores, and a node's own
+    /// list at a level is written before any other list links to it there. `threads` as for
+    /// [`Hnsw::insert_batch`]. Calls are serialised (an internal mutex). Returns true when one of the
+    /// nodes should become the entry point: the caller then calls [`Hnsw::install_entry`] (which
+    /// needs `&mut`, a brief exclusive lock); until then searches enter at the old entry point, from
+    /// which the new node is reachable like any other.
+    pub fn link_pending<V: VectorSource>(&self, vectors: &V, threads: usize) -> bool {
+        let mut pending = self.linker.lock();
+        let (from, to) = (self.linked.load(Relaxed) as u32, self.len() as u32);
+        if from >= to {
+            return pending.is_some();
+        }
+        let (entry, max_level) = pending.unwrap_or((self.entry, self.max_level));
+        let promoted = self.link(from..to, vectors, threads, entry, max_level);
+        if promoted != (self.entry, self.max_level) {
+            *pending = Some(promoted);
+        }
+        pending.is_some()
+    }
+
+    /// Installs the entry point chosen by [`Hnsw::link_pending`].
+    pub fn install_entry(&mut self) {
+        if let Some((entry, level)) = self.linker.get_mut().take() {
+            self.entry = entry;
+            self.max_level = level;
+        }
+    }
+
+    /// Links the allocated nodes `slots` (which must start at `linked()`), from the entry point
+    /// `entry` at `max_level`; returns the entry point once they are linked. Advances `linked`.
+    fn link<V: VectorSource>(
+        &self,
+        slots: Range<u32>,
+        vectors: &V,
+        threads: usize,
+        mut entry: u32,
+        mut max_level: usize,
+    ) -> (u32, usize) {
+        let threads = threads.max(1).min(slots.len());
+        let mut next = slots.start;
+        let mut scratch = self.take_scratch();
+        // Serially until there is an entry point (and for a 1-thread build, all of it).
+        while next < slots.end && (threads == 1 || entry == NONE) {
+            if let Some(promoted) = self.insert_node(next, vectors, &mut scratch, None, entry, max_level) {
+                (entry, max_level) = promoted;
+            }
+            next += 1;
+            self.linked.store(next as usize, Release);
+        }
+        self.give_scratch(scratch);
+        if next == slots.end {
+            return (entry, max_level);
+        }
+        let locks: Vec<Mutex<()>> = (0..slots.end).map(|_| Mutex::new(())).collect();
+        let shared_entry = Mutex::new((entry, max_level));
+        let counter = AtomicU32::new(next);
+        let work = || {
+            let mut scratch = self.take_scratch();
+            loop {
+                let slot = counter.fetch_add(1, Relaxed);
+                if slot >= slots.end {
+                    break;
+                }
+                let (ep, max_level) = *shared_entry.lock();
+                let promoted = self.insert_node(slot, vectors, &mut scratch, Some(&locks), ep, max_level);
+                if let Some((node, level)) = promoted {
+                    let mut e = shared_entry.lock();
+                    if level > e.1 {
+                        *e = (node, level);
+                    }
+                }
+            }
+            self.give_scratch(scratch);
+        };
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+        self.linked.store(slots.end as usize, Release);
+        shared_entry.into_inner()
     }
 
     fn take_scratch(&self) -> Scratch {
@@ -543,58 +751,14 @@ impl Hnsw {
 
     /// Appends `slots` (which must start at `len()`), using `threads` threads: 1 = only the caller's
     /// thread; more are scoped threads that end before this returns (the library never starts a
-    /// thread the host did not ask for).
+    /// thread the host did not ask for). Nodes allocated and not yet linked are linked first.
     pub fn insert_batch<V: VectorSource>(&mut self, slots: Range<u32>, vectors: &V, threads: usize) {
         assert_eq!(slots.start as usize, self.len(), "HNSW slots are appended densely");
         assert!(slots.end < NONE, "slot ids must stay below u32::MAX");
-        if slots.is_empty() {
-            return;
+        self.allocate(slots.end, Grown::default());
+        if self.link_pending(vectors, threads) {
+            self.install_entry();
         }
-        self.grow(slots.end);
-        let threads = threads.max(1).min(slots.len());
-        let mut next = slots.start;
-        let mut scratch = self.take_scratch();
-        // Serially until there is an entry point (and for a 1-thread build, all of it).
-        while next < slots.end && (threads == 1 || self.entry == NONE) {
-            let (entry, max_level) = (self.entry, self.max_level);
-            if let Some(promoted) = self.insert_node(next, vectors, &mut scratch, None, entry, max_level) {
-                (self.entry, self.max_level) = promoted;
-            }
-            next += 1;
-        }
-        self.give_scratch(scratch);
-        if next == slots.end {
-            return;
-        }
-        let locks: Vec<Mutex<()>> = (0..slots.end).map(|_| Mutex::new(())).collect();
-        let entry = Mutex::new((self.entry, self.max_level));
-        let counter = AtomicU32::new(next);
-        let this: &Hnsw = self;
-        let work = || {
-            let mut scratch = this.take_scratch();
-            loop {
-                let slot = counter.fetch_add(1, Relaxed);
-                if slot >= slots.end {
-                    break;
-                }
-                let (ep, max_level) = *entry.lock();
-                let promoted = this.insert_node(slot, vectors, &mut scratch, Some(&locks), ep, max_level);
-                if let Some((node, level)) = promoted {
-                    let mut e = entry.lock();
-                    if level > e.1 {
-                        *e = (node, level);
-                    }
-                }
-            }
-            this.give_scratch(scratch);
-        };
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                s.spawn(work);
-            }
-            work();
-        });
-        (self.entry, self.max_level) = entry.into_inner();
     }
 
     /// Links the (already allocated) node `q` into the graph whose entry point is `ep` at
@@ -652,7 +816,7 @@ impl Hnsw {
             }
         };
         for lc in (level + 1..=max_level).rev() {
-            cur = self.greedy(vectors, qv, seed(cur, lc), lc, dist, &mut stats);
+            cur = self.greedy(vectors, qv, seed(cur, lc), lc, u32::MAX, dist, &mut stats);
         }
         for lc in (0..=level.min(max_level)).rev() {
             cur = seed(cur, lc);
@@ -724,7 +888,7 @@ impl Hnsw {
         }
         if cnt < max_deg {
             b[cnt + 1].store(q, Relaxed);
-            b[0].store(cnt as u32 + 1, Relaxed);
+            b[0].store(cnt as u32 + 1, Release);
             return;
         }
         self.rewrite_pruned(vectors, dist, node, level, max_deg, &[Cand { dist: d, id: q }], scratch);
@@ -762,14 +926,23 @@ impl Hnsw {
         scratch.prune = cands;
     }
 
-    /// Greedy walk on one upper level: move to the closest neighbour while that improves.
+    /// Greedy walk on one upper level: move to the closest neighbour below `limit` while that
+    /// improves.
+    ///
+    /// A query passes `limit = linked()`: a node is linked top level first, so while a write links
+    /// it (`link_pending`) it can be in upper-level lists before its level-0 list is written, and a
+    /// query that descended onto it would search level 0 from a node with no neighbours and find
+    /// nothing else. Skipping such nodes costs nothing (the query scans the nodes not linked yet
+    /// exactly). An insertion passes `u32::MAX` (a parallel build handles them with its `seed`).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn greedy<V: VectorSource, S: Space>(
         &self,
         vectors: &V,
         q: &[f32],
         mut cur: Cand,
         level: usize,
+        limit: u32,
         dist: S,
         stats: &mut SearchStats,
     ) -> Cand {
@@ -779,6 +952,9 @@ impl Hnsw {
             stats.nodes_visited += 1;
             for a in self.neighbours(cur.id, level) {
                 let id = a.load(Relaxed);
+                if id >= limit {
+                    continue;
+                }
                 let d = dist.d(q, vectors.vector(id));
                 stats.distance_calculations += 1;
                 if d < cur.dist {
@@ -922,8 +1098,9 @@ impl Hnsw {
     ) {
         let mut cur = Cand { dist: dist.d(query, vectors.vector(self.entry)), id: self.entry };
         stats.distance_calculations += 1;
+        let linked = self.linked() as u32;
         for lc in (1..=self.max_level).rev() {
-            cur = self.greedy(vectors, query, cur, lc, dist, stats);
+            cur = self.greedy(vectors, query, cur, lc, linked, dist, stats);
         }
         self.search_layer(vectors, query, cur, ef, 0, Some(accept), dist, scratch, stats);
     }
@@ -1103,6 +1280,8 @@ impl Hnsw {
             entry,
             max_level,
             pool: Mutex::new(Vec::new()),
+            linked: AtomicUsize::new(len),
+            linker: Mutex::new(None),
         };
         g.check_entry()?;
         g.check_lists()?;

@@ -25,25 +25,35 @@
 //! The log holds the writes made *after* the current snapshot (see [`super::snapshot`]); its generation
 //! number says which snapshot it follows. Version 1 logs (before generations existed) are refused.
 //!
-//! Checkpoint, with writes to the store blocked from the moment the snapshot's contents are taken until
-//! step 2 returns (a write in between would be in neither the snapshot nor the new log):
-//! 1. write snapshot generation G with `next_log_generation = L + 1`, where L is [`Log::generation`];
-//!    the snapshot holds everything the log of generation L holds. The manifest is the commit point.
-//! 2. [`Log::reset`]`(L + 1)`: atomically replace the log with an empty one of generation L + 1.
-//!    If it fails, the log refuses appends until the store is reopened (the reopen then discards it).
-//!    A failed step 1 changes nothing: the old snapshot and the log stay as they were.
+//! Checkpoint (the store's `checkpoint` module), with writes running on:
+//! 1. freeze: with writes held for a moment, fsync the log and note its generation L and length P;
+//! 2. write snapshot generation G from the frozen state with `next_log_generation = L` and
+//!    `log_start = P` (the snapshot holds log L up to byte P) while writes append after P. The
+//!    manifest is the commit point;
+//! 3. [`Log::set_start`]`(P)` and [`Log::trim`]: atomically replace the log with one of generation
+//!    L + 1 holding only the frames after P. A failed trim leaves log L, which replays from P.
 //!
-//! Open: [`Log::open`] is given the manifest's `log_generation` (0 when there is no snapshot) and:
-//! - log generation **equal**: the log follows the snapshot; it is replayed.
-//! - log generation **lower**: a crash came between steps 1 and 2, so the log is history the snapshot
-//!   already holds; it is discarded (reset to the expected generation) without being replayed.
+//! Compaction (writes held throughout) writes its snapshot with `next_log_generation = L + 1`,
+//! `log_start = 0`, then [`Log::reset`]`(L + 1)`: atomically replace the log with an empty one of
+//! generation L + 1. If that fails, the log refuses appends until the store is reopened (the
+//! reopen then discards it). A failed snapshot write changes nothing: the old snapshot and the log
+//! stay as they were.
+//!
+//! Open: [`Log::open_from`] is given the manifest's `log_generation` (0 when there is no snapshot)
+//! and `log_start`, and:
+//! - log generation **equal**: the log follows the snapshot; it is replayed (from `log_start` when
+//!   that is past the header).
+//! - log generation **one higher** with a `log_start` past the header: the trimmed log; it is
+//!   replayed whole.
+//! - log generation **lower**: a crash came between a compaction's snapshot and its log reset (or,
+//!   before the freeze point existed, a checkpoint's), so the log is history the snapshot already holds; it is discarded (reset to the expected generation) without being replayed.
 //! - log generation **higher**: a log newer than the snapshot it is paired with means the snapshot was
 //!   lost or replaced by an older one; replaying would apply writes to the wrong base: `Code::Corrupt`.
 //!
 //! A missing log (or one shorter than its header, which only a crash while creating it can leave) is
 //! created empty with the expected generation.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -138,6 +148,10 @@ pub struct Log {
     file: FaultFile,
     len: u64,
     generation: u32,
+    /// Where the frames not yet in a snapshot start: frames before this offset are already held by
+    /// the snapshot the log follows (a checkpoint froze the log there and wrote the snapshot while
+    /// writes went on). `HEADER_LEN` when every frame is live.
+    start: u64,
     sync_each_write: bool,
     /// Set when a failed append could not be rolled back: further writes would land after garbage.
     broken: Option<String>,
@@ -279,9 +293,32 @@ impl Log {
         sync_each_write: bool,
         expected_generation: u32,
         recovery: LogRecovery,
+        apply: impl FnMut(LogOp) -> Result<()>,
+    ) -> Result<(Log, ReplayReport)> {
+        Self::open_from(dir, sync_each_write, expected_generation, 0, recovery, apply)
+    }
+
+    /// [`Log::open`] for a snapshot that holds the log of `expected_generation` up to byte
+    /// `snapshot_log_start` (the manifest's `log_start`; 0 or `HEADER_LEN`: the snapshot holds none
+    /// of it). Then:
+    /// - a log of `expected_generation` is replayed from that byte (the frames before it are in the
+    ///   snapshot; they stay in the file until the next checkpoint trims it);
+    /// - a log of `expected_generation + 1` is that log already trimmed (see [`Log::trim`]): it holds
+    ///   only frames after the snapshot and is replayed whole;
+    /// - older logs are discarded as with `open`, newer ones are `Code::Corrupt`.
+    pub fn open_from(
+        dir: &Path,
+        sync_each_write: bool,
+        expected_generation: u32,
+        snapshot_log_start: u64,
+        recovery: LogRecovery,
         mut apply: impl FnMut(LogOp) -> Result<()>,
     ) -> Result<(Log, ReplayReport)> {
         let path = dir.join(LOG_FILE);
+        let frozen = snapshot_log_start > HEADER_LEN;
+        // After a trimmed log, nothing before the snapshot's freeze point remains: the trimmed
+        // log's generation is the snapshot's + 1.
+        let empty_generation = if frozen { expected_generation + 1 } else { expected_generation };
         // A temporary file left by a crash during `reset` or `rewrite`: the rename never happened, so
         // the log at `path` is the real one.
         let _ = std::fs::remove_file(path.with_extension("log.tmp"));
@@ -300,16 +337,18 @@ impl Log {
             // New, or a crash before the header was complete (nothing was ever acknowledged; `reset`
             // never leaves a short file since it renames a complete one into place).
             file.set_len(0).map_err(|e| Error::io("cannot truncate", &path, e))?;
-            file.write_all(&header_bytes(expected_generation))
+            file.write_all(&header_bytes(empty_generation))
                 .map_err(|e| Error::io("cannot write", &path, e))?;
             file.sync_all().map_err(|e| Error::io("cannot sync", &path, e))?;
             sync_dir(dir)?;
             report.created = true;
+            report.generation = empty_generation;
             let log = Log {
                 path,
                 file,
                 len: HEADER_LEN,
-                generation: expected_generation,
+                generation: empty_generation,
+                start: HEADER_LEN,
                 sync_each_write,
                 broken: None,
             };
@@ -339,7 +378,22 @@ impl Log {
             ));
         }
         let generation = u32::from_le_bytes(header[12..16].try_into().unwrap());
-        if generation > expected_generation {
+        // Where replay starts: the snapshot's freeze point in its own log, the header otherwise.
+        let replay_from = if frozen && generation == expected_generation {
+            if snapshot_log_start > file_len {
+                return Err(Error::corrupt(
+                    &path,
+                    format!(
+                        "the log is {file_len} bytes but the snapshot holds it up to byte \
+                         {snapshot_log_start}: the log lost data the snapshot says it had"
+                    ),
+                ));
+            }
+            snapshot_log_start
+        } else {
+            HEADER_LEN
+        };
+        if generation > empty_generation {
             return Err(Error::corrupt(
                 &path,
                 format!(
@@ -352,18 +406,21 @@ impl Log {
             // A crash between a snapshot's commit and the log reset: everything in this log is
             // already in the snapshot. Replaying it would apply those writes twice.
             drop(reader);
-            let mut log = Log { path, file, len: file_len, generation, sync_each_write, broken: None };
-            log.reset(expected_generation)?;
+            let mut log =
+                Log { path, file, len: file_len, generation, start: HEADER_LEN, sync_each_write, broken: None };
+            log.reset(empty_generation)?;
             report.discarded_generation = Some(generation);
+            report.generation = empty_generation;
             return Ok((log, report));
         }
+        report.generation = generation;
 
         drop(reader);
         // SAFETY: the log is locked to this store (the directory lock) and nothing writes it while
         // it is replayed; the mapping is dropped before the file is changed.
         let map = unsafe { memmap2::Mmap::map(file.file()) }.map_err(|e| Error::io("cannot map", &path, e))?;
         let bytes = &map[..];
-        let mut pos = HEADER_LEN as usize;
+        let mut pos = replay_from as usize;
         // Valid frames to keep when salvaging: (start, end) byte ranges.
         let mut kept: Vec<(usize, usize)> = Vec::new();
         while pos < bytes.len() {
@@ -409,12 +466,16 @@ impl Log {
                 },
             }
         }
-        let good_len = kept.last().map_or(HEADER_LEN, |&(_, end)| end as u64);
+        let good_len = kept.last().map_or(replay_from, |&(_, end)| end as u64);
         if !report.damage.is_empty() {
             // Keep the damaged file for a person to look at, then make the log the valid frames only.
             let copy = dir.join(format!("{LOG_FILE}.damaged-{}", crate::storage::fsutil::unix_now()));
             crate::storage::fsutil::write_atomically(&copy, bytes)?;
-            let mut clean = header_bytes(generation).to_vec();
+            // The frozen prefix (already in the snapshot) is dropped too: the clean log is the
+            // trimmed one, of the next generation.
+            let clean_generation = if replay_from > HEADER_LEN { generation + 1 } else { generation };
+            report.generation = clean_generation;
+            let mut clean = header_bytes(clean_generation).to_vec();
             for &(start, end) in &kept {
                 clean.extend_from_slice(&bytes[start..end]);
             }
@@ -426,7 +487,16 @@ impl Log {
             }
             report.damaged_copy = Some(copy);
             let len = clean.len() as u64;
-            return Ok((Log { path, file, len, generation, sync_each_write, broken: None }, report));
+            let log = Log {
+                path,
+                file,
+                len,
+                generation: clean_generation,
+                start: HEADER_LEN,
+                sync_each_write,
+                broken: None,
+            };
+            return Ok((log, report));
         }
         drop(map);
         if good_len < file_len {
@@ -434,7 +504,8 @@ impl Log {
             file.sync_all().map_err(|e| Error::io("cannot sync", &path, e))?;
         }
         file.seek(SeekFrom::Start(good_len)).map_err(|e| Error::io("cannot seek", &path, e))?;
-        Ok((Log { path, file, len: good_len, generation, sync_each_write, broken: None }, report))
+        let log = Log { path, file, len: good_len, generation, start: replay_from, sync_each_write, broken: None };
+        Ok((log, report))
     }
 
     /// Appends one frame holding `ops`; returns once it is written to the OS (and fsynced in sync mode).
@@ -484,9 +555,47 @@ impl Log {
         self.file.sync_data().map_err(|e| Error::io("cannot sync", &self.path, e))
     }
 
-    /// The log's length in bytes, header included: the store checkpoints when this passes a threshold.
+    /// The log's length in bytes, header included (what it takes on disk).
     pub fn len_bytes(&self) -> u64 {
         self.len
+    }
+
+    /// Bytes of frames the current snapshot does not hold (those after [`Log::start`]): the store
+    /// checkpoints when this passes a threshold.
+    pub fn live_bytes(&self) -> u64 {
+        self.len - self.start
+    }
+
+    /// Where the frames the snapshot does not hold start (`HEADER_LEN` when it holds none).
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Records that the snapshot just committed holds every frame before `offset` (a checkpoint's
+    /// freeze point, taken from [`Log::len_bytes`] while writes were held): they are skipped from now
+    /// on and dropped by the next [`Log::trim`].
+    pub fn set_start(&mut self, offset: u64) {
+        self.start = offset.clamp(HEADER_LEN, self.len);
+    }
+
+    /// Drops the frames before [`Log::start`] (which the snapshot holds): atomically replaces the log
+    /// with one of generation + 1 holding only the frames after it. The snapshot's manifest names the
+    /// old generation and the freeze point, so a crash leaves either log and both replay correctly
+    /// (see [`Log::open_from`]). On failure the log is unchanged and usable (unless the replaced file
+    /// could not be made durable: then appends are refused, as for `reset`).
+    pub fn trim(&mut self) -> Result<()> {
+        if self.start <= HEADER_LEN {
+            return Ok(());
+        }
+        let keep = (self.len - self.start) as usize;
+        let mut bytes = Vec::with_capacity(HEADER_LEN as usize + keep);
+        bytes.extend_from_slice(&header_bytes(self.generation + 1));
+        bytes.resize(HEADER_LEN as usize + keep, 0);
+        read_exact_at(self.file.file(), &mut bytes[HEADER_LEN as usize..], self.start)
+            .map_err(|e| Error::io("cannot read", &self.path, e))?;
+        self.replace_with(&bytes, self.generation + 1)?;
+        self.start = HEADER_LEN;
+        Ok(())
     }
 
     /// The generation written in the log's header.
@@ -530,6 +639,7 @@ impl Log {
         self.file = file;
         self.len = bytes.len() as u64;
         self.generation = generation;
+        self.start = HEADER_LEN;
         self.broken = None;
         if let Some(why) = unsynced {
             // The new file is in place but its name may not survive a crash: acknowledging writes
@@ -559,6 +669,23 @@ impl Log {
         }
         let bytes = bytes.into_inner().expect("flush to memory");
         self.replace_with(&bytes, self.generation)
+    }
+}
+
+/// Reads exactly `buf.len()` bytes of `file` at `offset`, without moving its append position.
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut f = file.try_clone()?;
+        let pos = f.stream_position()?;
+        f.seek(SeekFrom::Start(offset))?;
+        let r = f.read_exact(buf);
+        f.seek(SeekFrom::Start(pos))?;
+        r
     }
 }
 

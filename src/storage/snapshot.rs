@@ -67,7 +67,8 @@ use super::vectors::{write_vectors_file, VectorBlock, WrittenFile};
 use crate::error::{Error, Result};
 
 pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
-pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// Version 2 added `log_start`; version 1 manifests (no `log_start`: 0) are still read.
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 2;
 pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
 pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
 pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
@@ -162,11 +163,21 @@ pub struct Manifest {
     pub slots: u64,
     /// The generation of the log that follows this snapshot (see the log module's docs).
     pub log_generation: u32,
+    /// Byte offset in the log of `log_generation` up to which this snapshot holds the log's frames
+    /// (a checkpoint written while writes went on froze the log there); 0: the snapshot holds none
+    /// of that log. See `Log::open_from`. Left out of the JSON when 0, so that a version 1 manifest
+    /// (which has no such field) checks against the same text it was written as.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub log_start: u64,
     pub vectors: FileEntry,
     pub records: FileEntry,
     pub graph: FileEntry,
     /// crc32 of the compact JSON of this manifest with `checksum` = 0.
     pub checksum: u32,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
 }
 
 impl Manifest {
@@ -201,8 +212,13 @@ pub struct SnapshotContents<'a> {
     pub records: &'a [SlotRecord],
     /// The index's serialised graph (may be empty).
     pub graph: &'a [u8],
-    /// The generation the log will have after this checkpoint (the current log's + 1).
+    /// The generation of the log that follows this snapshot: the current log's + 1 when the log is
+    /// reset after it (compaction), the current log's when `log_start` says where in it the
+    /// snapshot stops (a checkpoint).
     pub next_log_generation: u32,
+    /// The manifest's `log_start`: 0, or the byte of log `next_log_generation` up to which the
+    /// snapshot holds its frames.
+    pub log_start: u64,
 }
 
 /// A snapshot as loaded.
@@ -304,6 +320,7 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         dimension: dim,
         slots: c.records.len() as u64,
         log_generation: c.next_log_generation,
+        log_start: c.log_start,
         vectors: entry(FileKind::Vectors, &written[0]),
         records: entry(FileKind::Records, &written[1]),
         graph: entry(FileKind::Graph, &written[2]),
@@ -553,13 +570,13 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     let value: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| Error::corrupt(&path, format!("not valid JSON: {e}")))?;
     let version = value.get("format_version").and_then(|v| v.as_u64());
-    if version != Some(MANIFEST_FORMAT_VERSION as u64) {
+    if !matches!(version, Some(v) if v == 1 || v == MANIFEST_FORMAT_VERSION as u64) {
         let found = version.map_or_else(|| "missing".to_string(), |v| v.to_string());
         return Err(Error::corrupt(
             &path,
             format!(
                 "snapshot manifest format version {found} is not supported \
-                 (this library reads version {MANIFEST_FORMAT_VERSION})"
+                 (this library reads versions 1 to {MANIFEST_FORMAT_VERSION})"
             ),
         ));
     }

@@ -229,7 +229,8 @@ struct Mapped {
 /// appends to. The block never changes the file.
 pub struct VectorBlock {
     dim: usize,
-    mapped: Option<Mapped>,
+    /// Shared with frozen copies ([`VectorBlock::freeze`]) that a checkpoint writes from.
+    mapped: Option<std::sync::Arc<Mapped>>,
     mapped_rows: usize,
     tail: Vec<f32>,
 }
@@ -302,7 +303,7 @@ impl VectorBlock {
         let block = VectorBlock {
             dim: expected_dim,
             mapped_rows: header.rows as usize,
-            mapped: Some(Mapped { map, path: path.to_path_buf(), crc: header.crc }),
+            mapped: Some(std::sync::Arc::new(Mapped { map, path: path.to_path_buf(), crc: header.crc })),
             tail: Vec::new(),
         };
         // Graph search reads scattered rows; read-ahead would only fill memory with neighbours.
@@ -457,6 +458,53 @@ impl VectorBlock {
     /// Every row in order (mapped, then tail).
     pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f32]> + '_ {
         (0..self.len() as u32).map(move |r| self.get(r))
+    }
+
+    /// A copy of the block as it is now, for a checkpoint to write from while rows go on being
+    /// appended to this one: it shares the mapping (no copy of the mapped rows) and copies the
+    /// in-memory tail (the rows written since the last snapshot).
+    pub fn freeze(&self) -> VectorBlock {
+        VectorBlock {
+            dim: self.dim,
+            mapped: self.mapped.clone(),
+            mapped_rows: self.mapped_rows,
+            tail: self.tail.clone(),
+        }
+    }
+
+    /// Serves the first `new.len()` rows from `new` (a block mapped from a file holding exactly
+    /// those rows of this block, as a checkpoint just wrote) and keeps the later rows in memory.
+    /// Returns the replaced block, for the caller to drop outside its locks. Panics if `new` has
+    /// more rows than this block, a tail, or another dimension.
+    pub fn rebase(&mut self, new: VectorBlock) -> VectorBlock {
+        assert!(new.len() <= self.len() && new.tail.is_empty() && new.dim == self.dim, "bad rebase");
+        let from = new.len();
+        let mut tail = Vec::with_capacity((self.len() - from) * self.dim);
+        for r in from..self.len() {
+            tail.extend_from_slice(self.get(r as u32));
+        }
+        let fresh = VectorBlock { dim: self.dim, mapped: new.mapped, mapped_rows: new.mapped_rows, tail };
+        std::mem::replace(self, fresh)
+    }
+
+    /// When appending `rows` more rows would reallocate the tail, a copy of the tail with room for
+    /// them (and as much again) to install with [`VectorBlock::install_tail`]: the copy is made by a
+    /// caller holding only a shared lock, so that the exclusive lock never waits for it.
+    pub fn grown_tail(&self, rows: usize) -> Option<Vec<f32>> {
+        let need = self.tail.len() + rows * self.dim;
+        if need <= self.tail.capacity() {
+            return None;
+        }
+        let mut t = Vec::with_capacity(need.max(2 * self.tail.capacity()));
+        t.extend_from_slice(&self.tail);
+        Some(t)
+    }
+
+    /// Installs a tail from [`VectorBlock::grown_tail`] (the rows must not have changed since);
+    /// returns the old one, for the caller to free outside its locks.
+    pub fn install_tail(&mut self, tail: Vec<f32>) -> Vec<f32> {
+        assert_eq!(tail.len(), self.tail.len(), "the tail changed since it was copied");
+        std::mem::replace(&mut self.tail, tail)
     }
 
     /// Bytes of heap memory held by the tail (the mapped part is page cache, not heap).

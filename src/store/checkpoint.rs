@@ -1,81 +1,219 @@
-//! Checkpoints: a snapshot of the whole store, then an empty log (see `storage::log` for how the two
-//! fit together), after a write that grew the log past its threshold and at close.
+//! Checkpoints: a snapshot of the whole store, after a write that grew the log past its threshold,
+//! at close, and on demand ([`Store::checkpoint`]).
+//!
+//! A checkpoint never holds a lock that queries need while it does I/O, and writes go on while it
+//! writes:
+//! 1. **Freeze**, holding the log's mutex (writes wait; reads go on under the shared lock): fsync the
+//!    log and note its generation and length (the freeze point), copy the records, serialise the
+//!    graph, and take a frozen view of the vectors (the mapped file is shared, the rows in memory
+//!    since the last snapshot are copied). Everything in the log up to the freeze point is in this
+//!    state, nothing after it.
+//! 2. **Write** the snapshot from the frozen state, holding no lock: writes append to the log after
+//!    the freeze point meanwhile. The manifest (the commit point) names the log generation and the
+//!    freeze point (`log_start`): an open replays that log from there (see `Log::open_from`).
+//! 3. **Publish**, holding the log's mutex and, briefly, the write lock: serve the frozen rows from the
+//!    new vectors file, then trim the log (replace it by one of the next generation holding only the
+//!    frames after the freeze point, which an open replays whole). A crash before the manifest leaves
+//!    the old snapshot and the whole log; after it, either log replays correctly.
+//!
+//! It runs on the thread of the write that found the log due (after that write's own work, holding
+//! none of its locks), or of `close`, `checkpoint` or the maintenance thread; one at a time.
+//!
+//! A failed checkpoint is not the write's failure (the write is in the log): writes go on into the
+//! log, and the checkpoint is retried after a back-off that doubles with each failure in a row, from
+//! [`RETRY_BASE`] up to [`RETRY_CAP`], instead of after every write. `stats` shows the failures
+//! and the last error; the next successful checkpoint clears them.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::{Inner, Store};
 use crate::error::{Code, Error, Result};
-use crate::storage::snapshot::{write_snapshot, FileKind, SlotRecord, SnapshotContents};
+use crate::storage::snapshot::{write_snapshot, FileKind, Manifest, SlotRecord, SnapshotContents};
 use crate::storage::vectors::VectorBlock;
 
 /// Closing checkpoints only when the log holds more than this (a smaller log replays in milliseconds).
 pub(super) const CLOSE_CHECKPOINT_MIN_BYTES: u64 = 64 << 10;
+/// The wait before retrying after the first failed checkpoint; it doubles with each failure in a row.
+pub const RETRY_BASE: Duration = Duration::from_secs(1);
+/// The longest wait between retries of a failing checkpoint.
+pub const RETRY_CAP: Duration = Duration::from_secs(64);
+
+/// Checkpoint counters and the back-off of a failing checkpoint.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CheckpointStatus {
+    /// Successful checkpoints since open.
+    pub(super) checkpoints: u64,
+    /// Failures in a row since the last success.
+    pub(super) failures: u64,
+    pub(super) last_error: Option<String>,
+    /// No automatic retry before this.
+    retry_at: Option<Instant>,
+}
+
+impl CheckpointStatus {
+    fn may_run(&self, now: Instant) -> bool {
+        self.retry_at.is_none_or(|t| now >= t)
+    }
+
+    fn record(&mut self, outcome: &Result<bool>) {
+        match outcome {
+            Ok(false) => {}
+            Ok(true) => {
+                self.checkpoints += 1;
+                self.failures = 0;
+                self.last_error = None;
+                self.retry_at = None;
+            }
+            Err(e) => {
+                self.failures += 1;
+                self.last_error = Some(e.message.clone());
+                self.retry_at = Some(Instant::now() + backoff(self.failures));
+            }
+        }
+    }
+}
+
+/// The wait after `failures` failed checkpoints in a row: `RETRY_BASE * 2^(failures - 1)`, at most
+/// `RETRY_CAP`.
+pub(super) fn backoff(failures: u64) -> Duration {
+    let shift = failures.saturating_sub(1).min(16) as u32;
+    RETRY_BASE.saturating_mul(1 << shift).min(RETRY_CAP)
+}
+
+/// What a checkpoint writes, taken at the freeze point.
+struct Frozen {
+    generation: u64,
+    log_generation: u32,
+    log_start: u64,
+    vectors: VectorBlock,
+    records: Vec<SlotRecord>,
+    graph: Vec<u8>,
+}
+
+macro_rules! fail_point {
+    ($name:expr) => {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!($name, |_| Err(Error::new(Code::Io, format!("fail point {}", $name))));
+    };
+}
 
 impl Store {
+    /// Checkpoints now if the log holds anything the snapshot does not: the store's state is written
+    /// as a new snapshot while reads and writes go on, and the log is trimmed. Not needed for
+    /// durability (the log holds every acknowledged write); it makes the next open faster. Ignores
+    /// the back-off of failing checkpoints; success clears their failures from `stats`.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.ensure_usable()?;
+        let run = self.checkpoint_run.lock();
+        self.checkpoint_recorded(&run, 0).map(|_| ())
+    }
+
     /// The checkpoint of a close: only when the log holds enough to make the next open noticeably
     /// slower. Rewriting the snapshot (every vector of the store) to save replaying a few writes would
     /// make closing a large store after a handful of writes cost seconds for nothing.
     pub(super) fn close_checkpoint(&self) -> Result<()> {
-        let mut inner = self.inner.write();
-        if inner.log.len_bytes() > CLOSE_CHECKPOINT_MIN_BYTES.min(self.checkpoint_bytes) {
-            inner.checkpoint()
-        } else {
-            inner.log.sync()
+        let run = self.checkpoint_run.lock();
+        let min = CLOSE_CHECKPOINT_MIN_BYTES.min(self.checkpoint_bytes);
+        if self.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return self.log.lock().sync();
         }
+        self.checkpoint_recorded(&run, min).map(|_| ())
     }
 
-    /// Checkpoints after a write when the log has grown past the threshold. The write itself is
-    /// already durable, so a failed checkpoint is not the write's failure: it is retried after the
-    /// next write and at close.
-    pub(super) fn checkpoint_if_due(&self, inner: &mut Inner) {
-        if inner.log.len_bytes() > self.checkpoint_bytes {
-            let _ = inner.checkpoint();
+    /// Checkpoints after a write that found the log past the threshold, unless another checkpoint
+    /// is running or failing ones are backing off. The write itself is already durable, so a failed
+    /// checkpoint is not the write's failure: it is recorded and retried later.
+    pub(super) fn checkpoint_if_due(&self) {
+        let Some(run) = self.checkpoint_run.try_lock() else { return };
+        if !self.checkpoint_status.lock().may_run(Instant::now()) {
+            return;
         }
+        let _ = self.checkpoint_recorded(&run, self.checkpoint_bytes);
+    }
+
+    /// Runs a checkpoint when the log holds more than `min_live` bytes the snapshot does not (just an
+    /// fsync of the log otherwise) and records its outcome. The caller holds `checkpoint_run`.
+    fn checkpoint_recorded(&self, _run: &parking_lot::MutexGuard<'_, ()>, min_live: u64) -> Result<bool> {
+        let outcome = self.run_checkpoint(min_live);
+        self.checkpoint_status.lock().record(&outcome);
+        outcome
+    }
+
+    /// Freeze, write, publish (see the module docs). `Ok(false)` when there was nothing to do.
+    fn run_checkpoint(&self, min_live: u64) -> Result<bool> {
+        let frozen = {
+            let mut log = self.log.lock();
+            if log.live_bytes() <= min_live {
+                log.sync()?;
+                return Ok(false);
+            }
+            // The frozen frames must be durable before a manifest says the snapshot holds them.
+            log.sync()?;
+            let inner = self.inner.read();
+            inner.freeze(log.generation(), log.len_bytes())?
+        };
+        fail_point!("checkpoint::write");
+        let manifest = write_snapshot(
+            &self.path,
+            &SnapshotContents {
+                generation: frozen.generation,
+                vectors: &frozen.vectors,
+                records: &frozen.records,
+                graph: &frozen.graph,
+                next_log_generation: frozen.log_generation,
+                log_start: frozen.log_start,
+            },
+        )?;
+        drop(frozen.records);
+        drop(frozen.graph);
+        let dim = frozen.vectors.dim();
+        // Serve the frozen rows from the new file (mapped before any lock is taken). If mapping
+        // fails the rows in memory are still right, so keep them.
+        let mapped = VectorBlock::open_mapped(&manifest.file_path(&self.path, FileKind::Vectors), dim).ok();
+        let snapshot_bytes = snapshot_disk_bytes(&self.path, &manifest);
+        let mut log = self.log.lock();
+        // Trimming copies only the frames written since the freeze point; writes wait, reads do not.
+        log.set_start(frozen.log_start);
+        let trimmed = log.trim();
+        let old = {
+            let mut inner = self.inner.write();
+            inner.snapshot_generation = frozen.generation;
+            inner.snapshot_bytes = snapshot_bytes;
+            inner.log_bytes = log.len_bytes();
+            mapped.filter(|m| m.len() == frozen.vectors.len()).map(|m| inner.vectors.rebase(m))
+        };
+        drop(log);
+        drop(old); // unmapping the old file and freeing its rows outside the locks
+        drop(frozen.vectors);
+        trimmed.map(|()| true)
     }
 }
 
 impl Inner {
-    /// Writes a snapshot of the whole store (vectors, records, graph), then empties the log. The
-    /// snapshot's manifest is the commit point: a crash before it leaves the old snapshot and the
-    /// full log, after it the new snapshot (and a log that opening discards as older history).
-    /// Nothing to do when the log holds no write since the last snapshot.
-    pub(super) fn checkpoint(&mut self) -> Result<()> {
-        if self.log.len_bytes() <= crate::storage::log::HEADER_LEN {
-            return self.log.sync();
-        }
-        self.index_pending();
+    /// Takes what a checkpoint writes (the caller holds the log's mutex, so no write is under way,
+    /// and the log is `log_len` bytes of generation `log_generation`).
+    fn freeze(&self, log_generation: u32, log_len: u64) -> Result<Frozen> {
         let records: Vec<SlotRecord> = self.slots.iter().map(super::Slot::to_record).collect();
         let mut graph = Vec::new();
         self.index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
-        let generation = self.snapshot_generation + 1;
-        let next_log_generation = self.log.generation() + 1;
-        let manifest = write_snapshot(
-            &self.dir,
-            &SnapshotContents {
-                generation,
-                vectors: &self.vectors,
-                records: &records,
-                graph: &graph,
-                next_log_generation,
-            },
-        )?;
-        self.snapshot_generation = generation;
-        self.snapshot_bytes = snapshot_disk_bytes(&self.dir, &manifest);
-        self.log.reset(next_log_generation)?;
-        // Serve the vectors from the new file: the in-memory rows are freed. If mapping fails the
-        // rows in memory are still right, so keep them.
-        if let Ok(mapped) =
-            VectorBlock::open_mapped(&manifest.file_path(&self.dir, FileKind::Vectors), self.dim())
-        {
-            self.vectors = mapped;
-        }
-        Ok(())
+        Ok(Frozen {
+            generation: self.snapshot_generation + 1,
+            log_generation,
+            log_start: log_len,
+            vectors: self.vectors.freeze(),
+            records,
+            graph,
+        })
     }
 }
 
 /// Bytes of a snapshot's files on disk, its manifest included.
-pub(super) fn snapshot_disk_bytes(dir: &Path, manifest: &crate::storage::snapshot::Manifest) -> u64 {
+pub(super) fn snapshot_disk_bytes(dir: &Path, manifest: &Manifest) -> u64 {
     let manifest_file =
         crate::storage::fsutil::file_len_or_zero(&dir.join(crate::storage::snapshot::MANIFEST_FILE));
     manifest.vectors.bytes + manifest.records.bytes + manifest.graph.bytes + manifest_file
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,9 @@
 //! Compaction: removes soft-deleted and expired records, and the tombstones of replaced and deleted
 //! records, from the vectors, the records and the graph, renumbering the surviving slots densely.
 //!
-//! How it runs (see `Store::compact_report`):
-//! 1. Under an *upgradable read* lock (readers go on, writers wait): decide which slots survive, copy
+//! How it runs (see `Store::compact_report`), holding the checkpoint lock (no checkpoint or backup
+//! meanwhile) and the log's mutex (writers wait; it never holds a lock readers need during I/O):
+//! 1. Under an *upgradable read* lock (readers go on): decide which slots survive, copy
 //!    their vectors and records, repair the graph around the dropped nodes ([`Hnsw::compacted`]),
 //!    check the repair's recall on a sample and rebuild instead when it lost too much (see
 //!    [`GraphOutcome`]), and write the result as a new snapshot generation. The snapshot manifest's rename is the commit
@@ -244,6 +245,9 @@ impl Store {
     /// be written (the setting is then unchanged).
     pub fn set_compaction_config(&self, config: CompactionConfig) -> Result<()> {
         config.validate()?;
+        // The log's mutex first, as writes do: the write lock is never queued behind a checkpoint's
+        // long shared hold (which would hold up every query queued behind it).
+        let _log = self.log.lock();
         let mut inner = self.inner.write();
         let old = inner.meta.compaction;
         inner.meta.compaction = config;
@@ -319,6 +323,8 @@ impl Store {
     ) -> Result<Option<CompactionReport>> {
         self.ensure_usable()?;
         let start = Instant::now();
+        let _run = self.checkpoint_run.lock();
+        let mut log = self.log.lock();
         let guard = self.inner.upgradable_read();
         let now = now_unix();
         if !decide(&guard.reclaimable(now), &guard.meta.compaction) {
@@ -338,7 +344,8 @@ impl Store {
             report.duration = start.elapsed();
             return Ok(Some(report));
         }
-        let (compacted, graph_time, repair, outcome) = guard.build_compacted(&keep, options)?;
+        let (compacted, graph_time, repair, outcome) =
+            guard.build_compacted(&keep, options, log.generation() + 1)?;
         report.graph = graph_time;
         report.repair = repair;
         report.graph_outcome = outcome;
@@ -350,7 +357,8 @@ impl Store {
         let fail_on_panic = super::write::FailOnPanic(&self.failed);
         let old = inner.swap_in(compacted);
         // The new snapshot is committed: the log's history is in it.
-        let reset = inner.log.reset(old.next_log_generation);
+        let reset = log.reset(old.next_log_generation);
+        inner.log_bytes = log.len_bytes();
         report.exclusive = exclusive.elapsed();
         drop(fail_on_panic);
         drop(inner);
@@ -368,6 +376,7 @@ impl Inner {
         &self,
         keep: &[u32],
         options: CompactOptions,
+        next_log_generation: u32,
     ) -> Result<(Compacted, Duration, RepairStats, GraphOutcome)> {
         let dim = self.vectors.dim();
         let mut data = Vec::with_capacity(keep.len() * dim);
@@ -426,7 +435,6 @@ impl Inner {
         index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
 
         let generation = self.snapshot_generation + 1;
-        let next_log_generation = self.log.generation() + 1;
         let manifest = write_snapshot(
             &self.dir,
             &SnapshotContents {
@@ -435,6 +443,7 @@ impl Inner {
                 records: &records,
                 graph: &graph,
                 next_log_generation,
+                log_start: 0,
             },
         )?;
         // Serve the vectors from the new file, as a checkpoint does; the rows in memory are right

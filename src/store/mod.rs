@@ -1,8 +1,14 @@
 //! The store: one collection of vectors with metadata, in one directory.
 //!
-//! Reads (get, count, query) share a read lock and run in parallel; writes take the write lock, append
-//! to the log, and only then change memory, so a write that returned an error changed nothing and a
-//! write that returned success is in the log.
+//! Reads (get, count, query) share a read lock and run in parallel. Writes are ordered by the log's
+//! mutex, which a write holds from planning to the end of its graph insertion: it plans under the
+//! read lock, appends to the log holding no lock readers need, takes the write lock only to publish
+//! the new records (slots, id map, metadata, vector rows, graph nodes allocated but not linked), and
+//! links the new graph nodes under the read lock while queries go on (a query scans the slots the
+//! graph has not linked yet exactly, see `plan`). A write that returned an error changed nothing
+//! and a write that returned success is in the log. Checkpoints freeze the store's state while
+//! holding the log's mutex (writes wait, reads go on), write it holding no lock, and take the locks
+//! again only to publish (see `checkpoint`).
 //!
 //! The parts: `slots` (what each slot holds and how a logged operation changes it), `write` (the one
 //! write pipeline), `plan` (query set-up and the choice of graph or exact scan), `open` (description
@@ -98,6 +104,14 @@ pub struct Stats {
     /// Field paths and (field, value) postings the metadata index holds.
     pub filter_index_fields: usize,
     pub filter_index_postings: usize,
+    /// Checkpoints completed since the store was opened.
+    pub checkpoints: u64,
+    /// Checkpoints that failed in a row since the last successful one (0 when the last one
+    /// succeeded): while it is not 0, writes go on into the log and checkpoints are retried after
+    /// an exponential back-off (see `checkpoint`).
+    pub checkpoint_failures: u64,
+    /// Why the last checkpoint failed, while `checkpoint_failures` is not 0.
+    pub last_checkpoint_error: Option<String>,
 }
 
 /// Largest squared length of a vector in a dot or euclidean store (see `prepare_vector`).
@@ -113,6 +127,14 @@ pub struct Store {
     /// What replaying the log found at open (frames, a dropped torn tail, salvaged damage).
     replay: ReplayReport,
     inner: RwLock<Inner>,
+    /// The log, and the order of writes: a write holds it from planning to the end of its graph
+    /// insertion (so writes apply one at a time, in log order), a checkpoint while it freezes the
+    /// store and while it publishes. Lock order: `checkpoint_run`, then `log`, then `inner`.
+    log: parking_lot::Mutex<Log>,
+    /// Held for a whole checkpoint, compaction or backup: one at a time.
+    checkpoint_run: parking_lot::Mutex<()>,
+    /// Checkpoint counters and back-off (a leaf lock, never held while taking another).
+    checkpoint_status: parking_lot::Mutex<checkpoint::CheckpointStatus>,
     /// The cost model of `estimate_query`, measured on this store's index at the first estimate.
     calibration: parking_lot::Mutex<Option<std::sync::Arc<estimate::Calibration>>>,
 }
@@ -155,7 +177,8 @@ struct Inner {
     quantization: options::Quantization,
     /// Threads a bulk insert may use (already resolved: at least 1).
     build_threads: usize,
-    log: Log,
+    /// The log's length on disk (a copy kept with the state it describes, for stats and quotas).
+    log_bytes: u64,
     /// Bytes of the current snapshot's files and of the description file (see `storage_bytes`).
     snapshot_bytes: u64,
     meta_bytes: u64,
@@ -184,12 +207,14 @@ impl Inner {
         }
     }
 
-    /// Adds the slots written since the last call to the graph.
+    /// Adds the slots written since the last call to the graph (with exclusive access: at open).
     fn index_pending(&mut self) {
         let (from, to) = (self.index.len() as u32, self.slots.len() as u32);
         if from < to {
             self.sync_codes();
             self.index.insert_batch(from..to, &self.vectors, self.build_threads);
+        } else if self.index.link_pending(&self.vectors, self.build_threads) {
+            self.index.install_entry();
         }
     }
 }
@@ -283,6 +308,7 @@ impl Store {
     }
 
     pub fn stats(&self) -> Stats {
+        let status = self.checkpoint_status.lock().clone();
         let inner = self.inner.read();
         let now = now_unix();
         let count = inner.visible_count(now);
@@ -294,7 +320,7 @@ impl Store {
             tombstones: inner.tombstones,
             dimension: inner.dim(),
             metric: self.metric,
-            log_bytes: inner.log.len_bytes(),
+            log_bytes: inner.log_bytes,
             storage_bytes: inner.storage_bytes(),
             replayed_frames: self.replay.frames,
             replay_dropped_bytes: self.replay.dropped_tail_bytes
@@ -303,6 +329,9 @@ impl Store {
             filter_index_bytes: inner.filter_index.memory_bytes(),
             filter_index_fields: inner.filter_index.metadata().memory().fields,
             filter_index_postings: inner.filter_index.metadata().memory().postings,
+            checkpoints: status.checkpoints,
+            checkpoint_failures: status.failures,
+            last_checkpoint_error: status.last_error,
         }
     }
 
@@ -318,7 +347,7 @@ impl Store {
 
     /// Makes everything written so far durable against power loss (fsync).
     pub fn flush(&self) -> Result<()> {
-        self.inner.write().log.sync()
+        self.log.lock().sync()
     }
 
     /// Closes the store: checkpoints when the log has grown enough to make the next open noticeably

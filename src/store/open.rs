@@ -93,13 +93,14 @@ impl Store {
             _ => meta.dimension,
         };
         let log_generation = snapshot.as_ref().map_or(0, |s| s.log_generation);
+        let log_start = snapshot.as_ref().map_or(0, |s| s.manifest.log_start);
 
         // Replay into a list first: the log is opened before `Inner` (which owns it) exists.
         // A store created with dimension 0 takes its dimension from the first logged vector.
         let mut staged = Vec::new();
         let sync = options.durability == Durability::Sync;
         let log_path = dir.join(crate::storage::log::LOG_FILE);
-        let (log, replay) = Log::open(dir, sync, log_generation, options.log_recovery, |op| {
+        let (log, replay) = Log::open_from(dir, sync, log_generation, log_start, options.log_recovery, |op| {
             if let LogOp::Upsert { vector, .. } = &op {
                 if dim == 0 {
                     dim = vector.len();
@@ -144,7 +145,7 @@ impl Store {
             live: 0,
             soft_deleted: 0,
             tombstones: 0,
-            log,
+            log_bytes: log.len_bytes(),
             snapshot_bytes: 0,
             meta_bytes: crate::storage::fsutil::file_len_or_zero(&dir.join(crate::store::meta::META_FILE)),
             growth_check: None,
@@ -173,6 +174,9 @@ impl Store {
             failed: std::sync::atomic::AtomicBool::new(false),
             replay,
             inner: RwLock::new(inner),
+            log: parking_lot::Mutex::new(log),
+            checkpoint_run: parking_lot::Mutex::new(()),
+            checkpoint_status: parking_lot::Mutex::new(Default::default()),
             calibration: parking_lot::Mutex::new(None),
         })
     }

@@ -150,7 +150,7 @@ impl Inner {
 
     /// Bytes on disk: the log, the current snapshot's files and the description file.
     pub(crate) fn storage_bytes(&self) -> u64 {
-        self.log.len_bytes() + self.snapshot_bytes + self.meta_bytes
+        self.log_bytes + self.snapshot_bytes + self.meta_bytes
     }
 }
 
@@ -285,12 +285,16 @@ impl Store {
         self.commit(|inner, now| plan_changes(inner, now, checked, failures, policy, call_len))
     }
 
-    /// The one write pipeline: plan under the write lock, check growth against the quota once,
-    /// append one log frame, apply it to memory, add new vectors to the graph, and checkpoint when the
-    /// log is due. Every write of the store (single, bulk, batch, TTL expiry) comes through here.
+    /// The one write pipeline: plan under the read lock (holding the log's mutex, so no other write
+    /// can change the state planned against), check growth against the quota once, append one log
+    /// frame (no lock readers need is held), publish it to memory under the write lock (records,
+    /// vector rows, graph nodes allocated), link the new nodes into the graph under the read lock
+    /// while queries go on, and checkpoint when the log is due. Every write of the store (single,
+    /// bulk, batch, TTL expiry) comes through here.
     fn commit(&self, plan: impl FnOnce(&Inner, u64) -> Result<Planned>) -> Result<WriteOutcome> {
         self.ensure_usable()?;
-        let mut inner = self.inner.write();
+        let mut log = self.log.lock();
+        let inner = self.inner.read();
         let planned = plan(&inner, now_unix())?;
         let Planned { log_ops, failures, dim, vectors_added, adds_data } = planned;
         if log_ops.is_empty() {
@@ -306,18 +310,46 @@ impl Store {
                 })?;
             }
         }
+        // Room for the new rows and graph nodes, copied now if the arrays must grow, so that the
+        // exclusive lock below never waits for a large array to be reallocated.
+        let rows = log_ops.iter().filter(|op| matches!(op, LogOp::Upsert { .. })).count();
+        let tail = inner.vectors.grown_tail(rows);
+        let grown = inner.index.prepare_allocate((inner.slots.len() + rows) as u32);
+        drop(inner);
         // From the append on, memory must follow the log or the handle must refuse every call.
         let _guard = FailOnPanic(&self.failed);
-        inner.log.append(&log_ops)?;
+        log.append(&log_ops)?;
         fail_point!("write::after_log_append");
-        if dim != 0 {
-            inner.adopt_dimension(&self.path, dim);
+        let old_tail = {
+            let mut inner = self.inner.write();
+            if dim != 0 {
+                inner.adopt_dimension(&self.path, dim);
+            }
+            let old_tail = tail.map(|t| inner.vectors.install_tail(t));
+            for op in log_ops {
+                inner.apply(op);
+            }
+            inner.log_bytes = log.len_bytes();
+            let end = inner.slots.len() as u32;
+            inner.index.allocate(end, grown);
+            // The codes cover every graph node before a search can meet the new ones.
+            inner.sync_codes();
+            old_tail
+        };
+        drop(old_tail);
+        // The graph insertion, while queries go on (they scan the nodes not linked yet exactly).
+        let inner = self.inner.read();
+        if inner.index.link_pending(&inner.vectors, inner.build_threads) {
+            drop(inner);
+            self.inner.write().index.install_entry();
+        } else {
+            drop(inner);
         }
-        for op in log_ops {
-            inner.apply(op);
+        let due = log.live_bytes() > self.checkpoint_bytes;
+        drop(log);
+        if due {
+            self.checkpoint_if_due();
         }
-        inner.index_pending();
-        self.checkpoint_if_due(&mut inner);
         Ok(WriteOutcome { failures })
     }
 

@@ -179,6 +179,8 @@ impl Hnsw {
     ) {
         let mut cur = Cand { dist: o.d(self.entry), id: self.entry };
         stats.distance_calculations += 1;
+        // Never descend through a node still being linked (see `Hnsw::greedy`).
+        let linked = self.linked() as u32;
         for level in (1..=self.max_level).rev() {
             stats.levels += 1;
             loop {
@@ -186,6 +188,9 @@ impl Hnsw {
                 stats.nodes_visited += 1;
                 for a in self.neighbours(cur.id, level) {
                     let id = a.load(Relaxed);
+                    if id >= linked {
+                        continue;
+                    }
                     let d = o.d(id);
                     stats.distance_calculations += 1;
                     if d < cur.dist {

@@ -202,6 +202,7 @@ impl Hnsw {
         }
         stats.nodes_relinked = relink.len();
         stats.relink_time = phase.elapsed();
+        *g.linked.get_mut() = n;
         (g, stats)
     }
 

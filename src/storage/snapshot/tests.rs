@@ -41,6 +41,7 @@ fn contents(generation: u64, d: &Data, next_log_generation: u32) -> SnapshotCont
         records: &d.records,
         graph: &d.graph,
         next_log_generation,
+        log_start: 0,
     }
 }
 
@@ -521,8 +522,8 @@ fn manifest_damage_is_corrupt() {
     check(&good[..good.len() / 2], "not valid JSON");
     check("[]", "format version missing");
     check(
-        &good.replace("\"format_version\": 1", "\"format_version\": 2"),
-        "format version 2 is not supported (this library reads version 1)",
+        &good.replace("\"format_version\": 2", "\"format_version\": 3"),
+        "format version 3 is not supported (this library reads versions 1 to 2)",
     );
     // A changed number that still parses is caught by the checksum: here the log generation, which
     // would otherwise make open discard (or refuse) the log.

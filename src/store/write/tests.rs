@@ -100,7 +100,7 @@ fn every_change_survives_reopening_through_the_log_and_through_a_snapshot() {
             s.upsert_with_ttl("r5", &[1.0, 5.0], None, 7200).unwrap();
             s.delete("r6").unwrap();
             if checkpoint {
-                s.inner.write().checkpoint().unwrap();
+                s.checkpoint().unwrap();
                 assert!(s.stats().log_bytes <= crate::storage::log::HEADER_LEN);
             }
         }
@@ -376,6 +376,6 @@ fn storage_bytes_counts_the_files_on_disk() {
             .sum()
     };
     assert_eq!(s.storage_bytes(), on_disk(dir.path()));
-    s.inner.write().checkpoint().unwrap();
+    s.checkpoint().unwrap();
     assert_eq!(s.storage_bytes(), on_disk(dir.path()));
 }
