@@ -769,7 +769,10 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
  * `replay_damaged_regions` damaged regions such an open skipped (0 otherwise),
  * `filter_index_bytes` the approximate memory of the metadata index (the postings of every field
  * and value, kept in memory and rebuilt when the store opens), `filter_index_fields` and
- * `filter_index_postings` the field paths and (field, value) postings it holds, `checkpoints`
+ * `filter_index_postings` the field paths and (field, value) postings it holds, `graph_bytes` and
+ * `codes_bytes` the memory of the graph and of the int8 codes (0 when the graph is searched on the
+ * float rows), `vectors_bytes` the bytes of the float rows and `vectors_heap_bytes` those of them
+ * held in memory (the rest are memory-mapped from the snapshot), `checkpoints`
  * checkpoints completed since open, `checkpoint_failures` checkpoints failed in a row since the
  * last success (writes go on into the log meanwhile and checkpoints are retried after a back-off
  * doubling from 1 s to 64 s; the next success sets it to 0), `last_checkpoint_error` why the last

@@ -104,6 +104,14 @@ pub struct Stats {
     /// Field paths and (field, value) postings the metadata index holds.
     pub filter_index_fields: usize,
     pub filter_index_postings: usize,
+    /// Memory of the search structures: the graph's neighbour lists and levels, and the int8 codes
+    /// of the vectors (0 when the graph is searched on the float rows), which is what a query walks.
+    pub graph_bytes: usize,
+    pub codes_bytes: usize,
+    /// Bytes of the float rows (`vectors_heap_bytes` of them in memory, the rows written since the
+    /// last snapshot; the rest memory-mapped from the snapshot, paged in as queries re-rank).
+    pub vectors_bytes: usize,
+    pub vectors_heap_bytes: usize,
     /// Checkpoints completed since the store was opened.
     pub checkpoints: u64,
     /// Checkpoints that failed in a row since the last successful one (0 when the last one
@@ -329,6 +337,10 @@ impl Store {
             filter_index_bytes: inner.filter_index.memory_bytes(),
             filter_index_fields: inner.filter_index.metadata().memory().fields,
             filter_index_postings: inner.filter_index.metadata().memory().postings,
+            graph_bytes: inner.index.memory_bytes(),
+            codes_bytes: inner.codes.as_ref().map_or(0, |c| c.memory_bytes()),
+            vectors_bytes: inner.vectors.len() * inner.vectors.dim() * std::mem::size_of::<f32>(),
+            vectors_heap_bytes: inner.vectors.tail_bytes(),
             checkpoints: status.checkpoints,
             checkpoint_failures: status.failures,
             last_checkpoint_error: status.last_error,

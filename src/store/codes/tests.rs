@@ -47,6 +47,13 @@ fn upsert_all(s: &Store, prefix: &str, data: &[f32]) {
 /// The store keeps codes for every slot and each one is the encoding of that slot's vector with
 /// the store's ranges; returns the ranges.
 fn check_codes(s: &Store) -> Quantizer {
+    // The stats report the codes' memory: one 64-byte line per slot at 32 dimensions (a code per
+    // component, padded to a whole line).
+    let st = s.stats();
+    let rows = s.inner.read().vectors.len();
+    assert!(st.codes_bytes >= rows * 64 && st.codes_bytes < 3 * rows * 64 + 4096, "codes {} for {rows}", st.codes_bytes);
+    assert!(st.graph_bytes >= rows * 4 * 33, "graph {} for {rows}", st.graph_bytes);
+    assert_eq!(st.vectors_bytes, rows * DIM * 4);
     let inner = s.inner.read();
     let c = inner.codes.as_ref().expect("the store keeps codes");
     assert_eq!(c.len(), inner.vectors.len(), "a code for every slot");
