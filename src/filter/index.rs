@@ -65,6 +65,8 @@ impl Ord for NumKey {
 
 /// Value -> slots for one kind of occurrence (scalar values, or list elements) of one field.
 #[derive(Debug, Default, Clone)]
+// Equality only for the tests: the bulk build must give what inserting one by one gives.
+#[cfg_attr(test, derive(PartialEq))]
 struct Postings {
     strings: BTreeMap<String, RoaringBitmap>,
     nums: BTreeMap<NumKey, RoaringBitmap>,
@@ -184,6 +186,8 @@ impl Postings {
 
 /// Everything indexed under one field path.
 #[derive(Debug, Default, Clone)]
+// Equality only for the tests: the bulk build must give what inserting one by one gives.
+#[cfg_attr(test, derive(PartialEq))]
 struct Field {
     /// Slots where the path resolves, whatever the value.
     exists: RoaringBitmap,
@@ -197,6 +201,8 @@ type Paths = HashMap<Box<[String]>, Field, foldhash::fast::RandomState>;
 
 /// Per-field postings of the slots of a store (see the module docs).
 #[derive(Debug, Default, Clone)]
+// Equality only for the tests: the bulk build must give what inserting one by one gives.
+#[cfg_attr(test, derive(PartialEq))]
 pub struct MetadataIndex {
     fields: Paths,
     /// Every slot indexed (the universe of `NOT`).
@@ -219,13 +225,10 @@ impl MetadataIndex {
         MetadataIndex::default()
     }
 
-    /// Builds the index of `(slot, metadata)` pairs (ascending slots build fastest).
+    /// Builds the index of `(slot, metadata)` pairs, each slot at most once (ascending slots build
+    /// fastest): the same index as inserting them one by one, built in bulk (see [`build`]).
     pub fn build<'a>(records: impl IntoIterator<Item = (u32, &'a Map<String, Value>)>) -> MetadataIndex {
-        let mut index = MetadataIndex::new();
-        for (s, m) in records {
-            index.insert(s, m);
-        }
-        index
+        build::build(records)
     }
 
     /// Slots indexed.
@@ -406,5 +409,6 @@ fn walk(
     }
 }
 
+mod build;
 #[cfg(test)]
 mod tests;

@@ -149,3 +149,50 @@ fn memory_grows_with_the_postings() {
     assert_eq!(m.postings, 100 + 10_000);
     assert!(m.bytes > empty + 10_000 * 4, "{m:?}");
 }
+
+/// The bulk build gives exactly the index that inserting the records one by one gives, whatever
+/// the slot order (ascending with gaps, as a store gives them, or shuffled), with repeated list
+/// elements (`1` and `1.0` are one key), deep nesting, and then keeps working under inserts and
+/// removals.
+#[test]
+fn bulk_build_equals_inserting_one_by_one() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut records: Vec<(u32, Map<String, Value>)> = Vec::new();
+    let mut s = 0u32;
+    for _ in 0..3000 {
+        s += 1 + rng.below(3) as u32;
+        records.push((s, gen_record(&mut rng)));
+    }
+    records.push((s + 1, obj(json!({"tags": [1, 1.0, "x", "x", true, true, null, null, [1], {"a": 1}]}))));
+    records.push((s + 2, obj(json!({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}))));
+    records.push((s + 3, obj(json!({"a": 2.5, "b": -0.0, "s": 18446744073709551615u64}))));
+    let one_by_one = |records: &[(u32, Map<String, Value>)]| {
+        let mut index = MetadataIndex::new();
+        for (s, m) in records {
+            index.insert(*s, m);
+        }
+        index
+    };
+    let built = MetadataIndex::build(records.iter().map(|(s, m)| (*s, m)));
+    assert_eq!(built, one_by_one(&records));
+    assert_eq!(built.memory(), one_by_one(&records).memory());
+
+    let mut shuffled = records.clone();
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.below(i + 1));
+    }
+    let mut built = MetadataIndex::build(shuffled.iter().map(|(s, m)| (*s, m)));
+    assert_eq!(built, one_by_one(&records));
+
+    // Maintenance on the built index: removals and re-insertions, as updates and deletes do them.
+    let mut expected = one_by_one(&records);
+    for (s, m) in records.iter().step_by(3) {
+        built.remove(*s, m);
+        expected.remove(*s, m);
+        let new = gen_record(&mut rng);
+        built.insert(*s, &new);
+        expected.insert(*s, &new);
+    }
+    assert_eq!(built, expected);
+    assert_eq!(MetadataIndex::build(std::iter::empty()), MetadataIndex::new());
+}
