@@ -63,6 +63,18 @@ impl Ord for NumKey {
     }
 }
 
+/// Consistent with the exact equality above because keys are normalized: an integral float is an
+/// `Int` (`-0.0` too), so equal keys have the same variant and the same bits, and a `Float` (not
+/// integral, or beyond `i128`) never equals an `Int`. The bulk build groups numbers by hash.
+impl std::hash::Hash for NumKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self.0 {
+            Num::Int(i) => (0u8, i).hash(state),
+            Num::Float(f) => (1u8, f.to_bits()).hash(state),
+        }
+    }
+}
+
 /// Value -> slots for one kind of occurrence (scalar values, or list elements) of one field.
 #[derive(Debug, Default, Clone)]
 // Equality only for the tests: the bulk build must give what inserting one by one gives.

@@ -6,10 +6,9 @@
 //! - interns field paths as `(parent field, key)` pairs borrowed from the records (no allocation per
 //!   field per record) and string values as `&str` in a hash map;
 //! - collects each posting as a plain `Vec<u32>` of slots (already sorted when the slots come in
-//!   ascending order, as a store gives them) and numbers as `(value, slot)` pairs sorted once at
-//!   the end;
+//!   ascending order, as a store gives them), numbers grouped by a hash of their exact key;
 //! - turns every list into its bitmap once, with `from_sorted_iter`, and every value map into its
-//!   B-tree from sorted keys.
+//!   B-tree from its distinct keys sorted once.
 //!
 //! The result is exactly the index that inserting the records one by one gives (a test checks it).
 
@@ -58,7 +57,7 @@ impl SlotList {
 #[derive(Default)]
 struct PostingsBuilder<'a> {
     strings: HashMap<&'a str, SlotList, Hasher>,
-    nums: Vec<(NumKey, u32)>,
+    nums: HashMap<NumKey, SlotList, Hasher>,
     trues: SlotList,
     falses: SlotList,
     nulls: SlotList,
@@ -71,7 +70,7 @@ impl<'a> PostingsBuilder<'a> {
             Value::String(k) => self.strings.entry(k.as_str()).or_default().push(s),
             Value::Number(n) => {
                 if let Some(n) = json_num(n) {
-                    self.nums.push((NumKey::new(n), s));
+                    self.nums.entry(NumKey::new(n)).or_default().push(s);
                 }
             }
             Value::Bool(true) => self.trues.push(s),
@@ -87,20 +86,11 @@ impl<'a> PostingsBuilder<'a> {
         let strings: BTreeMap<String, RoaringBitmap> =
             strings.into_iter().map(|(k, l)| (k.to_owned(), l.into_bitmap())).collect();
 
-        // One sort by (value, slot) groups each value's slots in order (and equal pairs, from a list
-        // holding `1` and `1.0`, next to each other).
-        let mut nums = self.nums;
-        nums.sort_unstable();
-        nums.dedup();
-        let mut num_map = BTreeMap::new();
-        let mut rest = &nums[..];
-        while let Some(&(key, _)) = rest.first() {
-            let end = rest.iter().position(|&(k, _)| k != key).unwrap_or(rest.len());
-            let bm = RoaringBitmap::from_sorted_iter(rest[..end].iter().map(|&(_, s)| s))
-                .expect("sorted and deduplicated");
-            num_map.insert(key, bm);
-            rest = &rest[end..];
-        }
+        // Distinct numbers are few next to their occurrences: sort those, not the (value, slot) pairs.
+        let mut nums: Vec<(NumKey, SlotList)> = self.nums.into_iter().collect();
+        nums.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let num_map: BTreeMap<NumKey, RoaringBitmap> =
+            nums.into_iter().map(|(k, l)| (k, l.into_bitmap())).collect();
 
         Postings {
             strings,
@@ -123,17 +113,40 @@ struct FieldBuilder<'a> {
 struct Builder<'a> {
     /// `(parent field, key)` -> field number.
     ids: HashMap<(u32, &'a str), u32, Hasher>,
+    /// Per parent (the root first, then field `f` at `f + 1`), the field found at each position of
+    /// the last object seen there: records mostly share their keys, so one string comparison finds
+    /// the field without hashing the key.
+    hints: Vec<Vec<u32>>,
     fields: Vec<FieldBuilder<'a>>,
     all: SlotList,
 }
 
 impl<'a> Builder<'a> {
+    /// The field of `key` under `parent`, at position `pos` of its object.
+    #[inline]
+    fn field_at(&mut self, parent: u32, pos: usize, key: &'a str) -> u32 {
+        let h = parent.wrapping_add(1) as usize;
+        if let Some(&id) = self.hints[h].get(pos) {
+            if self.fields[id as usize].path.last() == Some(&key) {
+                return id;
+            }
+        }
+        let id = self.field(parent, key);
+        let hints = &mut self.hints[h];
+        if hints.len() <= pos {
+            hints.resize(pos + 1, id);
+        }
+        hints[pos] = id;
+        id
+    }
+
     fn field(&mut self, parent: u32, key: &'a str) -> u32 {
         let next = self.fields.len() as u32;
         let id = *self.ids.entry((parent, key)).or_insert(next);
         if id == next {
             let mut path = if parent == ROOT { Vec::new() } else { self.fields[parent as usize].path.clone() };
             path.push(key);
+            self.hints.push(Vec::new());
             self.fields.push(FieldBuilder {
                 path,
                 exists: SlotList::default(),
@@ -146,8 +159,8 @@ impl<'a> Builder<'a> {
 
     /// What [`MetadataIndex::insert`] indexes, in the same walk (see `walk`).
     fn add(&mut self, s: u32, metadata: &'a Map<String, Value>, parent: u32, depth: usize) {
-        for (k, v) in metadata {
-            let id = self.field(parent, k.as_str());
+        for (pos, (k, v)) in metadata.iter().enumerate() {
+            let id = self.field_at(parent, pos, k.as_str());
             let field = &mut self.fields[id as usize];
             field.exists.push(s);
             match v {
@@ -176,7 +189,7 @@ impl<'a> Builder<'a> {
 
 /// See the module docs; slots in any order, each at most once.
 pub(super) fn build<'a>(records: impl IntoIterator<Item = (u32, &'a Map<String, Value>)>) -> MetadataIndex {
-    let mut b = Builder { ids: HashMap::default(), fields: Vec::new(), all: SlotList::default() };
+    let mut b = Builder { ids: HashMap::default(), hints: vec![Vec::new()], fields: Vec::new(), all: SlotList::default() };
     for (s, m) in records {
         b.all.push(s);
         b.add(s, m, ROOT, 1);
