@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
+use super::blocks::NumBlocks;
 use super::{Field, MetadataIndex, NumKey, Paths, Postings, MAX_INDEXED_DEPTH};
 use crate::filter::eval::json_num;
 
@@ -179,8 +180,9 @@ impl<'a> Builder<'a> {
         let mut fields = Paths::with_capacity_and_hasher(self.fields.len(), Default::default());
         for f in self.fields {
             let path: Box<[String]> = f.path.iter().map(|&k| k.to_owned()).collect();
-            let field =
-                Field { exists: f.exists.into_bitmap(), values: f.values.finish(), elements: f.elements.finish() };
+            let values = f.values.finish();
+            let num_blocks = NumBlocks::build(&values.nums);
+            let field = Field { exists: f.exists.into_bitmap(), values, elements: f.elements.finish(), num_blocks };
             fields.insert(path, field);
         }
         MetadataIndex { fields, all: self.all.into_bitmap() }

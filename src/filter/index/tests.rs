@@ -54,6 +54,7 @@ fn random_filters_give_the_evaluators_slots_through_updates_and_removals() {
             let got = index.evaluate(&f).expect("every generated path is indexed");
             let want = matching(&records, &f);
             assert_eq!(got, want, "round {round}: {text}");
+            index.check_blocks();
             for (s, m) in records.iter().enumerate() {
                 if let Some(m) = m {
                     assert_eq!(naive(&g, m), want.contains(s as u32), "{text} on {m:?}");
@@ -175,7 +176,10 @@ fn bulk_build_equals_inserting_one_by_one() {
     };
     let built = MetadataIndex::build(records.iter().map(|(s, m)| (*s, m)));
     assert_eq!(built, one_by_one(&records));
-    assert_eq!(built.memory(), one_by_one(&records).memory());
+    built.check_blocks();
+    // Memory too, but for the range blocks (cut where the keys came in).
+    let (a, b) = (built.memory(), one_by_one(&records).memory());
+    assert_eq!((a.fields, a.postings), (b.fields, b.postings));
 
     let mut shuffled = records.clone();
     for i in (1..shuffled.len()).rev() {
@@ -194,5 +198,60 @@ fn bulk_build_equals_inserting_one_by_one() {
         expected.insert(*s, &new);
     }
     assert_eq!(built, expected);
+    built.check_blocks();
     assert_eq!(MetadataIndex::build(std::iter::empty()), MetadataIndex::new());
+}
+
+/// Numeric ranges over many distinct values (so that range blocks split, shrink and vanish), built
+/// in bulk and then maintained through inserts, value changes and removals, against a scan; keys
+/// come in below, inside and above the existing blocks, integers and fractions mixed.
+#[test]
+fn numeric_ranges_over_many_values_match_a_scan_through_writes() {
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut value = |rng: &mut Rng| -> Value {
+        let i = rng.below(4000) as i64 - 2000;
+        match rng.below(3) {
+            0 => json!(i),
+            1 => json!(i as f64 + 0.5),
+            _ => json!(i as f64),
+        }
+    };
+    let mut records: Vec<Option<Map<String, Value>>> =
+        (0..3000).map(|_| Some(obj(json!({"n": value(&mut rng)})))).collect();
+    let mut index = MetadataIndex::build(
+        records.iter().enumerate().filter_map(|(s, m)| m.as_ref().map(|m| (s as u32, m))),
+    );
+    for round in 0..30 {
+        index.check_blocks();
+        for _ in 0..20 {
+            let t = rng.below(4400) as i64 - 2200;
+            let lit = if rng.chance(50) { format!("{t}") } else { format!("{t}.5") };
+            for op in ["<", "<=", ">", ">=", "="] {
+                let f = Filter::parse(&format!("n {op} {lit}")).unwrap();
+                assert_eq!(index.evaluate(&f).unwrap(), matching(&records, &f), "round {round}: n {op} {lit}");
+            }
+        }
+        for _ in 0..300 {
+            let s = rng.below(records.len() + 50);
+            if s >= records.len() {
+                let m = obj(json!({"n": value(&mut rng)}));
+                index.insert(records.len() as u32, &m);
+                records.push(Some(m));
+            } else if let Some(old) = records[s].take() {
+                index.remove(s as u32, &old);
+                if rng.chance(70) {
+                    // Values drift to the ends over the rounds: new keys below and above every block.
+                    let m = obj(json!({"n": value(&mut rng).as_f64().unwrap() * (1.0 + round as f64 / 10.0)}));
+                    index.insert(s as u32, &m);
+                    records[s] = Some(m);
+                }
+            }
+        }
+    }
+    for (s, m) in records.iter().enumerate() {
+        if let Some(m) = m {
+            index.remove(s as u32, m);
+        }
+    }
+    assert!(index.is_empty());
 }
