@@ -46,7 +46,7 @@ fn metadata(i: usize) -> String {
         LANGS[(h >> 10) as usize % LANGS.len()],
         (h >> 16) % 100_000,
         ((h >> 33) % 10_000) as f64 / 100.0,
-        (h >> 50) % 3 != 0,
+        !(h >> 50).is_multiple_of(3),
         (h >> 52) % 20,
         (h >> 57) % 50,
     );
@@ -67,7 +67,8 @@ fn chain_graph(n: usize, metric: Metric) -> Vec<u8> {
     let m0 = 2 * params.m;
     for i in 0..n as u32 {
         let mut list: Vec<u32> = Vec::with_capacity(m0 + 1);
-        let nbrs: Vec<u32> = [i.checked_sub(1), (i + 1 < n as u32).then_some(i + 1)].into_iter().flatten().collect();
+        let nbrs: Vec<u32> =
+            [i.checked_sub(1), (i + 1 < n as u32).then_some(i + 1)].into_iter().flatten().collect();
         list.push(nbrs.len() as u32);
         list.extend(&nbrs);
         list.resize(m0 + 1, 0);
@@ -102,8 +103,13 @@ fn write_store(dir: &Path, n: usize) {
         .map(|i| SlotRecord { id: format!("doc-{i}"), metadata: metadata(i), state: 0, expires_at: 0 })
         .collect();
     let graph = chain_graph(n, Metric::Euclidean);
-    let contents =
-        SnapshotContents { generation: 1, vectors: &vectors, records: &records, graph: &graph, next_log_generation: 1 };
+    let contents = SnapshotContents {
+        generation: 1,
+        vectors: &vectors,
+        records: &records,
+        graph: &graph,
+        next_log_generation: 1,
+    };
     write_snapshot(dir, &contents).unwrap();
 }
 
@@ -137,7 +143,8 @@ fn main() {
         let mut index = MetadataIndex::new();
         for _ in 0..3 {
             let t = Instant::now();
-            let maps: Vec<Map<String, Value>> = texts.iter().map(|t| parse_metadata(Some(t)).unwrap()).collect();
+            let maps: Vec<Map<String, Value>> =
+                texts.iter().map(|t| parse_metadata(Some(t)).unwrap()).collect();
             parse.push(t.elapsed().as_secs_f64() * 1e3);
             drop(index);
             let t = Instant::now();

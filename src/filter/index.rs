@@ -170,9 +170,7 @@ impl Postings {
     fn range(&self, op: CmpOp, lit: &Literal) -> RoaringBitmap {
         match lit {
             Literal::Num(n) => self.nums.range(bounds(op, NumKey::new(*n))).map(|(_, bm)| bm).union(),
-            Literal::Str(s) => {
-                self.strings.range::<str, _>(bounds(op, s.as_str())).map(|(_, bm)| bm).union()
-            }
+            Literal::Str(s) => self.strings.range::<str, _>(bounds(op, s.as_str())).map(|(_, bm)| bm).union(),
             Literal::Bool(_) | Literal::Null => RoaringBitmap::new(),
         }
     }
@@ -441,7 +439,10 @@ impl MetadataIndex {
                 + f.values.heap_bytes()
                 + f.elements.heap_bytes()
                 + f.num_blocks.heap_bytes();
-            m.postings += f.values.strings.len() + f.values.nums.len() + f.elements.strings.len() + f.elements.nums.len();
+            m.postings += f.values.strings.len()
+                + f.values.nums.len()
+                + f.elements.strings.len()
+                + f.elements.nums.len();
         }
         m
     }

@@ -37,8 +37,10 @@ impl SlotIndex {
             kept().filter(|(_, slot)| slot.state == SlotState::Live).map(|(s, _)| s as u32),
         )
         .expect("slots in ascending order");
-        let expiry =
-            kept().filter(|(_, slot)| slot.expires_at != 0).map(|(s, slot)| (slot.expires_at, s as u32)).collect();
+        let expiry = kept()
+            .filter(|(_, slot)| slot.expires_at != 0)
+            .map(|(s, slot)| (slot.expires_at, s as u32))
+            .collect();
         SlotIndex { metadata, live, expiry }
     }
 

@@ -56,7 +56,13 @@ impl NumBlocks {
     }
 
     /// Slot `s` took value `key` (`new_key`: no slot had it before); `nums` already holds it.
-    pub(super) fn insert(&mut self, nums: &BTreeMap<NumKey, RoaringBitmap>, key: NumKey, s: u32, new_key: bool) {
+    pub(super) fn insert(
+        &mut self,
+        nums: &BTreeMap<NumKey, RoaringBitmap>,
+        key: NumKey,
+        s: u32,
+        new_key: bool,
+    ) {
         let start = match self.start_of(&key) {
             Some(start) => start,
             None => {

@@ -89,7 +89,7 @@ impl<'a> PostingsBuilder<'a> {
 
         // Distinct numbers are few next to their occurrences: sort those, not the (value, slot) pairs.
         let mut nums: Vec<(NumKey, SlotList)> = self.nums.into_iter().collect();
-        nums.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        nums.sort_unstable_by_key(|a| a.0);
         let num_map: BTreeMap<NumKey, RoaringBitmap> =
             nums.into_iter().map(|(k, l)| (k, l.into_bitmap())).collect();
 
@@ -145,7 +145,8 @@ impl<'a> Builder<'a> {
         let next = self.fields.len() as u32;
         let id = *self.ids.entry((parent, key)).or_insert(next);
         if id == next {
-            let mut path = if parent == ROOT { Vec::new() } else { self.fields[parent as usize].path.clone() };
+            let mut path =
+                if parent == ROOT { Vec::new() } else { self.fields[parent as usize].path.clone() };
             path.push(key);
             self.hints.push(Vec::new());
             self.fields.push(FieldBuilder {
@@ -182,7 +183,8 @@ impl<'a> Builder<'a> {
             let path: Box<[String]> = f.path.iter().map(|&k| k.to_owned()).collect();
             let values = f.values.finish();
             let num_blocks = NumBlocks::build(&values.nums);
-            let field = Field { exists: f.exists.into_bitmap(), values, elements: f.elements.finish(), num_blocks };
+            let field =
+                Field { exists: f.exists.into_bitmap(), values, elements: f.elements.finish(), num_blocks };
             fields.insert(path, field);
         }
         MetadataIndex { fields, all: self.all.into_bitmap() }
@@ -191,7 +193,12 @@ impl<'a> Builder<'a> {
 
 /// See the module docs; slots in any order, each at most once.
 pub(super) fn build<'a>(records: impl IntoIterator<Item = (u32, &'a Map<String, Value>)>) -> MetadataIndex {
-    let mut b = Builder { ids: HashMap::default(), hints: vec![Vec::new()], fields: Vec::new(), all: SlotList::default() };
+    let mut b = Builder {
+        ids: HashMap::default(),
+        hints: vec![Vec::new()],
+        fields: Vec::new(),
+        all: SlotList::default(),
+    };
     for (s, m) in records {
         b.all.push(s);
         b.add(s, m, ROOT, 1);

@@ -208,7 +208,7 @@ fn bulk_build_equals_inserting_one_by_one() {
 #[test]
 fn numeric_ranges_over_many_values_match_a_scan_through_writes() {
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
-    let mut value = |rng: &mut Rng| -> Value {
+    let value = |rng: &mut Rng| -> Value {
         let i = rng.below(4000) as i64 - 2000;
         match rng.below(3) {
             0 => json!(i),
@@ -228,7 +228,11 @@ fn numeric_ranges_over_many_values_match_a_scan_through_writes() {
             let lit = if rng.chance(50) { format!("{t}") } else { format!("{t}.5") };
             for op in ["<", "<=", ">", ">=", "="] {
                 let f = Filter::parse(&format!("n {op} {lit}")).unwrap();
-                assert_eq!(index.evaluate(&f).unwrap(), matching(&records, &f), "round {round}: n {op} {lit}");
+                assert_eq!(
+                    index.evaluate(&f).unwrap(),
+                    matching(&records, &f),
+                    "round {round}: n {op} {lit}"
+                );
             }
         }
         for _ in 0..300 {
@@ -241,7 +245,8 @@ fn numeric_ranges_over_many_values_match_a_scan_through_writes() {
                 index.remove(s as u32, &old);
                 if rng.chance(70) {
                     // Values drift to the ends over the rounds: new keys below and above every block.
-                    let m = obj(json!({"n": value(&mut rng).as_f64().unwrap() * (1.0 + round as f64 / 10.0)}));
+                    let m =
+                        obj(json!({"n": value(&mut rng).as_f64().unwrap() * (1.0 + round as f64 / 10.0)}));
                     index.insert(s as u32, &m);
                     records[s] = Some(m);
                 }
