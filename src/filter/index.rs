@@ -289,7 +289,8 @@ impl MetadataIndex {
     }
 
     /// Builds the index of `(slot, metadata)` pairs, each slot at most once (ascending slots build
-    /// fastest): the same index as inserting them one by one, built in bulk (see [`build`]).
+    /// fastest): the same index as inserting them one by one, built in bulk (see the private `build`
+    /// module).
     pub fn build<'a>(records: impl IntoIterator<Item = (u32, &'a Map<String, Value>)>) -> MetadataIndex {
         build::build(records)
     }
