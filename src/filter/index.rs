@@ -27,6 +27,8 @@ use std::ops::Bound;
 use roaring::{MultiOps, RoaringBitmap};
 use serde_json::{Map, Value};
 
+use blocks::NumBlocks;
+
 use super::ast::{CmpOp, Condition, Expr, Literal, Num, Test};
 use super::eval::json_num;
 use super::Filter;
@@ -63,8 +65,22 @@ impl Ord for NumKey {
     }
 }
 
+/// Consistent with the exact equality above because keys are normalized: an integral float is an
+/// `Int` (`-0.0` too), so equal keys have the same variant and the same bits, and a `Float` (not
+/// integral, or beyond `i128`) never equals an `Int`. The bulk build groups numbers by hash.
+impl std::hash::Hash for NumKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self.0 {
+            Num::Int(i) => (0u8, i).hash(state),
+            Num::Float(f) => (1u8, f.to_bits()).hash(state),
+        }
+    }
+}
+
 /// Value -> slots for one kind of occurrence (scalar values, or list elements) of one field.
 #[derive(Debug, Default, Clone)]
+// Equality only for the tests: the bulk build must give what inserting one by one gives.
+#[cfg_attr(test, derive(PartialEq))]
 struct Postings {
     strings: BTreeMap<String, RoaringBitmap>,
     nums: BTreeMap<NumKey, RoaringBitmap>,
@@ -152,20 +168,9 @@ impl Postings {
     /// The slots whose value orders against the literal as `op` asks (numbers against numbers,
     /// strings against strings; nothing else has an order).
     fn range(&self, op: CmpOp, lit: &Literal) -> RoaringBitmap {
-        fn bounds<T>(op: CmpOp, t: T) -> (Bound<T>, Bound<T>) {
-            match op {
-                CmpOp::Lt => (Bound::Unbounded, Bound::Excluded(t)),
-                CmpOp::Le => (Bound::Unbounded, Bound::Included(t)),
-                CmpOp::Gt => (Bound::Excluded(t), Bound::Unbounded),
-                CmpOp::Ge => (Bound::Included(t), Bound::Unbounded),
-                CmpOp::Eq | CmpOp::Ne => unreachable!("range is only called for an order"),
-            }
-        }
         match lit {
             Literal::Num(n) => self.nums.range(bounds(op, NumKey::new(*n))).map(|(_, bm)| bm).union(),
-            Literal::Str(s) => {
-                self.strings.range::<str, _>(bounds(op, s.as_str())).map(|(_, bm)| bm).union()
-            }
+            Literal::Str(s) => self.strings.range::<str, _>(bounds(op, s.as_str())).map(|(_, bm)| bm).union(),
             Literal::Bool(_) | Literal::Null => RoaringBitmap::new(),
         }
     }
@@ -182,6 +187,17 @@ impl Postings {
     }
 }
 
+/// The bounds of the values that order against `t` as `op` asks.
+fn bounds<T>(op: CmpOp, t: T) -> (Bound<T>, Bound<T>) {
+    match op {
+        CmpOp::Lt => (Bound::Unbounded, Bound::Excluded(t)),
+        CmpOp::Le => (Bound::Unbounded, Bound::Included(t)),
+        CmpOp::Gt => (Bound::Excluded(t), Bound::Unbounded),
+        CmpOp::Ge => (Bound::Included(t), Bound::Unbounded),
+        CmpOp::Eq | CmpOp::Ne => unreachable!("range is only called for an order"),
+    }
+}
+
 /// Everything indexed under one field path.
 #[derive(Debug, Default, Clone)]
 struct Field {
@@ -191,12 +207,65 @@ struct Field {
     values: Postings,
     /// Scalar elements of list values.
     elements: Postings,
+    /// Range blocks over `values.nums`, for `<`, `<=`, `>`, `>=` on numbers.
+    num_blocks: NumBlocks,
+}
+
+// Equality only for the tests: the bulk build must index what inserting one by one indexes. The
+// blocks are left out: where they are cut depends on the order keys came in (the tests check them
+// against the postings instead).
+#[cfg(test)]
+impl PartialEq for Field {
+    fn eq(&self, other: &Self) -> bool {
+        self.exists == other.exists && self.values == other.values && self.elements == other.elements
+    }
+}
+
+impl Field {
+    /// Indexes the scalar (or object) value `v` of slot `s`.
+    fn insert_value(&mut self, v: &Value, s: u32) {
+        match v {
+            Value::Number(n) => {
+                let Some(key) = json_num(n).map(NumKey::new) else { return };
+                let new_key = !self.values.nums.contains_key(&key);
+                add(self.values.nums.entry(key).or_default(), s);
+                self.num_blocks.insert(&self.values.nums, key, s, new_key);
+            }
+            v => self.values.insert(v, s),
+        }
+    }
+
+    fn remove_value(&mut self, v: &Value, s: u32) {
+        if let Value::Number(n) = v {
+            let Some(key) = json_num(n).map(NumKey::new) else { return };
+            if !self.values.nums.contains_key(&key) {
+                return;
+            }
+            self.values.remove(v, s);
+            self.num_blocks.remove(&key, s, !self.values.nums.contains_key(&key));
+        } else {
+            self.values.remove(v, s);
+        }
+    }
+
+    /// The slots whose scalar value orders against `lit` as `op` asks.
+    fn range(&self, op: CmpOp, lit: &Literal) -> RoaringBitmap {
+        match lit {
+            Literal::Num(n) => {
+                let (lo, hi) = bounds(op, NumKey::new(*n));
+                self.num_blocks.range(&self.values.nums, lo, hi)
+            }
+            lit => self.values.range(op, lit),
+        }
+    }
 }
 
 type Paths = HashMap<Box<[String]>, Field, foldhash::fast::RandomState>;
 
 /// Per-field postings of the slots of a store (see the module docs).
 #[derive(Debug, Default, Clone)]
+// Equality only for the tests: the bulk build must give what inserting one by one gives.
+#[cfg_attr(test, derive(PartialEq))]
 pub struct MetadataIndex {
     fields: Paths,
     /// Every slot indexed (the universe of `NOT`).
@@ -219,13 +288,11 @@ impl MetadataIndex {
         MetadataIndex::default()
     }
 
-    /// Builds the index of `(slot, metadata)` pairs (ascending slots build fastest).
+    /// Builds the index of `(slot, metadata)` pairs, each slot at most once (ascending slots build
+    /// fastest): the same index as inserting them one by one, built in bulk (see the private `build`
+    /// module).
     pub fn build<'a>(records: impl IntoIterator<Item = (u32, &'a Map<String, Value>)>) -> MetadataIndex {
-        let mut index = MetadataIndex::new();
-        for (s, m) in records {
-            index.insert(s, m);
-        }
-        index
+        build::build(records)
     }
 
     /// Slots indexed.
@@ -245,7 +312,7 @@ impl MetadataIndex {
             add(&mut field.exists, s);
             match v {
                 Value::Array(items) => items.iter().for_each(|item| field.elements.insert(item, s)),
-                v => field.values.insert(v, s),
+                v => field.insert_value(v, s),
             }
         });
     }
@@ -261,7 +328,7 @@ impl MetadataIndex {
             field.exists.remove(s);
             match v {
                 Value::Array(items) => items.iter().for_each(|item| field.elements.remove(item, s)),
-                v => field.values.remove(v, s),
+                v => field.remove_value(v, s),
             }
             if field.exists.is_empty() {
                 emptied.push(());
@@ -324,7 +391,7 @@ impl MetadataIndex {
                 Some(eq) => &field.exists - eq,
                 None => field.exists.clone(),
             }),
-            Test::Cmp(op, lit) => Cow::Owned(field.values.range(*op, lit)),
+            Test::Cmp(op, lit) => Cow::Owned(field.range(*op, lit)),
             Test::In { negated, set, .. } => {
                 let v = &field.values;
                 let nums = set.ints.iter().map(|&i| NumKey::new(Num::Int(i)));
@@ -371,10 +438,24 @@ impl MetadataIndex {
                 + 64
                 + f.exists.serialized_size()
                 + f.values.heap_bytes()
-                + f.elements.heap_bytes();
-            m.postings += f.values.strings.len() + f.values.nums.len() + f.elements.strings.len() + f.elements.nums.len();
+                + f.elements.heap_bytes()
+                + f.num_blocks.heap_bytes();
+            m.postings += f.values.strings.len()
+                + f.values.nums.len()
+                + f.elements.strings.len()
+                + f.elements.nums.len();
         }
         m
+    }
+}
+
+#[cfg(test)]
+impl MetadataIndex {
+    /// Checks every field's range blocks against its postings (see `blocks`).
+    pub(crate) fn check_blocks(&self) {
+        for f in self.fields.values() {
+            f.num_blocks.check(&f.values.nums);
+        }
     }
 }
 
@@ -406,5 +487,7 @@ fn walk(
     }
 }
 
+mod blocks;
+mod build;
 #[cfg(test)]
 mod tests;

@@ -28,11 +28,20 @@ pub(crate) struct SlotIndex {
 impl SlotIndex {
     /// The index of these slots (slot `s` is `slots[s]`).
     pub(super) fn build(slots: &[Slot]) -> SlotIndex {
-        let mut index = SlotIndex::default();
-        for (s, slot) in slots.iter().enumerate() {
-            index.added(s as u32, slot);
-        }
-        index
+        // What `added` does for each slot, in bulk: the metadata index is built at once (far faster
+        // than slot by slot, see `MetadataIndex::build`), the live slots come in ascending order and
+        // the expiry pairs are sorted once.
+        let kept = || slots.iter().enumerate().filter(|(_, slot)| slot.state != SlotState::Deleted);
+        let metadata = MetadataIndex::build(kept().map(|(s, slot)| (s as u32, &slot.metadata)));
+        let live = RoaringBitmap::from_sorted_iter(
+            kept().filter(|(_, slot)| slot.state == SlotState::Live).map(|(s, _)| s as u32),
+        )
+        .expect("slots in ascending order");
+        let expiry = kept()
+            .filter(|(_, slot)| slot.expires_at != 0)
+            .map(|(s, slot)| (slot.expires_at, s as u32))
+            .collect();
+        SlotIndex { metadata, live, expiry }
     }
 
     /// Slot `s` now holds `slot` (a new slot, or one loaded).

@@ -54,6 +54,7 @@ fn random_filters_give_the_evaluators_slots_through_updates_and_removals() {
             let got = index.evaluate(&f).expect("every generated path is indexed");
             let want = matching(&records, &f);
             assert_eq!(got, want, "round {round}: {text}");
+            index.check_blocks();
             for (s, m) in records.iter().enumerate() {
                 if let Some(m) = m {
                     assert_eq!(naive(&g, m), want.contains(s as u32), "{text} on {m:?}");
@@ -148,4 +149,114 @@ fn memory_grows_with_the_postings() {
     assert_eq!(m.fields, 2);
     assert_eq!(m.postings, 100 + 10_000);
     assert!(m.bytes > empty + 10_000 * 4, "{m:?}");
+}
+
+/// The bulk build gives exactly the index that inserting the records one by one gives, whatever
+/// the slot order (ascending with gaps, as a store gives them, or shuffled), with repeated list
+/// elements (`1` and `1.0` are one key), deep nesting, and then keeps working under inserts and
+/// removals.
+#[test]
+fn bulk_build_equals_inserting_one_by_one() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut records: Vec<(u32, Map<String, Value>)> = Vec::new();
+    let mut s = 0u32;
+    for _ in 0..3000 {
+        s += 1 + rng.below(3) as u32;
+        records.push((s, gen_record(&mut rng)));
+    }
+    records.push((s + 1, obj(json!({"tags": [1, 1.0, "x", "x", true, true, null, null, [1], {"a": 1}]}))));
+    records.push((s + 2, obj(json!({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}))));
+    records.push((s + 3, obj(json!({"a": 2.5, "b": -0.0, "s": 18446744073709551615u64}))));
+    let one_by_one = |records: &[(u32, Map<String, Value>)]| {
+        let mut index = MetadataIndex::new();
+        for (s, m) in records {
+            index.insert(*s, m);
+        }
+        index
+    };
+    let built = MetadataIndex::build(records.iter().map(|(s, m)| (*s, m)));
+    assert_eq!(built, one_by_one(&records));
+    built.check_blocks();
+    // Memory too, but for the range blocks (cut where the keys came in).
+    let (a, b) = (built.memory(), one_by_one(&records).memory());
+    assert_eq!((a.fields, a.postings), (b.fields, b.postings));
+
+    let mut shuffled = records.clone();
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.below(i + 1));
+    }
+    let mut built = MetadataIndex::build(shuffled.iter().map(|(s, m)| (*s, m)));
+    assert_eq!(built, one_by_one(&records));
+
+    // Maintenance on the built index: removals and re-insertions, as updates and deletes do them.
+    let mut expected = one_by_one(&records);
+    for (s, m) in records.iter().step_by(3) {
+        built.remove(*s, m);
+        expected.remove(*s, m);
+        let new = gen_record(&mut rng);
+        built.insert(*s, &new);
+        expected.insert(*s, &new);
+    }
+    assert_eq!(built, expected);
+    built.check_blocks();
+    assert_eq!(MetadataIndex::build(std::iter::empty()), MetadataIndex::new());
+}
+
+/// Numeric ranges over many distinct values (so that range blocks split, shrink and vanish), built
+/// in bulk and then maintained through inserts, value changes and removals, against a scan; keys
+/// come in below, inside and above the existing blocks, integers and fractions mixed.
+#[test]
+fn numeric_ranges_over_many_values_match_a_scan_through_writes() {
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let value = |rng: &mut Rng| -> Value {
+        let i = rng.below(4000) as i64 - 2000;
+        match rng.below(3) {
+            0 => json!(i),
+            1 => json!(i as f64 + 0.5),
+            _ => json!(i as f64),
+        }
+    };
+    let mut records: Vec<Option<Map<String, Value>>> =
+        (0..3000).map(|_| Some(obj(json!({"n": value(&mut rng)})))).collect();
+    let mut index = MetadataIndex::build(
+        records.iter().enumerate().filter_map(|(s, m)| m.as_ref().map(|m| (s as u32, m))),
+    );
+    for round in 0..30 {
+        index.check_blocks();
+        for _ in 0..20 {
+            let t = rng.below(4400) as i64 - 2200;
+            let lit = if rng.chance(50) { format!("{t}") } else { format!("{t}.5") };
+            for op in ["<", "<=", ">", ">=", "="] {
+                let f = Filter::parse(&format!("n {op} {lit}")).unwrap();
+                assert_eq!(
+                    index.evaluate(&f).unwrap(),
+                    matching(&records, &f),
+                    "round {round}: n {op} {lit}"
+                );
+            }
+        }
+        for _ in 0..300 {
+            let s = rng.below(records.len() + 50);
+            if s >= records.len() {
+                let m = obj(json!({"n": value(&mut rng)}));
+                index.insert(records.len() as u32, &m);
+                records.push(Some(m));
+            } else if let Some(old) = records[s].take() {
+                index.remove(s as u32, &old);
+                if rng.chance(70) {
+                    // Values drift to the ends over the rounds: new keys below and above every block.
+                    let m =
+                        obj(json!({"n": value(&mut rng).as_f64().unwrap() * (1.0 + round as f64 / 10.0)}));
+                    index.insert(s as u32, &m);
+                    records[s] = Some(m);
+                }
+            }
+        }
+    }
+    for (s, m) in records.iter().enumerate() {
+        if let Some(m) = m {
+            index.remove(s as u32, m);
+        }
+    }
+    assert!(index.is_empty());
 }
