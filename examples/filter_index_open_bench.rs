@@ -109,6 +109,7 @@ fn write_store(dir: &Path, n: usize) {
         records: &records,
         graph: &graph,
         next_log_generation: 1,
+        log_start: 0,
     };
     write_snapshot(dir, &contents).unwrap();
 }
