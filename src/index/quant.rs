@@ -482,6 +482,27 @@ impl Codes {
     }
 
     /// Encodes rows `len()..to` of `vectors` (nothing when `to <= len()`).
+    /// When encoding `rows` more rows would reallocate the codes, a copy of them with room for those
+    /// rows (and as much again) to install with [`Codes::install_lines`]: a writer makes the copy
+    /// holding only a shared lock, so that the exclusive lock never waits for a store's worth of
+    /// codes to be copied (128 MB at 1M x 128).
+    pub(crate) fn grown_lines(&self, rows: usize) -> Option<Vec<Line>> {
+        let need = (self.rows + rows) * (self.stride / 64);
+        if need <= self.lines.capacity() {
+            return None;
+        }
+        let mut lines = Vec::with_capacity(need.max(2 * self.lines.capacity()));
+        lines.extend_from_slice(&self.lines);
+        Some(lines)
+    }
+
+    /// Installs a copy from [`Codes::grown_lines`] (the codes must not have changed since); returns
+    /// the old lines, for the caller to free outside its locks.
+    pub(crate) fn install_lines(&mut self, lines: Vec<Line>) -> Vec<Line> {
+        assert_eq!(lines.len(), self.lines.len(), "the codes changed since they were copied");
+        std::mem::replace(&mut self.lines, lines)
+    }
+
     pub fn extend<V: VectorSource + ?Sized>(&mut self, vectors: &V, to: usize) {
         if to <= self.rows {
             return;

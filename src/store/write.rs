@@ -315,17 +315,19 @@ impl Store {
         let rows = log_ops.iter().filter(|op| matches!(op, LogOp::Upsert { .. })).count();
         let tail = inner.vectors.grown_tail(rows);
         let grown = inner.index.prepare_allocate((inner.slots.len() + rows) as u32);
+        let codes_grown = inner.codes.as_ref().and_then(|c| c.grown_lines(rows));
         drop(inner);
         // From the append on, memory must follow the log or the handle must refuse every call.
         let _guard = FailOnPanic(&self.failed);
         log.append(&log_ops)?;
         fail_point!("write::after_log_append");
-        let old_tail = {
+        let replaced = {
             let mut inner = self.inner.write();
             if dim != 0 {
                 inner.adopt_dimension(&self.path, dim);
             }
             let old_tail = tail.map(|t| inner.vectors.install_tail(t));
+            let old_codes = codes_grown.and_then(|l| inner.codes.as_mut().map(|c| c.install_lines(l)));
             for op in log_ops {
                 inner.apply(op);
             }
@@ -334,9 +336,9 @@ impl Store {
             inner.index.allocate(end, grown);
             // The codes cover every graph node before a search can meet the new ones.
             inner.sync_codes();
-            old_tail
+            (old_tail, old_codes)
         };
-        drop(old_tail);
+        drop(replaced); // the arrays the grown copies replaced, freed outside the lock
         // The graph insertion, while queries go on (they scan the nodes not linked yet exactly).
         let inner = self.inner.read();
         if inner.index.link_pending(&inner.vectors, inner.build_threads) {
