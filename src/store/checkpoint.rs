@@ -91,6 +91,20 @@ struct Frozen {
     graph: Vec<u8>,
 }
 
+impl Frozen {
+    /// The snapshot these frozen parts make.
+    fn contents(&self) -> SnapshotContents<'_> {
+        SnapshotContents {
+            generation: self.generation,
+            vectors: &self.vectors,
+            records: &self.records,
+            graph: &self.graph,
+            next_log_generation: self.log_generation,
+            log_start: self.log_start,
+        }
+    }
+}
+
 macro_rules! fail_point {
     ($name:expr) => {
         #[cfg(feature = "failpoints")]
@@ -154,17 +168,7 @@ impl Store {
             inner.freeze(log.generation(), log.len_bytes())?
         };
         fail_point!("checkpoint::write");
-        let manifest = write_snapshot(
-            &self.path,
-            &SnapshotContents {
-                generation: frozen.generation,
-                vectors: &frozen.vectors,
-                records: &frozen.records,
-                graph: &frozen.graph,
-                next_log_generation: frozen.log_generation,
-                log_start: frozen.log_start,
-            },
-        )?;
+        let manifest = write_snapshot(&self.path, &frozen.contents())?;
         drop(frozen.records);
         drop(frozen.graph);
         let dim = frozen.vectors.dim();

@@ -106,13 +106,43 @@ impl Inner {
         accept: &dyn Fn(u32) -> bool,
         stats: &mut SearchStats,
     ) -> Vec<Scored> {
-        match &self.codes {
+        let mut hits = match &self.codes {
             Some(c) if c.len() >= self.index.len() => {
                 self.index.search_codes(&self.vectors, c, query, k, ef, RERANK_FACTOR * k, accept, stats)
             }
             _ => self.index.search(&self.vectors, query, k, ef, accept, stats),
+        };
+        // A write is linking these nodes into the graph right now (see `Store::commit`): the
+        // search may or may not meet them, so they are scored exactly and merged. Here rather than
+        // in one plan, so that every graph search (unfiltered, filtered, indexed, estimated) finds
+        // an acknowledged write.
+        let (linked, n) = (self.index.linked(), self.index.len());
+        if linked < n {
+            stats.distance_calculations += (n - linked) as u64;
+            merge_unlinked(self.meta.metric, &self.vectors, linked as u32..n as u32, query, k, accept, &mut hits);
+        }
+        hits
+    }
+}
+
+/// Merges into `hits` (best first, at most `k`) the accepted slots of `slots`, scored exactly.
+fn merge_unlinked(
+    metric: crate::index::Metric,
+    vectors: &crate::storage::vectors::VectorBlock,
+    slots: std::ops::Range<u32>,
+    query: &[f32],
+    k: usize,
+    accept: &dyn Fn(u32) -> bool,
+    hits: &mut Vec<Scored>,
+) {
+    for s in slots {
+        if accept(s) && !hits.iter().any(|h| h.row == s as usize) {
+            let raw = crate::index::exact::raw_similarity(metric, query, vectors.get(s));
+            hits.push(Scored { row: s as usize, score: crate::index::exact::public_score(metric, raw) });
         }
     }
+    hits.sort();
+    hits.truncate(k);
 }
 
 #[cfg(test)]

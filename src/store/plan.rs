@@ -149,18 +149,11 @@ impl Inner {
         info.plan = self.plan(ef, filter.is_some(), || self.estimate_accepted(&accept));
         if info.plan == Plan::Graph {
             let stats = &mut info.graph;
-            let mut hits = if everything_visible {
+            let hits = if everything_visible {
                 self.graph_search(query, k, ef, &|_| true, stats)
             } else {
                 self.graph_search(query, k, ef, &accept, stats)
             };
-            let linked = self.index.linked();
-            if linked < n {
-                // A write is linking these slots into the graph right now (see `Store::commit`):
-                // the search may or may not meet them, so they are scored exactly and merged.
-                info.exact_distance_calculations += (n - linked) as u64;
-                merge_unlinked(metric, &self.vectors, linked as u32..n as u32, query, k, &accept, &mut hits);
-            }
             if hits.len() >= k {
                 return hits;
             }
@@ -251,26 +244,6 @@ impl Inner {
         let passed = (0..samples).filter(|&i| accept((i * n / samples) as u32)).count();
         passed * n / samples
     }
-}
-
-/// Merges into `hits` (best first, at most `k`) the accepted slots of `slots`, scored exactly.
-fn merge_unlinked(
-    metric: Metric,
-    vectors: &crate::storage::vectors::VectorBlock,
-    slots: std::ops::Range<u32>,
-    query: &[f32],
-    k: usize,
-    accept: &impl Fn(u32) -> bool,
-    hits: &mut Vec<Scored>,
-) {
-    for s in slots {
-        if accept(s) && !hits.iter().any(|h| h.row == s as usize) {
-            let raw = exact::raw_similarity(metric, query, vectors.get(s));
-            hits.push(Scored { row: s as usize, score: exact::public_score(metric, raw) });
-        }
-    }
-    hits.sort();
-    hits.truncate(k);
 }
 
 impl Store {

@@ -195,18 +195,7 @@ fn writes_after_the_freeze_point_replay_from_the_untrimmed_or_the_trimmed_log() 
             s.upsert(&format!("r{i}"), &vector(i, dim), None).unwrap();
         }
         s.delete("r3").unwrap();
-        let manifest = crate::storage::snapshot::write_snapshot(
-            dir.path(),
-            &crate::storage::snapshot::SnapshotContents {
-                generation: frozen.generation,
-                vectors: &frozen.vectors,
-                records: &frozen.records,
-                graph: &frozen.graph,
-                next_log_generation: frozen.log_generation,
-                log_start: frozen.log_start,
-            },
-        )
-        .unwrap();
+        let manifest = crate::storage::snapshot::write_snapshot(dir.path(), &frozen.contents()).unwrap();
         assert_eq!(manifest.slots, 50);
         assert!(manifest.log_start > crate::storage::log::HEADER_LEN);
         for entry in std::fs::read_dir(dir.path()).unwrap() {
