@@ -759,8 +759,10 @@ enum vs_status vs_store_count(const struct vs_store *store, uint64_t *live, stru
  * Writes a JSON object describing the store to `*out_json`:
  * `{"count":N,"dimension":D,"metric":"cosine"|"euclidean"|"dot","log_bytes":B,"soft_deleted":S,
  * "expired":E,"tombstones":T,"storage_bytes":Z,"replayed_frames":F,"replay_dropped_bytes":DB,
- * "replay_damaged_regions":DR,"checkpoints":CK,"checkpoint_failures":CF,"last_checkpoint_error":null|"message",
- * "maintenance":...}`: `count` live records not expired, `soft_deleted`
+ * "replay_damaged_regions":DR,"filter_index_bytes":FB,"filter_index_fields":FF,
+ * "filter_index_postings":FP,"graph_bytes":GB,"codes_bytes":CB,"vectors_bytes":VB,
+ * "vectors_heap_bytes":VH,"checkpoints":CK,"checkpoint_failures":CF,
+ * "last_checkpoint_error":null|"message","maintenance":...}`: `count` live records not expired, `soft_deleted`
  * restorable records, `expired` records past their TTL not yet removed by
  * `vs_store_expire_ttl_records`, `tombstones` slots of replaced or deleted records held until
  * compaction, `storage_bytes` bytes on disk (log, snapshot, description file), `replayed_frames`
