@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::distance::{dot, l2_squared};
+use crate::index::quant::{code_level, dot_u8_i8, Codes};
 use crate::index::Metric;
 
 /// A scored row: `row` indexes the block, `score` is "higher is more similar".
@@ -152,6 +153,78 @@ pub fn top_k_listed<V: super::hnsw::VectorSource>(
     }
     let mut hits = heap.into_vec();
     hits.sort();
+    hits.iter_mut().for_each(|h| h.score = public_score(metric, h.score));
+    hits
+}
+
+/// A slot ranked by its code distance (lower is closer): the heap's top is the farthest kept.
+#[derive(Clone, Copy, PartialEq)]
+struct CodeHit {
+    dist: f32,
+    slot: u32,
+}
+impl Eq for CodeHit {}
+impl Ord for CodeHit {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.dist.total_cmp(&other.dist).then(self.slot.cmp(&other.slot))
+    }
+}
+impl PartialOrd for CodeHit {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// [`top_k_listed`] ranking the slots on their int8 `codes` (which must cover every slot listed)
+/// and re-ranking the best `rerank` (at least `k`) with exact distances on `vectors`, so every
+/// returned score is exact and only the choice of the candidates is approximate. At 384 dimensions
+/// a code row is a quarter of the float row's bytes: a scan of a few thousand matching slots reads
+/// far fewer cache lines (the float scan is bound by memory, not by arithmetic).
+pub fn top_k_listed_codes<V: super::hnsw::VectorSource>(
+    metric: Metric,
+    vectors: &V,
+    codes: &Codes,
+    slots: &[u32],
+    query: &[f32],
+    k: usize,
+    rerank: usize,
+) -> Vec<Scored> {
+    if k == 0 || slots.is_empty() {
+        return Vec::new();
+    }
+    let keep = rerank.max(k);
+    let level = code_level();
+    let qc = codes.query(query);
+    let stride = codes.stride();
+    for &s in slots.iter().take(PREFETCH_AHEAD) {
+        prefetch(codes.row(s).as_ptr(), stride);
+    }
+    let mut heap: BinaryHeap<CodeHit> = BinaryHeap::with_capacity(keep + 1);
+    for (i, &slot) in slots.iter().enumerate() {
+        if let Some(&ahead) = slots.get(i + PREFETCH_AHEAD) {
+            prefetch(codes.row(ahead).as_ptr(), stride);
+        }
+        let row = codes.row(slot);
+        let hit = CodeHit { dist: qc.distance(dot_u8_i8(level, row, qc.bytes()), row), slot };
+        if heap.len() == keep {
+            if hit >= *heap.peek().expect("heap holds keep items") {
+                continue;
+            }
+            heap.pop();
+        }
+        heap.push(hit);
+    }
+    let candidates = heap.into_vec();
+    let bytes = std::mem::size_of_val(query);
+    for c in &candidates {
+        prefetch(vectors.vector(c.slot).as_ptr() as *const u8, bytes);
+    }
+    let mut hits: Vec<Scored> = candidates
+        .iter()
+        .map(|c| Scored { row: c.slot as usize, score: raw_similarity(metric, query, vectors.vector(c.slot)) })
+        .collect();
+    hits.sort();
+    hits.truncate(k);
     hits.iter_mut().for_each(|h| h.score = public_score(metric, h.score));
     hits
 }

@@ -155,6 +155,9 @@ pub(crate) struct Calibration {
     /// slot and its metadata, which are not in the cache.
     record_touch_ns: f64,
     exact_ns_per_distance: f64,
+    /// The scan of the slots a metadata index matched, per slot (on the codes when the store keeps
+    /// them: `Inner::scan_listed`).
+    listed_ns_per_slot: f64,
     hit_ns: f64,
     took_ms: f64,
     measured_at: Instant,
@@ -209,6 +212,7 @@ impl Calibration {
             graph_ns_per_distance: 0.0,
             record_touch_ns: 0.0,
             exact_ns_per_distance: 0.0,
+            listed_ns_per_slot: 0.0,
             hit_ns: 0.0,
             took_ms: 0.0,
             measured_at: start,
@@ -301,6 +305,19 @@ impl Calibration {
                 })
                 .collect();
             c.exact_ns_per_distance = median(&mut per_row);
+            // The matching slots of a filter are spread over the store: every 4th slot, each pass
+            // on slots the others did not touch.
+            let listed_len = (n / 12).clamp(1, EXACT_CHUNK);
+            let mut per_slot: Vec<f64> = (0..3u32)
+                .map(|pass| {
+                    let listed: Vec<u32> =
+                        (0..listed_len as u32).map(|i| (i * 12 + pass * 4).min(n as u32 - 1)).collect();
+                    let t = Instant::now();
+                    std::hint::black_box(inner.scan_listed(inner.index.metric(), &query, 10, &listed));
+                    t.elapsed().as_nanos() as f64 / listed_len as f64
+                })
+                .collect();
+            c.listed_ns_per_slot = median(&mut per_slot);
             let count = n.min(10);
             let t = Instant::now();
             for i in 0..count {
@@ -465,7 +482,7 @@ impl Store {
             Plan::ExactScan if indexed.is_some() => {
                 // Only the matching slots are scored: one distance each, their vectors prefetched.
                 est.estimated_distance_calculations = accepted as u64;
-                ns += accepted as f64 * cal.exact_ns_per_distance;
+                ns += accepted as f64 * cal.listed_ns_per_slot;
                 est.plan_reason = if n <= super::EXACT_SCAN_MAX_SLOTS {
                     format!(
                         "exact scan of the {accepted} records the metadata index matched: the store has {n} slots \
@@ -479,10 +496,10 @@ impl Store {
                     )
                 } else {
                     format!(
-                        "exact scan of the {accepted} records the metadata index matched ({}): scoring them \
-                         costs less than the graph search at ef = {ef} (matches^2 < {} x ef x 2M x slots)",
+                        "exact scan of the {accepted} records the metadata index matched ({}){}: scoring them \
+                         costs less than the graph search at ef = {ef}",
                         pct(p),
-                        super::INDEXED_SCAN_FACTOR,
+                        if inner.codes.is_some() { ", ranked on their int8 codes and re-ranked exactly" } else { "" },
                     )
                 };
                 if n > super::EXACT_SCAN_MAX_SLOTS && p < 0.5 {

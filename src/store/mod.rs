@@ -51,7 +51,7 @@ use options::{Metric, MAX_DIMENSION};
 pub use plan::Plan;
 pub(crate) use plan::SearchInfo;
 use plan::{
-    check_ef_search, check_k, EXACT_SCAN_MAX_SLOTS, INDEXED_SCAN_FACTOR, SELECTIVE_FACTOR, SELECTIVITY_SAMPLES,
+    check_ef_search, check_k, EXACT_SCAN_MAX_SLOTS, SELECTIVE_FACTOR, SELECTIVITY_SAMPLES,
 };
 use record::{check_finite, check_id, Hit, Record};
 pub(crate) use slots::{Slot, SlotState};

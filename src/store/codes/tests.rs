@@ -186,3 +186,51 @@ fn the_option_decides_whether_codes_are_kept() {
     let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Int8)).unwrap();
     check_codes(&s);
 }
+
+/// A filter the metadata index answers and the planner scans: the matching slots are ranked on
+/// their codes and re-ranked exactly, so every score is the exact one and the recall against the
+/// brute-force filtered top-10 stays at that of an exact scan (measured 1.000 on glove50 and
+/// wnminilm; 1.000 here on clustered data for every metric, 0.97-0.99 if only k were re-ranked).
+#[test]
+fn indexed_scans_rank_on_codes_and_return_exact_scores() {
+    for metric in [Metric::Cosine, Metric::Euclidean, Metric::Dot] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+        let n = 6000;
+        let data = vectors(n, 11, 1.0);
+        let ids: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
+        let metas: Vec<String> = (0..n).map(|i| format!(r#"{{"t":{}}}"#, i % 20)).collect();
+        let recs: Vec<NewRecord> = (0..n)
+            .map(|i| NewRecord { id: &ids[i], vector: &data[i * DIM..(i + 1) * DIM], metadata: Some(&metas[i]) })
+            .collect();
+        s.upsert_many(&recs).unwrap();
+        // Normalised as the store keeps them, for the brute force.
+        let stored: Vec<f32> = {
+            let inner = s.inner.read();
+            (0..n as u32).flat_map(|r| inner.vectors.get(r).to_vec()).collect()
+        };
+        let queries = vectors(50, 12, 1.0);
+        let mut found = 0usize;
+        for q in queries.chunks_exact(DIM) {
+            let query = Query { vector: q, k: 10, filter: Some("t = 3"), ef_search: 64 };
+            let hits = s.query_explain(&query).unwrap();
+            let stats = hits[0].explanation.graph_stats;
+            assert_eq!(stats.plan, crate::store::Plan::ExactScan, "{metric:?}: 300 of 6000 match");
+            assert_eq!(stats.exact_scan_distance_calculations, 300);
+            let mut qn = q.to_vec();
+            if metric == Metric::Cosine {
+                crate::index::distance::normalize(&mut qn);
+            }
+            let want = top_k(metric, &stored, DIM, &qn, 10, |r| r % 20 == 3);
+            for h in &hits {
+                let row: usize = h.id[1..].parse().unwrap();
+                assert_eq!(row % 20, 3, "{metric:?}: {} does not pass", h.id);
+                let exact = public_score(metric, raw_similarity(metric, &qn, &stored[row * DIM..(row + 1) * DIM]));
+                assert!((h.score - exact).abs() <= 1e-5 * exact.abs().max(1.0), "{metric:?}: score {} not exact {exact}", h.score);
+            }
+            found += hits.iter().filter(|h| want.iter().any(|w| format!("v{}", w.row) == h.id)).count();
+        }
+        let recall = found as f64 / (10 * queries.len() / DIM) as f64;
+        assert!(recall >= 0.99, "{metric:?}: recall {recall}");
+    }
+}
