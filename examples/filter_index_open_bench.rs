@@ -108,6 +108,7 @@ fn write_store(dir: &Path, n: usize) {
         vectors: &vectors,
         records: &records,
         graph: &graph,
+        codes: None,
         next_log_generation: 1,
         log_start: 0,
     };

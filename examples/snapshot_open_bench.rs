@@ -87,6 +87,7 @@ fn write(dir: &Path, rows: usize, dim: usize, graph_bytes: usize) {
         vectors: &vectors,
         records: &records,
         graph: &graph,
+        codes: None,
         next_log_generation: 1,
         log_start: 0,
     };

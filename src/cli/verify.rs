@@ -15,10 +15,11 @@ use serde_json::json;
 use super::anatomy::{Anatomy, LogPairing, VectorSource};
 use super::{print_json, table, CliError, CliResult, Ctx, MetricArg};
 use crate::index::hnsw::Hnsw;
+use crate::index::quant::Codes;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{LogOp, LOG_FILE};
 use crate::storage::snapshot::{
-    read_graph_file, read_records_file, FileKind, Manifest, SlotRecord, MANIFEST_FILE,
+    read_codes_file, read_graph_file, read_records_file, FileKind, Manifest, SlotRecord, MANIFEST_FILE,
 };
 use crate::storage::vectors::VectorBlock;
 use crate::store::meta::META_FILE;
@@ -414,6 +415,32 @@ fn check_snapshot(
                                 g.level_sizes().len()
                             ),
                         );
+                    }
+                }
+            }
+        }
+    }
+    // Codes (when the snapshot has them): checksum, ranges, one row per slot.
+    if let Some(entry) = &m.codes {
+        let name = entry.name.as_str();
+        match read_codes_file(&m.file_path(dir, FileKind::Codes)) {
+            Err(e) => r.bad_err(name, None, &e),
+            Ok((payload, crc, rows)) => {
+                r.bytes_read += entry.bytes;
+                if crc != entry.crc32 {
+                    r.bad(name, Some(12), format!("checksum {crc:08x} differs from the manifest's {:08x}", entry.crc32));
+                } else if rows != m.slots {
+                    r.bad(name, Some(16), format!("the codes have {rows} rows, the snapshot {} slots", m.slots));
+                } else {
+                    match metric.map(|mt| Codes::from_bytes(&payload, mt)) {
+                        Some(Err(e)) => r.bad(name, Some(32), e),
+                        Some(Ok(c)) if c.len() as u64 != m.slots || c.dim() != m.dimension => r.bad(
+                            name,
+                            Some(32),
+                            format!("the codes are {} rows of dimension {}, the snapshot {} of {}", c.len(), c.dim(), m.slots, m.dimension),
+                        ),
+                        Some(Ok(c)) => r.ok(name, format!("format 1, {} int8 rows of {} bytes, checksum ok, ranges valid", c.len(), c.stride())),
+                        None => r.ok(name, format!("format 1, {rows} rows, checksum ok (the metric is unknown: ranges not decoded)")),
                     }
                 }
             }

@@ -535,6 +535,65 @@ impl Codes {
         self.rows = to;
     }
 
+    /// The codes of rows `0..rows` (at most `len()`), serialised for a snapshot's codes file: the
+    /// ranges ([`Quantizer::to_bytes`], with its own crc) behind their u32 length, then metric code
+    /// u32, stride u32, rows u64, the drift counters (encoded, clipped) u64, then `rows * stride`
+    /// code bytes; little-endian. The file around it carries the version and a crc of all of it.
+    pub fn to_bytes(&self, rows: usize) -> Vec<u8> {
+        let rows = rows.min(self.rows);
+        let q = self.q.to_bytes();
+        let mut b = Vec::with_capacity(4 + q.len() + 32 + rows * self.stride);
+        b.extend_from_slice(&(q.len() as u32).to_le_bytes());
+        b.extend_from_slice(&q);
+        b.extend_from_slice(&self.metric.code().to_le_bytes());
+        b.extend_from_slice(&(self.stride as u32).to_le_bytes());
+        b.extend_from_slice(&(rows as u64).to_le_bytes());
+        b.extend_from_slice(&self.encoded.to_le_bytes());
+        b.extend_from_slice(&self.clipped.to_le_bytes());
+        b.extend_from_slice(&line_bytes(&self.lines)[..rows * self.stride]);
+        b
+    }
+
+    /// Reads [`Codes::to_bytes`]; any damage or disagreement (metric, a stride that is not the one
+    /// of this dimension and metric, a length that is not `rows * stride`) is `Err`. The length is
+    /// checked before anything is allocated.
+    pub fn from_bytes(b: &[u8], metric: Metric) -> Result<Codes, String> {
+        let mut r = b;
+        let mut take = |n: usize| -> Result<&[u8], String> {
+            if r.len() < n {
+                return Err("codes data is truncated".into());
+            }
+            let (head, rest) = r.split_at(n);
+            r = rest;
+            Ok(head)
+        };
+        let u32_at = |x: &[u8]| u32::from_le_bytes(x.try_into().expect("4 bytes"));
+        let u64_at = |x: &[u8]| u64::from_le_bytes(x.try_into().expect("8 bytes"));
+        let qlen = u32_at(take(4)?) as usize;
+        let q = Quantizer::from_bytes(take(qlen)?)?;
+        let code = u32_at(take(4)?);
+        if Metric::from_code(code) != Some(metric) {
+            return Err(format!("codes were made for metric code {code}, the store is {}", metric.name()));
+        }
+        let stride = u32_at(take(4)?) as usize;
+        let rows = u64_at(take(8)?);
+        let encoded = u64_at(take(8)?);
+        let clipped = u64_at(take(8)?);
+        let mut c = Codes::new(q, metric);
+        if stride != c.stride {
+            return Err(format!("codes rows are {stride} bytes, this dimension and metric make {}", c.stride));
+        }
+        if rows.checked_mul(stride as u64) != Some(r.len() as u64) {
+            return Err(format!("codes data holds {} bytes for {rows} rows of {stride}", r.len()));
+        }
+        let rows = rows as usize;
+        c.lines = r.chunks_exact(64).map(|l| Line(l.try_into().expect("64 bytes"))).collect();
+        c.rows = rows;
+        c.encoded = encoded;
+        c.clipped = clipped;
+        Ok(c)
+    }
+
     /// Keeps only the rows `keep` (ascending old row numbers), renumbered densely: what compaction
     /// does to the vectors. The ranges and the drift counters stay.
     pub fn retain(&self, keep: &[u32]) -> Codes {

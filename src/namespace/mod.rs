@@ -155,6 +155,9 @@ pub struct Namespace {
 struct OpenStores {
     max: AtomicUsize,
     list: Mutex<Vec<Weak<Namespace>>>,
+    /// Set when a trim left more than `max` open because calls were using the others: the next
+    /// call to end trims again, so the bound holds again once those calls are over.
+    over: AtomicBool,
 }
 
 impl OpenStores {
@@ -166,6 +169,7 @@ impl OpenStores {
             let mut list = self.list.lock();
             list.retain(|w| w.upgrade().is_some_and(|ns| ns.is_open.load(Ordering::Relaxed)));
             if list.len() <= max {
+                self.over.store(false, Ordering::Relaxed);
                 return;
             }
             list.iter()
@@ -184,6 +188,7 @@ impl OpenStores {
                 excess -= 1;
             }
         }
+        self.over.store(excess > 0, Ordering::Relaxed);
     }
 
     fn count(&self) -> usize {
@@ -353,6 +358,9 @@ impl Namespace {
         let refused = matches!(&result, Err(e) if e.code == Code::QuotaExceeded);
         self.count(kind, refused);
         self.last_activity.store(now_unix_nanos(), Ordering::Relaxed);
+        if self.open_stores.over.load(Ordering::Relaxed) {
+            self.open_stores.trim(None);
+        }
         result
     }
 
@@ -494,6 +502,7 @@ impl NamespaceManager {
         let open_stores = Arc::new(OpenStores {
             max: AtomicUsize::new(DEFAULT_MAX_OPEN_STORES),
             list: Mutex::new(Vec::new()),
+            over: AtomicBool::new(false),
         });
         let entries = records
             .into_iter()

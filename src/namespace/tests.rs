@@ -525,10 +525,16 @@ fn idle_stores_past_the_limit_are_closed_and_reopen_on_use() {
     let a = m.namespace("n1").unwrap();
     let b = m.namespace("n2").unwrap();
     a.call(RequestKind::Read, |sa| {
-        let n = b.call(RequestKind::Read, |sb| Ok(sb.count())).unwrap();
+        let n = b.call(RequestKind::Read, |sb| {
+            assert_eq!(m.open_stores(), 2, "both in use: over the limit rather than closed under a call");
+            Ok(sb.count())
+        })
+        .unwrap();
         assert_eq!(n, 1);
         assert_eq!(sa.count(), 1); // still open and usable
-        assert_eq!(m.open_stores(), 2);
+        // Once b's call is over the limit holds again: b (idle) was closed, a (in use) was not.
+        assert_eq!(m.open_stores(), 1);
+        assert!(a.is_open.load(Ordering::Relaxed) && !b.is_open.load(Ordering::Relaxed));
         Ok(())
     })
     .unwrap();

@@ -7,15 +7,17 @@
 //! snap-00000G.vectors     the vector of every slot            (format: super::vectors)
 //! snap-00000G.records     id, metadata, state, expiry of every slot
 //! snap-00000G.graph       the serialised index graph (opaque bytes, may be empty)
+//! snap-00000G.codes       optional: the int8 codes of every slot (`Codes::to_bytes`), so that an
+//!                         open does not re-encode every vector
 //! vecstore.snapshot.json  the manifest: the commit point
 //! ```
 //!
 //! Records and graph files share one layout (integers little-endian):
 //! ```text
-//! offset  0: magic "VSREC\0\0\0" or "VSGRAPH\0"
+//! offset  0: magic "VSREC\0\0\0", "VSGRAPH\0" or "VSCODES\0"
 //! offset  8: format version u32 (1)
 //! offset 12: crc32 (IEEE) of the payload u32
-//! offset 16: count u64 (records: number of records; graph: payload length)
+//! offset 16: count u64 (records: number of records; graph: payload length; codes: rows)
 //! offset 24: payload length u64 (must be the file length - 32)
 //! offset 32: payload (records: bincode 1, fixed-int, of Vec<SlotRecord>; graph: the bytes)
 //! ```
@@ -67,12 +69,15 @@ use super::vectors::{write_vectors_file, VectorBlock, WrittenFile};
 use crate::error::{Error, Result};
 
 pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
-/// Version 2 added `log_start`; version 1 manifests (no `log_start`: 0) are still read.
-pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 2;
+/// Version 2 added `log_start`, version 3 the optional `codes` file; versions 1 (no `log_start`: 0)
+/// and 2 (no codes) are still read.
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 3;
 pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
 pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
 pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
 pub(crate) const GRAPH_FORMAT_VERSION: u32 = 1;
+pub(crate) const CODES_MAGIC: &[u8; 8] = b"VSCODES\0";
+pub(crate) const CODES_FORMAT_VERSION: u32 = 1;
 const BLOB_HEADER_LEN: usize = 32;
 const TMP_SUFFIX: &str = ".tmp";
 
@@ -99,22 +104,26 @@ impl SlotRecord {
     pub const SOFT_DELETED: u8 = 2;
 }
 
-/// The three files of a snapshot.
+/// The files of a snapshot: three in every snapshot, the codes when the store keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Vectors,
     Records,
     Graph,
+    Codes,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 3] = [FileKind::Vectors, FileKind::Records, FileKind::Graph];
+    pub const ALL: [FileKind; 4] = [FileKind::Vectors, FileKind::Records, FileKind::Graph, FileKind::Codes];
+    /// The files every snapshot has.
+    pub const REQUIRED: [FileKind; 3] = [FileKind::Vectors, FileKind::Records, FileKind::Graph];
 
     pub fn extension(self) -> &'static str {
         match self {
             FileKind::Vectors => "vectors",
             FileKind::Records => "records",
             FileKind::Graph => "graph",
+            FileKind::Codes => "codes",
         }
     }
 }
@@ -172,6 +181,10 @@ pub struct Manifest {
     pub vectors: FileEntry,
     pub records: FileEntry,
     pub graph: FileEntry,
+    /// The int8 codes (format version 3); absent in older manifests and in snapshots of stores
+    /// without codes, which then encode them at open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codes: Option<FileEntry>,
     /// crc32 of the compact JSON of this manifest with `checksum` = 0.
     pub checksum: u32,
 }
@@ -181,12 +194,24 @@ fn is_zero(x: &u64) -> bool {
 }
 
 impl Manifest {
-    pub fn entry(&self, kind: FileKind) -> &FileEntry {
+    /// The entry of one file; `None` for the codes of a snapshot that has none.
+    pub fn entry(&self, kind: FileKind) -> Option<&FileEntry> {
         match kind {
-            FileKind::Vectors => &self.vectors,
-            FileKind::Records => &self.records,
-            FileKind::Graph => &self.graph,
+            FileKind::Vectors => Some(&self.vectors),
+            FileKind::Records => Some(&self.records),
+            FileKind::Graph => Some(&self.graph),
+            FileKind::Codes => self.codes.as_ref(),
         }
+    }
+
+    /// The files this snapshot has, with their entries.
+    pub fn files(&self) -> impl Iterator<Item = (FileKind, &FileEntry)> {
+        FileKind::ALL.into_iter().filter_map(|k| self.entry(k).map(|e| (k, e)))
+    }
+
+    /// Bytes of this snapshot's files (the manifest aside).
+    pub fn data_bytes(&self) -> u64 {
+        self.files().map(|(_, e)| e.bytes).sum()
     }
 
     /// Where one of this snapshot's files is, in store directory `dir`.
@@ -212,6 +237,9 @@ pub struct SnapshotContents<'a> {
     pub records: &'a [SlotRecord],
     /// The index's serialised graph (may be empty).
     pub graph: &'a [u8],
+    /// The int8 codes of every slot (`Codes::to_bytes` of `records.len()` rows, `rows` of them),
+    /// when the store keeps them.
+    pub codes: Option<(&'a [u8], u64)>,
     /// The generation of the log that follows this snapshot: the current log's + 1 when the log is
     /// reset after it (compaction), the current log's when `log_start` says where in it the
     /// snapshot stops (a checkpoint).
@@ -230,9 +258,12 @@ pub struct LoadedSnapshot {
     pub log_generation: u32,
     /// All rows mapped from the vectors file (none in the tail).
     pub vectors: VectorBlock,
-    pub records: Vec<SlotRecord>,
+    /// Every slot's record, checked, read from the mapped file.
+    pub records: Records,
     /// The graph file's payload (mapped; see [`Payload`]).
     pub graph: Payload,
+    /// The codes file's payload, when the snapshot has one; its row count is the slot count.
+    pub codes: Option<Payload>,
     pub manifest: Manifest,
 }
 
@@ -290,8 +321,11 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         }
     }
 
-    let finals: Vec<PathBuf> =
-        FileKind::ALL.iter().map(|&k| dir.join(snapshot_file_name(c.generation, k))).collect();
+    if let Some((_, rows)) = c.codes.filter(|&(_, rows)| rows != c.records.len() as u64) {
+        return Err(Error::invalid(format!("snapshot has codes of {rows} rows for {} slots", c.records.len())));
+    }
+    let kinds: &[FileKind] = if c.codes.is_some() { &FileKind::ALL } else { &FileKind::REQUIRED };
+    let finals: Vec<PathBuf> = kinds.iter().map(|&k| dir.join(snapshot_file_name(c.generation, k))).collect();
     let written = write_data_files(dir, c, &finals, stop);
     let written = match written {
         Ok(Some(w)) => w,
@@ -324,6 +358,7 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         vectors: entry(FileKind::Vectors, &written[0]),
         records: entry(FileKind::Records, &written[1]),
         graph: entry(FileKind::Graph, &written[2]),
+        codes: written.get(3).map(|w| entry(FileKind::Codes, w)),
         checksum: 0,
     };
     manifest.checksum = manifest.compute_checksum();
@@ -351,7 +386,7 @@ fn write_data_files(
     c: &SnapshotContents<'_>,
     finals: &[PathBuf],
     stop: StopAfter,
-) -> Result<Option<[WrittenFile; 3]>> {
+) -> Result<Option<Vec<WrittenFile>>> {
     let tmps: Vec<PathBuf> = finals.iter().map(|f| tmp_path(f)).collect();
     let vectors = write_vectors_file(&tmps[0], c.vectors.dim(), c.vectors.rows())?;
     let records =
@@ -364,6 +399,10 @@ fn write_data_files(
     let graph = write_blob_file(&tmps[2], GRAPH_MAGIC, GRAPH_FORMAT_VERSION, c.graph.len() as u64, |w| {
         w.write_all(c.graph)
     })?;
+    let mut written = vec![vectors, records, graph];
+    if let Some((codes, rows)) = c.codes {
+        written.push(write_blob_file(&tmps[3], CODES_MAGIC, CODES_FORMAT_VERSION, rows, |w| w.write_all(codes))?);
+    }
     if stop == StopAfter::TempFiles {
         return Ok(None);
     }
@@ -371,7 +410,7 @@ fn write_data_files(
         super::fsutil::rename(tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
     }
     sync_dir(dir)?;
-    Ok(Some([vectors, records, graph]))
+    Ok(Some(written))
 }
 
 fn bincode_options() -> impl bincode::Options {
@@ -510,12 +549,99 @@ fn read_blob_file(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Res
 /// The smallest bincode encoding of a `SlotRecord`: two empty strings (8-byte lengths), u8, u64.
 const MIN_RECORD_BYTES: u64 = 8 + 8 + 1 + 8;
 
-/// Decodes a records payload (bincode of `Vec<SlotRecord>`) holding `count` records.
-///
-/// Decoded record by record into a vector allocated once: `count` is first checked against what the
-/// payload can hold, so the allocation is bounded by the file's size, and the vector never regrows
-/// (a plain `deserialize` grows it from a small "cautious" capacity, copying it again and again).
-fn decode_records(path: &Path, payload: &[u8], count: u64) -> Result<Vec<SlotRecord>> {
+/// One record of a records payload, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub id: &'a str,
+    /// Canonical JSON text.
+    pub metadata: &'a str,
+    pub state: u8,
+    pub expires_at: u64,
+}
+
+impl RecordRef<'_> {
+    pub fn to_record(self) -> SlotRecord {
+        SlotRecord {
+            id: self.id.to_string(),
+            metadata: self.metadata.to_string(),
+            state: self.state,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Reads the record at `*pos` of a records payload (bincode 1, fixed-width integers: u64 length and
+/// bytes of the id, the same of the metadata, u8 state, u64 expiry) and moves `*pos` past it. By
+/// hand rather than through serde: no allocation at all, where serde made two strings per record
+/// (1M records: 2M allocations, the largest part of decoding them when a store opens).
+fn next_record<'a>(payload: &'a [u8], pos: &mut usize) -> std::result::Result<RecordRef<'a>, String> {
+    fn take<'a>(p: &'a [u8], pos: &mut usize, n: u64) -> std::result::Result<&'a [u8], String> {
+        let end = (*pos as u64).checked_add(n).filter(|&e| e <= p.len() as u64).ok_or_else(|| {
+            format!("{n} bytes wanted at byte {}, the payload has {}", *pos, p.len())
+        })? as usize;
+        let bytes = &p[*pos..end];
+        *pos = end;
+        Ok(bytes)
+    }
+    fn u64_at(p: &[u8], pos: &mut usize) -> std::result::Result<u64, String> {
+        Ok(u64::from_le_bytes(take(p, pos, 8)?.try_into().expect("8 bytes")))
+    }
+    let mut text = |what: &str| -> std::result::Result<&'a str, String> {
+        let len = u64_at(payload, pos)?;
+        std::str::from_utf8(take(payload, pos, len)?).map_err(|e| format!("the {what} is not UTF-8: {e}"))
+    };
+    let id = text("id")?;
+    let metadata = text("metadata")?;
+    let state = take(payload, pos, 1)?[0];
+    let expires_at = u64_at(payload, pos)?;
+    Ok(RecordRef { id, metadata, state, expires_at })
+}
+
+/// The records of a loaded snapshot, checked when loaded (every record decodes, every state is
+/// known, nothing is left over) and read from the mapped file without a copy: the store makes its
+/// slots straight from them.
+pub struct Records {
+    payload: Payload,
+    count: usize,
+}
+
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Records({} records)", self.count)
+    }
+}
+
+impl Records {
+    /// Checks a records payload holding `count` records (see [`check_records`]).
+    fn new(path: &Path, payload: Payload, count: u64) -> Result<Records> {
+        let count = check_records(path, &payload, count)?;
+        Ok(Records { payload, count })
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The records in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = RecordRef<'_>> + '_ {
+        let mut pos = 8;
+        (0..self.count).map(move |_| next_record(&self.payload, &mut pos).expect("checked when loaded"))
+    }
+
+    pub fn to_vec(&self) -> Vec<SlotRecord> {
+        self.iter().map(RecordRef::to_record).collect()
+    }
+}
+
+/// Checks a records payload holding `count` records: its length prefix, every record decoding
+/// (lengths within the payload, UTF-8 text, a known state) and no byte left after the last.
+/// Returns the count. `count` is checked against what the payload can hold before anything is
+/// sized by it.
+fn check_records(path: &Path, payload: &[u8], count: u64) -> Result<usize> {
     let corrupt = |what: String| Error::corrupt(path, what);
     let prefix = payload.get(..8).ok_or_else(|| corrupt("records do not decode: no length".into()))?;
     let len = u64::from_le_bytes(prefix.try_into().unwrap());
@@ -528,24 +654,30 @@ fn decode_records(path: &Path, payload: &[u8], count: u64) -> Result<Vec<SlotRec
             payload.len()
         )));
     }
-    let options = bincode_options().with_limit(payload.len() as u64);
-    let mut de = bincode::Deserializer::from_slice(&payload[8..], options);
-    let mut records = Vec::with_capacity(count as usize);
-    let mut consumed: u64 = 8;
+    let mut pos = 8;
     for i in 0..count {
-        let r = SlotRecord::deserialize(&mut de)
+        let r = next_record(payload, &mut pos)
             .map_err(|e| corrupt(format!("records do not decode (record {i}): {e}")))?;
-        consumed += MIN_RECORD_BYTES + r.id.len() as u64 + r.metadata.len() as u64;
-        records.push(r);
+        if r.state > SlotRecord::SOFT_DELETED {
+            return Err(corrupt(format!("slot {i} has unknown state {}", r.state)));
+        }
     }
     // Everything must have been consumed: trailing bytes mean the count or the encoding is wrong.
-    if consumed != payload.len() as u64 {
+    if pos != payload.len() {
         return Err(corrupt(format!(
             "records do not decode: {} bytes left after the last record",
-            payload.len() as u64 - consumed
+            payload.len() - pos
         )));
     }
-    Ok(records)
+    Ok(count as usize)
+}
+
+/// Decodes a records payload (bincode of `Vec<SlotRecord>`) holding `count` records, checked as
+/// [`check_records`] checks it.
+fn decode_records(path: &Path, payload: &[u8], count: u64) -> Result<Vec<SlotRecord>> {
+    let count = check_records(path, payload, count)?;
+    let mut pos = 8;
+    Ok((0..count).map(|_| next_record(payload, &mut pos).expect("checked").to_record()).collect())
 }
 
 /// A file the manifest names must exist: its absence is damage, not an I/O hiccup.
@@ -570,7 +702,7 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     let value: serde_json::Value =
         serde_json::from_slice(&text).map_err(|e| Error::corrupt(&path, format!("not valid JSON: {e}")))?;
     let version = value.get("format_version").and_then(|v| v.as_u64());
-    if !matches!(version, Some(v) if v == 1 || v == MANIFEST_FORMAT_VERSION as u64) {
+    if !matches!(version, Some(v) if (1..=MANIFEST_FORMAT_VERSION as u64).contains(&v)) {
         let found = version.map_or_else(|| "missing".to_string(), |v| v.to_string());
         return Err(Error::corrupt(
             &path,
@@ -591,12 +723,12 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     }
     // File names are derived, never trusted: a damaged or hostile name must not point outside the
     // store directory.
-    for kind in FileKind::ALL {
+    for (kind, entry) in manifest.files() {
         let want = snapshot_file_name(manifest.generation, kind);
-        if manifest.entry(kind).name != want {
+        if entry.name != want {
             return Err(Error::corrupt(
                 &path,
-                format!("manifest names file {:?} where {want:?} was expected", manifest.entry(kind).name),
+                format!("manifest names file {:?} where {want:?} was expected", entry.name),
             ));
         }
     }
@@ -640,9 +772,8 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
         ));
     }
     // Cheap checks of every file against the manifest before reading any of them.
-    for kind in FileKind::ALL {
+    for (kind, entry) in manifest.files() {
         let path = manifest.file_path(dir, kind);
-        let entry = manifest.entry(kind);
         let len = std::fs::metadata(&path).map_err(|e| open_error(&path, e))?.len();
         if len != entry.bytes {
             return Err(Error::corrupt(
@@ -678,10 +809,7 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
             format!("records file has {} records, the snapshot has {} slots", blob.count, manifest.slots),
         ));
     }
-    let records = decode_records(&records_path, &blob.payload, blob.count)?;
-    if let Some(why) = unknown_state(&records) {
-        return Err(Error::corrupt(&records_path, why));
-    }
+    let records = Records::new(&records_path, blob.payload, blob.count)?;
 
     let graph_path = manifest.file_path(dir, FileKind::Graph);
     let blob = read_blob_file(&graph_path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, "graph")?;
@@ -695,13 +823,34 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
         ));
     }
 
+    let graph = blob.payload;
+
+    let codes = match &manifest.codes {
+        None => None,
+        Some(entry) => {
+            let path = manifest.file_path(dir, FileKind::Codes);
+            let blob = read_blob_file(&path, CODES_MAGIC, CODES_FORMAT_VERSION, "codes")?;
+            if blob.crc != entry.crc32 {
+                return Err(crc_mismatch(&path, blob.crc, entry.crc32));
+            }
+            if blob.count != manifest.slots {
+                return Err(Error::corrupt(
+                    &path,
+                    format!("codes file has {} rows, the snapshot has {} slots", blob.count, manifest.slots),
+                ));
+            }
+            Some(blob.payload)
+        }
+    };
+
     Ok(Some(LoadedSnapshot {
         generation: manifest.generation,
         dimension: dim,
         log_generation: manifest.log_generation,
         vectors,
         records,
-        graph: blob.payload,
+        graph,
+        codes,
         manifest,
     }))
 }
@@ -746,9 +895,6 @@ pub fn read_snapshot(dir: &Path) -> Result<Option<LoadedSnapshot>> {
 pub fn read_records_file(path: &Path) -> Result<(Vec<SlotRecord>, u32)> {
     let blob = read_blob_file(path, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, "records")?;
     let records = decode_records(path, &blob.payload, blob.count)?;
-    if let Some((slot, r)) = records.iter().enumerate().find(|(_, r)| r.state > SlotRecord::SOFT_DELETED) {
-        return Err(Error::corrupt(path, format!("slot {slot} has unknown state {}", r.state)));
-    }
     Ok((records, blob.crc))
 }
 
@@ -763,6 +909,13 @@ pub fn read_graph_file(path: &Path) -> Result<(Payload, u32)> {
         ));
     }
     Ok((blob.payload, blob.crc))
+}
+
+/// Reads and checks one codes file (magic, version, payload crc and length); returns the payload
+/// (`Codes::to_bytes`), its crc and the row count of its header.
+pub fn read_codes_file(path: &Path) -> Result<(Payload, u32, u64)> {
+    let blob = read_blob_file(path, CODES_MAGIC, CODES_FORMAT_VERSION, "codes")?;
+    Ok((blob.payload, blob.crc, blob.count))
 }
 
 /// The format version in the header of a records, graph or vectors file (all keep it at byte 8) (`None` if it has no readable header).

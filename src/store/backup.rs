@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::storage::dir::{copy_file, link_or_copy};
 use crate::storage::fsutil::sync_dir;
 use crate::storage::log::LOG_FILE;
-use crate::storage::snapshot::{read_manifest, FileKind, MANIFEST_FILE};
+use crate::storage::snapshot::{read_manifest, MANIFEST_FILE};
 use crate::store::meta::META_FILE;
 
 /// What a backup holds.
@@ -42,8 +42,8 @@ impl Store {
         let src = &self.path;
         let mut info = BackupInfo { vector_count: count, bytes: 0, linked_files: 0 };
         if let Some(manifest) = read_manifest(src)? {
-            for kind in FileKind::ALL {
-                let name = &manifest.entry(kind).name;
+            for (_, entry) in manifest.files() {
+                let name = &entry.name;
                 let (bytes, linked) = link_or_copy(&src.join(name), &dest.join(name))?;
                 info.bytes += bytes;
                 info.linked_files += u32::from(linked);

@@ -89,6 +89,8 @@ struct Frozen {
     vectors: VectorBlock,
     records: Vec<SlotRecord>,
     graph: Vec<u8>,
+    /// `Codes::to_bytes` of every frozen row, when the codes cover them.
+    codes: Option<Vec<u8>>,
 }
 
 impl Frozen {
@@ -99,6 +101,7 @@ impl Frozen {
             vectors: &self.vectors,
             records: &self.records,
             graph: &self.graph,
+            codes: self.codes.as_deref().map(|c| (c, self.records.len() as u64)),
             next_log_generation: self.log_generation,
             log_start: self.log_start,
         }
@@ -171,6 +174,7 @@ impl Store {
         let manifest = write_snapshot(&self.path, &frozen.contents())?;
         drop(frozen.records);
         drop(frozen.graph);
+        drop(frozen.codes);
         let dim = frozen.vectors.dim();
         // Serve the frozen rows from the new file (mapped before any lock is taken). If mapping
         // fails the rows in memory are still right, so keep them.
@@ -201,8 +205,13 @@ impl Inner {
         let records: Vec<SlotRecord> = self.slots.iter().map(super::Slot::to_record).collect();
         let mut graph = Vec::new();
         self.index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
+        // The codes of the frozen rows (a copy, as for the graph: writes go on once the freeze is
+        // over), so that the next open reads them instead of encoding every vector again.
+        let rows = self.slots.len();
+        let codes = self.codes.as_ref().filter(|c| c.len() >= rows).map(|c| c.to_bytes(rows));
         Ok(Frozen {
             generation: self.snapshot_generation + 1,
+            codes,
             log_generation,
             log_start: log_len,
             vectors: self.vectors.freeze(),
@@ -216,7 +225,7 @@ impl Inner {
 pub(super) fn snapshot_disk_bytes(dir: &Path, manifest: &Manifest) -> u64 {
     let manifest_file =
         crate::storage::fsutil::file_len_or_zero(&dir.join(crate::storage::snapshot::MANIFEST_FILE));
-    manifest.vectors.bytes + manifest.records.bytes + manifest.graph.bytes + manifest_file
+    manifest.data_bytes() + manifest_file
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@
 //! compaction; it does not hold readers up meanwhile (parking_lot lets readers share the lock with
 //! an upgradable reader even while a writer is parked). `examples/compact_bench.rs` measures both.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLockUpgradableReadGuard;
@@ -224,7 +223,7 @@ struct Compacted {
     vectors: VectorBlock,
     filter_index: super::filter_index::SlotIndex,
     slots: Vec<Slot>,
-    slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
+    slot_of: super::id_map::IdMap,
     index: Hnsw,
     expiry: super::slots::ExpiryIndex,
     /// The codes of the surviving rows (same ranges), when the store keeps codes.
@@ -392,14 +391,12 @@ impl Inner {
         });
         let mut slots = Vec::with_capacity(keep.len());
         let mut records = Vec::with_capacity(keep.len());
-        let mut slot_of =
-            HashMap::with_capacity_and_hasher(keep.len(), foldhash::fast::RandomState::default());
+        let mut slot_of = super::id_map::IdMap::with_capacity(keep.len());
         let mut expiry = super::slots::ExpiryIndex::default();
         for (new, &s) in keep.iter().enumerate() {
             let slot = &self.slots[s as usize];
             // Survivors are live in the compacted store, whatever they were (they are live already).
             records.push(SlotRecord { state: SlotRecord::LIVE, ..slot.to_record() });
-            slot_of.insert(slot.id.clone(), new as u32);
             expiry.add(SlotState::Live, slot.expires_at, new as u32);
             slots.push(Slot {
                 id: slot.id.clone(),
@@ -407,6 +404,7 @@ impl Inner {
                 state: SlotState::Live,
                 expires_at: slot.expires_at,
             });
+            slot_of.insert(&slots, new as u32);
         }
 
         // The graph: repaired over the slots it holds; slots written but not yet in it (none after a
@@ -435,6 +433,8 @@ impl Inner {
         index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
 
         let generation = self.snapshot_generation + 1;
+        let code_bytes =
+            codes.as_ref().filter(|c| c.len() >= records.len()).map(|c| c.to_bytes(records.len()));
         let manifest = write_snapshot(
             &self.dir,
             &SnapshotContents {
@@ -442,6 +442,7 @@ impl Inner {
                 vectors: &vectors,
                 records: &records,
                 graph: &graph,
+                codes: code_bytes.as_deref().map(|c| (c, records.len() as u64)),
                 next_log_generation,
                 log_start: 0,
             },

@@ -23,6 +23,7 @@ pub mod compact;
 pub mod estimate;
 pub mod explain;
 mod filter_index;
+mod id_map;
 pub mod guard;
 pub mod maintenance;
 pub mod meta;
@@ -34,7 +35,6 @@ pub mod scan;
 mod slots;
 pub mod write;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use parking_lot::RwLock;
@@ -164,7 +164,7 @@ struct Inner {
     /// Generation of the snapshot the store was loaded from or last wrote (0: none yet).
     snapshot_generation: u64,
     slots: Vec<Slot>,
-    slot_of: HashMap<String, u32, foldhash::fast::RandomState>,
+    slot_of: id_map::IdMap,
     /// Slots in state `Live` (expiry aside).
     live: usize,
     /// Slots in state `SoftDeleted` (expiry aside).

@@ -1,6 +1,5 @@
 //! Opening a store: the description file, the snapshot, then the log replayed on top of it.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use parking_lot::RwLock;
@@ -13,6 +12,7 @@ use super::slots::{Slot, SlotState};
 use super::{Inner, Store};
 use crate::error::{Code, Error, Result};
 use crate::index::hnsw::{Hnsw, HnswParams};
+use crate::index::quant::Codes;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
 use crate::storage::snapshot::{load_snapshot, FileKind, LoadedSnapshot};
@@ -141,7 +141,7 @@ impl Store {
             snapshot_generation: 0,
             meta,
             slots: Vec::new(),
-            slot_of: HashMap::default(),
+            slot_of: Default::default(),
             live: 0,
             soft_deleted: 0,
             tombstones: 0,
@@ -163,7 +163,8 @@ impl Store {
         for op in staged {
             inner.apply(op);
         }
-        // The codes are recomputed from the vectors, with the saved ranges when there are any.
+        // The codes of the rows the snapshot did not save are encoded (all of them for a snapshot
+        // without codes, with the saved ranges when there are any).
         inner.load_quantizer();
         inner.sync_codes();
         inner.index_pending();
@@ -184,9 +185,21 @@ impl Store {
 
 impl Inner {
     /// Takes over a loaded snapshot: its mapped vectors, its records and its graph.
-    pub(super) fn load_snapshot(&mut self, snap: LoadedSnapshot) -> Result<()> {
+    pub(super) fn load_snapshot(&mut self, mut snap: LoadedSnapshot) -> Result<()> {
         let records_path = snap.manifest.file_path(&self.dir, FileKind::Records);
         let graph_path = snap.manifest.file_path(&self.dir, FileKind::Graph);
+        // The codes of the snapshot's rows, when it saved them (and the store still wants codes):
+        // a file that passed its crc but does not decode is damage, reported like any other.
+        if let Some(payload) = snap.codes.as_ref().filter(|_| self.wants_codes()) {
+            let path = snap.manifest.file_path(&self.dir, FileKind::Codes);
+            let codes = Codes::from_bytes(payload, self.meta.metric).map_err(|e| Error::corrupt(&path, e))?;
+            if codes.dim() != snap.dimension || codes.len() != snap.records.len() {
+                return Err(Error::corrupt(&path, "the codes do not match the snapshot's dimension or slots"));
+            }
+            self.codes = Some(codes);
+        }
+        // The file's bytes are copied: unmap it now rather than at the end of the load.
+        drop(snap.codes.take());
         let index = Hnsw::read_verified(&snap.graph).map_err(|e| Error::corrupt(&graph_path, e))?;
         if index.len() > snap.records.len() {
             return Err(Error::corrupt(
@@ -199,23 +212,24 @@ impl Inner {
         }
         self.slots.reserve(snap.records.len());
         self.slot_of.reserve(snap.records.len());
-        for (s, rec) in snap.records.into_iter().enumerate() {
+        for (s, rec) in snap.records.iter().enumerate() {
             let state = SlotState::from_byte(rec.state)
                 .expect("load_snapshot refuses a snapshot with an unknown state");
-            let metadata = parse_metadata(Some(&rec.metadata))
+            let metadata = parse_metadata(Some(rec.metadata))
                 .map_err(|e| Error::corrupt(&records_path, format!("slot {s}: {}", e.message)))?;
             match state {
                 SlotState::Live => self.live += 1,
                 SlotState::Deleted => self.tombstones += 1,
                 SlotState::SoftDeleted => self.soft_deleted += 1,
             }
+            self.slots.push(Slot { id: rec.id.to_string(), metadata, state, expires_at: rec.expires_at });
             if state != SlotState::Deleted {
                 self.expiry.add(state, rec.expires_at, s as u32);
-                if self.slot_of.insert(rec.id.clone(), s as u32).is_some() {
-                    return Err(Error::corrupt(&records_path, format!("id {:?} is in two slots", rec.id)));
+                if self.slot_of.insert(&self.slots, s as u32).is_some() {
+                    let id = &self.slots[s].id;
+                    return Err(Error::corrupt(&records_path, format!("id {id:?} is in two slots")));
                 }
             }
-            self.slots.push(Slot { id: rec.id, metadata, state, expires_at: rec.expires_at });
         }
         // The metadata index is rebuilt rather than stored: see `filter_index`.
         self.filter_index = super::filter_index::SlotIndex::build(&self.slots);

@@ -64,7 +64,7 @@ pub fn parse_metadata(json: Option<&str>) -> Result<Map<String, Value>> {
         None => return Ok(Map::new()),
         // "{}" is what most records without metadata carry (and every one in a snapshot): skip the
         // parser for it.
-        Some(t) if t.trim().is_empty() || t == "{}" => return Ok(Map::new()),
+        Some(t) if t == "{}" || t.trim().is_empty() => return Ok(Map::new()),
         Some(t) => t,
     };
     let value: Value =

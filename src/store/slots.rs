@@ -178,7 +178,7 @@ impl Inner {
 
     /// The slot of the visible record `id` at time `now`.
     pub(super) fn visible_slot(&self, id: &str, now: u64) -> Option<u32> {
-        self.slot_of.get(id).copied().filter(|&s| self.visible(s, now))
+        self.slot_of.get(&self.slots, id).filter(|&s| self.visible(s, now))
     }
 
     pub(super) fn tombstone(&mut self, s: u32) {
@@ -201,7 +201,7 @@ impl Inner {
     pub(super) fn apply(&mut self, op: LogOp) {
         match op {
             LogOp::Upsert { id, vector, metadata, expires_at } => {
-                if let Some(old) = self.slot_of.get(&id).copied() {
+                if let Some(old) = self.slot_of.get(&self.slots, &id) {
                     self.tombstone(old);
                 }
                 if self.vectors.dim() != vector.len() && self.vectors.is_empty() {
@@ -212,18 +212,18 @@ impl Inner {
                 self.vectors.push(&vector);
                 // Logged metadata was canonicalised before it was logged.
                 let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
-                self.slots.push(Slot { id: id.clone(), metadata, state: SlotState::Live, expires_at });
+                self.slots.push(Slot { id, metadata, state: SlotState::Live, expires_at });
                 self.filter_index.added(s, &self.slots[s as usize]);
-                self.slot_of.insert(id, s);
+                self.slot_of.insert(&self.slots, s);
                 self.live += 1;
                 self.expiry.add(SlotState::Live, expires_at, s);
             }
             LogOp::Delete { id } => {
-                let Some(s) = self.slot_of.remove(&id) else { return };
+                let Some(s) = self.slot_of.remove(&self.slots, &id) else { return };
                 self.tombstone(s);
             }
             LogOp::SoftDelete { id } => {
-                let Some(&s) = self.slot_of.get(&id) else { return };
+                let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 if self.slots[s as usize].state == SlotState::Live {
                     self.slots[s as usize].state = SlotState::SoftDeleted;
                     self.filter_index.set_live(s, false);
@@ -235,7 +235,7 @@ impl Inner {
                 }
             }
             LogOp::Restore { id } => {
-                let Some(&s) = self.slot_of.get(&id) else { return };
+                let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 if self.slots[s as usize].state == SlotState::SoftDeleted {
                     self.slots[s as usize].state = SlotState::Live;
                     self.filter_index.set_live(s, true);
@@ -247,13 +247,13 @@ impl Inner {
                 }
             }
             LogOp::UpdateMetadata { id, metadata } => {
-                let Some(&s) = self.slot_of.get(&id) else { return };
+                let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
                 let old = std::mem::replace(&mut self.slots[s as usize].metadata, metadata);
                 self.filter_index.metadata_changed(s, &old, &self.slots[s as usize].metadata);
             }
             LogOp::SetExpiry { id, expires_at } => {
-                let Some(&s) = self.slot_of.get(&id) else { return };
+                let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 let state = self.slots[s as usize].state;
                 let old = std::mem::replace(&mut self.slots[s as usize].expires_at, expires_at);
                 self.expiry.remove(state, old, s);
@@ -380,7 +380,7 @@ mod tests {
                 let got: Vec<(u64, String)> = inner
                     .expired_ids(now)
                     .into_iter()
-                    .map(|id| (inner.slots[inner.slot_of[&id] as usize].expires_at, id))
+                    .map(|id| (inner.slots[inner.slot_of.get(&inner.slots, &id).unwrap() as usize].expires_at, id))
                     .collect();
                 assert_eq!(got, due, "step {step}: expired ids, in expiry order");
             }

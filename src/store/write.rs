@@ -138,7 +138,7 @@ fn check_ttl(ttl_seconds: u64) -> Result<()> {
 
 impl Inner {
     pub(crate) fn id_state(&self, id: &str, now: u64) -> IdState {
-        let Some(&s) = self.slot_of.get(id) else { return IdState::Absent };
+        let Some(s) = self.slot_of.get(&self.slots, id) else { return IdState::Absent };
         let slot = &self.slots[s as usize];
         let expired = slot.expires_at != 0 && slot.expires_at <= now;
         match slot.state {

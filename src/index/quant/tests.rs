@@ -218,3 +218,34 @@ fn retain_keeps_the_codes_of_the_kept_rows() {
         assert_eq!(fresh.row(r), kept.row(r));
     }
 }
+
+#[test]
+fn codes_round_trip_through_bytes_and_damage_is_refused() {
+    for metric in Metric::all() {
+        let dim = 40;
+        let data = random(300, dim, 5, metric);
+        let src = SliceSource::new(&data, dim);
+        let codes = Codes::train(&src, 300, metric);
+        // A prefix of the rows, as a checkpoint frozen before the last writes saves them.
+        let bytes = codes.to_bytes(250);
+        let back = Codes::from_bytes(&bytes, metric).expect("round trip");
+        assert_eq!(back.len(), 250);
+        assert_eq!(back.stride(), codes.stride());
+        assert_eq!(back.quantizer(), codes.quantizer());
+        assert_eq!(back.clipped(), codes.clipped());
+        for r in 0..250 {
+            assert_eq!(back.row(r), codes.row(r));
+        }
+        // Every truncation is an error, never a panic.
+        for cut in [0, 3, 4, 20, bytes.len() - 1] {
+            assert!(Codes::from_bytes(&bytes[..cut], metric).is_err(), "cut at {cut}");
+        }
+        let other = Metric::all().into_iter().find(|m| *m != metric).expect("another metric");
+        assert!(Codes::from_bytes(&bytes, other).is_err());
+        // A row count that does not match the bytes.
+        let qlen = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+        let mut wrong = bytes.clone();
+        wrong[4 + qlen + 8..4 + qlen + 16].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert!(Codes::from_bytes(&wrong, metric).is_err());
+    }
+}

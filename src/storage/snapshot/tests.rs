@@ -40,6 +40,7 @@ fn contents(generation: u64, d: &Data, next_log_generation: u32) -> SnapshotCont
         vectors: &d.vectors,
         records: &d.records,
         graph: &d.graph,
+        codes: None,
         next_log_generation,
         log_start: 0,
     }
@@ -52,7 +53,7 @@ fn assert_holds(s: &LoadedSnapshot, d: &Data) {
         (d.vectors.len(), d.vectors.len(), 0)
     );
     assert!(s.vectors.rows().eq(d.vectors.rows()));
-    assert_eq!(s.records, d.records);
+    assert_eq!(s.records.to_vec(), d.records);
     assert_eq!(&*s.graph, &d.graph[..]);
 }
 
@@ -61,7 +62,7 @@ fn names(dir: &Path) -> BTreeSet<String> {
 }
 
 fn gen_files(generation: u64) -> Vec<String> {
-    FileKind::ALL.iter().map(|&k| snapshot_file_name(generation, k)).collect()
+    FileKind::REQUIRED.iter().map(|&k| snapshot_file_name(generation, k)).collect()
 }
 
 fn expect_corrupt(dir: &Path, file: &str, needle: &str) {
@@ -101,9 +102,9 @@ fn round_trips_in_many_shapes() {
         let mut expected: BTreeSet<String> = gen_files(7).into_iter().collect();
         expected.insert(MANIFEST_FILE.into());
         assert_eq!(names(dir.path()), expected, "dim {dim} n {n}");
-        for kind in FileKind::ALL {
+        for kind in FileKind::REQUIRED {
             let len = std::fs::metadata(m.file_path(dir.path(), kind)).unwrap().len();
-            assert_eq!(len, m.entry(kind).bytes);
+            assert_eq!(len, m.entry(kind).unwrap().bytes);
         }
     }
 }
@@ -133,8 +134,9 @@ fn an_empty_graph_and_a_block_with_a_tail_round_trip() {
     // The store's usual shape: rows mapped from the last snapshot, then rows pushed since.
     let mut s = load_snapshot(dir.path(), Some(3)).unwrap().unwrap();
     s.vectors.push(&[9.0, 8.0, 7.0]);
-    s.records.push(record(99));
-    let second = Data { vectors: s.vectors, records: s.records, graph: Vec::new() };
+    let mut records = s.records.to_vec();
+    records.push(record(99));
+    let second = Data { vectors: s.vectors, records, graph: Vec::new() };
     write(dir.path(), 2, &second, 2);
     let loaded = load_snapshot(dir.path(), Some(3)).unwrap().unwrap();
     assert_holds(&loaded, &second);
@@ -281,7 +283,7 @@ fn a_first_snapshot_that_never_committed_is_ignored_and_its_temp_files_removed()
 
 #[test]
 fn a_manifest_naming_a_missing_file_is_corrupt_naming_it() {
-    for kind in FileKind::ALL {
+    for kind in FileKind::REQUIRED {
         let dir = tempfile::tempdir().unwrap();
         let m = write(dir.path(), 4, &data(3, 4, 1), 1);
         std::fs::remove_file(m.file_path(dir.path(), kind)).unwrap();
@@ -333,7 +335,7 @@ impl Damaged {
 
 #[test]
 fn truncated_or_extended_files_are_corrupt() {
-    for kind in FileKind::ALL {
+    for kind in FileKind::REQUIRED {
         let d = Damaged::new(kind);
         for cut in [0, 1, 31, 32, 63, 64, d.good.len() - 1].into_iter().filter(|&c| c < d.good.len()) {
             d.with(|b| b.truncate(cut)).corrupt("the snapshot manifest says");
@@ -344,7 +346,7 @@ fn truncated_or_extended_files_are_corrupt() {
 
 #[test]
 fn bad_magic_and_unknown_versions_are_corrupt_naming_both_versions() {
-    for kind in FileKind::ALL {
+    for kind in FileKind::REQUIRED {
         let d = Damaged::new(kind);
         d.with(|b| b[1] ^= 0x40).corrupt("bad magic");
         d.with(|b| b[8..12].copy_from_slice(&9u32.to_le_bytes()))
@@ -522,8 +524,8 @@ fn manifest_damage_is_corrupt() {
     check(&good[..good.len() / 2], "not valid JSON");
     check("[]", "format version missing");
     check(
-        &good.replace("\"format_version\": 2", "\"format_version\": 3"),
-        "format version 3 is not supported (this library reads versions 1 to 2)",
+        &good.replace("\"format_version\": 3", "\"format_version\": 4"),
+        "format version 4 is not supported (this library reads versions 1 to 3)",
     );
     // A changed number that still parses is caught by the checksum: here the log generation, which
     // would otherwise make open discard (or refuse) the log.
@@ -561,4 +563,42 @@ fn files_that_are_not_snapshot_files_are_never_removed() {
     for name in ["vecstore.log", "vecstore.meta.json", "LOCK", "snap-notes.txt", "snap-1.other"] {
         assert!(dir.path().join(name).exists(), "{name}");
     }
+}
+
+#[test]
+fn a_codes_file_is_written_loaded_checked_and_removed_with_its_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(3, 6, 1);
+    let codes: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+    let with_codes = |generation, rows| SnapshotContents { codes: Some((&codes[..], rows)), ..contents(generation, &d, 1) };
+    // The codes must have one row per slot.
+    let err = write_snapshot(dir.path(), &with_codes(1, 5)).unwrap_err();
+    assert_eq!(err.code, Code::InvalidArgument, "{}", err.message);
+    assert!(names(dir.path()).is_empty());
+
+    let m = write_snapshot(dir.path(), &with_codes(1, 6)).unwrap();
+    assert_eq!(m.format_version, MANIFEST_FORMAT_VERSION);
+    let entry = m.codes.clone().expect("the manifest names the codes");
+    assert_eq!(entry.name, snapshot_file_name(1, FileKind::Codes));
+    assert_eq!(std::fs::metadata(m.file_path(dir.path(), FileKind::Codes)).unwrap().len(), entry.bytes);
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(s.codes.as_deref(), Some(&codes[..]));
+    assert_holds(&s, &d);
+    drop(s);
+
+    // A damaged or missing codes file is damage, named.
+    let path = m.file_path(dir.path(), FileKind::Codes);
+    let good = std::fs::read(&path).unwrap();
+    let mut bad = good.clone();
+    *bad.last_mut().unwrap() ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    expect_corrupt(dir.path(), &entry.name, "checksum");
+    std::fs::remove_file(&path).unwrap();
+    expect_corrupt(dir.path(), &entry.name, "missing");
+    std::fs::write(&path, &good).unwrap();
+
+    // A later snapshot without codes removes the old generation's codes with its other files.
+    write(dir.path(), 2, &d, 1);
+    assert!(!names(dir.path()).contains(&entry.name));
+    assert!(load_snapshot(dir.path(), None).unwrap().unwrap().codes.is_none());
 }

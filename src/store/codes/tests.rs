@@ -84,7 +84,7 @@ fn check_queries(s: &Store, metric: Metric, queries: &[f32], min: f64) {
         let want = top_k(metric, &rows, DIM, &qn, 10, |r| visible[r]);
         let inner = s.inner.read();
         for h in &got {
-            let slot = inner.slot_of[&h.id];
+            let slot = inner.slot_of.get(&inner.slots, &h.id).unwrap();
             let exact = public_score(metric, raw_similarity(metric, &qn, inner.vectors.get(slot)));
             assert_eq!(h.score.to_bits(), exact.to_bits(), "{}: exact score", h.id);
             hit += usize::from(want.iter().any(|w| w.row == slot as usize));
@@ -232,5 +232,46 @@ fn indexed_scans_rank_on_codes_and_return_exact_scores() {
         }
         let recall = found as f64 / (10 * queries.len() / DIM) as f64;
         assert!(recall >= 0.99, "{metric:?}: recall {recall}");
+    }
+}
+
+#[test]
+fn a_checkpoint_saves_the_codes_an_open_reads_them_and_damage_is_reported() {
+    use crate::error::Code;
+    use crate::storage::snapshot::{read_manifest, FileKind};
+    for metric in [Metric::Cosine, Metric::Euclidean] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+        upsert_all(&s, "a", &vectors(3000, 1, 1.0));
+        s.checkpoint().unwrap();
+        let m = read_manifest(dir.path()).unwrap().unwrap();
+        let entry = m.codes.clone().expect("the snapshot holds the codes");
+        assert_eq!(m.slots, 3000);
+        let q0 = check_codes(&s);
+        // A write after the checkpoint: its code is encoded at open, with the snapshot's ranges.
+        upsert_all(&s, "b", &vectors(10, 3, 1.0));
+        drop(s);
+        // Without the ranges file the codes still come back, ranges included: they are read
+        // from the snapshot, not trained again (3010 rows would train other ranges).
+        std::fs::remove_file(dir.path().join(QUANT_FILE)).unwrap();
+        let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+        assert_eq!(check_codes(&s), q0, "{metric:?}: the snapshot's codes and ranges");
+        assert_eq!(s.count(), 3010);
+        check_queries(&s, metric, &vectors(40, 99, 1.0), 0.95);
+        drop(s);
+        // A store opened without codes ignores the file.
+        let s = Store::open(dir.path(), &opts(metric, Quantization::None)).unwrap();
+        assert!(s.inner.read().codes.is_none());
+        assert_eq!(s.count(), 3010);
+        drop(s);
+        // A damaged codes file is reported, naming it, and the store is not opened.
+        let path = m.file_path(dir.path(), FileKind::Codes);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.len() - 100;
+        bytes[at] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Store::open(dir.path(), &opts(metric, Quantization::Int8)).err().expect("damage is refused");
+        assert_eq!(err.code, Code::Corrupt, "{}", err.message);
+        assert!(err.message.contains(&entry.name), "{}", err.message);
     }
 }

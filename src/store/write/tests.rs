@@ -112,7 +112,7 @@ fn every_change_survives_reopening_through_the_log_and_through_a_snapshot() {
         assert_eq!(s.get("r5").unwrap().metadata, "{}");
         assert_eq!(s.get("r6").unwrap_err().code, Code::NotFound);
         let inner = s.inner.read();
-        let expiry = |id: &str| inner.slots[inner.slot_of[id] as usize].expires_at;
+        let expiry = |id: &str| inner.slots[inner.slot_of.get(&inner.slots, id).unwrap() as usize].expires_at;
         let now = now_unix();
         assert!((now + 3598..=now + 3601).contains(&expiry("r4")), "{}", expiry("r4") - now);
         assert!((now + 7198..=now + 7201).contains(&expiry("r5")));
