@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::distance::{dot, l2_squared};
+use crate::index::hnsw::Cand;
 use crate::index::quant::{code_level, dot_u8_i8, Codes};
 use crate::index::Metric;
 
@@ -157,24 +158,6 @@ pub fn top_k_listed<V: super::hnsw::VectorSource>(
     hits
 }
 
-/// A slot ranked by its code distance (lower is closer): the heap's top is the farthest kept.
-#[derive(Clone, Copy, PartialEq)]
-struct CodeHit {
-    dist: f32,
-    slot: u32,
-}
-impl Eq for CodeHit {}
-impl Ord for CodeHit {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.dist.total_cmp(&other.dist).then(self.slot.cmp(&other.slot))
-    }
-}
-impl PartialOrd for CodeHit {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 /// [`top_k_listed`] ranking the slots on their int8 `codes` (which must cover every slot listed)
 /// and re-ranking the best `rerank` (at least `k`) with exact distances on `vectors`, so every
 /// returned score is exact and only the choice of the candidates is approximate. At 384 dimensions
@@ -199,13 +182,14 @@ pub fn top_k_listed_codes<V: super::hnsw::VectorSource>(
     for &s in slots.iter().take(PREFETCH_AHEAD) {
         prefetch(codes.row(s).as_ptr(), stride);
     }
-    let mut heap: BinaryHeap<CodeHit> = BinaryHeap::with_capacity(keep + 1);
+    // Slots by code distance (lower is closer, ties by slot): the heap's top is the farthest kept.
+    let mut heap: BinaryHeap<Cand> = BinaryHeap::with_capacity(keep + 1);
     for (i, &slot) in slots.iter().enumerate() {
         if let Some(&ahead) = slots.get(i + PREFETCH_AHEAD) {
             prefetch(codes.row(ahead).as_ptr(), stride);
         }
         let row = codes.row(slot);
-        let hit = CodeHit { dist: qc.distance(dot_u8_i8(level, row, qc.bytes()), row), slot };
+        let hit = Cand { dist: qc.distance(dot_u8_i8(level, row, qc.bytes()), row), id: slot };
         if heap.len() == keep {
             if hit >= *heap.peek().expect("heap holds keep items") {
                 continue;
@@ -217,11 +201,11 @@ pub fn top_k_listed_codes<V: super::hnsw::VectorSource>(
     let candidates = heap.into_vec();
     let bytes = std::mem::size_of_val(query);
     for c in &candidates {
-        prefetch(vectors.vector(c.slot).as_ptr() as *const u8, bytes);
+        prefetch(vectors.vector(c.id).as_ptr() as *const u8, bytes);
     }
     let mut hits: Vec<Scored> = candidates
         .iter()
-        .map(|c| Scored { row: c.slot as usize, score: raw_similarity(metric, query, vectors.vector(c.slot)) })
+        .map(|c| Scored { row: c.id as usize, score: raw_similarity(metric, query, vectors.vector(c.id)) })
         .collect();
     hits.sort();
     hits.truncate(k);

@@ -142,9 +142,9 @@ const NONE: u32 = u32::MAX;
 /// A candidate: a node and its distance to the query (lower is closer). Ordered by distance, then
 /// by slot so that ties resolve like `exact::top_k` (lower slot first).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Cand {
-    dist: f32,
-    id: u32,
+pub(crate) struct Cand {
+    pub(crate) dist: f32,
+    pub(crate) id: u32,
 }
 impl Eq for Cand {}
 impl Ord for Cand {

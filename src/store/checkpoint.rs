@@ -208,7 +208,7 @@ impl Inner {
         // The codes of the frozen rows (a copy, as for the graph: writes go on once the freeze is
         // over), so that the next open reads them instead of encoding every vector again.
         let rows = self.slots.len();
-        let codes = self.codes.as_ref().filter(|c| c.len() >= rows).map(|c| c.to_bytes(rows));
+        let codes = self.codes_covering(rows).map(|c| c.to_bytes(rows));
         Ok(Frozen {
             generation: self.snapshot_generation + 1,
             codes,

@@ -63,6 +63,12 @@ impl Quantization {
 }
 
 impl Inner {
+    /// The codes when they cover slots `0..slots` (a write encodes its rows before they enter the
+    /// graph or a scan, so this fails only for a store without codes).
+    pub(super) fn codes_covering(&self, slots: usize) -> Option<&Codes> {
+        self.codes.as_ref().filter(|c| c.len() >= slots)
+    }
+
     /// Whether this store keeps codes (its dimension known and the option asking for them).
     pub(super) fn wants_codes(&self) -> bool {
         self.dim() > 0 && self.quantization.int8_for(self.dim())
@@ -117,11 +123,9 @@ impl Inner {
         accept: &dyn Fn(u32) -> bool,
         stats: &mut SearchStats,
     ) -> Vec<Scored> {
-        let mut hits = match &self.codes {
-            Some(c) if c.len() >= self.index.len() => {
-                self.index.search_codes(&self.vectors, c, query, k, ef, RERANK_FACTOR * k, accept, stats)
-            }
-            _ => self.index.search(&self.vectors, query, k, ef, accept, stats),
+        let mut hits = match self.codes_covering(self.index.len()) {
+            Some(c) => self.index.search_codes(&self.vectors, c, query, k, ef, RERANK_FACTOR * k, accept, stats),
+            None => self.index.search(&self.vectors, query, k, ef, accept, stats),
         };
         // A write is linking these nodes into the graph right now (see `Store::commit`): the
         // search may or may not meet them, so they are scored exactly and merged. Here rather than

@@ -305,8 +305,8 @@ impl Calibration {
                 })
                 .collect();
             c.exact_ns_per_distance = median(&mut per_row);
-            // The matching slots of a filter are spread over the store: every 4th slot, each pass
-            // on slots the others did not touch.
+            // The matching slots of a filter are spread over the store: every 12th slot, the three
+            // passes offset by 4 so that none reads rows another one brought into the cache.
             let listed_len = (n / 12).clamp(1, EXACT_CHUNK);
             let mut per_slot: Vec<f64> = (0..3u32)
                 .map(|pass| {
@@ -499,7 +499,11 @@ impl Store {
                         "exact scan of the {accepted} records the metadata index matched ({}){}: scoring them \
                          costs less than the graph search at ef = {ef}",
                         pct(p),
-                        if inner.codes.is_some() { ", ranked on their int8 codes and re-ranked exactly" } else { "" },
+                        if inner.codes_covering(n).is_some() {
+                            ", ranked on their int8 codes and re-ranked exactly"
+                        } else {
+                            ""
+                        },
                     )
                 };
                 if n > super::EXACT_SCAN_MAX_SLOTS && p < 0.5 {

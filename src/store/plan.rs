@@ -220,11 +220,9 @@ impl Inner {
     /// The `k` best of `listed` (ascending slots): on the codes with an exact re-rank when they
     /// cover those slots, on the float rows otherwise.
     pub(super) fn scan_listed(&self, metric: Metric, query: &[f32], k: usize, listed: &[u32]) -> Vec<Scored> {
-        match &self.codes {
-            Some(c) if listed.last().is_none_or(|&s| (s as usize) < c.len()) => {
-                exact::top_k_listed_codes(metric, &self.vectors, c, listed, query, k, SCAN_RERANK_FACTOR * k)
-            }
-            _ => exact::top_k_listed(metric, &self.vectors, listed, query, k),
+        match self.codes_covering(listed.last().map_or(0, |&s| s as usize + 1)) {
+            Some(c) => exact::top_k_listed_codes(metric, &self.vectors, c, listed, query, k, SCAN_RERANK_FACTOR * k),
+            None => exact::top_k_listed(metric, &self.vectors, listed, query, k),
         }
     }
 
@@ -246,11 +244,9 @@ impl Inner {
     pub(super) fn scan_is_cheaper(&self, ef: usize, matches: u64) -> bool {
         let m = u128::from(matches);
         let ef_n = ef as u128 * self.slots.len() as u128;
-        match &self.codes {
-            Some(c) if c.len() >= self.slots.len() => {
-                m * m * u128::from(code_scan_ns(c.stride())) < u128::from(CODE_NODE_EXPANSION_NS) * ef_n
-            }
-            _ => {
+        match self.codes_covering(self.slots.len()) {
+            Some(c) => m * m * u128::from(code_scan_ns(c.stride())) < u128::from(CODE_NODE_EXPANSION_NS) * ef_n,
+            None => {
                 let m0 = 2 * self.index.params().m as u128;
                 m * m < INDEXED_SCAN_FACTOR as u128 * m0 * ef_n
             }
