@@ -15,7 +15,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use vecstore::index::quant::Codes;
-use vecstore::storage::vectors::{write_vectors_file, VectorBlock};
+use vecstore::storage::vectors::{write_vectors_file, Extent, VectorBlock};
 use vecstore::Metric;
 
 fn rss_file_mb() -> f64 {
@@ -48,7 +48,7 @@ fn main() {
         })
         .collect();
     let vpath = dir.join("bench.vectors");
-    write_vectors_file(&vpath, dim, data.chunks_exact(dim)).unwrap();
+    let written = write_vectors_file(&vpath, dim, data.chunks_exact(dim)).unwrap();
     let mem = VectorBlock::from_vec(dim, data).unwrap();
 
     let t1 = median(
@@ -86,7 +86,7 @@ fn main() {
     for _ in 0..3 {
         let before = rss_file_mb();
         let t = Instant::now();
-        let block = VectorBlock::open_mapped(&vpath, dim).unwrap();
+        let block = VectorBlock::open_mapped(&vpath, dim, Extent::of(&written)).unwrap();
         let c = Codes::train(&block, n, Metric::Cosine);
         t2s.push(t.elapsed().as_secs_f64());
         resident = rss_file_mb() - before;
@@ -118,7 +118,11 @@ fn main() {
             })
             .collect(),
     );
-    println!("### int8 codes at open: {n} x {dim}, codes {:.1} MB ({} B/row), warm page cache", code_bytes as f64 / 1048576.0, codes.stride());
+    println!(
+        "### int8 codes at open: {n} x {dim}, codes {:.1} MB ({} B/row), warm page cache",
+        code_bytes as f64 / 1048576.0,
+        codes.stride()
+    );
     println!("| way | seconds (median of 3) |");
     println!("|---|---|");
     println!("| train + encode from vectors in memory | {t1:.3} |");

@@ -118,6 +118,7 @@ fn open(dir: &Path) {
     let v = VectorBlock::open_mapped(
         &s.manifest.file_path(dir, vecstore::storage::snapshot::FileKind::Vectors),
         s.dimension,
+        s.manifest.vectors_extent(),
     )
     .unwrap();
     report("open_mapped alone (second mapping)", start);

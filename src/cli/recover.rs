@@ -33,7 +33,7 @@ use crate::storage::log::{LogRecovery, LOG_FILE};
 use crate::storage::snapshot::{
     read_graph_file, read_records_file, snapshot_file_name, FileKind, SlotRecord,
 };
-use crate::storage::vectors::VectorBlock;
+use crate::storage::vectors::{Extent, VectorBlock};
 use crate::store::options::{Metric, StoreOptions};
 use crate::store::write::WriteOp;
 use crate::store::Store;
@@ -47,21 +47,46 @@ struct Salvage {
 
 /// The newest generation with both a records and a vectors file (for a store whose manifest is lost).
 fn newest_generation(dir: &Path) -> Option<u64> {
-    let mut best = None;
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(g) = name
-            .strip_prefix("snap-")
-            .and_then(|r| r.strip_suffix(".records"))
-            .and_then(|d| d.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        if dir.join(snapshot_file_name(g, FileKind::Vectors)).exists() && best.is_none_or(|b| g > b) {
-            best = Some(g);
-        }
+    snapshot_generations(dir, FileKind::Records)
+        .into_iter()
+        .filter(|&g| newest_vectors_file(dir, g).is_some())
+        .max()
+}
+
+/// The generations of the `snap-G.<kind>` files in `dir`.
+fn snapshot_generations(dir: &Path, kind: FileKind) -> Vec<u64> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let suffix = format!(".{}", kind.extension());
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("snap-")?.strip_suffix(suffix.as_str())?.parse::<u64>().ok()
+        })
+        .collect()
+}
+
+/// The vectors file a snapshot of generation `g` uses when no manifest says: its own, or the newest
+/// older one (checkpoints append to the vectors file of an earlier generation).
+fn newest_vectors_file(dir: &Path, g: u64) -> Option<std::path::PathBuf> {
+    let created = snapshot_generations(dir, FileKind::Vectors).into_iter().filter(|&v| v <= g).max()?;
+    Some(dir.join(snapshot_file_name(created, FileKind::Vectors)))
+}
+
+/// The extent of a vectors file when no manifest gives it: a version 1 file's header says; for an
+/// appendable one, the snapshot's record count (when it fits in the file) or every whole row, with
+/// the crc of those rows (so there is nothing to check them against).
+fn guessed_extent(path: &Path, dim: usize, records: Option<usize>) -> Option<Extent> {
+    let bytes = std::fs::read(path).ok()?;
+    let u32_at = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+    if u32_at(8)? == 1 {
+        let rows = u64::from_le_bytes(bytes.get(16..24)?.try_into().ok()?);
+        return Some(Extent { rows, crc32: u32_at(24)? });
     }
-    best
+    let row_bytes = dim.checked_mul(4).filter(|&b| b > 0)?;
+    let whole = bytes.len().checked_sub(64)? / row_bytes;
+    let rows = records.filter(|&r| r <= whole).unwrap_or(whole);
+    Some(Extent { rows: rows as u64, crc32: crc32fast::hash(&bytes[64..64 + rows * row_bytes]) })
 }
 
 /// The dimension a vectors file's header gives (byte 12).
@@ -152,7 +177,11 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
     let mut dim = meta.as_ref().map_or(0, |m| m.dimension);
     if let Some(g) = generation {
         let rpath = dir.join(snapshot_file_name(g, FileKind::Records));
-        let vpath = dir.join(snapshot_file_name(g, FileKind::Vectors));
+        let vpath = match &manifest {
+            Some(m) => m.file_path(dir, FileKind::Vectors),
+            None => newest_vectors_file(dir, g)
+                .unwrap_or_else(|| dir.join(snapshot_file_name(g, FileKind::Vectors))),
+        };
         if dim == 0 {
             dim = manifest.as_ref().map(|m| m.dimension).or_else(|| vectors_file_dim(&vpath)).unwrap_or(0);
         }
@@ -164,7 +193,15 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
                 e.message
             )),
         }
-        match VectorBlock::open_mapped(&vpath, dim) {
+        let extent = match &manifest {
+            Some(m) => Some(m.vectors_extent()),
+            None => guessed_extent(&vpath, dim, records.as_ref().map(Vec::len)),
+        };
+        let opened = match extent {
+            Some(extent) => VectorBlock::open_mapped(&vpath, dim, extent),
+            None => Err(crate::error::Error::corrupt(&vpath, "no readable vectors file header")),
+        };
+        match opened {
             Ok(v) => {
                 if let Err(e) = v.verify() {
                     s.notes.push(format!(

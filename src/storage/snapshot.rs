@@ -4,7 +4,10 @@
 //!
 //! Files in the store directory, for generation G (printed with at least 6 digits):
 //! ```text
-//! snap-00000G.vectors     the vector of every slot            (format: super::vectors)
+//! snap-00000G.vectors     the vector of every slot            (format: super::vectors); G is the
+//!                         generation that created it: later checkpoints append their new rows to
+//!                         it and name it again (`FileEntry::since`), until a compaction (or a
+//!                         backup's hard link to it) makes the next snapshot write a fresh one
 //! snap-00000G.records     id, metadata, state, expiry of every slot
 //! snap-00000G.graph       the serialised index graph (opaque bytes, may be empty)
 //! snap-00000G.codes       optional: the int8 codes of every slot (`Codes::to_bytes`), so that an
@@ -28,7 +31,11 @@
 //! this snapshot.
 //!
 //! ## Writing (crash safety)
-//! [`write_snapshot`] writes each file under a temporary name (`*.tmp`), fsyncs it, renames it into
+//! When the vectors being written begin with exactly the rows of the current vectors file (the
+//! store maps it, and a checkpoint adds rows after it), [`write_snapshot`] appends the new rows to that
+//! file and fsyncs it: its committed rows are never touched, and until the new manifest names the
+//! longer extent the appended bytes are ignored (a crash leaves the old snapshot whole). Otherwise,
+//! and for every other file, it writes each file under a temporary name (`*.tmp`), fsyncs it, renames it into
 //! place, fsyncs the directory, and only then replaces the manifest atomically (temporary file, fsync,
 //! rename, directory fsync). Replacing the manifest is the commit: before it, the old manifest names the
 //! old generation's files, which were not touched; after it, the new files are durable. Only then are
@@ -65,13 +72,17 @@ use bincode::Options;
 use serde::{Deserialize, Serialize};
 
 use super::fsutil::sync_dir;
-use super::vectors::{write_vectors_file, VectorBlock, WrittenFile};
+use super::vectors::{
+    append_vectors_file, write_vectors_file, Extent, VectorBlock, WrittenFile, VECTORS_FORMAT_APPENDABLE,
+    VECTORS_HEADER_LEN,
+};
 use crate::error::{Error, Result};
 
 pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
-/// Version 2 added `log_start`, version 3 the optional `codes` file; versions 1 (no `log_start`: 0)
-/// and 2 (no codes) are still read.
-pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 3;
+/// Version 2 added `log_start`, version 3 the optional `codes` file, version 4 a vectors file
+/// kept across generations (`FileEntry::since`); versions 1 (no `log_start`: 0), 2 (no codes) and 3
+/// are still read.
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 4;
 pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
 pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
 pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
@@ -155,10 +166,16 @@ fn parse_snapshot_file_name(name: &str) -> Option<(u64, bool)> {
 #[serde(deny_unknown_fields)]
 pub struct FileEntry {
     pub name: String,
-    /// Exact file length.
+    /// Exact file length; for an appendable vectors file, the length of its committed extent (the
+    /// file may be longer by an append that was never committed).
     pub bytes: u64,
-    /// The payload crc, as also stored in the file's header.
+    /// The payload crc, as also stored in the file's header (a version 1 vectors file) or only here
+    /// (records, graph and codes files keep it in their header too; an appendable vectors file not).
     pub crc32: u32,
+    /// The generation whose checkpoint created the file, when older than the manifest's: a vectors
+    /// file that later checkpoints appended their rows to (format version 4). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
 }
 
 /// The manifest (`vecstore.snapshot.json`).
@@ -214,9 +231,21 @@ impl Manifest {
         self.files().map(|(_, e)| e.bytes).sum()
     }
 
-    /// Where one of this snapshot's files is, in store directory `dir`.
+    /// Where one of this snapshot's files is, in store directory `dir` (for a kind the snapshot
+    /// does not have, where this generation's would be).
     pub fn file_path(&self, dir: &Path, kind: FileKind) -> PathBuf {
-        dir.join(snapshot_file_name(self.generation, kind))
+        dir.join(self.file_name(kind))
+    }
+
+    /// The name of one of this snapshot's files: of the generation that created it.
+    fn file_name(&self, kind: FileKind) -> String {
+        let created = self.entry(kind).and_then(|e| e.since).unwrap_or(self.generation);
+        snapshot_file_name(created, kind)
+    }
+
+    /// The committed extent of the vectors file.
+    pub fn vectors_extent(&self) -> Extent {
+        Extent { rows: self.slots, crc32: self.vectors.crc32 }
     }
 
     fn compute_checksum(&self) -> u32 {
@@ -305,7 +334,8 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     if let Some(why) = unknown_state(c.records) {
         return Err(Error::invalid(why));
     }
-    if let Some(current) = read_manifest(dir)? {
+    let current = read_manifest(dir)?;
+    if let Some(current) = &current {
         if c.generation <= current.generation {
             return Err(Error::invalid(format!(
                 "snapshot generation {} is not newer than the current generation {}",
@@ -322,17 +352,28 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     }
 
     if let Some((_, rows)) = c.codes.filter(|&(_, rows)| rows != c.records.len() as u64) {
-        return Err(Error::invalid(format!("snapshot has codes of {rows} rows for {} slots", c.records.len())));
+        return Err(Error::invalid(format!(
+            "snapshot has codes of {rows} rows for {} slots",
+            c.records.len()
+        )));
     }
+    let append = current.as_ref().and_then(|m| appendable_vectors(dir, m, c.vectors));
     let kinds: &[FileKind] = if c.codes.is_some() { &FileKind::ALL } else { &FileKind::REQUIRED };
-    let finals: Vec<PathBuf> = kinds.iter().map(|&k| dir.join(snapshot_file_name(c.generation, k))).collect();
-    let written = write_data_files(dir, c, &finals, stop);
+    // The files this generation writes afresh (every kind but the vectors when they are appended).
+    let fresh: Vec<(FileKind, PathBuf)> = kinds
+        .iter()
+        .filter(|&&k| !(k == FileKind::Vectors && append.is_some()))
+        .map(|&k| (k, dir.join(snapshot_file_name(c.generation, k))))
+        .collect();
+    let written = write_data_files(dir, c, &fresh, append.as_ref(), stop);
     let written = match written {
         Ok(Some(w)) => w,
         Ok(None) => return Ok(None), // simulated crash
         Err(e) => {
             // Not committed: nothing refers to this generation's files, remove what exists of them.
-            for f in &finals {
+            // (Rows appended to the current vectors file stay past its committed extent, where
+            // they are ignored.)
+            for (_, f) in &fresh {
                 let _ = std::fs::remove_file(tmp_path(f));
                 let _ = std::fs::remove_file(f);
             }
@@ -347,6 +388,11 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         name: snapshot_file_name(c.generation, kind),
         bytes: w.bytes,
         crc32: w.crc32,
+        since: None,
+    };
+    let vectors = match &append {
+        Some(a) => FileEntry { bytes: written[0].bytes, crc32: written[0].crc32, ..a.entry.clone() },
+        None => entry(FileKind::Vectors, &written[0]),
     };
     let mut manifest = Manifest {
         format_version: MANIFEST_FORMAT_VERSION,
@@ -355,7 +401,7 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         slots: c.records.len() as u64,
         log_generation: c.next_log_generation,
         log_start: c.log_start,
-        vectors: entry(FileKind::Vectors, &written[0]),
+        vectors,
         records: entry(FileKind::Records, &written[1]),
         graph: entry(FileKind::Graph, &written[2]),
         codes: written.get(3).map(|w| entry(FileKind::Codes, w)),
@@ -375,39 +421,98 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     if stop == StopAfter::Manifest {
         return Ok(Some(manifest));
     }
-    remove_stray_files(dir, Some(c.generation));
+    remove_stray_files(dir, Some(&manifest));
     Ok(Some(manifest))
 }
 
-/// Steps 1 and 2: temporary files, fsynced, renamed into place, directory fsynced.
-/// `Ok(None)` when stopped early for a test.
+/// The current vectors file, as the next manifest names it, when a snapshot of `block` can append
+/// to it rather than write every row again.
+struct AppendTo {
+    /// The current manifest's entry, `since` filled in.
+    entry: FileEntry,
+    path: PathBuf,
+    /// Rows already committed in it.
+    rows: u64,
+}
+
+/// Whether a snapshot of `block` can append its new rows to the vectors file of `current`: the block
+/// maps exactly that file's committed extent (so its first rows are the file's), the file is
+/// appendable, and no other name links to it (a backup's hard link must not see it change).
+fn appendable_vectors(dir: &Path, current: &Manifest, block: &VectorBlock) -> Option<AppendTo> {
+    let path = current.file_path(dir, FileKind::Vectors);
+    let same = block.mapped_path() == Some(path.as_path())
+        && block.mapped_rows() as u64 == current.slots
+        && block.file_crc() == Some(current.vectors.crc32)
+        && block.file_version() == Some(VECTORS_FORMAT_APPENDABLE);
+    if !same || linked_elsewhere(&path) {
+        return None;
+    }
+    let since = Some(current.vectors.since.unwrap_or(current.generation));
+    Some(AppendTo { entry: FileEntry { since, ..current.vectors.clone() }, path, rows: current.slots })
+}
+
+/// Whether the file has more than one name (or that cannot be told): appending to it would change
+/// what the other names hold.
+fn linked_elsewhere(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map_or(true, |m| m.nlink() != 1)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
+}
+
+/// Steps 1 and 2: the vectors appended to the current file (or written afresh), the other files
+/// (`fresh`) as temporary files, fsynced, renamed into place, directory fsynced. Returns what was
+/// written, vectors first, in `FileKind::ALL` order. `Ok(None)` when stopped early for a test.
 fn write_data_files(
     dir: &Path,
     c: &SnapshotContents<'_>,
-    finals: &[PathBuf],
+    fresh: &[(FileKind, PathBuf)],
+    append: Option<&AppendTo>,
     stop: StopAfter,
 ) -> Result<Option<Vec<WrittenFile>>> {
-    let tmps: Vec<PathBuf> = finals.iter().map(|f| tmp_path(f)).collect();
-    let vectors = write_vectors_file(&tmps[0], c.vectors.dim(), c.vectors.rows())?;
+    let tmp_of = |kind: FileKind| fresh.iter().find(|(k, _)| *k == kind).map(|(_, f)| tmp_path(f));
+    let dim = c.vectors.dim();
+    let vectors = match append {
+        Some(a) => {
+            let base = WrittenFile { bytes: a.entry.bytes, crc32: a.entry.crc32, count: a.rows };
+            let new_rows = (a.rows as u32..c.vectors.len() as u32).map(|r| c.vectors.get(r));
+            append_vectors_file(&a.path, dim, &base, new_rows)?
+        }
+        None => {
+            write_vectors_file(&tmp_of(FileKind::Vectors).expect("written afresh"), dim, c.vectors.rows())?
+        }
+    };
+    let records_tmp = tmp_of(FileKind::Records).expect("always written");
     let records =
-        write_blob_file(&tmps[1], RECORDS_MAGIC, RECORDS_FORMAT_VERSION, c.records.len() as u64, |w| {
+        write_blob_file(&records_tmp, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, c.records.len() as u64, |w| {
             bincode_options().serialize_into(w, c.records).map_err(|e| match *e {
                 bincode::ErrorKind::Io(e) => e,
                 other => std::io::Error::other(other.to_string()),
             })
         })?;
-    let graph = write_blob_file(&tmps[2], GRAPH_MAGIC, GRAPH_FORMAT_VERSION, c.graph.len() as u64, |w| {
+    let graph_tmp = tmp_of(FileKind::Graph).expect("always written");
+    let graph = write_blob_file(&graph_tmp, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, c.graph.len() as u64, |w| {
         w.write_all(c.graph)
     })?;
     let mut written = vec![vectors, records, graph];
     if let Some((codes, rows)) = c.codes {
-        written.push(write_blob_file(&tmps[3], CODES_MAGIC, CODES_FORMAT_VERSION, rows, |w| w.write_all(codes))?);
+        let codes_tmp = tmp_of(FileKind::Codes).expect("written with the codes");
+        written.push(write_blob_file(&codes_tmp, CODES_MAGIC, CODES_FORMAT_VERSION, rows, |w| {
+            w.write_all(codes)
+        })?);
     }
     if stop == StopAfter::TempFiles {
         return Ok(None);
     }
-    for (tmp, fin) in tmps.iter().zip(finals) {
-        super::fsutil::rename(tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
+    for (_, fin) in fresh {
+        let tmp = tmp_path(fin);
+        super::fsutil::rename(&tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
     }
     sync_dir(dir)?;
     Ok(Some(written))
@@ -576,9 +681,11 @@ impl RecordRef<'_> {
 /// (1M records: 2M allocations, the largest part of decoding them when a store opens).
 fn next_record<'a>(payload: &'a [u8], pos: &mut usize) -> std::result::Result<RecordRef<'a>, String> {
     fn take<'a>(p: &'a [u8], pos: &mut usize, n: u64) -> std::result::Result<&'a [u8], String> {
-        let end = (*pos as u64).checked_add(n).filter(|&e| e <= p.len() as u64).ok_or_else(|| {
-            format!("{n} bytes wanted at byte {}, the payload has {}", *pos, p.len())
-        })? as usize;
+        let end = (*pos as u64)
+            .checked_add(n)
+            .filter(|&e| e <= p.len() as u64)
+            .ok_or_else(|| format!("{n} bytes wanted at byte {}, the payload has {}", *pos, p.len()))?
+            as usize;
         let bytes = &p[*pos..end];
         *pos = end;
         Ok(bytes)
@@ -724,7 +831,16 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     // File names are derived, never trusted: a damaged or hostile name must not point outside the
     // store directory.
     for (kind, entry) in manifest.files() {
-        let want = snapshot_file_name(manifest.generation, kind);
+        if entry.since.is_some_and(|g| kind != FileKind::Vectors || g >= manifest.generation) {
+            return Err(Error::corrupt(
+                &path,
+                format!(
+                    "manifest says file {:?} is from generation {:?}, which it cannot be",
+                    entry.name, entry.since
+                ),
+            ));
+        }
+        let want = manifest.file_name(kind);
         if entry.name != want {
             return Err(Error::corrupt(
                 &path,
@@ -749,7 +865,7 @@ fn unknown_state(records: &[SlotRecord]) -> Option<String> {
 
 pub fn load_snapshot(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot>> {
     let loaded = load(dir, expected_dim)?;
-    remove_stray_files(dir, loaded.as_ref().map(|s| s.generation));
+    remove_stray_files(dir, loaded.as_ref().map(|s| &s.manifest));
     Ok(loaded)
 }
 
@@ -775,7 +891,9 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
     for (kind, entry) in manifest.files() {
         let path = manifest.file_path(dir, kind);
         let len = std::fs::metadata(&path).map_err(|e| open_error(&path, e))?.len();
-        if len != entry.bytes {
+        // A vectors file may be longer than its committed extent (an uncommitted append), or must
+        // be exactly as long (version 1): `VectorBlock::open_mapped` knows which it is and checks.
+        if len != entry.bytes && !(kind == FileKind::Vectors && len > entry.bytes) {
             return Err(Error::corrupt(
                 &path,
                 format!("file is {len} bytes, the snapshot manifest says {}", entry.bytes),
@@ -787,9 +905,21 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
     };
 
     let vectors_path = manifest.file_path(dir, FileKind::Vectors);
-    let vectors = VectorBlock::open_mapped(&vectors_path, dim)?;
+    let extent = Extent { rows: manifest.slots, crc32: manifest.vectors.crc32 };
+    let vectors = VectorBlock::open_mapped(&vectors_path, dim, extent)?;
     if let Some(crc) = vectors.file_crc().filter(|&c| c != manifest.vectors.crc32) {
         return Err(crc_mismatch(&vectors_path, crc, manifest.vectors.crc32));
+    }
+    // Cannot overflow: the mapping just checked that these rows fit in the file.
+    let committed = VECTORS_HEADER_LEN as u64 + manifest.slots * dim as u64 * 4;
+    if vectors.file_version() == Some(VECTORS_FORMAT_APPENDABLE) && committed != manifest.vectors.bytes {
+        return Err(Error::corrupt(
+            &manifest_path,
+            format!(
+                "manifest says the vectors are {} bytes, {} rows make {committed}",
+                manifest.vectors.bytes, manifest.slots
+            ),
+        ));
     }
     if vectors.len() as u64 != manifest.slots {
         return Err(Error::corrupt(
@@ -855,10 +985,10 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
     }))
 }
 
-/// Removes what interrupted snapshot writes leave: temporary files always, and `snap-*` files of any
-/// generation other than `keep` when there is a current generation. Best effort: a file that cannot
-/// be removed is only clutter, and will be tried again at the next load.
-fn remove_stray_files(dir: &Path, keep: Option<u64>) {
+/// Removes what interrupted snapshot writes leave: temporary files always, and, when there is a
+/// current snapshot, `snap-*` files it does not name. Best effort: a file that cannot be removed is
+/// only clutter, and will be tried again at the next load.
+fn remove_stray_files(dir: &Path, keep: Option<&Manifest>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let manifest_tmp = Path::new(MANIFEST_FILE).with_extension("tmp");
     for entry in entries.flatten() {
@@ -869,7 +999,7 @@ fn remove_stray_files(dir: &Path, keep: Option<u64>) {
         } else {
             match (parse_snapshot_file_name(name), keep) {
                 (Some((_, true)), _) => true,
-                (Some((generation, false)), Some(keep)) => generation != keep,
+                (Some((_, false)), Some(keep)) => !keep.files().any(|(_, e)| e.name == name),
                 _ => false,
             }
         };

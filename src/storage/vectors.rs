@@ -4,13 +4,23 @@
 //! File layout (all integers little-endian):
 //! ```text
 //! offset  0: magic "VSVEC\0\0\0" (8 bytes)
-//! offset  8: format version u32 (1)
+//! offset  8: format version u32 (1 or 2)
 //! offset 12: dim u32
-//! offset 16: rows u64
-//! offset 24: crc32 (IEEE) of the data region u32
+//! offset 16: rows u64                                    (version 1; 0 in version 2)
+//! offset 24: crc32 (IEEE) of the data region u32         (version 1; 0 in version 2)
 //! offset 28: reserved, 36 zero bytes
 //! offset 64: data, rows * dim little-endian f32, row-major
 //! ```
+//!
+//! ## Two versions: fixed and appendable
+//! A version 1 file is written once and is exactly as long as its header says. A version 2 file
+//! (what this library writes) grows: a checkpoint appends the rows written since the last one
+//! ([`append_vectors_file`]) instead of rewriting every vector of the store, so that a checkpoint's
+//! bytes grow with what changed, not with the store's size. Its row count and data crc live in the
+//! snapshot manifest that names it (the commit point; header fields would need an in-place update
+//! that a crash could tear), handed to [`VectorBlock::open_mapped`] as an [`Extent`]. Bytes past the
+//! extent are an append that was never committed (a crash or an error before the manifest named
+//! them): they are ignored, and the next append truncates them before it writes.
 //! The data starts at byte 64 so that, in a mapping (whose base is page-aligned), every row is aligned
 //! for `f32` (and a 64-byte cache line): the mapped bytes are used as `&[f32]` directly, no copy.
 //!
@@ -53,7 +63,12 @@ use memmap2::{Mmap, MmapOptions};
 use crate::error::{Code, Error, Result};
 
 pub(crate) const VECTORS_MAGIC: &[u8; 8] = b"VSVEC\0\0\0";
-pub(crate) const VECTORS_FORMAT_VERSION: u32 = 1;
+/// The version this library writes: appendable, extent in the manifest.
+pub(crate) const VECTORS_FORMAT_VERSION: u32 = VECTORS_FORMAT_APPENDABLE;
+/// Written once, extent in the header (written by earlier versions; still read).
+pub(crate) const VECTORS_FORMAT_FIXED: u32 = 1;
+/// Grows by appends; extent in the snapshot manifest.
+pub(crate) const VECTORS_FORMAT_APPENDABLE: u32 = 2;
 /// Bytes before the first float; a multiple of 64 so mapped rows are cache-line aligned.
 pub(crate) const VECTORS_HEADER_LEN: usize = 64;
 
@@ -68,6 +83,21 @@ pub struct WrittenFile {
     pub count: u64,
 }
 
+/// The committed part of a vectors file, as the snapshot manifest records it: the first `rows` rows,
+/// whose data crc is `crc32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    pub rows: u64,
+    pub crc32: u32,
+}
+
+impl Extent {
+    /// The extent of a file just written or appended to.
+    pub fn of(w: &WrittenFile) -> Extent {
+        Extent { rows: w.count, crc32: w.crc32 }
+    }
+}
+
 /// How searches will read a mapped block; passed to `madvise`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccessPattern {
@@ -79,10 +109,10 @@ pub enum AccessPattern {
     Normal,
 }
 
-fn header_bytes(dim: u32, rows: u64, crc: u32) -> [u8; VECTORS_HEADER_LEN] {
+fn header_bytes(version: u32, dim: u32, rows: u64, crc: u32) -> [u8; VECTORS_HEADER_LEN] {
     let mut h = [0u8; VECTORS_HEADER_LEN];
     h[..8].copy_from_slice(VECTORS_MAGIC);
-    h[8..12].copy_from_slice(&VECTORS_FORMAT_VERSION.to_le_bytes());
+    h[8..12].copy_from_slice(&version.to_le_bytes());
     h[12..16].copy_from_slice(&dim.to_le_bytes());
     h[16..24].copy_from_slice(&rows.to_le_bytes());
     h[24..28].copy_from_slice(&crc.to_le_bytes());
@@ -90,14 +120,25 @@ fn header_bytes(dim: u32, rows: u64, crc: u32) -> [u8; VECTORS_HEADER_LEN] {
 }
 
 /// Writes a vectors file at `path` (created or truncated) holding `rows`, each of exactly `dim` floats,
-/// and fsyncs it. The caller chooses the name: the snapshot writer passes a temporary name and renames
-/// it into place itself (this function does not sync the directory).
+/// and fsyncs it. The file is appendable (version 2): its extent is the returned [`WrittenFile`]'s,
+/// for the manifest to record. The caller chooses the name: the snapshot writer passes a temporary
+/// name and renames it into place itself (this function does not sync the directory).
 ///
 /// A row of the wrong length is an `InvalidArgument` error; the partial file is then removed.
 pub fn write_vectors_file<'a>(
     path: &Path,
     dim: usize,
     rows: impl IntoIterator<Item = &'a [f32]>,
+) -> Result<WrittenFile> {
+    write_vectors_file_version(path, dim, rows, VECTORS_FORMAT_VERSION)
+}
+
+/// [`write_vectors_file`] in either format (version 1 only to test that such files are still read).
+pub(crate) fn write_vectors_file_version<'a>(
+    path: &Path,
+    dim: usize,
+    rows: impl IntoIterator<Item = &'a [f32]>,
+    version: u32,
 ) -> Result<WrittenFile> {
     let dim32 = u32::try_from(dim).map_err(|_| Error::invalid(format!("dimension {dim} is too large")))?;
     let file = OpenOptions::new()
@@ -106,25 +147,83 @@ pub fn write_vectors_file<'a>(
         .truncate(true)
         .open(path)
         .map_err(|e| Error::io("cannot create", path, e))?;
-    let result = write_rows(path, super::fsutil::FaultFile::new(file), dim, dim32, rows);
+    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
+    let result = (|| {
+        // A version 1 header is written last, once the row count and crc are known.
+        w.write_all(&header_bytes(version, dim32, 0, 0)).map_err(|e| Error::io("cannot write", path, e))?;
+        let (count, crc) = write_rows(path, &mut w, dim, rows, crc32fast::Hasher::new())?;
+        let mut file = w.into_inner().map_err(|e| Error::io("cannot write", path, e.into_error()))?;
+        if version == VECTORS_FORMAT_FIXED {
+            let io = |e| Error::io("cannot write", path, e);
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            file.write_all(&header_bytes(version, dim32, count, crc)).map_err(io)?;
+        }
+        file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
+        Ok(WrittenFile { bytes: VECTORS_HEADER_LEN as u64 + count * dim as u64 * 4, crc32: crc, count })
+    })();
     if result.is_err() {
         let _ = std::fs::remove_file(path);
     }
     result
 }
 
-fn write_rows<'a>(
+/// Appends `rows` to the appendable vectors file at `path`, whose committed extent is `base` (what
+/// the manifest names), and fsyncs it; returns the new extent. Bytes past `base` (an append that was
+/// never committed) are cut first. The committed rows are never touched, so mappings of them (this
+/// store's readers) stay valid. On error the file may hold uncommitted bytes past `base`, which the
+/// next open ignores and the next append cuts.
+///
+/// The caller must make sure no other name links to the file (a backup's hard link would see the
+/// appended bytes change under it, and an append to the backup would cut this store's rows).
+pub fn append_vectors_file<'a>(
     path: &Path,
-    file: super::fsutil::FaultFile,
     dim: usize,
-    dim32: u32,
+    base: &WrittenFile,
     rows: impl IntoIterator<Item = &'a [f32]>,
 ) -> Result<WrittenFile> {
+    let io = |e| Error::io("cannot append to", path, e);
+    let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+    let mut head = [0u8; VECTORS_HEADER_LEN];
+    let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
+    file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
+    let extent = Extent::of(base);
+    let header = parse_header(path, &head[..head_len], file_len, dim, extent)?;
+    if header.version != VECTORS_FORMAT_APPENDABLE {
+        return Err(Error::invalid(format!(
+            "{}: a version 1 vectors file cannot be appended to",
+            path.display()
+        )));
+    }
+    if base.bytes != VECTORS_HEADER_LEN as u64 + base.count * dim as u64 * 4 {
+        return Err(Error::invalid(format!(
+            "{}: {} rows are not {} bytes",
+            path.display(),
+            base.count,
+            base.bytes
+        )));
+    }
+    file.set_len(base.bytes).map_err(io)?;
+    file.seek(SeekFrom::Start(base.bytes)).map_err(io)?;
+    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
+    // Continuing the committed data's crc gives the crc of all of it without reading it back.
+    let (added, crc) = write_rows(path, &mut w, dim, rows, crc32fast::Hasher::new_with_initial(base.crc32))?;
+    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
+    let count = base.count + added;
+    Ok(WrittenFile { bytes: VECTORS_HEADER_LEN as u64 + count * dim as u64 * 4, crc32: crc, count })
+}
+
+/// Writes `rows` (each `dim` floats) little-endian to `w`, continuing `crc`; returns how many rows
+/// it wrote and the crc after them.
+fn write_rows<'a>(
+    path: &Path,
+    w: &mut impl Write,
+    dim: usize,
+    rows: impl IntoIterator<Item = &'a [f32]>,
+    mut crc: crc32fast::Hasher,
+) -> Result<(u64, u32)> {
     let io = |e| Error::io("cannot write", path, e);
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    // The header is written last, once the row count and crc are known.
-    w.write_all(&[0u8; VECTORS_HEADER_LEN]).map_err(io)?;
-    let mut crc = crc32fast::Hasher::new();
     let mut count: u64 = 0;
     let mut bytes = Vec::with_capacity(dim * 4);
     for row in rows {
@@ -141,23 +240,29 @@ fn write_rows<'a>(
         w.write_all(&bytes).map_err(io)?;
         count += 1;
     }
-    let crc = crc.finalize();
-    let mut file = w.into_inner().map_err(|e| io(e.into_error()))?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    file.write_all(&header_bytes(dim32, count, crc)).map_err(io)?;
-    file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
-    Ok(WrittenFile { bytes: VECTORS_HEADER_LEN as u64 + count * dim as u64 * 4, crc32: crc, count })
+    Ok((count, crc.finalize()))
 }
 
-/// A validated header.
+/// A validated header, with the extent it describes.
 struct Header {
+    version: u32,
     rows: u64,
     crc: u32,
+    /// Bytes from the start of the file to the end of the committed rows.
+    used_len: u64,
 }
 
 /// Checks everything about a vectors file that does not need its data: magic, version, dimension,
-/// reserved bytes, and that the file is exactly as long as the header says.
-fn parse_header(path: &Path, header: &[u8], file_len: u64, expected_dim: usize) -> Result<Header> {
+/// reserved bytes, and the length. A version 1 file must be exactly as long as its header says and
+/// its header must say `extent.rows` rows; a version 2 file must hold at least `extent.rows` rows
+/// (the extent is the manifest's; the header holds none).
+fn parse_header(
+    path: &Path,
+    header: &[u8],
+    file_len: u64,
+    expected_dim: usize,
+    extent: Extent,
+) -> Result<Header> {
     if file_len < VECTORS_HEADER_LEN as u64 || header.len() < VECTORS_HEADER_LEN {
         return Err(Error::corrupt(
             path,
@@ -169,12 +274,12 @@ fn parse_header(path: &Path, header: &[u8], file_len: u64, expected_dim: usize) 
     }
     let u32_at = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().unwrap());
     let version = u32_at(8);
-    if version != VECTORS_FORMAT_VERSION {
+    if version != VECTORS_FORMAT_FIXED && version != VECTORS_FORMAT_APPENDABLE {
         return Err(Error::corrupt(
             path,
             format!(
                 "vectors file format version {version} is not supported \
-                 (this library reads version {VECTORS_FORMAT_VERSION})"
+                 (this library reads versions {VECTORS_FORMAT_FIXED} and {VECTORS_FORMAT_APPENDABLE})"
             ),
         ));
     }
@@ -185,30 +290,65 @@ fn parse_header(path: &Path, header: &[u8], file_len: u64, expected_dim: usize) 
             format!("vectors file has dimension {dim}, the store has dimension {expected_dim}"),
         ));
     }
-    let rows = u64::from_le_bytes(header[16..24].try_into().unwrap());
-    let crc = u32_at(24);
+    let header_rows = u64::from_le_bytes(header[16..24].try_into().unwrap());
+    let header_crc = u32_at(24);
     if header[28..VECTORS_HEADER_LEN].iter().any(|&b| b != 0) {
         return Err(Error::corrupt(path, "vectors file header has non-zero reserved bytes"));
     }
-    let expected_len = rows
+    let (rows, crc) = if version == VECTORS_FORMAT_FIXED {
+        (header_rows, header_crc)
+    } else {
+        if header_rows != 0 || header_crc != 0 {
+            return Err(Error::corrupt(
+                path,
+                "appendable vectors file has a row count or checksum in its header",
+            ));
+        }
+        (extent.rows, extent.crc32)
+    };
+    let needed_len = rows
         .checked_mul(dim as u64)
         .and_then(|n| n.checked_mul(4))
         .and_then(|n| n.checked_add(VECTORS_HEADER_LEN as u64));
-    if expected_len != Some(file_len) {
+    let describe = || needed_len.map_or_else(|| "an impossible number of".to_string(), |n| n.to_string());
+    if version == VECTORS_FORMAT_FIXED && needed_len != Some(file_len) {
         return Err(Error::corrupt(
             path,
             format!(
-                "vectors file is {file_len} bytes, its header says {rows} rows of dimension {dim} \
-                 ({} bytes)",
-                expected_len.map_or_else(|| "an impossible number of".to_string(), |n| n.to_string())
+                "vectors file is {file_len} bytes, its header says {rows} rows of dimension {dim} ({} bytes)",
+                describe()
             ),
+        ));
+    }
+    if version == VECTORS_FORMAT_APPENDABLE && !needed_len.is_some_and(|n| n <= file_len) {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "vectors file is {file_len} bytes, the manifest's {rows} rows of dimension {dim} need {} bytes",
+                describe()
+            ),
+        ));
+    }
+    if version == VECTORS_FORMAT_FIXED && rows != extent.rows {
+        return Err(Error::corrupt(
+            path,
+            format!("vectors file header says {rows} rows, the snapshot manifest says {}", extent.rows),
         ));
     }
     // Rows are addressed by u32 slot numbers.
     if rows > u32::MAX as u64 {
         return Err(Error::corrupt(path, format!("vectors file has {rows} rows, more than a store can")));
     }
-    Ok(Header { rows, crc })
+    Ok(Header { version, rows, crc, used_len: needed_len.expect("checked above") })
+}
+
+/// Where a file's data crc was recorded.
+fn crc_source(version: u32) -> &'static str {
+    if version == VECTORS_FORMAT_FIXED {
+        "header"
+    } else {
+        "snapshot manifest"
+    }
 }
 
 /// Decodes little-endian floats (length a multiple of 4) into native floats.
@@ -219,9 +359,11 @@ fn decode_le(bytes: &[u8]) -> Vec<f32> {
 /// The mapped part of a block.
 #[derive(Debug)]
 struct Mapped {
+    /// The file's committed extent: header and rows, nothing after.
     map: Mmap,
     path: PathBuf,
     crc: u32,
+    version: u32,
 }
 
 /// The store's vector column: row `r` (a slot number) is `dim` floats. Rows `0..mapped_rows()` come from
@@ -264,36 +406,40 @@ impl VectorBlock {
         Ok(VectorBlock { dim, mapped: None, mapped_rows: 0, tail: data })
     }
 
-    /// Maps the vectors file at `path` read-only after checking its header and length (not its data
-    /// crc: see the module docs and [`verify`](Self::verify)). Any problem with the file is
-    /// `Code::Corrupt` naming it; `expected_dim` must match the file's.
+    /// Maps the committed rows of the vectors file at `path` read-only after checking its header and
+    /// length (not its data crc: see the module docs and [`verify`](Self::verify)). `extent` is what
+    /// the snapshot manifest records: a version 2 file is read to it (bytes past it are ignored), a
+    /// version 1 file must say the same row count in its header (its crc is the header's; the caller
+    /// compares it with the manifest's). Any problem with the file is `Code::Corrupt` naming it;
+    /// `expected_dim` must match the file's.
     ///
     /// On big-endian targets this reads and converts the file instead ([`open_copied`](Self::open_copied)).
-    pub fn open_mapped(path: &Path, expected_dim: usize) -> Result<VectorBlock> {
+    pub fn open_mapped(path: &Path, expected_dim: usize, extent: Extent) -> Result<VectorBlock> {
         if cfg!(target_endian = "big") {
-            return Self::open_copied(path, expected_dim);
+            return Self::open_copied(path, expected_dim, extent);
         }
-        let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
+        let mut file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
-        // Check the length before mapping: a file shorter than the header is not mapped at all.
-        if file_len < VECTORS_HEADER_LEN as u64 {
-            return Err(Error::corrupt(
-                path,
-                format!(
-                    "vectors file is {file_len} bytes, shorter than its {VECTORS_HEADER_LEN}-byte header"
-                ),
-            ));
+        // The header first, so that only the committed extent is mapped (and a file shorter than
+        // the header is not mapped at all).
+        let mut head = [0u8; VECTORS_HEADER_LEN];
+        let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
+        file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
+        let header = parse_header(path, &head[..head_len], file_len, expected_dim, extent)?;
+        let map_len = usize::try_from(header.used_len)
+            .map_err(|_| Error::corrupt(path, "vectors file is too large to map"))?;
+        // SAFETY: the mapping is only sound while nobody truncates or changes the mapped bytes.
+        // vecstore never modifies the committed rows of a vectors file: a file is written under a
+        // temporary name and renamed into place, later only appended to past its committed extent
+        // (an append cuts only bytes past that extent, which no mapping covers), replaced by another
+        // rename or deleted (which leave this inode intact); the directory lock keeps other vecstore
+        // handles out of the store; see the module docs.
+        let map = unsafe { MmapOptions::new().len(map_len).map(&file) }
+            .map_err(|e| Error::io("cannot map", path, e))?;
+        if map.len() != map_len || map[..VECTORS_HEADER_LEN] != head {
+            // The file changed between reading its header and mapping it: someone else is writing it.
+            return Err(Error::corrupt(path, "vectors file changed while it was being opened"));
         }
-        // SAFETY: the mapping is only sound while nobody truncates or writes the file. vecstore never
-        // modifies a vectors file in place (they are written under a temporary name, then renamed into
-        // place, and only ever replaced by another rename or deleted, which leave this inode intact),
-        // and the directory lock keeps other vecstore handles out of the store; see the module docs.
-        let map = unsafe { MmapOptions::new().map(&file) }.map_err(|e| Error::io("cannot map", path, e))?;
-        if map.len() as u64 != file_len {
-            // The file changed between stat and map: someone else is writing it.
-            return Err(Error::corrupt(path, "vectors file changed size while it was being opened"));
-        }
-        let header = parse_header(path, &map[..VECTORS_HEADER_LEN], file_len, expected_dim)?;
         let data = map[VECTORS_HEADER_LEN..].as_ptr();
         if !(data as usize).is_multiple_of(std::mem::align_of::<f32>()) {
             // Cannot happen (mappings are page-aligned and the header is 64 bytes); checked because
@@ -303,7 +449,12 @@ impl VectorBlock {
         let block = VectorBlock {
             dim: expected_dim,
             mapped_rows: header.rows as usize,
-            mapped: Some(std::sync::Arc::new(Mapped { map, path: path.to_path_buf(), crc: header.crc })),
+            mapped: Some(std::sync::Arc::new(Mapped {
+                map,
+                path: path.to_path_buf(),
+                crc: header.crc,
+                version: header.version,
+            })),
             tail: Vec::new(),
         };
         // Graph search reads scattered rows; read-ahead would only fill memory with neighbours.
@@ -311,29 +462,35 @@ impl VectorBlock {
         Ok(block)
     }
 
-    /// Reads the whole vectors file into memory (all rows in the tail), checking the header, the length
-    /// and the data crc. Used on big-endian targets, where the mapped bytes cannot be used as floats.
-    pub fn open_copied(path: &Path, expected_dim: usize) -> Result<VectorBlock> {
+    /// Reads the committed rows of a vectors file into memory (all rows in the tail), checking the
+    /// header, the length and the data crc. Used on big-endian targets, where the mapped bytes
+    /// cannot be used as floats.
+    pub fn open_copied(path: &Path, expected_dim: usize, extent: Extent) -> Result<VectorBlock> {
         let mut file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
         let mut head = [0u8; VECTORS_HEADER_LEN];
         let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
         file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
-        let header = parse_header(path, &head[..head_len], file_len, expected_dim)?;
+        let header = parse_header(path, &head[..head_len], file_len, expected_dim, extent)?;
         // The length was checked against the file size, so this allocation is what the file holds.
-        let mut data = vec![0u8; (file_len - VECTORS_HEADER_LEN as u64) as usize];
+        let mut data = vec![0u8; (header.used_len - VECTORS_HEADER_LEN as u64) as usize];
         file.read_exact(&mut data).map_err(|e| Error::io("cannot read", path, e))?;
         let crc = crc32fast::hash(&data);
         if crc != header.crc {
             return Err(Error::corrupt(
                 path,
-                format!("vectors data checksum is {crc:08x}, the header says {:08x}", header.crc),
+                format!(
+                    "vectors data checksum is {crc:08x}, the {} says {:08x}",
+                    crc_source(header.version),
+                    header.crc
+                ),
             ));
         }
         Ok(VectorBlock { dim: expected_dim, mapped: None, mapped_rows: 0, tail: decode_le(&data) })
     }
 
-    /// Recomputes the crc of the mapped data and compares it with the file header. Reads every page of
+    /// Recomputes the crc of the mapped data and compares it with the file header's (version 1) or
+    /// the manifest's (version 2). Reads every page of
     /// the file (about 0.1-0.3 s per 512 MB from the page cache; disk speed on a cold cache).
     pub fn verify(&self) -> Result<()> {
         let Some(m) = &self.mapped else { return Ok(()) };
@@ -343,7 +500,11 @@ impl VectorBlock {
         if crc != m.crc {
             return Err(Error::corrupt(
                 &m.path,
-                format!("vectors data checksum is {crc:08x}, the header says {:08x}", m.crc),
+                format!(
+                    "vectors data checksum is {crc:08x}, the {} says {:08x}",
+                    crc_source(m.version),
+                    m.crc
+                ),
             ));
         }
         Ok(())
@@ -448,6 +609,11 @@ impl VectorBlock {
     /// The data crc recorded in the mapped file's header, if a file is mapped.
     pub fn file_crc(&self) -> Option<u32> {
         self.mapped.as_ref().map(|m| m.crc)
+    }
+
+    /// The format version of the mapped file, if a file is mapped.
+    pub fn file_version(&self) -> Option<u32> {
+        self.mapped.as_ref().map(|m| m.version)
     }
 
     /// The mapped file, if any.

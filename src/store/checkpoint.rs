@@ -9,7 +9,9 @@
 //!    since the last snapshot are copied). Everything in the log up to the freeze point is in this
 //!    state, nothing after it.
 //! 2. **Write** the snapshot from the frozen state, holding no lock: writes append to the log after
-//!    the freeze point meanwhile. The manifest (the commit point) names the log generation and the
+//!    the freeze point meanwhile. The vector rows written since the last snapshot are appended to its
+//!    vectors file (the older rows are never written again: a checkpoint's vector bytes are the new
+//!    rows'); records, graph and codes are written whole. The manifest (the commit point) names the log generation and the
 //!    freeze point (`log_start`): an open replays that log from there (see `Log::open_from`).
 //! 3. **Publish**, holding the log's mutex and, briefly, the write lock: serve the frozen rows from the
 //!    new vectors file, then trim the log (replace it by one of the next generation holding only the
@@ -178,7 +180,12 @@ impl Store {
         let dim = frozen.vectors.dim();
         // Serve the frozen rows from the new file (mapped before any lock is taken). If mapping
         // fails the rows in memory are still right, so keep them.
-        let mapped = VectorBlock::open_mapped(&manifest.file_path(&self.path, FileKind::Vectors), dim).ok();
+        let mapped = VectorBlock::open_mapped(
+            &manifest.file_path(&self.path, FileKind::Vectors),
+            dim,
+            manifest.vectors_extent(),
+        )
+        .ok();
         let snapshot_bytes = snapshot_disk_bytes(&self.path, &manifest);
         let mut log = self.log.lock();
         // Trimming copies only the frames written since the freeze point; writes wait, reads do not.

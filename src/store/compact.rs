@@ -449,8 +449,12 @@ impl Inner {
         )?;
         // Serve the vectors from the new file, as a checkpoint does; the rows in memory are right
         // too, so keep them if mapping fails.
-        let vectors = VectorBlock::open_mapped(&manifest.file_path(&self.dir, FileKind::Vectors), dim)
-            .unwrap_or(vectors);
+        let vectors = VectorBlock::open_mapped(
+            &manifest.file_path(&self.dir, FileKind::Vectors),
+            dim,
+            manifest.vectors_extent(),
+        )
+        .unwrap_or(vectors);
         let filter_index = super::filter_index::SlotIndex::build(&slots);
         let compacted = Compacted {
             vectors,

@@ -112,7 +112,10 @@ pub fn check_snapshot_file(kind: FileKind, data: &[u8]) {
     let mut crc = 0;
     if body.len() >= header_len {
         crc = crc32fast::hash(&body[header_len..]);
-        if flags & 1 != 0 {
+        if flags & 1 != 0 && kind == FileKind::Vectors && body[8..12] == 2u32.to_le_bytes() {
+            // An appendable (version 2) vectors file keeps its extent in the manifest only.
+            body[16..28].fill(0);
+        } else if flags & 1 != 0 {
             body[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
             if kind != FileKind::Vectors {
                 let len = (body.len() - header_len) as u64;
@@ -126,12 +129,15 @@ pub fn check_snapshot_file(kind: FileKind, data: &[u8]) {
     if flags & 2 != 0 {
         let mut m = t.manifest.clone();
         let entry = match kind {
-            FileKind::Vectors => &mut m.vectors,
-            FileKind::Records => &mut m.records,
-            FileKind::Graph => &mut m.graph,
+            FileKind::Vectors => Some(&mut m.vectors),
+            FileKind::Records => Some(&mut m.records),
+            FileKind::Graph => Some(&mut m.graph),
+            FileKind::Codes => m.codes.as_mut(),
         };
-        entry.bytes = body.len() as u64;
-        entry.crc32 = crc;
+        if let Some(entry) = entry {
+            entry.bytes = body.len() as u64;
+            entry.crc32 = crc;
+        }
         files.insert(MANIFEST_FILE.to_string(), serde_json::to_vec_pretty(&with_checksum(m)).unwrap());
     }
     files.insert(name, body);

@@ -340,7 +340,16 @@ fn truncated_or_extended_files_are_corrupt() {
         for cut in [0, 1, 31, 32, 63, 64, d.good.len() - 1].into_iter().filter(|&c| c < d.good.len()) {
             d.with(|b| b.truncate(cut)).corrupt("the snapshot manifest says");
         }
-        d.with(|b| b.push(0)).corrupt("the snapshot manifest says");
+        if kind == FileKind::Vectors {
+            // Bytes past a vectors file's committed extent are an append that never committed:
+            // ignored, the committed rows load as written.
+            d.with(|b| b.extend_from_slice(&[0xab; 13]));
+            let s = load_snapshot(d.dir.path(), None).unwrap().unwrap();
+            assert_holds(&s, &data(3, 5, 1));
+            s.vectors.verify().unwrap();
+        } else {
+            d.with(|b| b.push(0)).corrupt("the snapshot manifest says");
+        }
     }
 }
 
@@ -349,8 +358,9 @@ fn bad_magic_and_unknown_versions_are_corrupt_naming_both_versions() {
     for kind in FileKind::REQUIRED {
         let d = Damaged::new(kind);
         d.with(|b| b[1] ^= 0x40).corrupt("bad magic");
+        let reads = if kind == FileKind::Vectors { "versions 1 and 2" } else { "version 1" };
         d.with(|b| b[8..12].copy_from_slice(&9u32.to_le_bytes()))
-            .corrupt("format version 9 is not supported (this library reads version 1)");
+            .corrupt(&format!("format version 9 is not supported (this library reads {reads})"));
     }
 }
 
@@ -379,8 +389,8 @@ fn vector_header_damage_is_caught_at_load_and_data_damage_by_verify() {
         assert_eq!(err.code, Code::Corrupt, "byte {byte}");
         assert!(err.message.contains(&d.name), "{}", err.message);
     }
-    // The header's crc field differs from the manifest's copy.
-    d.with(|b| b[24] ^= 1).corrupt("differs from the manifest");
+    // An appendable file keeps its crc in the manifest only: a header that holds one is damaged.
+    d.with(|b| b[24] ^= 1).corrupt("row count or checksum in its header");
     // A flipped bit in the data: loadable (not checked at load), caught by verify.
     d.with(|b| b[64 + 9] ^= 0x10);
     let s = load_snapshot(d.dir.path(), None).unwrap().unwrap();
@@ -420,7 +430,13 @@ fn counts_that_disagree_are_corrupt() {
 
     // The manifest's slot count disagrees with the vector rows.
     edit_manifest(dir.path(), |m| m.slots = 6);
-    expect_corrupt(dir.path(), "snap-000003.vectors", "has 5 rows, the snapshot has 6 slots");
+    expect_corrupt(dir.path(), "snap-000003.vectors", "the manifest's 6 rows of dimension 3 need 136 bytes");
+    // The manifest's byte count disagrees with its rows.
+    edit_manifest(dir.path(), |m| {
+        m.slots = 5;
+        m.vectors.bytes -= 12;
+    });
+    expect_corrupt(dir.path(), MANIFEST_FILE, "the vectors are 112 bytes, 5 rows make 124");
 }
 
 #[test]
@@ -524,8 +540,8 @@ fn manifest_damage_is_corrupt() {
     check(&good[..good.len() / 2], "not valid JSON");
     check("[]", "format version missing");
     check(
-        &good.replace("\"format_version\": 3", "\"format_version\": 4"),
-        "format version 4 is not supported (this library reads versions 1 to 3)",
+        &good.replace("\"format_version\": 4", "\"format_version\": 5"),
+        "format version 5 is not supported (this library reads versions 1 to 4)",
     );
     // A changed number that still parses is caught by the checksum: here the log generation, which
     // would otherwise make open discard (or refuse) the log.
@@ -536,6 +552,20 @@ fn manifest_damage_is_corrupt() {
     std::fs::write(&path, &good).unwrap();
     edit_manifest(dir.path(), |m| m.graph.name = "../../etc/passwd".into());
     expect_corrupt(dir.path(), MANIFEST_FILE, "etc/passwd");
+    // Only the vectors file may come from an earlier generation, and only from an earlier one.
+    std::fs::write(&path, &good).unwrap();
+    edit_manifest(dir.path(), |m| m.graph.since = Some(1));
+    expect_corrupt(dir.path(), MANIFEST_FILE, "which it cannot be");
+    std::fs::write(&path, &good).unwrap();
+    edit_manifest(dir.path(), |m| m.vectors.since = Some(3));
+    expect_corrupt(dir.path(), MANIFEST_FILE, "which it cannot be");
+    std::fs::write(&path, &good).unwrap();
+    edit_manifest(dir.path(), |m| m.vectors.since = Some(2));
+    expect_corrupt(
+        dir.path(),
+        MANIFEST_FILE,
+        "\"snap-000003.vectors\" where \"snap-000002.vectors\" was expected",
+    );
     std::fs::write(&path, &good).unwrap();
     assert!(load_snapshot(dir.path(), None).unwrap().is_some());
 }
@@ -570,7 +600,10 @@ fn a_codes_file_is_written_loaded_checked_and_removed_with_its_generation() {
     let dir = tempfile::tempdir().unwrap();
     let d = data(3, 6, 1);
     let codes: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
-    let with_codes = |generation, rows| SnapshotContents { codes: Some((&codes[..], rows)), ..contents(generation, &d, 1) };
+    let with_codes = |generation, rows| SnapshotContents {
+        codes: Some((&codes[..], rows)),
+        ..contents(generation, &d, 1)
+    };
     // The codes must have one row per slot.
     let err = write_snapshot(dir.path(), &with_codes(1, 5)).unwrap_err();
     assert_eq!(err.code, Code::InvalidArgument, "{}", err.message);
@@ -601,4 +634,119 @@ fn a_codes_file_is_written_loaded_checked_and_removed_with_its_generation() {
     write(dir.path(), 2, &d, 1);
     assert!(!names(dir.path()).contains(&entry.name));
     assert!(load_snapshot(dir.path(), None).unwrap().unwrap().codes.is_none());
+}
+
+// ---- appended vectors ------------------------------------------------------------------------------
+
+/// `base`'s rows (as loaded: mapped from its vectors file) followed by `extra` new ones in memory,
+/// with records to match: what a checkpoint freezes after writes.
+fn grown(loaded: &LoadedSnapshot, extra: usize, seed: usize) -> Data {
+    let mut vectors = loaded.vectors.freeze();
+    let dim = vectors.dim();
+    for i in 0..extra {
+        let row: Vec<f32> = (0..dim).map(|j| (seed * 104_729 + i * 17 + j) as f32 * 0.5).collect();
+        vectors.push(&row);
+    }
+    let records = (0..vectors.len()).map(|i| record(i + seed)).collect();
+    Data { vectors, records, graph: vec![seed as u8; 9] }
+}
+
+#[test]
+fn a_checkpoint_appends_new_rows_to_the_vectors_file_it_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 1, &data(3, 5, 1), 1);
+    let first_len = std::fs::metadata(dir.path().join("snap-000001.vectors")).unwrap().len();
+    let mut expected_rows: Vec<Vec<f32>> = data(3, 5, 1).vectors.rows().map(<[f32]>::to_vec).collect();
+    for generation in 2..=4u64 {
+        let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
+        let d = grown(&loaded, 2, generation as usize);
+        expected_rows.extend(d.vectors.rows().skip(loaded.vectors.len()).map(<[f32]>::to_vec));
+        let m = write(dir.path(), generation, &d, 1);
+        drop(loaded);
+        assert_eq!(m.vectors.name, "snap-000001.vectors");
+        assert_eq!(m.vectors.since, Some(1));
+        assert_eq!(m.vectors.bytes, first_len + (generation - 1) * 2 * 12);
+        // The old generation's other files are gone, its vectors file stays (the new one names it).
+        let mut want: BTreeSet<String> = gen_files(generation).into_iter().collect();
+        want.remove(&snapshot_file_name(generation, FileKind::Vectors));
+        want.insert("snap-000001.vectors".into());
+        want.insert(MANIFEST_FILE.into());
+        assert_eq!(names(dir.path()), want);
+        let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+        assert_holds(&s, &d);
+        assert!(s.vectors.rows().eq(expected_rows.iter().map(Vec::as_slice)));
+        verify_snapshot(dir.path()).unwrap();
+    }
+}
+
+#[test]
+fn a_crash_after_the_append_leaves_the_old_snapshot_and_the_next_checkpoint_cuts_the_extra_rows() {
+    for stop in [StopAfter::TempFiles, StopAfter::DataFiles] {
+        let dir = tempfile::tempdir().unwrap();
+        let first = data(3, 5, 1);
+        write(dir.path(), 1, &first, 1);
+        let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
+        let d = grown(&loaded, 3, 2);
+        write_snapshot_until(dir.path(), &contents(2, &d, 1), stop).unwrap();
+        drop(loaded);
+        let file = dir.path().join("snap-000001.vectors");
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), 64 + 8 * 12, "{stop:?}: the rows were appended");
+        // The old manifest still names five rows: the appended ones are ignored.
+        let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+        assert_eq!(s.generation, 1);
+        assert_holds(&s, &first);
+        verify_snapshot(dir.path()).unwrap();
+        // The next checkpoint appends other rows over them.
+        let d = grown(&s, 1, 3);
+        let m = write(dir.path(), 2, &d, 1);
+        drop(s);
+        assert_eq!((m.vectors.name.as_str(), m.vectors.bytes), ("snap-000001.vectors", 64 + 6 * 12));
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), 64 + 6 * 12);
+        assert_holds(&load_snapshot(dir.path(), None).unwrap().unwrap(), &d);
+        verify_snapshot(dir.path()).unwrap();
+    }
+}
+
+#[test]
+fn a_vectors_file_linked_elsewhere_or_of_version_1_is_written_afresh_not_appended_to() {
+    // Linked: a backup holds a hard link to the file, which must not change under it.
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    write(dir.path(), 1, &data(3, 5, 1), 1);
+    let link = backup.path().join("snap-000001.vectors");
+    std::fs::hard_link(dir.path().join("snap-000001.vectors"), &link).unwrap();
+    let before = std::fs::read(&link).unwrap();
+    let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
+    let d = grown(&loaded, 2, 2);
+    let m = write(dir.path(), 2, &d, 1);
+    assert_eq!((m.vectors.name.as_str(), m.vectors.since), ("snap-000002.vectors", None));
+    assert_eq!(std::fs::read(&link).unwrap(), before);
+    assert_holds(&load_snapshot(dir.path(), None).unwrap().unwrap(), &d);
+
+    // Version 1 (written by an earlier library): read, its header crc checked, then replaced.
+    let dir = tempfile::tempdir().unwrap();
+    let first = data(3, 5, 1);
+    let m = write(dir.path(), 1, &first, 1);
+    let path = m.file_path(dir.path(), FileKind::Vectors);
+    let w = crate::storage::vectors::write_vectors_file_version(&path, 3, first.vectors.rows(), 1).unwrap();
+    assert_eq!((w.bytes, w.crc32), (m.vectors.bytes, m.vectors.crc32));
+    let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(loaded.vectors.file_version(), Some(1));
+    assert_holds(&loaded, &first);
+    let d = grown(&loaded, 2, 2);
+    let m = write(dir.path(), 2, &d, 1);
+    drop(loaded);
+    assert_eq!((m.vectors.name.as_str(), m.vectors.since), ("snap-000002.vectors", None));
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(s.vectors.file_version(), Some(2));
+    assert_holds(&s, &d);
+    // A version 1 header's crc is checked against the manifest's at load.
+    let dir = tempfile::tempdir().unwrap();
+    let m = write(dir.path(), 1, &first, 1);
+    let path = m.file_path(dir.path(), FileKind::Vectors);
+    crate::storage::vectors::write_vectors_file_version(&path, 3, first.vectors.rows(), 1).unwrap();
+    let mut b = std::fs::read(&path).unwrap();
+    b[24] ^= 1;
+    std::fs::write(&path, &b).unwrap();
+    expect_corrupt(dir.path(), "snap-000001.vectors", "differs from the manifest");
 }

@@ -213,3 +213,66 @@ fn writes_after_the_freeze_point_replay_from_the_untrimmed_or_the_trimmed_log() 
     check(crashed.path(), "untrimmed log");
     check(dir.path(), "trimmed log");
 }
+
+/// The vectors file of the current snapshot, from the manifest.
+fn vectors_entry(dir: &std::path::Path) -> crate::storage::snapshot::FileEntry {
+    crate::storage::snapshot::read_manifest(dir).unwrap().unwrap().vectors
+}
+
+/// Checkpoints append the rows written since the last one to the same vectors file (a checkpoint's
+/// vector bytes grow with the rows written, not with the store), a backup's hard link to that file is
+/// never changed by the checkpoints after it, and both the store and the backup reopen to their
+/// states.
+#[test]
+fn checkpoints_append_to_one_vectors_file_and_never_change_a_backup_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let dim = 8;
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    for i in 0..300 {
+        s.upsert(&format!("r{i}"), &vector(i, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    let first = vectors_entry(dir.path());
+    assert_eq!(first.bytes, 64 + 300 * dim as u64 * 4);
+    for round in 1..=3usize {
+        for i in 0..50 {
+            let n = 300 + (round - 1) * 50 + i;
+            s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+        }
+        s.checkpoint().unwrap();
+        let e = vectors_entry(dir.path());
+        assert_eq!(e.name, first.name, "round {round}: appended to the first file");
+        assert_eq!(e.bytes, first.bytes + (round * 50 * dim * 4) as u64);
+    }
+    // A backup links the file; later checkpoints must leave the linked file as it was.
+    let info = s.backup_to(backup.path()).unwrap();
+    assert!(info.linked_files >= 1);
+    let linked = backup.path().join(&first.name);
+    let backed_up = std::fs::read(&linked).unwrap();
+    for n in 450..500 {
+        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    let after = vectors_entry(dir.path());
+    assert_ne!(after.name, first.name, "a linked file is written afresh, not appended to");
+    assert_eq!(std::fs::read(&linked).unwrap(), backed_up);
+    // From the fresh (unlinked) file on, checkpoints append again.
+    for n in 500..520 {
+        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    assert_eq!(vectors_entry(dir.path()).name, after.name);
+    s.close().unwrap();
+
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    assert_eq!(s.stats().count, 520);
+    for n in [0, 299, 300, 449, 450, 519] {
+        assert_eq!(s.get(&format!("r{n}")).unwrap().vector, vector(n, dim), "r{n}");
+    }
+    crate::storage::snapshot::verify_snapshot(dir.path()).unwrap();
+    let b = Store::open(backup.path(), &options(1 << 30, dim)).unwrap();
+    assert_eq!(b.stats().count, 450);
+    assert!(b.get("r449").is_ok() && b.get("r450").is_err());
+    assert_eq!(b.get("r320").unwrap().vector, vector(320, dim));
+}
