@@ -183,19 +183,14 @@ pub fn append_vectors_file<'a>(
 ) -> Result<WrittenFile> {
     let io = |e| Error::io("cannot append to", path, e);
     let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
-    let mut head = [0u8; VECTORS_HEADER_LEN];
-    let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
-    file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
-    let extent = Extent::of(base);
-    let header = parse_header(path, &head[..head_len], file_len, dim, extent)?;
+    let (header, _) = read_header(&mut file, path, dim, Extent::of(base))?;
     if header.version != VECTORS_FORMAT_APPENDABLE {
         return Err(Error::invalid(format!(
             "{}: a version 1 vectors file cannot be appended to",
             path.display()
         )));
     }
-    if base.bytes != VECTORS_HEADER_LEN as u64 + base.count * dim as u64 * 4 {
+    if base.bytes != header.used_len {
         return Err(Error::invalid(format!(
             "{}: {} rows are not {} bytes",
             path.display(),
@@ -342,6 +337,16 @@ fn parse_header(
     Ok(Header { version, rows, crc, used_len: needed_len.expect("checked above") })
 }
 
+/// Reads the header of the open vectors file at `path` and checks it against the file's length and
+/// `extent` ([`parse_header`]); returns it and its bytes.
+fn read_header(file: &mut File, path: &Path, dim: usize, extent: Extent) -> Result<(Header, [u8; VECTORS_HEADER_LEN])> {
+    let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+    let mut head = [0u8; VECTORS_HEADER_LEN];
+    let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
+    file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
+    Ok((parse_header(path, &head[..head_len], file_len, dim, extent)?, head))
+}
+
 /// Where a file's data crc was recorded.
 fn crc_source(version: u32) -> &'static str {
     if version == VECTORS_FORMAT_FIXED {
@@ -419,13 +424,9 @@ impl VectorBlock {
             return Self::open_copied(path, expected_dim, extent);
         }
         let mut file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-        let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
         // The header first, so that only the committed extent is mapped (and a file shorter than
         // the header is not mapped at all).
-        let mut head = [0u8; VECTORS_HEADER_LEN];
-        let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
-        file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
-        let header = parse_header(path, &head[..head_len], file_len, expected_dim, extent)?;
+        let (header, head) = read_header(&mut file, path, expected_dim, extent)?;
         let map_len = usize::try_from(header.used_len)
             .map_err(|_| Error::corrupt(path, "vectors file is too large to map"))?;
         // SAFETY: the mapping is only sound while nobody truncates or changes the mapped bytes.
@@ -467,11 +468,7 @@ impl VectorBlock {
     /// cannot be used as floats.
     pub fn open_copied(path: &Path, expected_dim: usize, extent: Extent) -> Result<VectorBlock> {
         let mut file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-        let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
-        let mut head = [0u8; VECTORS_HEADER_LEN];
-        let head_len = (file_len as usize).min(VECTORS_HEADER_LEN);
-        file.read_exact(&mut head[..head_len]).map_err(|e| Error::io("cannot read", path, e))?;
-        let header = parse_header(path, &head[..head_len], file_len, expected_dim, extent)?;
+        let (header, _) = read_header(&mut file, path, expected_dim, extent)?;
         // The length was checked against the file size, so this allocation is what the file holds.
         let mut data = vec![0u8; (header.used_len - VECTORS_HEADER_LEN as u64) as usize];
         file.read_exact(&mut data).map_err(|e| Error::io("cannot read", path, e))?;
