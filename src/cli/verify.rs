@@ -19,7 +19,7 @@ use crate::index::quant::Codes;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{LogOp, LOG_FILE};
 use crate::storage::snapshot::{
-    read_codes_file, read_graph_file, read_records_file, FileKind, Manifest, SlotRecord, MANIFEST_FILE,
+    read_graph_file, read_records_file, read_saved_codes, FileKind, Manifest, SavedCodes, SlotRecord, MANIFEST_FILE,
 };
 use crate::storage::vectors::VectorBlock;
 use crate::store::meta::META_FILE;
@@ -434,33 +434,38 @@ fn check_snapshot(
     // Codes (when the snapshot has them): checksum, ranges, one row per slot.
     if let Some(entry) = &m.codes {
         let name = entry.name.as_str();
-        match read_codes_file(&m.file_path(dir, FileKind::Codes)) {
+        match read_saved_codes(dir, m) {
             Err(e) => r.bad_err(name, None, &e),
-            Ok((payload, crc, rows)) => {
+            Ok(saved) => {
                 r.bytes_read += entry.bytes;
-                if crc != entry.crc32 {
-                    r.bad(
-                        name,
-                        Some(12),
-                        format!("checksum {crc:08x} differs from the manifest's {:08x}", entry.crc32),
-                    );
-                } else if rows != m.slots {
-                    r.bad(
-                        name,
-                        Some(16),
-                        format!("the codes have {rows} rows, the snapshot {} slots", m.slots),
-                    );
-                } else {
-                    match metric.map(|mt| Codes::from_bytes(&payload, mt)) {
-                        Some(Err(e)) => r.bad(name, Some(32), e),
-                        Some(Ok(c)) if c.len() as u64 != m.slots || c.dim() != m.dimension => r.bad(
-                            name,
-                            Some(32),
-                            format!("the codes are {} rows of dimension {}, the snapshot {} of {}", c.len(), c.dim(), m.slots, m.dimension),
-                        ),
-                        Some(Ok(c)) => r.ok(name, format!("format 1, {} int8 rows of {} bytes, checksum ok, ranges valid", c.len(), c.stride())),
-                        None => r.ok(name, format!("format 1, {rows} rows, checksum ok (the metric is unknown: ranges not decoded)")),
+                let (format, decoded) = match (&saved, metric) {
+                    (SavedCodes::Whole(p), Some(mt)) => (1, Some(Codes::from_bytes(p, mt))),
+                    (SavedCodes::Appendable { drift, .. }, Some(mt)) => {
+                        let bytes = saved.head_and_rows().expect("appendable");
+                        (2, Some(Codes::from_head_and_rows(bytes, m.slots, *drift, mt)))
                     }
+                    (SavedCodes::Whole(_), None) => (1, None),
+                    (SavedCodes::Appendable { .. }, None) => (2, None),
+                };
+                let tail = std::fs::metadata(m.file_path(dir, FileKind::Codes))
+                    .map_or(0, |md| md.len().saturating_sub(entry.bytes));
+                let uncommitted =
+                    if tail > 0 { format!(", {tail} bytes of an uncommitted append after it") } else { String::new() };
+                match decoded {
+                    Some(Err(e)) => r.bad(name, Some(32), e),
+                    Some(Ok(c)) if c.len() as u64 != m.slots || c.dim() != m.dimension => r.bad(
+                        name,
+                        Some(32),
+                        format!("the codes are {} rows of dimension {}, the snapshot {} of {}", c.len(), c.dim(), m.slots, m.dimension),
+                    ),
+                    Some(Ok(c)) => r.ok(
+                        name,
+                        format!("format {format}, {} int8 rows of {} bytes, checksum ok, ranges valid{uncommitted}", c.len(), c.stride()),
+                    ),
+                    None => r.ok(
+                        name,
+                        format!("format {format}, {} rows, checksum ok (the metric is unknown: ranges not decoded){uncommitted}", m.slots),
+                    ),
                 }
             }
         }

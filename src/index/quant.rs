@@ -363,6 +363,18 @@ impl Quantizer {
     }
 }
 
+/// A lineage no other `Codes` of this process has had, and unlikely to meet one in a file: a
+/// per-process random key (std's `RandomState`) hashed with a counter.
+fn new_lineage() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+    let mut h = KEY.get_or_init(Default::default).build_hasher();
+    h.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish()
+}
+
 /// The code of every row `0..len()`, beside the float rows.
 pub struct Codes {
     q: Quantizer,
@@ -375,6 +387,13 @@ pub struct Codes {
     /// Components encoded, and clipped, since the ranges were trained.
     encoded: u64,
     clipped: u64,
+    /// Names this training of the codes: new for every `Codes::new` and `retain` (which renumbers
+    /// the rows), kept by `extend` and by a load. A snapshot's appendable codes file carries it in
+    /// its head, so that rows are only ever appended to a file of the same codes.
+    lineage: u64,
+    /// Rows `0..saved_rows` are in the current snapshot's codes file (its owner says so after a
+    /// load or a checkpoint): a checkpoint appends only the rows after them.
+    saved_rows: usize,
 }
 
 impl std::fmt::Debug for Codes {
@@ -429,7 +448,18 @@ impl Codes {
         let dim = q.dim();
         let need = if metric == Metric::Euclidean { dim + 4 } else { dim };
         let stride = need.div_ceil(64).max(1) * 64;
-        Codes { q, metric, dim, stride, lines: Vec::new(), rows: 0, encoded: 0, clipped: 0 }
+        Codes {
+            q,
+            metric,
+            dim,
+            stride,
+            lines: Vec::new(),
+            rows: 0,
+            encoded: 0,
+            clipped: 0,
+            lineage: new_lineage(),
+            saved_rows: 0,
+        }
     }
 
     /// Trains ranges on rows `0..n` and encodes them.
@@ -539,6 +569,8 @@ impl Codes {
     /// ranges ([`Quantizer::to_bytes`], with its own crc) behind their u32 length, then metric code
     /// u32, stride u32, rows u64, the drift counters (encoded, clipped) u64, then `rows * stride`
     /// code bytes; little-endian. The file around it carries the version and a crc of all of it.
+    /// The payload of a format 1 codes file: snapshots now write format 2 (`head_bytes` and the
+    /// rows, appended to), and this stays for reading old files' tests and tools.
     pub fn to_bytes(&self, rows: usize) -> Vec<u8> {
         let rows = rows.min(self.rows);
         let q = self.q.to_bytes();
@@ -558,40 +590,95 @@ impl Codes {
     /// of this dimension and metric, a length that is not `rows * stride`) is `Err`. The length is
     /// checked before anything is allocated.
     pub fn from_bytes(b: &[u8], metric: Metric) -> Result<Codes, String> {
-        let mut r = b;
-        let mut take = |n: usize| -> Result<&[u8], String> {
-            if r.len() < n {
-                return Err("codes data is truncated".into());
-            }
-            let (head, rest) = r.split_at(n);
-            r = rest;
-            Ok(head)
-        };
-        let u32_at = |x: &[u8]| u32::from_le_bytes(x.try_into().expect("4 bytes"));
-        let u64_at = |x: &[u8]| u64::from_le_bytes(x.try_into().expect("8 bytes"));
-        let qlen = u32_at(take(4)?) as usize;
-        let q = Quantizer::from_bytes(take(qlen)?)?;
-        let code = u32_at(take(4)?);
-        if Metric::from_code(code) != Some(metric) {
-            return Err(format!("codes were made for metric code {code}, the store is {}", metric.name()));
+        let (mut c, r) = Self::read_head(b, metric)?;
+        if r.len() < 24 {
+            return Err("codes data is truncated".into());
         }
-        let stride = u32_at(take(4)?) as usize;
-        let rows = u64_at(take(8)?);
-        let encoded = u64_at(take(8)?);
-        let clipped = u64_at(take(8)?);
-        let mut c = Codes::new(q, metric);
-        if stride != c.stride {
-            return Err(format!("codes rows are {stride} bytes, this dimension and metric make {}", c.stride));
-        }
-        if rows.checked_mul(stride as u64) != Some(r.len() as u64) {
-            return Err(format!("codes data holds {} bytes for {rows} rows of {stride}", r.len()));
-        }
-        let rows = rows as usize;
-        c.lines = r.chunks_exact(64).map(|l| Line(l.try_into().expect("64 bytes"))).collect();
-        c.rows = rows;
+        let u64_at = |i: usize| u64::from_le_bytes(r[i..i + 8].try_into().expect("8 bytes"));
+        let (rows, encoded, clipped) = (u64_at(0), u64_at(8), u64_at(16));
+        c.fill(&r[24..], rows)?;
         c.encoded = encoded;
         c.clipped = clipped;
         Ok(c)
+    }
+
+    /// What an appendable codes file holds before its rows, fixed for the life of these codes: the
+    /// ranges ([`Quantizer::to_bytes`]) behind their u32 length, metric code u32, stride u32,
+    /// lineage u64; little-endian.
+    pub fn head_bytes(&self) -> Vec<u8> {
+        let q = self.q.to_bytes();
+        let mut b = Vec::with_capacity(4 + q.len() + 16);
+        b.extend_from_slice(&(q.len() as u32).to_le_bytes());
+        b.extend_from_slice(&q);
+        b.extend_from_slice(&self.metric.code().to_le_bytes());
+        b.extend_from_slice(&(self.stride as u32).to_le_bytes());
+        b.extend_from_slice(&self.lineage.to_le_bytes());
+        b
+    }
+
+    /// The code bytes of rows `from..to` (`to` at most `len()`).
+    pub fn rows_bytes(&self, from: usize, to: usize) -> &[u8] {
+        &line_bytes(&self.lines)[from * self.stride..to * self.stride]
+    }
+
+    /// This training's name (see the field).
+    pub fn lineage(&self) -> u64 {
+        self.lineage
+    }
+
+    /// Rows known to be in the current snapshot's codes file.
+    pub fn saved_rows(&self) -> usize {
+        self.saved_rows.min(self.rows)
+    }
+
+    /// Says that rows `0..rows` are in the current snapshot's codes file.
+    pub fn set_saved_rows(&mut self, rows: usize) {
+        self.saved_rows = rows.min(self.rows);
+    }
+
+    /// Reads an appendable codes file's committed bytes: [`Codes::head_bytes`] then `rows` rows, and
+    /// the drift counters the manifest keeps for it (`encoded`, `clipped`). Any damage or
+    /// disagreement is `Err`, checked before anything is allocated. The codes count as saved.
+    pub fn from_head_and_rows(b: &[u8], rows: u64, drift: [u64; 2], metric: Metric) -> Result<Codes, String> {
+        let (mut c, r) = Self::read_head(b, metric)?;
+        let lineage = r.get(..8).ok_or("codes head is truncated")?;
+        c.lineage = u64::from_le_bytes(lineage.try_into().expect("8 bytes"));
+        c.fill(&r[8..], rows)?;
+        [c.encoded, c.clipped] = drift;
+        c.saved_rows = c.rows;
+        Ok(c)
+    }
+
+    /// The ranges, metric and stride at the start of `b`, checked; the rest of `b`.
+    fn read_head(b: &[u8], metric: Metric) -> Result<(Codes, &[u8]), String> {
+        let u32_at = |x: &[u8]| u32::from_le_bytes(x.try_into().expect("4 bytes"));
+        let qlen = u32_at(b.get(..4).ok_or("codes data is truncated")?) as usize;
+        let rest = &b[4..];
+        if rest.len() < qlen.saturating_add(8) {
+            return Err("codes data is truncated".into());
+        }
+        let q = Quantizer::from_bytes(&rest[..qlen])?;
+        let code = u32_at(&rest[qlen..qlen + 4]);
+        if Metric::from_code(code) != Some(metric) {
+            return Err(format!("codes were made for metric code {code}, the store is {}", metric.name()));
+        }
+        let stride = u32_at(&rest[qlen + 4..qlen + 8]) as usize;
+        let c = Codes::new(q, metric);
+        if stride != c.stride {
+            return Err(format!("codes rows are {stride} bytes, this dimension and metric make {}", c.stride));
+        }
+        Ok((c, &rest[qlen + 8..]))
+    }
+
+    /// Takes `rows` code rows from `r`, which must hold exactly that many.
+    fn fill(&mut self, r: &[u8], rows: u64) -> Result<(), String> {
+        let stride = self.stride;
+        if rows.checked_mul(stride as u64) != Some(r.len() as u64) {
+            return Err(format!("codes data holds {} bytes for {rows} rows of {stride}", r.len()));
+        }
+        self.lines = r.chunks_exact(64).map(|l| Line(l.try_into().expect("64 bytes"))).collect();
+        self.rows = rows as usize;
+        Ok(())
     }
 
     /// Keeps only the rows `keep` (ascending old row numbers), renumbered densely: what compaction
@@ -604,7 +691,7 @@ impl Codes {
             lines.extend_from_slice(&self.lines[s..s + lpr]);
         }
         let rows = lines.len() / lpr;
-        Codes { q: self.q.clone(), lines, rows, ..*self }
+        Codes { q: self.q.clone(), lines, rows, lineage: new_lineage(), saved_rows: 0, ..*self }
     }
 
     /// Whether the data has drifted from the trained ranges (see the module documentation): `n` is

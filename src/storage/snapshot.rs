@@ -10,20 +10,30 @@
 //!                         backup's hard link to it) makes the next snapshot write a fresh one
 //! snap-00000G.records     id, metadata, state, expiry of every slot
 //! snap-00000G.graph       the serialised index graph (opaque bytes, may be empty)
-//! snap-00000G.codes       optional: the int8 codes of every slot (`Codes::to_bytes`), so that an
-//!                         open does not re-encode every vector
+//! snap-00000G.codes       optional: the int8 codes of every slot, so that an open does not
+//!                         re-encode every vector; appended to like the vectors file, until a
+//!                         retraining, a compaction or a backup's link makes a fresh one
 //! vecstore.snapshot.json  the manifest: the commit point
 //! ```
 //!
-//! Records and graph files share one layout (integers little-endian):
+//! Records, graph and format 1 codes files share one layout (integers little-endian):
 //! ```text
 //! offset  0: magic "VSREC\0\0\0", "VSGRAPH\0" or "VSCODES\0"
 //! offset  8: format version u32 (1)
 //! offset 12: crc32 (IEEE) of the payload u32
 //! offset 16: count u64 (records: number of records; graph: payload length; codes: rows)
 //! offset 24: payload length u64 (must be the file length - 32)
-//! offset 32: payload (records: bincode 1, fixed-int, of Vec<SlotRecord>; graph: the bytes)
+//! offset 32: payload (records: bincode 1, fixed-int, of Vec<SlotRecord>; graph: the bytes;
+//!            codes: `Codes::to_bytes`)
 //! ```
+//!
+//! An appendable (format 2) codes file has the same magic and version 2 at offset 8, zeros up to
+//! offset 32, then the u32 length of the codes' head (`Codes::head_bytes`: ranges, metric, stride,
+//! lineage), the head, and one code row per slot. Its committed extent (`FileEntry::bytes`) and the
+//! crc32 of the extent's bytes after offset 32 are in the manifest, with the drift counters
+//! (`codes_drift`), which change at every checkpoint while the head never does. Appending needs the
+//! current file's head to be the frozen codes' (same training, same rows: a retraining or a
+//! compaction makes a new lineage and so a fresh file).
 //!
 //! The manifest is JSON (readable when debugging a store) with its own crc: `checksum` is the crc32 of
 //! the compact JSON of the manifest with `checksum` set to 0. It names the generation, each file with
@@ -33,7 +43,8 @@
 //! ## Writing (crash safety)
 //! When the vectors being written begin with exactly the rows of the current vectors file (the
 //! store maps it, and a checkpoint adds rows after it), [`write_snapshot`] appends the new rows to that
-//! file and fsyncs it: its committed rows are never touched, and until the new manifest names the
+//! file and fsyncs it (and the same for codes that [`CodesPart::first_row`] says continue the current
+//! codes file): its committed rows are never touched, and until the new manifest names the
 //! longer extent the appended bytes are ignored (a crash leaves the old snapshot whole). Otherwise,
 //! and for every other file, it writes each file under a temporary name (`*.tmp`), fsyncs it, renames it into
 //! place, fsyncs the directory, and only then replaces the manifest atomically (temporary file, fsync,
@@ -76,19 +87,22 @@ use super::vectors::{
     append_vectors_file, write_vectors_file, Extent, VectorBlock, WrittenFile, VECTORS_FORMAT_APPENDABLE,
     VECTORS_HEADER_LEN,
 };
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
 /// Version 2 added `log_start`, version 3 the optional `codes` file, version 4 a vectors file
 /// kept across generations (`FileEntry::since`); versions 1 (no `log_start`: 0), 2 (no codes) and 3
 /// are still read.
-pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 4;
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 5;
 pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
 pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
 pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
 pub(crate) const GRAPH_FORMAT_VERSION: u32 = 1;
 pub(crate) const CODES_MAGIC: &[u8; 8] = b"VSCODES\0";
 pub(crate) const CODES_FORMAT_VERSION: u32 = 1;
+/// Codes files since manifest format 5: the header's crc, count and length are 0, the committed
+/// extent (and its crc) is in the manifest, and checkpoints append new rows (see [`CodesPart`]).
+pub(crate) const CODES_FORMAT_APPENDABLE: u32 = 2;
 const BLOB_HEADER_LEN: usize = 32;
 const TMP_SUFFIX: &str = ".tmp";
 
@@ -173,7 +187,8 @@ pub struct FileEntry {
     /// (records, graph and codes files keep it in their header too; an appendable vectors file not).
     pub crc32: u32,
     /// The generation whose checkpoint created the file, when older than the manifest's: a vectors
-    /// file that later checkpoints appended their rows to (format version 4). Absent otherwise.
+    /// file (format version 4) or a codes file (format version 5) that later checkpoints appended
+    /// their rows to. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
 }
@@ -202,6 +217,10 @@ pub struct Manifest {
     /// without codes, which then encode them at open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codes: Option<FileEntry>,
+    /// The codes' drift counters (components encoded, and clipped, since training) for an
+    /// appendable codes file, whose head does not change (format version 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codes_drift: Option<[u64; 2]>,
     /// crc32 of the compact JSON of this manifest with `checksum` = 0.
     pub checksum: u32,
 }
@@ -266,9 +285,8 @@ pub struct SnapshotContents<'a> {
     pub records: &'a [SlotRecord],
     /// The index's serialised graph (may be empty).
     pub graph: &'a [u8],
-    /// The int8 codes of every slot (`Codes::to_bytes` of `records.len()` rows, `rows` of them),
-    /// when the store keeps them.
-    pub codes: Option<(&'a [u8], u64)>,
+    /// The int8 codes of every slot, when the store keeps them.
+    pub codes: Option<CodesPart<'a>>,
     /// The generation of the log that follows this snapshot: the current log's + 1 when the log is
     /// reset after it (compaction), the current log's when `log_start` says where in it the
     /// snapshot stops (a checkpoint).
@@ -276,6 +294,44 @@ pub struct SnapshotContents<'a> {
     /// The manifest's `log_start`: 0, or the byte of log `next_log_generation` up to which the
     /// snapshot holds its frames.
     pub log_start: u64,
+}
+
+/// The codes a snapshot writes: the head of their file and the rows after the ones the current
+/// snapshot's codes file already holds. `first_row` > 0 says that the current codes file has rows
+/// `0..first_row` of these very codes (same head): they are appended to (or, when that file cannot
+/// take an append, copied from it into a fresh file).
+#[derive(Debug, Clone, Copy)]
+pub struct CodesPart<'a> {
+    /// `Codes::head_bytes`: ranges, metric, stride, lineage.
+    pub head: &'a [u8],
+    /// Bytes per code row.
+    pub stride: usize,
+    pub first_row: u64,
+    /// The code bytes of rows `first_row..` (one per slot after it).
+    pub rows: &'a [u8],
+    /// The drift counters: components encoded and clipped since training.
+    pub drift: [u64; 2],
+}
+
+/// A snapshot's codes file, as loaded: its committed bytes after the file header.
+#[derive(Debug)]
+pub enum SavedCodes {
+    /// Format 1: `Codes::to_bytes`, the drift counters inside.
+    Whole(Payload),
+    /// Format 2: `Codes::head_bytes` behind its u32 length, then one code row per slot; the drift
+    /// counters from the manifest.
+    Appendable { payload: Payload, drift: [u64; 2] },
+}
+
+impl SavedCodes {
+    /// Of a format 2 file: `Codes::head_bytes` and the rows after it, without the head's length
+    /// prefix (checked to fit when the file was read).
+    pub fn head_and_rows(&self) -> Option<&[u8]> {
+        match self {
+            SavedCodes::Whole(_) => None,
+            SavedCodes::Appendable { payload, .. } => Some(&payload[4..]),
+        }
+    }
 }
 
 /// A snapshot as loaded.
@@ -291,8 +347,8 @@ pub struct LoadedSnapshot {
     pub records: Records,
     /// The graph file's payload (mapped; see [`Payload`]).
     pub graph: Payload,
-    /// The codes file's payload, when the snapshot has one; its row count is the slot count.
-    pub codes: Option<Payload>,
+    /// The codes file, when the snapshot has one; its row count is the slot count.
+    pub codes: Option<SavedCodes>,
     pub manifest: Manifest,
 }
 
@@ -351,28 +407,39 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         }
     }
 
-    if let Some((_, rows)) = c.codes.filter(|&(_, rows)| rows != c.records.len() as u64) {
-        return Err(Error::invalid(format!(
-            "snapshot has codes of {rows} rows for {} slots",
-            c.records.len()
-        )));
+    if let Some(cp) = &c.codes {
+        let rows = cp.first_row + (cp.rows.len() / cp.stride.max(1)) as u64;
+        if cp.stride == 0 || cp.rows.len() % cp.stride != 0 || rows != c.records.len() as u64 {
+            return Err(Error::invalid(format!(
+                "snapshot has codes of {rows} rows of {} bytes ({} bytes after row {}) for {} slots",
+                cp.stride,
+                cp.rows.len(),
+                cp.first_row,
+                c.records.len()
+            )));
+        }
     }
     let append = current.as_ref().and_then(|m| appendable_vectors(dir, m, c.vectors));
+    let codes_write = match &c.codes {
+        Some(cp) => Some(plan_codes(dir, current.as_ref(), cp)?),
+        None => None,
+    };
+    let codes_appended = matches!(codes_write, Some(CodesWrite::Append(_)));
     let kinds: &[FileKind] = if c.codes.is_some() { &FileKind::ALL } else { &FileKind::REQUIRED };
-    // The files this generation writes afresh (every kind but the vectors when they are appended).
+    // The files this generation writes afresh (every kind but the vectors and codes appended to).
     let fresh: Vec<(FileKind, PathBuf)> = kinds
         .iter()
-        .filter(|&&k| !(k == FileKind::Vectors && append.is_some()))
+        .filter(|&&k| !(k == FileKind::Vectors && append.is_some()) && !(k == FileKind::Codes && codes_appended))
         .map(|&k| (k, dir.join(snapshot_file_name(c.generation, k))))
         .collect();
-    let written = write_data_files(dir, c, &fresh, append.as_ref(), stop);
+    let written = write_data_files(dir, c, &fresh, append.as_ref(), codes_write.as_ref(), stop);
     let written = match written {
         Ok(Some(w)) => w,
         Ok(None) => return Ok(None), // simulated crash
         Err(e) => {
             // Not committed: nothing refers to this generation's files, remove what exists of them.
-            // (Rows appended to the current vectors file stay past its committed extent, where
-            // they are ignored.)
+            // (Rows appended to the current vectors or codes file stay past its committed extent,
+            // where they are ignored.)
             for (_, f) in &fresh {
                 let _ = std::fs::remove_file(tmp_path(f));
                 let _ = std::fs::remove_file(f);
@@ -404,7 +471,11 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         vectors,
         records: entry(FileKind::Records, &written[1]),
         graph: entry(FileKind::Graph, &written[2]),
-        codes: written.get(3).map(|w| entry(FileKind::Codes, w)),
+        codes: written.get(3).map(|w| match &codes_write {
+            Some(CodesWrite::Append(a)) => FileEntry { bytes: w.bytes, crc32: w.crc32, ..a.entry.clone() },
+            _ => entry(FileKind::Codes, w),
+        }),
+        codes_drift: c.codes.map(|cp| cp.drift),
         checksum: 0,
     };
     manifest.checksum = manifest.compute_checksum();
@@ -451,6 +522,44 @@ fn appendable_vectors(dir: &Path, current: &Manifest, block: &VectorBlock) -> Op
     Some(AppendTo { entry: FileEntry { since, ..current.vectors.clone() }, path, rows: current.slots })
 }
 
+/// How a snapshot writes its codes.
+enum CodesWrite {
+    /// Append the new rows to the current codes file.
+    Append(AppendTo),
+    /// A fresh file: the head, the rows of the current file before `first_row` (read from it, when
+    /// it cannot be appended to: a backup links it, say), then the new rows.
+    Fresh { old_rows: Vec<u8> },
+}
+
+/// Decides how the codes of `cp` are written (see [`CodesPart`]).
+fn plan_codes(dir: &Path, current: Option<&Manifest>, cp: &CodesPart<'_>) -> Result<CodesWrite> {
+    if cp.first_row == 0 {
+        return Ok(CodesWrite::Fresh { old_rows: Vec::new() });
+    }
+    let missing = || {
+        Error::new(
+            Code::Internal,
+            format!("the codes of rows 0..{} are not in the current snapshot's codes file", cp.first_row),
+        )
+    };
+    let current = current.filter(|m| m.slots == cp.first_row).ok_or_else(missing)?;
+    let entry = current.codes.as_ref().ok_or_else(missing)?;
+    let path = current.file_path(dir, FileKind::Codes);
+    let saved = read_appendable_codes(&path, entry)?;
+    let head_len = 4 + cp.head.len();
+    let same_head = saved.get(..4) == Some(&(cp.head.len() as u32).to_le_bytes()[..])
+        && saved.get(4..head_len) == Some(cp.head);
+    if !same_head || (saved.len() - head_len) as u64 != cp.first_row * cp.stride as u64 {
+        return Err(missing());
+    }
+    if linked_elsewhere(&path) {
+        return Ok(CodesWrite::Fresh { old_rows: saved[head_len..].to_vec() });
+    }
+    let since = Some(entry.since.unwrap_or(current.generation));
+    let entry = FileEntry { since, ..entry.clone() };
+    Ok(CodesWrite::Append(AppendTo { entry, path, rows: cp.first_row }))
+}
+
 /// Whether the file has more than one name (or that cannot be told): appending to it would change
 /// what the other names hold.
 fn linked_elsewhere(path: &Path) -> bool {
@@ -474,6 +583,7 @@ fn write_data_files(
     c: &SnapshotContents<'_>,
     fresh: &[(FileKind, PathBuf)],
     append: Option<&AppendTo>,
+    codes_write: Option<&CodesWrite>,
     stop: StopAfter,
 ) -> Result<Option<Vec<WrittenFile>>> {
     let tmp_of = |kind: FileKind| fresh.iter().find(|(k, _)| *k == kind).map(|(_, f)| tmp_path(f));
@@ -501,11 +611,16 @@ fn write_data_files(
         w.write_all(c.graph)
     })?;
     let mut written = vec![vectors, records, graph];
-    if let Some((codes, rows)) = c.codes {
-        let codes_tmp = tmp_of(FileKind::Codes).expect("written with the codes");
-        written.push(write_blob_file(&codes_tmp, CODES_MAGIC, CODES_FORMAT_VERSION, rows, |w| {
-            w.write_all(codes)
-        })?);
+    if let (Some(cp), Some(how)) = (&c.codes, codes_write) {
+        let rows = c.records.len() as u64;
+        written.push(match how {
+            CodesWrite::Append(a) => append_codes_file(&a.path, &a.entry, cp.rows, rows)?,
+            CodesWrite::Fresh { old_rows } => {
+                let tmp = tmp_of(FileKind::Codes).expect("written afresh");
+                let head_len = (cp.head.len() as u32).to_le_bytes();
+                write_codes_file(&tmp, &[&head_len, cp.head, old_rows, cp.rows], rows)?
+            }
+        });
     }
     if stop == StopAfter::TempFiles {
         return Ok(None);
@@ -516,6 +631,116 @@ fn write_data_files(
     }
     sync_dir(dir)?;
     Ok(Some(written))
+}
+
+/// The header of an appendable codes file: magic and version, the rest 0 (the extent and its crc
+/// are in the manifest).
+fn appendable_codes_header() -> [u8; BLOB_HEADER_LEN] {
+    let mut h = [0u8; BLOB_HEADER_LEN];
+    h[..8].copy_from_slice(CODES_MAGIC);
+    h[8..12].copy_from_slice(&CODES_FORMAT_APPENDABLE.to_le_bytes());
+    h
+}
+
+/// Writes an appendable codes file: header, then `parts` (head length, head, rows); fsynced.
+/// The crc is of everything after the header.
+fn write_codes_file(path: &Path, parts: &[&[u8]], rows: u64) -> Result<WrittenFile> {
+    let io = |e| Error::io("cannot write", path, e);
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", path, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
+    w.write_all(&appendable_codes_header()).map_err(io)?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut len = BLOB_HEADER_LEN as u64;
+    for p in parts {
+        crc.update(p);
+        w.write_all(p).map_err(io)?;
+        len += p.len() as u64;
+    }
+    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
+    Ok(WrittenFile { bytes: len, crc32: crc.finalize(), count: rows })
+}
+
+/// Appends code rows to the appendable codes file `path` after its committed extent `base` (any
+/// uncommitted bytes past it are cut first); fsynced. Continuing the committed bytes' crc gives the
+/// crc of all of them without reading them back.
+fn append_codes_file(path: &Path, base: &FileEntry, new_rows: &[u8], rows: u64) -> Result<WrittenFile> {
+    let io = |e| Error::io("cannot append to", path, e);
+    let mut file = OpenOptions::new().write(true).open(path).map_err(io)?;
+    file.set_len(base.bytes).map_err(io)?;
+    file.seek(SeekFrom::Start(base.bytes)).map_err(io)?;
+    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
+    w.write_all(new_rows).map_err(io)?;
+    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
+    let mut crc = crc32fast::Hasher::new_with_initial(base.crc32);
+    crc.update(new_rows);
+    Ok(WrittenFile { bytes: base.bytes + new_rows.len() as u64, crc32: crc.finalize(), count: rows })
+}
+
+/// The committed bytes of an appendable codes file (after its header, up to `entry.bytes`),
+/// checked: magic, version, a file at least that long, the crc of the manifest's entry. Bytes past
+/// the extent are an append that was never committed, ignored.
+fn read_appendable_codes(path: &Path, entry: &FileEntry) -> Result<Payload> {
+    let file = File::open(path).map_err(|e| open_error(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
+    if entry.bytes < BLOB_HEADER_LEN as u64 || file_len < entry.bytes {
+        return Err(Error::corrupt(
+            path,
+            format!("codes file is {file_len} bytes, the manifest says {} are committed", entry.bytes),
+        ));
+    }
+    // SAFETY: the committed extent of an appendable file is never modified (appends go after it,
+    // and `set_len` only ever cuts bytes past it), so the mapped bytes read cannot change under us.
+    let map =
+        unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io("cannot map", path, e))?;
+    if map[..12] != appendable_codes_header()[..12] {
+        return Err(Error::corrupt(path, "not an appendable vecstore codes file (bad magic or version)"));
+    }
+    let payload = Payload { map, end: entry.bytes as usize };
+    let actual = crc32fast::hash(&payload);
+    if actual != entry.crc32 {
+        return Err(Error::corrupt(
+            path,
+            format!("codes checksum is {actual:08x}, the manifest says {:08x}", entry.crc32),
+        ));
+    }
+    let head_len = payload.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64);
+    if !head_len.is_some_and(|h| h + 4 <= payload.len() as u64) {
+        return Err(Error::corrupt(path, "codes file is shorter than the head it says it has"));
+    }
+    Ok(payload)
+}
+
+/// The codes file of `manifest` (which must have one), read and checked in its format.
+pub fn read_saved_codes(dir: &Path, manifest: &Manifest) -> Result<SavedCodes> {
+    let path = manifest.file_path(dir, FileKind::Codes);
+    let entry = manifest.codes.as_ref().ok_or_else(|| Error::corrupt(&path, "the snapshot has no codes"))?;
+    if blob_format_version(&path) == Some(CODES_FORMAT_APPENDABLE) {
+        let drift = manifest
+            .codes_drift
+            .ok_or_else(|| Error::corrupt(&path, "the manifest has no drift counters for an appendable codes file"))?;
+        return Ok(SavedCodes::Appendable { payload: read_appendable_codes(&path, entry)?, drift });
+    }
+    let blob = read_blob_file(&path, CODES_MAGIC, CODES_FORMAT_VERSION, "codes")?;
+    if blob.crc != entry.crc32 {
+        return Err(Error::corrupt(
+            &path,
+            format!("header checksum {:08x} differs from the manifest's {:08x}", blob.crc, entry.crc32),
+        ));
+    }
+    if blob.count != manifest.slots {
+        return Err(Error::corrupt(
+            &path,
+            format!("codes file has {} rows, the snapshot has {} slots", blob.count, manifest.slots),
+        ));
+    }
+    Ok(SavedCodes::Whole(blob.payload))
 }
 
 fn bincode_options() -> impl bincode::Options {
@@ -588,12 +813,14 @@ struct Blob {
 /// opening is timed). Dereferences to the bytes after the header.
 pub struct Payload {
     map: memmap2::Mmap,
+    /// The end of the payload in the file (its length, but for an appendable file's extent).
+    end: usize,
 }
 
 impl std::ops::Deref for Payload {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.map[BLOB_HEADER_LEN..]
+        &self.map[BLOB_HEADER_LEN..self.end]
     }
 }
 
@@ -640,7 +867,8 @@ fn read_blob_file(path: &Path, magic: &[u8; 8], version: u32, what: &str) -> Res
     // the file's size above, so the mapping holds header + payload exactly.
     let map =
         unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io("cannot map", path, e))?;
-    let payload = Payload { map };
+    let end = map.len();
+    let payload = Payload { map, end };
     let actual = crc32fast::hash(&payload);
     if actual != crc {
         return Err(Error::corrupt(
@@ -831,7 +1059,8 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     // File names are derived, never trusted: a damaged or hostile name must not point outside the
     // store directory.
     for (kind, entry) in manifest.files() {
-        if entry.since.is_some_and(|g| kind != FileKind::Vectors || g >= manifest.generation) {
+        let appendable = matches!(kind, FileKind::Vectors | FileKind::Codes);
+        if entry.since.is_some_and(|g| !appendable || g >= manifest.generation) {
             return Err(Error::corrupt(
                 &path,
                 format!(
@@ -891,9 +1120,10 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
     for (kind, entry) in manifest.files() {
         let path = manifest.file_path(dir, kind);
         let len = std::fs::metadata(&path).map_err(|e| open_error(&path, e))?.len();
-        // A vectors file may be longer than its committed extent (an uncommitted append), or must
-        // be exactly as long (version 1): `VectorBlock::open_mapped` knows which it is and checks.
-        if len != entry.bytes && !(kind == FileKind::Vectors && len > entry.bytes) {
+        // A vectors or codes file may be longer than its committed extent (an uncommitted
+        // append), or must be exactly as long (version 1): their readers know which and check.
+        let appendable = matches!(kind, FileKind::Vectors | FileKind::Codes);
+        if len != entry.bytes && !(appendable && len > entry.bytes) {
             return Err(Error::corrupt(
                 &path,
                 format!("file is {len} bytes, the snapshot manifest says {}", entry.bytes),
@@ -957,20 +1187,7 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
 
     let codes = match &manifest.codes {
         None => None,
-        Some(entry) => {
-            let path = manifest.file_path(dir, FileKind::Codes);
-            let blob = read_blob_file(&path, CODES_MAGIC, CODES_FORMAT_VERSION, "codes")?;
-            if blob.crc != entry.crc32 {
-                return Err(crc_mismatch(&path, blob.crc, entry.crc32));
-            }
-            if blob.count != manifest.slots {
-                return Err(Error::corrupt(
-                    &path,
-                    format!("codes file has {} rows, the snapshot has {} slots", blob.count, manifest.slots),
-                ));
-            }
-            Some(blob.payload)
-        }
+        Some(_) => Some(read_saved_codes(dir, &manifest)?),
     };
 
     Ok(Some(LoadedSnapshot {
@@ -1039,13 +1256,6 @@ pub fn read_graph_file(path: &Path) -> Result<(Payload, u32)> {
         ));
     }
     Ok((blob.payload, blob.crc))
-}
-
-/// Reads and checks one codes file (magic, version, payload crc and length); returns the payload
-/// (`Codes::to_bytes`), its crc and the row count of its header.
-pub fn read_codes_file(path: &Path) -> Result<(Payload, u32, u64)> {
-    let blob = read_blob_file(path, CODES_MAGIC, CODES_FORMAT_VERSION, "codes")?;
-    Ok((blob.payload, blob.crc, blob.count))
 }
 
 /// The format version in the header of a records, graph or vectors file (all keep it at byte 8) (`None` if it has no readable header).

@@ -4,14 +4,15 @@
 //! A checkpoint never holds a lock that queries need while it does I/O, and writes go on while it
 //! writes:
 //! 1. **Freeze**, holding the log's mutex (writes wait; reads go on under the shared lock): fsync the
-//!    log and note its generation and length (the freeze point), copy the records, serialise the
-//!    graph, and take a frozen view of the vectors (the mapped file is shared, the rows in memory
+//!    log and note its generation and length (the freeze point), copy the records and the codes
+//!    of the rows the snapshot does not hold yet, serialise the graph, and take a frozen view of the vectors (the mapped file is shared, the rows in memory
 //!    since the last snapshot are copied). Everything in the log up to the freeze point is in this
 //!    state, nothing after it.
 //! 2. **Write** the snapshot from the frozen state, holding no lock: writes append to the log after
 //!    the freeze point meanwhile. The vector rows written since the last snapshot are appended to its
 //!    vectors file (the older rows are never written again: a checkpoint's vector bytes are the new
-//!    rows'); records, graph and codes are written whole. The manifest (the commit point) names the log generation and the
+//!    rows'), and so are the new rows' codes (`FrozenCodes`); records and graph are written whole.
+//!    The manifest (the commit point) names the log generation and the
 //!    freeze point (`log_start`): an open replays that log from there (see `Log::open_from`).
 //! 3. **Publish**, holding the log's mutex and, briefly, the write lock: serve the frozen rows from the
 //!    new vectors file, then trim the log (replace it by one of the next generation holding only the
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use super::{Inner, Store};
 use crate::error::{Code, Error, Result};
-use crate::storage::snapshot::{write_snapshot, FileKind, Manifest, SlotRecord, SnapshotContents};
+use crate::storage::snapshot::{write_snapshot, CodesPart, FileKind, Manifest, SlotRecord, SnapshotContents};
 use crate::storage::vectors::VectorBlock;
 
 /// Closing checkpoints only when the log holds more than this (a smaller log replays in milliseconds).
@@ -91,8 +92,19 @@ struct Frozen {
     vectors: VectorBlock,
     records: Vec<SlotRecord>,
     graph: Vec<u8>,
-    /// `Codes::to_bytes` of every frozen row, when the codes cover them.
-    codes: Option<Vec<u8>>,
+    /// The codes of the frozen rows, when the codes cover them.
+    codes: Option<FrozenCodes>,
+}
+
+/// The codes a checkpoint writes: only the rows the current snapshot's codes file does not hold
+/// (all of them after a retraining or a compaction), copied at the freeze.
+struct FrozenCodes {
+    head: Vec<u8>,
+    stride: usize,
+    lineage: u64,
+    first_row: usize,
+    rows: Vec<u8>,
+    drift: [u64; 2],
 }
 
 impl Frozen {
@@ -103,7 +115,13 @@ impl Frozen {
             vectors: &self.vectors,
             records: &self.records,
             graph: &self.graph,
-            codes: self.codes.as_deref().map(|c| (c, self.records.len() as u64)),
+            codes: self.codes.as_ref().map(|c| CodesPart {
+                head: &c.head,
+                stride: c.stride,
+                first_row: c.first_row as u64,
+                rows: &c.rows,
+                drift: c.drift,
+            }),
             next_log_generation: self.log_generation,
             log_start: self.log_start,
         }
@@ -176,7 +194,7 @@ impl Store {
         let manifest = write_snapshot(&self.path, &frozen.contents())?;
         drop(frozen.records);
         drop(frozen.graph);
-        drop(frozen.codes);
+        let saved_codes = frozen.codes.map(|c| (c.lineage, frozen.vectors.len()));
         let dim = frozen.vectors.dim();
         // Serve the frozen rows from the new file (mapped before any lock is taken). If mapping
         // fails the rows in memory are still right, so keep them.
@@ -196,6 +214,12 @@ impl Store {
             inner.snapshot_generation = frozen.generation;
             inner.snapshot_bytes = snapshot_bytes;
             inner.log_bytes = log.len_bytes();
+            // The next checkpoint appends after these rows, unless the codes were retrained since.
+            if let (Some((lineage, rows)), Some(c)) = (saved_codes, inner.codes.as_mut()) {
+                if c.lineage() == lineage {
+                    c.set_saved_rows(rows);
+                }
+            }
             mapped.filter(|m| m.len() == frozen.vectors.len()).map(|m| inner.vectors.rebase(m))
         };
         drop(log);
@@ -212,10 +236,22 @@ impl Inner {
         let records: Vec<SlotRecord> = self.slots.iter().map(super::Slot::to_record).collect();
         let mut graph = Vec::new();
         self.index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
-        // The codes of the frozen rows (a copy, as for the graph: writes go on once the freeze is
-        // over), so that the next open reads them instead of encoding every vector again.
+        // The codes of the frozen rows the snapshot does not hold yet (a copy, as for the graph:
+        // writes go on once the freeze is over), so that the next open reads them instead of
+        // encoding every vector again.
         let rows = self.slots.len();
-        let codes = self.codes_covering(rows).map(|c| c.to_bytes(rows));
+        let codes = self.codes_covering(rows).map(|c| {
+            let first_row = c.saved_rows().min(rows);
+            let (encoded_clipped, encoded) = c.clipped();
+            FrozenCodes {
+                head: c.head_bytes(),
+                stride: c.stride(),
+                lineage: c.lineage(),
+                first_row,
+                rows: c.rows_bytes(first_row, rows).to_vec(),
+                drift: [encoded, encoded_clipped],
+            }
+        });
         Ok(Frozen {
             generation: self.snapshot_generation + 1,
             codes,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::{now_unix, snapshot_disk_bytes, Inner, Slot, SlotState, Store};
 use crate::error::{Code, Error, Result};
 use crate::index::hnsw::{Hnsw, RepairStats};
-use crate::storage::snapshot::{write_snapshot, FileKind, SlotRecord, SnapshotContents};
+use crate::storage::snapshot::{write_snapshot, CodesPart, FileKind, SlotRecord, SnapshotContents};
 use crate::storage::vectors::VectorBlock;
 
 /// When `maybe_compact` compacts. Persisted in the store's description file.
@@ -433,8 +433,7 @@ impl Inner {
         index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
 
         let generation = self.snapshot_generation + 1;
-        let code_bytes =
-            codes.as_ref().filter(|c| c.len() >= records.len()).map(|c| c.to_bytes(records.len()));
+        let code_head = codes.as_ref().filter(|c| c.len() >= records.len()).map(|c| (c, c.head_bytes()));
         let manifest = write_snapshot(
             &self.dir,
             &SnapshotContents {
@@ -442,11 +441,27 @@ impl Inner {
                 vectors: &vectors,
                 records: &records,
                 graph: &graph,
-                codes: code_bytes.as_deref().map(|c| (c, records.len() as u64)),
+                codes: code_head.as_ref().map(|(c, head)| {
+                    let (clipped, encoded) = c.clipped();
+                    CodesPart {
+                        head,
+                        stride: c.stride(),
+                        first_row: 0,
+                        rows: c.rows_bytes(0, records.len()),
+                        drift: [encoded, clipped],
+                    }
+                }),
                 next_log_generation,
                 log_start: 0,
             },
         )?;
+        // The next checkpoint appends its codes to the file just written.
+        let saved = code_head.is_some();
+        drop(code_head);
+        let codes = codes.map(|mut c| {
+            c.set_saved_rows(if saved { records.len() } else { 0 });
+            c
+        });
         // Serve the vectors from the new file, as a checkpoint does; the rows in memory are right
         // too, so keep them if mapping fails.
         let vectors = VectorBlock::open_mapped(

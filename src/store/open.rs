@@ -15,7 +15,7 @@ use crate::index::hnsw::{Hnsw, HnswParams};
 use crate::index::quant::Codes;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
-use crate::storage::snapshot::{load_snapshot, FileKind, LoadedSnapshot};
+use crate::storage::snapshot::{load_snapshot, FileKind, LoadedSnapshot, SavedCodes};
 use crate::storage::vectors::VectorBlock;
 
 /// The number of threads a bulk insert uses: `0` = one per core.
@@ -190,9 +190,18 @@ impl Inner {
         let graph_path = snap.manifest.file_path(&self.dir, FileKind::Graph);
         // The codes of the snapshot's rows, when it saved them (and the store still wants codes):
         // a file that passed its crc but does not decode is damage, reported like any other.
-        if let Some(payload) = snap.codes.as_ref().filter(|_| self.wants_codes()) {
+        if let Some(saved) = snap.codes.as_ref().filter(|_| self.wants_codes()) {
             let path = snap.manifest.file_path(&self.dir, FileKind::Codes);
-            let codes = Codes::from_bytes(payload, self.meta.metric).map_err(|e| Error::corrupt(&path, e))?;
+            let metric = self.meta.metric;
+            let codes = match saved {
+                // A format 1 file is not appended to: the next checkpoint writes a fresh one.
+                SavedCodes::Whole(payload) => Codes::from_bytes(payload, metric),
+                SavedCodes::Appendable { drift, .. } => {
+                    let bytes = saved.head_and_rows().expect("appendable");
+                    Codes::from_head_and_rows(bytes, snap.manifest.slots, *drift, metric)
+                }
+            }
+            .map_err(|e| Error::corrupt(&path, e))?;
             if codes.dim() != snap.dimension || codes.len() != snap.records.len() {
                 return Err(Error::corrupt(&path, "the codes do not match the snapshot's dimension or slots"));
             }

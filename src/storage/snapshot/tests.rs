@@ -540,8 +540,8 @@ fn manifest_damage_is_corrupt() {
     check(&good[..good.len() / 2], "not valid JSON");
     check("[]", "format version missing");
     check(
-        &good.replace("\"format_version\": 4", "\"format_version\": 5"),
-        "format version 5 is not supported (this library reads versions 1 to 4)",
+        &good.replace("\"format_version\": 5", "\"format_version\": 6"),
+        "format version 6 is not supported (this library reads versions 1 to 5)",
     );
     // A changed number that still parses is caught by the checksum: here the log generation, which
     // would otherwise make open discard (or refuse) the log.
@@ -595,45 +595,178 @@ fn files_that_are_not_snapshot_files_are_never_removed() {
     }
 }
 
+/// Code rows for tests: `rows` rows of `CODE_STRIDE` bytes, row `r` depending on `seed` and `r`.
+const CODE_STRIDE: usize = 64;
+const CODE_HEAD: &[u8] = b"ranges, metric, stride, lineage";
+
+fn code_rows(from: usize, to: usize, seed: usize) -> Vec<u8> {
+    (from * CODE_STRIDE..to * CODE_STRIDE).map(|i| (i * 7 + seed * 13) as u8).collect()
+}
+
+fn codes_part<'a>(rows: &'a [u8], first_row: u64, drift: [u64; 2]) -> CodesPart<'a> {
+    CodesPart { head: CODE_HEAD, stride: CODE_STRIDE, first_row, rows, drift }
+}
+
+/// The committed code bytes of a loaded appendable codes file: its head, then its rows.
+fn saved_rows(s: &LoadedSnapshot) -> (Vec<u8>, [u64; 2]) {
+    match s.codes.as_ref().expect("the snapshot has codes") {
+        SavedCodes::Appendable { payload, drift } => {
+            let head_len = 4 + CODE_HEAD.len();
+            assert_eq!(&payload[..4], &(CODE_HEAD.len() as u32).to_le_bytes());
+            assert_eq!(&payload[4..head_len], CODE_HEAD);
+            (payload[head_len..].to_vec(), *drift)
+        }
+        SavedCodes::Whole(_) => panic!("a format 1 codes file"),
+    }
+}
+
 #[test]
 fn a_codes_file_is_written_loaded_checked_and_removed_with_its_generation() {
     let dir = tempfile::tempdir().unwrap();
     let d = data(3, 6, 1);
-    let codes: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
-    let with_codes = |generation, rows| SnapshotContents {
-        codes: Some((&codes[..], rows)),
-        ..contents(generation, &d, 1)
-    };
-    // The codes must have one row per slot.
-    let err = write_snapshot(dir.path(), &with_codes(1, 5)).unwrap_err();
-    assert_eq!(err.code, Code::InvalidArgument, "{}", err.message);
-    assert!(names(dir.path()).is_empty());
+    let rows = code_rows(0, 6, 1);
+    // The codes must have one row per slot, of whole rows.
+    for bad in [&rows[..5 * CODE_STRIDE], &rows[..6 * CODE_STRIDE - 1]] {
+        let c = SnapshotContents { codes: Some(codes_part(bad, 0, [0, 0])), ..contents(1, &d, 1) };
+        let err = write_snapshot(dir.path(), &c).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument, "{}", err.message);
+        assert!(names(dir.path()).is_empty());
+    }
 
-    let m = write_snapshot(dir.path(), &with_codes(1, 6)).unwrap();
+    let c = SnapshotContents { codes: Some(codes_part(&rows, 0, [60, 2])), ..contents(1, &d, 1) };
+    let m = write_snapshot(dir.path(), &c).unwrap();
     assert_eq!(m.format_version, MANIFEST_FORMAT_VERSION);
+    assert_eq!(m.codes_drift, Some([60, 2]));
     let entry = m.codes.clone().expect("the manifest names the codes");
     assert_eq!(entry.name, snapshot_file_name(1, FileKind::Codes));
     assert_eq!(std::fs::metadata(m.file_path(dir.path(), FileKind::Codes)).unwrap().len(), entry.bytes);
+    assert_eq!(blob_format_version(&m.file_path(dir.path(), FileKind::Codes)), Some(CODES_FORMAT_APPENDABLE));
     let s = load_snapshot(dir.path(), None).unwrap().unwrap();
-    assert_eq!(s.codes.as_deref(), Some(&codes[..]));
+    assert_eq!(saved_rows(&s), (rows.clone(), [60, 2]));
     assert_holds(&s, &d);
     drop(s);
 
-    // A damaged or missing codes file is damage, named.
+    // A damaged or missing codes file is damage, named; so are missing drift counters.
     let path = m.file_path(dir.path(), FileKind::Codes);
     let good = std::fs::read(&path).unwrap();
     let mut bad = good.clone();
     *bad.last_mut().unwrap() ^= 1;
     std::fs::write(&path, &bad).unwrap();
     expect_corrupt(dir.path(), &entry.name, "checksum");
+    bad = good.clone();
+    bad[8] = 9; // the version
+    std::fs::write(&path, &bad).unwrap();
+    expect_corrupt(dir.path(), &entry.name, "format version 9");
+    std::fs::write(&path, &good[..good.len() - 1]).unwrap();
+    expect_corrupt(dir.path(), &entry.name, "bytes");
     std::fs::remove_file(&path).unwrap();
     expect_corrupt(dir.path(), &entry.name, "missing");
     std::fs::write(&path, &good).unwrap();
+    edit_manifest(dir.path(), |m| m.codes_drift = None);
+    expect_corrupt(dir.path(), &entry.name, "drift");
+    edit_manifest(dir.path(), |m| m.codes_drift = Some([60, 2]));
+    load_snapshot(dir.path(), None).unwrap().unwrap();
 
     // A later snapshot without codes removes the old generation's codes with its other files.
     write(dir.path(), 2, &d, 1);
     assert!(!names(dir.path()).contains(&entry.name));
     assert!(load_snapshot(dir.path(), None).unwrap().unwrap().codes.is_none());
+}
+
+#[test]
+fn checkpoints_append_code_rows_and_a_crash_after_the_append_leaves_the_old_extent() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = data(3, 5, 1);
+    let all = code_rows(0, 9, 1);
+    let c = SnapshotContents { codes: Some(codes_part(&all[..5 * CODE_STRIDE], 0, [15, 0])), ..contents(1, &first, 1) };
+    let m1 = write_snapshot(dir.path(), &c).unwrap();
+    let file = m1.file_path(dir.path(), FileKind::Codes);
+    let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
+
+    // A crash after the append, before the manifest: the old snapshot, the extra bytes ignored.
+    let d = grown(&loaded, 3, 2);
+    let c = SnapshotContents { codes: Some(codes_part(&all[5 * CODE_STRIDE..8 * CODE_STRIDE], 5, [24, 1])), ..contents(2, &d, 1) };
+    write_snapshot_until(dir.path(), &c, StopAfter::DataFiles).unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), m1.codes.as_ref().unwrap().bytes + 3 * CODE_STRIDE as u64);
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(s.generation, 1);
+    assert_eq!(saved_rows(&s), (all[..5 * CODE_STRIDE].to_vec(), [15, 0]));
+    drop(s);
+
+    // The next checkpoint cuts them and appends its own rows: same file, `since` its generation.
+    let d = grown(&loaded, 4, 3);
+    let c = SnapshotContents { codes: Some(codes_part(&all[5 * CODE_STRIDE..9 * CODE_STRIDE], 5, [27, 1])), ..contents(2, &d, 1) };
+    let m2 = write_snapshot(dir.path(), &c).unwrap();
+    drop(loaded);
+    let entry = m2.codes.clone().unwrap();
+    assert_eq!((entry.name.as_str(), entry.since), (m1.codes.as_ref().unwrap().name.as_str(), Some(1)));
+    assert_eq!(entry.bytes, m1.codes.as_ref().unwrap().bytes + 4 * CODE_STRIDE as u64);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), entry.bytes);
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(saved_rows(&s), (all.clone(), [27, 1]));
+    assert_holds(&s, &d);
+    assert!(names(dir.path()).contains(&entry.name), "the appended file is kept");
+
+    // Rows said to be in the file but not there (another head, another row count) are refused,
+    // and nothing changes.
+    let before = std::fs::read(&file).unwrap();
+    let d3 = grown(&s, 1, 4);
+    let extra = code_rows(9, 10, 1);
+    for (head, first_row) in [(&b"another head"[..], 9u64), (CODE_HEAD, 8)] {
+        let rows = if first_row == 9 { extra.clone() } else { code_rows(8, 10, 1) };
+        let cp = CodesPart { head, stride: CODE_STRIDE, first_row, rows: &rows, drift: [0, 0] };
+        let err = write_snapshot(dir.path(), &SnapshotContents { codes: Some(cp), ..contents(3, &d3, 1) }).unwrap_err();
+        assert_eq!(err.code, Code::Internal, "{}", err.message);
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+        assert_eq!(read_manifest(dir.path()).unwrap().unwrap(), m2);
+    }
+}
+
+#[test]
+fn a_codes_file_linked_elsewhere_gets_a_fresh_file_with_its_rows_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let all = code_rows(0, 7, 5);
+    let first = data(3, 5, 1);
+    let c = SnapshotContents { codes: Some(codes_part(&all[..5 * CODE_STRIDE], 0, [1, 0])), ..contents(1, &first, 1) };
+    let m1 = write_snapshot(dir.path(), &c).unwrap();
+    let file = m1.file_path(dir.path(), FileKind::Codes);
+    let link = backup.path().join("codes");
+    std::fs::hard_link(&file, &link).unwrap();
+    let before = std::fs::read(&link).unwrap();
+    let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
+    let d = grown(&loaded, 2, 2);
+    let c = SnapshotContents { codes: Some(codes_part(&all[5 * CODE_STRIDE..], 5, [2, 0])), ..contents(2, &d, 1) };
+    let m2 = write_snapshot(dir.path(), &c).unwrap();
+    drop(loaded);
+    let entry = m2.codes.clone().unwrap();
+    assert_eq!((entry.name, entry.since), (snapshot_file_name(2, FileKind::Codes), None));
+    assert_eq!(std::fs::read(&link).unwrap(), before, "the backup's file is unchanged");
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(saved_rows(&s), (all, [2, 0]));
+}
+
+#[test]
+fn a_format_1_codes_file_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(3, 4, 1);
+    let rows = code_rows(0, 4, 1);
+    let c = SnapshotContents { codes: Some(codes_part(&rows, 0, [1, 0])), ..contents(1, &d, 1) };
+    let m = write_snapshot(dir.path(), &c).unwrap();
+    // What an older library wrote: a blob file with the payload's crc, count and length in its header.
+    let path = m.file_path(dir.path(), FileKind::Codes);
+    let payload = b"a format 1 payload".to_vec();
+    let w = write_blob_file(&path, CODES_MAGIC, CODES_FORMAT_VERSION, 4, |w| w.write_all(&payload)).unwrap();
+    edit_manifest(dir.path(), |m| {
+        let e = m.codes.as_mut().unwrap();
+        (e.bytes, e.crc32) = (w.bytes, w.crc32);
+        m.codes_drift = None;
+    });
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    match s.codes.as_ref().unwrap() {
+        SavedCodes::Whole(p) => assert_eq!(&p[..], &payload[..]),
+        SavedCodes::Appendable { .. } => panic!("read as appendable"),
+    }
 }
 
 // ---- appended vectors ------------------------------------------------------------------------------

@@ -275,3 +275,92 @@ fn a_checkpoint_saves_the_codes_an_open_reads_them_and_damage_is_reported() {
         assert!(err.message.contains(&entry.name), "{}", err.message);
     }
 }
+
+/// The codes' rows and drift counters, as the store holds them.
+fn codes_state(s: &Store) -> (Vec<u8>, (u64, u64), u64) {
+    let inner = s.inner.read();
+    let c = inner.codes.as_ref().expect("the store keeps codes");
+    (c.rows_bytes(0, c.len()).to_vec(), c.clipped(), c.lineage())
+}
+
+#[test]
+fn checkpoints_append_code_rows_to_one_file_a_backup_gets_a_fresh_one_and_a_reopen_reads_them_all() {
+    use crate::storage::snapshot::{read_manifest, FileEntry, FileKind};
+    let codes_entry = |dir: &std::path::Path| -> (FileEntry, u64) {
+        let m = read_manifest(dir).unwrap().unwrap();
+        (m.codes.clone().expect("the snapshot holds the codes"), m.generation)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let metric = Metric::Euclidean;
+    let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+    upsert_all(&s, "a", &vectors(1500, 1, 1.0));
+    s.checkpoint().unwrap();
+    let (first, first_generation) = codes_entry(dir.path());
+    let stride = s.inner.read().codes.as_ref().unwrap().stride() as u64;
+    for round in 1..=3u64 {
+        upsert_all(&s, &format!("r{round}-"), &vectors(100, 10 + round, 1.0));
+        s.checkpoint().unwrap();
+        let (e, _) = codes_entry(dir.path());
+        assert_eq!((e.name.as_str(), e.since), (first.name.as_str(), Some(first_generation)), "round {round}");
+        assert_eq!(e.bytes, first.bytes + round * 100 * stride, "round {round}: only the new rows were written");
+    }
+    let before = codes_state(&s);
+    s.close().unwrap();
+    // A reopen reads every row and the drift counters back, and the next checkpoint appends again.
+    let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+    assert_eq!(codes_state(&s), before);
+    check_codes(&s);
+    upsert_all(&s, "b", &vectors(50, 20, 1.0));
+    s.checkpoint().unwrap();
+    let (e, _) = codes_entry(dir.path());
+    assert_eq!((e.name.as_str(), e.bytes), (first.name.as_str(), first.bytes + 350 * stride));
+
+    // A backup links the file: the next checkpoint copies its rows into a fresh file, leaving the
+    // backup's as it was, and the one after appends to the fresh file.
+    s.backup_to(backup.path()).unwrap();
+    let linked = backup.path().join(&first.name);
+    let backed_up = std::fs::read(&linked).unwrap();
+    upsert_all(&s, "c", &vectors(30, 21, 1.0));
+    s.checkpoint().unwrap();
+    let (fresh, _) = codes_entry(dir.path());
+    assert_ne!(fresh.name, first.name);
+    assert_eq!((fresh.since, fresh.bytes), (None, first.bytes + 380 * stride));
+    assert_eq!(std::fs::read(&linked).unwrap(), backed_up);
+    upsert_all(&s, "d", &vectors(10, 22, 1.0));
+    s.checkpoint().unwrap();
+    assert_eq!(codes_entry(dir.path()).0.name, fresh.name);
+    let before = codes_state(&s);
+    s.close().unwrap();
+    crate::storage::snapshot::verify_snapshot(dir.path()).unwrap();
+    let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+    assert_eq!(codes_state(&s), before);
+    check_queries(&s, metric, &vectors(40, 99, 1.0), 0.95);
+    let b = Store::open(backup.path(), &opts(metric, Quantization::Int8)).unwrap();
+    assert_eq!(b.count(), 1500 + 350);
+    check_codes(&b);
+}
+
+#[test]
+fn a_retraining_writes_a_fresh_codes_file() {
+    use crate::storage::snapshot::read_manifest;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Int8)).unwrap();
+    upsert_all(&s, "a", &vectors(1200, 1, 1.0));
+    s.checkpoint().unwrap();
+    let first = read_manifest(dir.path()).unwrap().unwrap().codes.unwrap();
+    let lineage = codes_state(&s).2;
+    // Four times the training sample: the codes are trained again, under a new lineage.
+    upsert_all(&s, "b", &vectors(4000, 2, 1.0));
+    assert_ne!(codes_state(&s).2, lineage, "retrained");
+    s.checkpoint().unwrap();
+    let m = read_manifest(dir.path()).unwrap().unwrap();
+    let e = m.codes.clone().unwrap();
+    assert_ne!(e.name, first.name);
+    assert_eq!(e.since, None);
+    let before = codes_state(&s);
+    drop(s);
+    let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Int8)).unwrap();
+    assert_eq!(codes_state(&s), before);
+    check_codes(&s);
+}
