@@ -285,7 +285,7 @@ fn codes_state(s: &Store) -> (Vec<u8>, (u64, u64), u64) {
 
 #[test]
 fn checkpoints_append_code_rows_to_one_file_a_backup_gets_a_fresh_one_and_a_reopen_reads_them_all() {
-    use crate::storage::snapshot::{read_manifest, FileEntry, FileKind};
+    use crate::storage::snapshot::{read_manifest, FileEntry};
     let codes_entry = |dir: &std::path::Path| -> (FileEntry, u64) {
         let m = read_manifest(dir).unwrap().unwrap();
         (m.codes.clone().expect("the snapshot holds the codes"), m.generation)
