@@ -83,6 +83,18 @@ fn inject(name: &'static str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Creates (or truncates) `path` for writing a whole file, buffered 1 MiB, through [`FaultFile`].
+pub fn create_buffered(path: &std::path::Path) -> crate::error::Result<std::io::BufWriter<FaultFile>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| crate::error::Error::io("cannot create", path, e))?;
+    Ok(std::io::BufWriter::with_capacity(1 << 20, FaultFile::new(file)))
+}
+
+
 /// A file opened for writing by the core. Writes, syncs and truncations go through the fail points
 /// of [`fault`] (nothing more than the `File` calls without the feature `failpoints`).
 #[derive(Debug)]

@@ -646,24 +646,16 @@ fn appendable_codes_header() -> [u8; BLOB_HEADER_LEN] {
 /// The crc is of everything after the header.
 fn write_codes_file(path: &Path, parts: &[&[u8]], rows: u64) -> Result<WrittenFile> {
     let io = |e| Error::io("cannot write", path, e);
-    let file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| Error::io("cannot create", path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
+    let mut w = super::fsutil::create_buffered(path)?;
     w.write_all(&appendable_codes_header()).map_err(io)?;
-    let mut crc = crc32fast::Hasher::new();
-    let mut len = BLOB_HEADER_LEN as u64;
+    let mut cw = CrcWriter { inner: w, crc: crc32fast::Hasher::new(), len: 0 };
     for p in parts {
-        crc.update(p);
-        w.write_all(p).map_err(io)?;
-        len += p.len() as u64;
+        cw.write_all(p).map_err(io)?;
     }
-    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    let (crc, len) = (cw.crc.finalize(), cw.len);
+    let file = cw.inner.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
-    Ok(WrittenFile { bytes: len, crc32: crc.finalize(), count: rows })
+    Ok(WrittenFile { bytes: BLOB_HEADER_LEN as u64 + len, crc32: crc, count: rows })
 }
 
 /// Appends code rows to the appendable codes file `path` after its committed extent `base` (any
@@ -777,13 +769,7 @@ fn write_blob_file(
     body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<WrittenFile> {
     let io = |e| Error::io("cannot write", path, e);
-    let file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| Error::io("cannot create", path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
+    let mut w = super::fsutil::create_buffered(path)?;
     w.write_all(&[0u8; BLOB_HEADER_LEN]).map_err(io)?;
     let mut cw = CrcWriter { inner: w, crc: crc32fast::Hasher::new(), len: 0 };
     body(&mut cw).map_err(io)?;

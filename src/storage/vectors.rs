@@ -141,13 +141,7 @@ pub(crate) fn write_vectors_file_version<'a>(
     version: u32,
 ) -> Result<WrittenFile> {
     let dim32 = u32::try_from(dim).map_err(|_| Error::invalid(format!("dimension {dim} is too large")))?;
-    let file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| Error::io("cannot create", path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, super::fsutil::FaultFile::new(file));
+    let mut w = super::fsutil::create_buffered(path)?;
     let result = (|| {
         // A version 1 header is written last, once the row count and crc are known.
         w.write_all(&header_bytes(version, dim32, 0, 0)).map_err(|e| Error::io("cannot write", path, e))?;
