@@ -38,6 +38,7 @@ use super::distance::{kernel, portable, Level};
 use super::exact::{public_score, Scored};
 use crate::index::Metric;
 
+mod journal;
 #[cfg(test)]
 mod tests;
 
@@ -336,6 +337,8 @@ pub struct Hnsw {
     /// Serialises [`Hnsw::link_pending`] calls; holds the entry point they chose that
     /// [`Hnsw::install_entry`] has not installed yet.
     linker: Mutex<Option<(u32, usize)>>,
+    /// The edits since the graph was last saved, when journaling (`hnsw/journal.rs`).
+    journal: Mutex<Option<journal::Journal>>,
 }
 
 /// Arrays of a graph copied with room for more nodes, by [`Hnsw::prepare_allocate`] (under a shared
@@ -455,6 +458,7 @@ impl Hnsw {
             pool: Mutex::new(Vec::new()),
             linked: AtomicUsize::new(0),
             linker: Mutex::new(None),
+            journal: Mutex::new(None),
         }
     }
 
@@ -560,6 +564,16 @@ impl Hnsw {
             end = n;
         }
         b[0].store(end as u32, Release);
+        if self.journaling() {
+            // The words now in the list that differ from the old ones (the words past the new
+            // end are never written when the list shrinks, so these are all that changed).
+            let stores: journal::Stores = (0..end)
+                .map(|pos| (pos, b[1 + pos].load(Relaxed)))
+                .filter(|&(pos, id)| old.get(pos) != Some(&id))
+                .map(|(pos, id)| (pos as u16, id))
+                .collect();
+            self.journal_list(node, level, end, &stores);
+        }
     }
 
     /// Extends the arrays for slots `len..end` (levels drawn, lists empty), using the arrays of
@@ -597,6 +611,7 @@ impl Hnsw {
         let blocks = push_upper_starts(&mut self.upper_start, &self.levels[start as usize..], used);
         self.links0.resize_with(end as usize * (self.m0 + 1), || AtomicU32::new(0));
         self.links_up.resize_with(blocks * (self.m + 1), || AtomicU32::new(0));
+        self.journal_grow(end);
     }
 
     /// Copies of the arrays that allocating nodes up to `end` would reallocate, with room to spare
@@ -676,6 +691,7 @@ impl Hnsw {
         if let Some((entry, level)) = self.linker.get_mut().take() {
             self.entry = entry;
             self.max_level = level;
+            self.journal_entry(entry, level);
         }
     }
 
@@ -889,6 +905,7 @@ impl Hnsw {
         if cnt < max_deg {
             b[cnt + 1].store(q, Relaxed);
             b[0].store(cnt as u32 + 1, Release);
+            self.journal_list(node, level, cnt + 1, &[(cnt as u16, q)]);
             return;
         }
         self.rewrite_pruned(vectors, dist, node, level, max_deg, &[Cand { dist: d, id: q }], scratch);
@@ -1160,6 +1177,9 @@ impl<'a> Reader<'a> {
     fn u64(&mut self) -> Result<u64, String> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
+    fn u16(&mut self) -> Result<u16, String> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
 }
 
 impl Hnsw {
@@ -1282,6 +1302,7 @@ impl Hnsw {
             pool: Mutex::new(Vec::new()),
             linked: AtomicUsize::new(len),
             linker: Mutex::new(None),
+            journal: Mutex::new(None),
         };
         g.check_entry()?;
         g.check_lists()?;

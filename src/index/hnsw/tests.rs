@@ -670,3 +670,104 @@ fn check_integrity_catches_each_kind_of_damage() {
     one.insert(0, &SliceSource::new(&data, DIM));
     one.check_integrity().unwrap();
 }
+
+fn serialised(g: &Hnsw) -> Vec<u8> {
+    let mut b = Vec::new();
+    g.write_to(&mut b).unwrap();
+    b
+}
+
+/// A graph saved at 0, 1 or 600 nodes, then grown one node at a time and by parallel batches
+/// while journaling: the saved graph plus the journal replays to the live graph, word for word.
+#[test]
+fn a_journal_replayed_on_the_saved_graph_gives_the_live_graph_exactly() {
+    let data = dataset(1600, DIM, 11, Metric::Euclidean);
+    let src = SliceSource::new(&data, DIM);
+    for saved_at in [0u32, 1, 600] {
+        let mut g = Hnsw::new(params(), Metric::Euclidean);
+        g.insert_batch(0..saved_at, &src, 2);
+        let base = serialised(&g);
+        assert!(g.take_journal(usize::MAX).is_none(), "the journal was off");
+        assert!(g.journaling());
+        let mut end = saved_at;
+        while end < 1600 {
+            // Single inserts and 2-thread batches, as the store's writes make them.
+            let next = if end % 3 == 0 { end + 1 } else { (end + 97).min(1600) };
+            g.insert_batch(end..next, &src, if next - end > 1 { 2 } else { 1 });
+            end = next;
+        }
+        let journal = g.take_journal(usize::MAX).expect("journaled");
+        let per_node = journal.len() / (1600 - saved_at as usize);
+        assert!((50..2000).contains(&per_node), "{per_node} journal bytes per inserted node");
+        let mut replayed = Hnsw::read_from(&base).unwrap();
+        replayed.apply_journal(&journal).unwrap();
+        assert_eq!(serialised(&replayed), serialised(&g), "saved at {saved_at}");
+        replayed.check_integrity().unwrap();
+        // The journal restarted empty: nothing changed since.
+        assert_eq!(g.take_journal(usize::MAX), Some(Vec::new()));
+    }
+}
+
+#[test]
+fn a_journal_past_its_limit_says_the_whole_graph_must_be_saved() {
+    let data = dataset(300, DIM, 12, Metric::Cosine);
+    let src = SliceSource::new(&data, DIM);
+    let mut g = Hnsw::new(params(), Metric::Cosine);
+    g.insert_batch(0..100, &src, 1);
+    g.take_journal(4096);
+    g.insert_batch(100..300, &src, 1);
+    assert!(!g.journaling());
+    assert_eq!(g.take_journal(4096), None);
+    assert!(g.journaling());
+}
+
+/// Damaged journals (cut anywhere, any byte changed, random bytes) give `Err` or a graph that still
+/// passes the load checks, never a panic or a huge allocation.
+#[test]
+fn apply_journal_rejects_damage_without_panicking() {
+    let data = dataset(400, DIM, 13, Metric::Euclidean);
+    let src = SliceSource::new(&data, DIM);
+    let mut g = Hnsw::new(params(), Metric::Euclidean);
+    g.insert_batch(0..200, &src, 1);
+    let base = serialised(&g);
+    g.take_journal(usize::MAX);
+    g.insert_batch(200..230, &src, 1);
+    let journal = g.take_journal(usize::MAX).unwrap();
+    let replay = |j: &[u8]| {
+        let mut h = Hnsw::read_from(&base).unwrap();
+        let r = h.apply_journal(j);
+        if r.is_ok() {
+            h.check_lists().unwrap();
+            h.check_entry().unwrap();
+        }
+        r
+    };
+    replay(&journal).unwrap();
+    let mut refused = 0;
+    for cut in 0..journal.len() {
+        refused += usize::from(replay(&journal[..cut]).is_err());
+    }
+    // A cut between entries is a shorter valid journal; one inside an entry is an error.
+    assert!(refused > journal.len() / 2, "{refused} of {} cuts refused", journal.len());
+    for i in (0..journal.len()).step_by(7) {
+        for x in [0x01u8, 0x80, 0xff] {
+            let mut j = journal.clone();
+            j[i] ^= x;
+            let _ = replay(&j);
+        }
+    }
+    let mut s = 99u64;
+    for _ in 0..200 {
+        let j: Vec<u8> = (0..64)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (s >> 56) as u8
+            })
+            .collect();
+        let _ = replay(&j);
+    }
+    // A GROW far beyond what the bytes after it could link is refused before allocating.
+    let mut huge = vec![1u8];
+    huge.extend_from_slice(&(u32::MAX - 1).to_le_bytes());
+    assert!(replay(&huge).unwrap_err().contains("grows the graph"));
+}
