@@ -107,7 +107,7 @@ fn write_store(dir: &Path, n: usize) {
         generation: 1,
         vectors: &vectors,
         records: &records,
-        graph: &graph,
+        graph: vecstore::storage::snapshot::GraphPart::Whole(&graph),
         codes: None,
         next_log_generation: 1,
         log_start: 0,

@@ -86,7 +86,7 @@ fn write(dir: &Path, rows: usize, dim: usize, graph_bytes: usize) {
         generation,
         vectors: &vectors,
         records: &records,
-        graph: &graph,
+        graph: vecstore::storage::snapshot::GraphPart::Whole(&graph),
         codes: None,
         next_log_generation: 1,
         log_start: 0,

@@ -19,7 +19,8 @@ use crate::index::quant::Codes;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{LogOp, LOG_FILE};
 use crate::storage::snapshot::{
-    read_graph_file, read_records_file, read_saved_codes, FileKind, Manifest, SavedCodes, SlotRecord, MANIFEST_FILE,
+    read_graph_file, read_graph_journal, read_records_file, read_saved_codes, FileKind, Manifest, SavedCodes,
+    SlotRecord, MANIFEST_FILE,
 };
 use crate::storage::vectors::VectorBlock;
 use crate::store::meta::META_FILE;
@@ -358,8 +359,34 @@ fn check_snapshot(
                     format!("checksum {crc:08x} differs from the manifest's {:08x}", m.graph.crc32),
                 );
             }
-            match Hnsw::read_from(&payload) {
-                Err(e) => r.bad(name, Some(32), e),
+            // The graph file, then its journal replayed on it (the graph the store opens to).
+            let mut journal_checked = None;
+            let graph = match (Hnsw::read_from(&payload), &m.graph_journal) {
+                (Err(e), _) => Err((name.to_string(), Some(32), e)),
+                (Ok(g), None) => Ok(g),
+                (Ok(mut g), Some(entry)) => match read_graph_journal(dir, m) {
+                    Err(e) => {
+                        r.bad_err(&entry.name, None, &e);
+                        Err((
+                            entry.name.clone(),
+                            None,
+                            "the graph cannot be checked without its journal".into(),
+                        ))
+                    }
+                    Ok(journal) => {
+                        r.bytes_read += entry.bytes;
+                        match g.apply_journal(&journal) {
+                            Err(e) => Err((entry.name.clone(), None, e)),
+                            Ok(()) => {
+                                journal_checked = Some((entry.name.clone(), journal.len()));
+                                Ok(g)
+                            }
+                        }
+                    }
+                },
+            };
+            match graph {
+                Err((file, offset, e)) => r.bad(&file, offset, e),
                 Ok(g) => {
                     let mut fine = true;
                     if g.len() as u64 != m.slots {
@@ -418,14 +445,23 @@ fn check_snapshot(
                         }
                     }
                     if fine {
+                        let with = if journal_checked.is_some() { " with its journal" } else { "" };
                         r.ok(
                             name,
                             format!(
-                                "format 1, {} nodes on {} levels, checksum ok; integrity ok (links in range, no self or duplicate links, every node reachable)",
+                                "format 1, {} nodes on {} levels{with}, checksum ok; integrity ok (links in range, no self or duplicate links, every node reachable)",
                                 g.len(),
                                 g.level_sizes().len()
                             ),
                         );
+                        if let Some((jname, bytes)) = &journal_checked {
+                            r.ok(
+                                jname,
+                                format!(
+                                    "format 1, {bytes} bytes of graph edits, checksum ok, replayed on {name}"
+                                ),
+                            );
+                        }
                     }
                 }
             }
@@ -449,8 +485,11 @@ fn check_snapshot(
                 };
                 let tail = std::fs::metadata(m.file_path(dir, FileKind::Codes))
                     .map_or(0, |md| md.len().saturating_sub(entry.bytes));
-                let uncommitted =
-                    if tail > 0 { format!(", {tail} bytes of an uncommitted append after it") } else { String::new() };
+                let uncommitted = if tail > 0 {
+                    format!(", {tail} bytes of an uncommitted append after it")
+                } else {
+                    String::new()
+                };
                 match decoded {
                     Some(Err(e)) => r.bad(name, Some(32), e),
                     Some(Ok(c)) if c.len() as u64 != m.slots || c.dim() != m.dimension => r.bad(

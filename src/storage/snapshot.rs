@@ -9,7 +9,11 @@
 //!                         it and name it again (`FileEntry::since`), until a compaction (or a
 //!                         backup's hard link to it) makes the next snapshot write a fresh one
 //! snap-00000G.records     id, metadata, state, expiry of every slot
-//! snap-00000G.graph       the serialised index graph (opaque bytes, may be empty)
+//! snap-00000G.graph       the serialised index graph (opaque bytes, may be empty); kept by later
+//!                         checkpoints (`since`) that save only the graph's edits, to
+//! snap-00000G.graphlog    optional: the graph journal, the edits made since that graph file
+//!                         (`Hnsw::apply_journal` replays them at open); appended to like the
+//!                         vectors file, until a checkpoint writes the whole graph again
 //! snap-00000G.codes       optional: the int8 codes of every slot, so that an open does not
 //!                         re-encode every vector; appended to like the vectors file, until a
 //!                         retraining, a compaction or a backup's link makes a fresh one
@@ -34,6 +38,11 @@
 //! (`codes_drift`), which change at every checkpoint while the head never does. Appending needs the
 //! current file's head to be the frozen codes' (same training, same rows: a retraining or a
 //! compaction makes a new lineage and so a fresh file).
+//!
+//! A graph journal file has the magic "VSGJRNL\0", version 1 at offset 8, the crc32 of the graph
+//! file's payload it continues at offset 12 (so that a journal is never replayed on another
+//! graph), zeros up to offset 32, then the journal's bytes. Its committed extent and the crc32 of
+//! the bytes after offset 32 are in the manifest (`graph_journal`), as for codes.
 //!
 //! The manifest is JSON (readable when debugging a store) with its own crc: `checksum` is the crc32 of
 //! the compact JSON of the manifest with `checksum` set to 0. It names the generation, each file with
@@ -91,9 +100,9 @@ use crate::error::{Code, Error, Result};
 
 pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
 /// Version 2 added `log_start`, version 3 the optional `codes` file, version 4 a vectors file
-/// kept across generations (`FileEntry::since`); versions 1 (no `log_start`: 0), 2 (no codes) and 3
-/// are still read.
-pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 5;
+/// kept across generations (`FileEntry::since`), version 5 appendable codes, version 6 the graph
+/// journal (a graph file kept across generations); all older versions are still read.
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 6;
 pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
 pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
 pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
@@ -103,6 +112,8 @@ pub(crate) const CODES_FORMAT_VERSION: u32 = 1;
 /// Codes files since manifest format 5: the header's crc, count and length are 0, the committed
 /// extent (and its crc) is in the manifest, and checkpoints append new rows (see [`CodesPart`]).
 pub(crate) const CODES_FORMAT_APPENDABLE: u32 = 2;
+pub(crate) const GRAPH_JOURNAL_MAGIC: &[u8; 8] = b"VSGJRNL\0";
+pub(crate) const GRAPH_JOURNAL_FORMAT_VERSION: u32 = 1;
 const BLOB_HEADER_LEN: usize = 32;
 const TMP_SUFFIX: &str = ".tmp";
 
@@ -136,10 +147,13 @@ pub enum FileKind {
     Records,
     Graph,
     Codes,
+    /// The edits of the graph since its file was written (`Hnsw::apply_journal`).
+    GraphJournal,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 4] = [FileKind::Vectors, FileKind::Records, FileKind::Graph, FileKind::Codes];
+    pub const ALL: [FileKind; 5] =
+        [FileKind::Vectors, FileKind::Records, FileKind::Graph, FileKind::Codes, FileKind::GraphJournal];
     /// The files every snapshot has.
     pub const REQUIRED: [FileKind; 3] = [FileKind::Vectors, FileKind::Records, FileKind::Graph];
 
@@ -149,7 +163,14 @@ impl FileKind {
             FileKind::Records => "records",
             FileKind::Graph => "graph",
             FileKind::Codes => "codes",
+            FileKind::GraphJournal => "graphlog",
         }
+    }
+
+    /// Whether later checkpoints may keep the file (name it again, `FileEntry::since`): appended
+    /// to (vectors, codes, graph journal) or kept as it is (a graph its journal continues).
+    fn kept_across_generations(self) -> bool {
+        self != FileKind::Records
     }
 }
 
@@ -213,6 +234,10 @@ pub struct Manifest {
     pub vectors: FileEntry,
     pub records: FileEntry,
     pub graph: FileEntry,
+    /// The graph's edits since the graph file was written (format version 6), replayed on it at
+    /// open; absent when the graph file is the whole graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_journal: Option<FileEntry>,
     /// The int8 codes (format version 3); absent in older manifests and in snapshots of stores
     /// without codes, which then encode them at open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -237,6 +262,7 @@ impl Manifest {
             FileKind::Records => Some(&self.records),
             FileKind::Graph => Some(&self.graph),
             FileKind::Codes => self.codes.as_ref(),
+            FileKind::GraphJournal => self.graph_journal.as_ref(),
         }
     }
 
@@ -283,8 +309,8 @@ pub struct SnapshotContents<'a> {
     pub vectors: &'a VectorBlock,
     /// One record per slot, same order as the rows.
     pub records: &'a [SlotRecord],
-    /// The index's serialised graph (may be empty).
-    pub graph: &'a [u8],
+    /// The index's graph: whole, or the edits since the current snapshot's.
+    pub graph: GraphPart<'a>,
     /// The int8 codes of every slot, when the store keeps them.
     pub codes: Option<CodesPart<'a>>,
     /// The generation of the log that follows this snapshot: the current log's + 1 when the log is
@@ -294,6 +320,23 @@ pub struct SnapshotContents<'a> {
     /// The manifest's `log_start`: 0, or the byte of log `next_log_generation` up to which the
     /// snapshot holds its frames.
     pub log_start: u64,
+}
+
+/// The graph a snapshot writes.
+#[derive(Debug, Clone, Copy)]
+pub enum GraphPart<'a> {
+    /// The serialised graph (`Hnsw::write_to`; may be empty), in a fresh graph file.
+    Whole(&'a [u8]),
+    /// The graph's edits since the current snapshot's graph (`Hnsw::take_journal`): the snapshot
+    /// keeps that graph file and appends the edits to its journal.
+    Journal {
+        edits: &'a [u8],
+        /// The crc of the graph file the edits continue, and the length of the journal already
+        /// committed after it: checked against the current manifest, so that edits are never
+        /// appended to a graph they were not made on.
+        base_crc: u32,
+        after: u64,
+    },
 }
 
 /// The codes a snapshot writes: the head of their file and the rows after the ones the current
@@ -347,6 +390,8 @@ pub struct LoadedSnapshot {
     pub records: Records,
     /// The graph file's payload (mapped; see [`Payload`]).
     pub graph: Payload,
+    /// The graph's edits since that file, to replay on it (`Hnsw::apply_journal`).
+    pub graph_journal: Option<Payload>,
     /// The codes file, when the snapshot has one; its row count is the slot count.
     pub codes: Option<SavedCodes>,
     pub manifest: Manifest,
@@ -424,15 +469,31 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         Some(cp) => Some(plan_codes(dir, current.as_ref(), cp)?),
         None => None,
     };
-    let codes_appended = matches!(codes_write, Some(CodesWrite::Append(_)));
-    let kinds: &[FileKind] = if c.codes.is_some() { &FileKind::ALL } else { &FileKind::REQUIRED };
-    // The files this generation writes afresh (every kind but the vectors and codes appended to).
-    let fresh: Vec<(FileKind, PathBuf)> = kinds
-        .iter()
-        .filter(|&&k| !(k == FileKind::Vectors && append.is_some()) && !(k == FileKind::Codes && codes_appended))
-        .map(|&k| (k, dir.join(snapshot_file_name(c.generation, k))))
-        .collect();
-    let written = write_data_files(dir, c, &fresh, append.as_ref(), codes_write.as_ref(), stop);
+    let journal_write = match c.graph {
+        GraphPart::Whole(_) => None,
+        GraphPart::Journal { base_crc, after, .. } => {
+            Some(plan_graph_journal(dir, current.as_ref(), base_crc, after)?)
+        }
+    };
+    // The files this generation writes afresh: every kind but the ones appended to or kept.
+    let mut fresh_kinds = vec![FileKind::Records];
+    if append.is_none() {
+        fresh_kinds.push(FileKind::Vectors);
+    }
+    if journal_write.is_none() {
+        fresh_kinds.push(FileKind::Graph);
+    }
+    if matches!(codes_write, Some(AppendWrite::Fresh { .. })) {
+        fresh_kinds.push(FileKind::Codes);
+    }
+    if matches!(journal_write, Some((_, AppendWrite::Fresh { .. }))) {
+        fresh_kinds.push(FileKind::GraphJournal);
+    }
+    let fresh: Vec<(FileKind, PathBuf)> =
+        fresh_kinds.into_iter().map(|k| (k, dir.join(snapshot_file_name(c.generation, k)))).collect();
+    let plans =
+        WritePlans { vectors: append.as_ref(), codes: codes_write.as_ref(), journal: journal_write.as_ref() };
+    let written = write_data_files(dir, c, &fresh, &plans, stop);
     let written = match written {
         Ok(Some(w)) => w,
         Ok(None) => return Ok(None), // simulated crash
@@ -457,9 +518,21 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         crc32: w.crc32,
         since: None,
     };
+    let appended =
+        |a: &AppendTo, w: &WrittenFile| FileEntry { bytes: w.bytes, crc32: w.crc32, ..a.entry.clone() };
     let vectors = match &append {
-        Some(a) => FileEntry { bytes: written[0].bytes, crc32: written[0].crc32, ..a.entry.clone() },
-        None => entry(FileKind::Vectors, &written[0]),
+        Some(a) => appended(a, &written.vectors),
+        None => entry(FileKind::Vectors, &written.vectors),
+    };
+    let graph = match (&journal_write, &written.graph) {
+        (Some((kept, _)), _) => kept.clone(),
+        (None, Some(w)) => entry(FileKind::Graph, w),
+        (None, None) => unreachable!("a graph written whole"),
+    };
+    let graph_journal = match (&journal_write, &written.journal) {
+        (Some((_, AppendWrite::Append(a))), Some(w)) => Some(appended(a, w)),
+        (Some((_, AppendWrite::Fresh { .. })), Some(w)) => Some(entry(FileKind::GraphJournal, w)),
+        _ => None,
     };
     let mut manifest = Manifest {
         format_version: MANIFEST_FORMAT_VERSION,
@@ -469,10 +542,11 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         log_generation: c.next_log_generation,
         log_start: c.log_start,
         vectors,
-        records: entry(FileKind::Records, &written[1]),
-        graph: entry(FileKind::Graph, &written[2]),
-        codes: written.get(3).map(|w| match &codes_write {
-            Some(CodesWrite::Append(a)) => FileEntry { bytes: w.bytes, crc32: w.crc32, ..a.entry.clone() },
+        records: entry(FileKind::Records, &written.records),
+        graph,
+        graph_journal,
+        codes: written.codes.as_ref().map(|w| match &codes_write {
+            Some(AppendWrite::Append(a)) => appended(a, w),
             _ => entry(FileKind::Codes, w),
         }),
         codes_drift: c.codes.map(|cp| cp.drift),
@@ -522,19 +596,110 @@ fn appendable_vectors(dir: &Path, current: &Manifest, block: &VectorBlock) -> Op
     Some(AppendTo { entry: FileEntry { since, ..current.vectors.clone() }, path, rows: current.slots })
 }
 
-/// How a snapshot writes its codes.
-enum CodesWrite {
-    /// Append the new rows to the current codes file.
+/// How a snapshot writes a file that checkpoints append to (codes, graph journal).
+enum AppendWrite {
+    /// Append the new bytes to the current file.
     Append(AppendTo),
-    /// A fresh file: the head, the rows of the current file before `first_row` (read from it, when
-    /// it cannot be appended to: a backup links it, say), then the new rows.
-    Fresh { old_rows: Vec<u8> },
+    /// A fresh file: the committed bytes of the current file (read from it when it cannot be
+    /// appended to: a backup links it, say; for codes, their head first), then the new bytes.
+    Fresh { old: Vec<u8> },
+}
+
+/// How [`write_data_files`] writes the files it does not write afresh.
+struct WritePlans<'a> {
+    /// Append the new vector rows to the current vectors file.
+    vectors: Option<&'a AppendTo>,
+    codes: Option<&'a AppendWrite>,
+    /// Keep the graph file (its manifest entry) and write its journal so.
+    journal: Option<&'a (FileEntry, AppendWrite)>,
+}
+
+/// What [`write_data_files`] wrote.
+struct Written {
+    vectors: WrittenFile,
+    records: WrittenFile,
+    /// `None` when the graph file is kept (its journal is written).
+    graph: Option<WrittenFile>,
+    codes: Option<WrittenFile>,
+    journal: Option<WrittenFile>,
+}
+
+/// The header of a graph journal file: magic, version, the crc of the graph file it continues,
+/// zeros (the extent and its crc are in the manifest).
+fn graph_journal_header(base_crc: u32) -> [u8; BLOB_HEADER_LEN] {
+    let mut h = [0u8; BLOB_HEADER_LEN];
+    h[..8].copy_from_slice(GRAPH_JOURNAL_MAGIC);
+    h[8..12].copy_from_slice(&GRAPH_JOURNAL_FORMAT_VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&base_crc.to_le_bytes());
+    h
+}
+
+/// Decides how the graph edits of a [`GraphPart::Journal`] are written: the current graph file is
+/// kept (returned: its entry for the next manifest), and the edits are appended to its journal (a
+/// fresh journal when it has none, or when a backup links the current one).
+fn plan_graph_journal(
+    dir: &Path,
+    current: Option<&Manifest>,
+    base_crc: u32,
+    after: u64,
+) -> Result<(FileEntry, AppendWrite)> {
+    let refuse =
+        |why: String| Error::new(Code::Internal, format!("the graph's edits cannot be saved: {why}"));
+    let current = current.ok_or_else(|| refuse("there is no saved graph".into()))?;
+    if current.graph.crc32 != base_crc {
+        return Err(refuse(format!(
+            "they were made on graph {base_crc:08x}, the snapshot's is {:08x}",
+            current.graph.crc32
+        )));
+    }
+    let committed =
+        current.graph_journal.as_ref().map_or(0, |e| e.bytes.saturating_sub(BLOB_HEADER_LEN as u64));
+    if committed != after {
+        return Err(refuse(format!("they follow {after} bytes of journal, the snapshot has {committed}")));
+    }
+    let graph =
+        FileEntry { since: Some(current.graph.since.unwrap_or(current.generation)), ..current.graph.clone() };
+    let how = match &current.graph_journal {
+        None => AppendWrite::Fresh { old: Vec::new() },
+        Some(e) => {
+            let path = current.file_path(dir, FileKind::GraphJournal);
+            if linked_elsewhere(&path) {
+                AppendWrite::Fresh { old: read_graph_journal(dir, current)?.to_vec() }
+            } else {
+                let since = Some(e.since.unwrap_or(current.generation));
+                AppendWrite::Append(AppendTo { entry: FileEntry { since, ..e.clone() }, path, rows: 0 })
+            }
+        }
+    };
+    Ok((graph, how))
+}
+
+/// The committed graph journal of `manifest` (which must have one), checked: magic, version, the
+/// graph it continues, length and crc.
+pub fn read_graph_journal(dir: &Path, manifest: &Manifest) -> Result<Payload> {
+    let path = manifest.file_path(dir, FileKind::GraphJournal);
+    let entry = manifest
+        .graph_journal
+        .as_ref()
+        .ok_or_else(|| Error::corrupt(&path, "the snapshot has no graph journal"))?;
+    let payload = read_appendable(&path, entry, &graph_journal_header(0), "graph journal")?;
+    let base = u32::from_le_bytes(payload.map[12..16].try_into().expect("4 bytes"));
+    if base != manifest.graph.crc32 {
+        return Err(Error::corrupt(
+            &path,
+            format!(
+                "the journal continues graph {base:08x}, the snapshot's graph is {:08x}",
+                manifest.graph.crc32
+            ),
+        ));
+    }
+    Ok(payload)
 }
 
 /// Decides how the codes of `cp` are written (see [`CodesPart`]).
-fn plan_codes(dir: &Path, current: Option<&Manifest>, cp: &CodesPart<'_>) -> Result<CodesWrite> {
+fn plan_codes(dir: &Path, current: Option<&Manifest>, cp: &CodesPart<'_>) -> Result<AppendWrite> {
     if cp.first_row == 0 {
-        return Ok(CodesWrite::Fresh { old_rows: Vec::new() });
+        return Ok(AppendWrite::Fresh { old: Vec::new() });
     }
     let missing = || {
         Error::new(
@@ -553,11 +718,11 @@ fn plan_codes(dir: &Path, current: Option<&Manifest>, cp: &CodesPart<'_>) -> Res
         return Err(missing());
     }
     if linked_elsewhere(&path) {
-        return Ok(CodesWrite::Fresh { old_rows: saved[head_len..].to_vec() });
+        return Ok(AppendWrite::Fresh { old: saved[head_len..].to_vec() });
     }
     let since = Some(entry.since.unwrap_or(current.generation));
     let entry = FileEntry { since, ..entry.clone() };
-    Ok(CodesWrite::Append(AppendTo { entry, path, rows: cp.first_row }))
+    Ok(AppendWrite::Append(AppendTo { entry, path, rows: cp.first_row }))
 }
 
 /// Whether the file has more than one name (or that cannot be told): appending to it would change
@@ -575,20 +740,19 @@ fn linked_elsewhere(path: &Path) -> bool {
     }
 }
 
-/// Steps 1 and 2: the vectors appended to the current file (or written afresh), the other files
-/// (`fresh`) as temporary files, fsynced, renamed into place, directory fsynced. Returns what was
-/// written, vectors first, in `FileKind::ALL` order. `Ok(None)` when stopped early for a test.
+/// Steps 1 and 2: the vectors appended to the current file (or written afresh), and so on for
+/// codes and graph journal (`plans`), the other files (`fresh`) as temporary files, fsynced, renamed
+/// into place, directory fsynced. `Ok(None)` when stopped early for a test.
 fn write_data_files(
     dir: &Path,
     c: &SnapshotContents<'_>,
     fresh: &[(FileKind, PathBuf)],
-    append: Option<&AppendTo>,
-    codes_write: Option<&CodesWrite>,
+    plans: &WritePlans<'_>,
     stop: StopAfter,
-) -> Result<Option<Vec<WrittenFile>>> {
+) -> Result<Option<Written>> {
     let tmp_of = |kind: FileKind| fresh.iter().find(|(k, _)| *k == kind).map(|(_, f)| tmp_path(f));
     let dim = c.vectors.dim();
-    let vectors = match append {
+    let vectors = match plans.vectors {
         Some(a) => {
             let base = WrittenFile { bytes: a.entry.bytes, crc32: a.entry.crc32, count: a.rows };
             let new_rows = (a.rows as u32..c.vectors.len() as u32).map(|r| c.vectors.get(r));
@@ -606,19 +770,41 @@ fn write_data_files(
                 other => std::io::Error::other(other.to_string()),
             })
         })?;
-    let graph_tmp = tmp_of(FileKind::Graph).expect("always written");
-    let graph = write_blob_file(&graph_tmp, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, c.graph.len() as u64, |w| {
-        w.write_all(c.graph)
-    })?;
-    let mut written = vec![vectors, records, graph];
-    if let (Some(cp), Some(how)) = (&c.codes, codes_write) {
+    let (graph, journal) = match (c.graph, plans.journal) {
+        (GraphPart::Whole(bytes), _) => {
+            let graph_tmp = tmp_of(FileKind::Graph).expect("written whole");
+            let w =
+                write_blob_file(&graph_tmp, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, bytes.len() as u64, |w| {
+                    w.write_all(bytes)
+                })?;
+            (Some(w), None)
+        }
+        (GraphPart::Journal { edits, base_crc, .. }, Some((_, how))) => {
+            let w = match how {
+                AppendWrite::Append(a) => append_to_file(&a.path, &a.entry, edits, 0)?,
+                AppendWrite::Fresh { old } => {
+                    let tmp = tmp_of(FileKind::GraphJournal).expect("written afresh");
+                    write_appendable_file(&tmp, &graph_journal_header(base_crc), &[old, edits], 0)?
+                }
+            };
+            (None, Some(w))
+        }
+        (GraphPart::Journal { .. }, None) => unreachable!("a graph journal is planned"),
+    };
+    let mut codes = None;
+    if let (Some(cp), Some(how)) = (&c.codes, plans.codes) {
         let rows = c.records.len() as u64;
-        written.push(match how {
-            CodesWrite::Append(a) => append_codes_file(&a.path, &a.entry, cp.rows, rows)?,
-            CodesWrite::Fresh { old_rows } => {
+        codes = Some(match how {
+            AppendWrite::Append(a) => append_to_file(&a.path, &a.entry, cp.rows, rows)?,
+            AppendWrite::Fresh { old } => {
                 let tmp = tmp_of(FileKind::Codes).expect("written afresh");
                 let head_len = (cp.head.len() as u32).to_le_bytes();
-                write_codes_file(&tmp, &[&head_len, cp.head, old_rows, cp.rows], rows)?
+                write_appendable_file(
+                    &tmp,
+                    &appendable_codes_header(),
+                    &[&head_len, cp.head, old, cp.rows],
+                    rows,
+                )?
             }
         });
     }
@@ -630,7 +816,7 @@ fn write_data_files(
         super::fsutil::rename(&tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
     }
     sync_dir(dir)?;
-    Ok(Some(written))
+    Ok(Some(Written { vectors, records, graph, codes, journal }))
 }
 
 /// The header of an appendable codes file: magic and version, the rest 0 (the extent and its crc
@@ -642,12 +828,17 @@ fn appendable_codes_header() -> [u8; BLOB_HEADER_LEN] {
     h
 }
 
-/// Writes an appendable codes file: header, then `parts` (head length, head, rows); fsynced.
-/// The crc is of everything after the header.
-fn write_codes_file(path: &Path, parts: &[&[u8]], rows: u64) -> Result<WrittenFile> {
+/// Writes an appendable file (codes, graph journal): `header`, then `parts` (for codes: head
+/// length, head, rows); fsynced. The crc is of everything after the header.
+fn write_appendable_file(
+    path: &Path,
+    header: &[u8; BLOB_HEADER_LEN],
+    parts: &[&[u8]],
+    count: u64,
+) -> Result<WrittenFile> {
     let io = |e| Error::io("cannot write", path, e);
     let mut w = super::fsutil::create_buffered(path)?;
-    w.write_all(&appendable_codes_header()).map_err(io)?;
+    w.write_all(header).map_err(io)?;
     let mut cw = CrcWriter { inner: w, crc: crc32fast::Hasher::new(), len: 0 };
     for p in parts {
         cw.write_all(p).map_err(io)?;
@@ -655,13 +846,13 @@ fn write_codes_file(path: &Path, parts: &[&[u8]], rows: u64) -> Result<WrittenFi
     let (crc, len) = (cw.crc.finalize(), cw.len);
     let file = cw.inner.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(|e| Error::io("cannot sync", path, e))?;
-    Ok(WrittenFile { bytes: BLOB_HEADER_LEN as u64 + len, crc32: crc, count: rows })
+    Ok(WrittenFile { bytes: BLOB_HEADER_LEN as u64 + len, crc32: crc, count })
 }
 
-/// Appends code rows to the appendable codes file `path` after its committed extent `base` (any
-/// uncommitted bytes past it are cut first); fsynced. Continuing the committed bytes' crc gives the
-/// crc of all of them without reading them back.
-fn append_codes_file(path: &Path, base: &FileEntry, new_rows: &[u8], rows: u64) -> Result<WrittenFile> {
+/// Appends bytes (code rows, graph edits) to the appendable file `path` after its committed extent
+/// `base` (any uncommitted bytes past it are cut first); fsynced. Continuing the committed bytes'
+/// crc gives the crc of all of them without reading them back.
+fn append_to_file(path: &Path, base: &FileEntry, new_rows: &[u8], rows: u64) -> Result<WrittenFile> {
     let io = |e| Error::io("cannot append to", path, e);
     let mut file = OpenOptions::new().write(true).open(path).map_err(io)?;
     file.set_len(base.bytes).map_err(io)?;
@@ -675,36 +866,51 @@ fn append_codes_file(path: &Path, base: &FileEntry, new_rows: &[u8], rows: u64) 
     Ok(WrittenFile { bytes: base.bytes + new_rows.len() as u64, crc32: crc.finalize(), count: rows })
 }
 
-/// The committed bytes of an appendable codes file (after its header, up to `entry.bytes`),
-/// checked: magic, version, a file at least that long, the crc of the manifest's entry. Bytes past
-/// the extent are an append that was never committed, ignored.
+/// The committed bytes of an appendable codes file (see [`read_appendable`]), its head length
+/// checked to fit.
 fn read_appendable_codes(path: &Path, entry: &FileEntry) -> Result<Payload> {
+    let payload = read_appendable(path, entry, &appendable_codes_header(), "codes")?;
+    let head_len = payload.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64);
+    if !head_len.is_some_and(|h| h + 4 <= payload.len() as u64) {
+        return Err(Error::corrupt(path, "codes file is shorter than the head it says it has"));
+    }
+    Ok(payload)
+}
+
+/// The committed bytes of an appendable file (after its header, up to `entry.bytes`), checked:
+/// magic and version (the first 12 bytes of `header`), a file at least that long, the crc of the
+/// manifest's entry. Bytes past the extent are an append that was never committed, ignored.
+fn read_appendable(
+    path: &Path,
+    entry: &FileEntry,
+    header: &[u8; BLOB_HEADER_LEN],
+    what: &str,
+) -> Result<Payload> {
     let file = File::open(path).map_err(|e| open_error(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io("cannot stat", path, e))?.len();
     if entry.bytes < BLOB_HEADER_LEN as u64 || file_len < entry.bytes {
         return Err(Error::corrupt(
             path,
-            format!("codes file is {file_len} bytes, the manifest says {} are committed", entry.bytes),
+            format!("{what} file is {file_len} bytes, the manifest says {} are committed", entry.bytes),
         ));
     }
     // SAFETY: the committed extent of an appendable file is never modified (appends go after it,
     // and `set_len` only ever cuts bytes past it), so the mapped bytes read cannot change under us.
     let map =
         unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(|e| Error::io("cannot map", path, e))?;
-    if map[..12] != appendable_codes_header()[..12] {
-        return Err(Error::corrupt(path, "not an appendable vecstore codes file (bad magic or version)"));
+    if map[..12] != header[..12] {
+        return Err(Error::corrupt(
+            path,
+            format!("not an appendable vecstore {what} file (bad magic or version)"),
+        ));
     }
     let payload = Payload { map, end: entry.bytes as usize };
     let actual = crc32fast::hash(&payload);
     if actual != entry.crc32 {
         return Err(Error::corrupt(
             path,
-            format!("codes checksum is {actual:08x}, the manifest says {:08x}", entry.crc32),
+            format!("{what} checksum is {actual:08x}, the manifest says {:08x}", entry.crc32),
         ));
-    }
-    let head_len = payload.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64);
-    if !head_len.is_some_and(|h| h + 4 <= payload.len() as u64) {
-        return Err(Error::corrupt(path, "codes file is shorter than the head it says it has"));
     }
     Ok(payload)
 }
@@ -714,9 +920,9 @@ pub fn read_saved_codes(dir: &Path, manifest: &Manifest) -> Result<SavedCodes> {
     let path = manifest.file_path(dir, FileKind::Codes);
     let entry = manifest.codes.as_ref().ok_or_else(|| Error::corrupt(&path, "the snapshot has no codes"))?;
     if blob_format_version(&path) == Some(CODES_FORMAT_APPENDABLE) {
-        let drift = manifest
-            .codes_drift
-            .ok_or_else(|| Error::corrupt(&path, "the manifest has no drift counters for an appendable codes file"))?;
+        let drift = manifest.codes_drift.ok_or_else(|| {
+            Error::corrupt(&path, "the manifest has no drift counters for an appendable codes file")
+        })?;
         return Ok(SavedCodes::Appendable { payload: read_appendable_codes(&path, entry)?, drift });
     }
     let blob = read_blob_file(&path, CODES_MAGIC, CODES_FORMAT_VERSION, "codes")?;
@@ -1045,8 +1251,7 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     // File names are derived, never trusted: a damaged or hostile name must not point outside the
     // store directory.
     for (kind, entry) in manifest.files() {
-        let appendable = matches!(kind, FileKind::Vectors | FileKind::Codes);
-        if entry.since.is_some_and(|g| !appendable || g >= manifest.generation) {
+        if entry.since.is_some_and(|g| !kind.kept_across_generations() || g >= manifest.generation) {
             return Err(Error::corrupt(
                 &path,
                 format!(
@@ -1108,7 +1313,7 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
         let len = std::fs::metadata(&path).map_err(|e| open_error(&path, e))?.len();
         // A vectors or codes file may be longer than its committed extent (an uncommitted
         // append), or must be exactly as long (version 1): their readers know which and check.
-        let appendable = matches!(kind, FileKind::Vectors | FileKind::Codes);
+        let appendable = matches!(kind, FileKind::Vectors | FileKind::Codes | FileKind::GraphJournal);
         if len != entry.bytes && !(appendable && len > entry.bytes) {
             return Err(Error::corrupt(
                 &path,
@@ -1170,6 +1375,8 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
     }
 
     let graph = blob.payload;
+    let graph_journal =
+        if manifest.graph_journal.is_some() { Some(read_graph_journal(dir, &manifest)?) } else { None };
 
     let codes = match &manifest.codes {
         None => None,
@@ -1183,6 +1390,7 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
         vectors,
         records,
         graph,
+        graph_journal,
         codes,
         manifest,
     }))

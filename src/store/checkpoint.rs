@@ -5,13 +5,17 @@
 //! writes:
 //! 1. **Freeze**, holding the log's mutex (writes wait; reads go on under the shared lock): fsync the
 //!    log and note its generation and length (the freeze point), copy the records and the codes
-//!    of the rows the snapshot does not hold yet, serialise the graph, and take a frozen view of the vectors (the mapped file is shared, the rows in memory
-//!    since the last snapshot are copied). Everything in the log up to the freeze point is in this
-//!    state, nothing after it.
+//!    of the rows the snapshot does not hold yet, take the graph's journal (its edits since the
+//!    snapshot, `hnsw/journal.rs`; the whole graph serialised when there is no usable journal), and
+//!    take a frozen view of the vectors (the mapped file is shared, the rows in memory since the
+//!    last snapshot are copied). Everything in the log up to the freeze point is in this state,
+//!    nothing after it.
 //! 2. **Write** the snapshot from the frozen state, holding no lock: writes append to the log after
 //!    the freeze point meanwhile. The vector rows written since the last snapshot are appended to its
 //!    vectors file (the older rows are never written again: a checkpoint's vector bytes are the new
-//!    rows'), and so are the new rows' codes (`FrozenCodes`); records and graph are written whole.
+//!    rows'), and so are the new rows' codes (`FrozenCodes`) and the graph's edits (to the graph
+//!    file's journal, until the journal would outgrow [`GRAPH_JOURNAL_RATIO`] times the graph
+//!    file: then the whole graph is written and the journal starts again); records are written whole.
 //!    The manifest (the commit point) names the log generation and the
 //!    freeze point (`log_start`): an open replays that log from there (see `Log::open_from`).
 //! 3. **Publish**, holding the log's mutex and, briefly, the write lock: serve the frozen rows from the
@@ -32,8 +36,53 @@ use std::time::{Duration, Instant};
 
 use super::{Inner, Store};
 use crate::error::{Code, Error, Result};
-use crate::storage::snapshot::{write_snapshot, CodesPart, FileKind, Manifest, SlotRecord, SnapshotContents};
+use crate::storage::snapshot::{
+    write_snapshot, CodesPart, FileKind, GraphPart, Manifest, SlotRecord, SnapshotContents,
+};
 use crate::storage::vectors::VectorBlock;
+
+/// A checkpoint saves the graph's edits to its journal only while the journal stays within this
+/// many times the graph file; past it, it writes the whole graph (and the journal starts again).
+/// The trade: each whole graph written costs its size once more (over a load, about
+/// `journal bytes / ratio` more), while an open replays the journal (about as fast as it reads the
+/// graph itself), so a larger ratio writes less and opens slower.
+pub const GRAPH_JOURNAL_RATIO: f64 = 1.0;
+
+/// What the current snapshot holds of the graph: whether the next checkpoint may save the
+/// graph's journal instead of the whole graph.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct SavedGraph {
+    /// The crc and length of the snapshot's graph file.
+    crc: u32,
+    bytes: u64,
+    /// Bytes of journal committed after it.
+    journal: u64,
+    /// Whether the index's journal holds exactly the edits made since this saved graph: false
+    /// with no snapshot yet, and after a failed checkpoint took the journal.
+    in_sync: bool,
+}
+
+impl SavedGraph {
+    pub(super) fn of(manifest: &Manifest) -> SavedGraph {
+        SavedGraph {
+            crc: manifest.graph.crc32,
+            bytes: manifest.graph.bytes,
+            journal: manifest.graph_journal.as_ref().map_or(0, |e| e.bytes.saturating_sub(32)),
+            in_sync: true,
+        }
+    }
+
+    /// Whether `edits` more bytes of journal keep the journal within its bound.
+    fn takes(&self, edits: usize) -> bool {
+        self.in_sync && (self.journal + edits as u64) as f64 <= GRAPH_JOURNAL_RATIO * self.bytes as f64
+    }
+}
+
+/// The most a graph's journal holds in memory between checkpoints: past it the next checkpoint
+/// writes the whole graph anyway, so the journal stops recording.
+pub(super) fn journal_limit(index: &crate::index::hnsw::Hnsw) -> usize {
+    ((GRAPH_JOURNAL_RATIO * index.memory_bytes() as f64) as usize).max(1 << 20)
+}
 
 /// Closing checkpoints only when the log holds more than this (a smaller log replays in milliseconds).
 pub(super) const CLOSE_CHECKPOINT_MIN_BYTES: u64 = 64 << 10;
@@ -91,9 +140,17 @@ struct Frozen {
     log_start: u64,
     vectors: VectorBlock,
     records: Vec<SlotRecord>,
-    graph: Vec<u8>,
+    graph: FrozenGraph,
     /// The codes of the frozen rows, when the codes cover them.
     codes: Option<FrozenCodes>,
+}
+
+/// The graph a checkpoint writes.
+enum FrozenGraph {
+    /// Serialised whole.
+    Whole(Vec<u8>),
+    /// The edits since the snapshot's graph (`SavedGraph`).
+    Journal { edits: Vec<u8>, base_crc: u32, after: u64 },
 }
 
 /// The codes a checkpoint writes: only the rows the current snapshot's codes file does not hold
@@ -114,7 +171,12 @@ impl Frozen {
             generation: self.generation,
             vectors: &self.vectors,
             records: &self.records,
-            graph: &self.graph,
+            graph: match &self.graph {
+                FrozenGraph::Whole(bytes) => GraphPart::Whole(bytes),
+                FrozenGraph::Journal { edits, base_crc, after } => {
+                    GraphPart::Journal { edits, base_crc: *base_crc, after: *after }
+                }
+            },
             codes: self.codes.as_ref().map(|c| CodesPart {
                 head: &c.head,
                 stride: c.stride,
@@ -187,11 +249,25 @@ impl Store {
             }
             // The frozen frames must be durable before a manifest says the snapshot holds them.
             log.sync()?;
-            let inner = self.inner.read();
-            inner.freeze(log.generation(), log.len_bytes())?
+            let frozen = self.inner.read().freeze(log.generation(), log.len_bytes());
+            match frozen {
+                Ok(f) => f,
+                Err(e) => {
+                    // The freeze may have taken the graph's journal.
+                    self.inner.write().saved_graph = SavedGraph::default();
+                    return Err(e);
+                }
+            }
         };
-        fail_point!("checkpoint::write");
-        let manifest = write_snapshot(&self.path, &frozen.contents())?;
+        let manifest = match self.write_frozen(&frozen) {
+            Ok(m) => m,
+            Err(e) => {
+                // The edits taken from the graph's journal were not saved: only the whole graph
+                // describes the change now.
+                self.inner.write().saved_graph = SavedGraph::default();
+                return Err(e);
+            }
+        };
         drop(frozen.records);
         drop(frozen.graph);
         let saved_codes = frozen.codes.map(|c| (c.lineage, frozen.vectors.len()));
@@ -214,6 +290,8 @@ impl Store {
             inner.snapshot_generation = frozen.generation;
             inner.snapshot_bytes = snapshot_bytes;
             inner.log_bytes = log.len_bytes();
+            // The journal restarted at the freeze, so it holds the edits since this snapshot.
+            inner.saved_graph = SavedGraph::of(&manifest);
             // The next checkpoint appends after these rows, unless the codes were retrained since.
             if let (Some((lineage, rows)), Some(c)) = (saved_codes, inner.codes.as_mut()) {
                 if c.lineage() == lineage {
@@ -229,13 +307,32 @@ impl Store {
     }
 }
 
+impl Store {
+    fn write_frozen(&self, frozen: &Frozen) -> Result<Manifest> {
+        fail_point!("checkpoint::write");
+        write_snapshot(&self.path, &frozen.contents())
+    }
+}
+
 impl Inner {
     /// Takes what a checkpoint writes (the caller holds the log's mutex, so no write is under way,
     /// and the log is `log_len` bytes of generation `log_generation`).
     fn freeze(&self, log_generation: u32, log_len: u64) -> Result<Frozen> {
         let records: Vec<SlotRecord> = self.slots.iter().map(super::Slot::to_record).collect();
-        let mut graph = Vec::new();
-        self.index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
+        // The journal restarts here: from now on it holds the edits after this snapshot.
+        let saved = self.saved_graph;
+        let graph = match self.index.take_journal(journal_limit(&self.index)) {
+            Some(edits) if saved.takes(edits.len()) => {
+                FrozenGraph::Journal { edits, base_crc: saved.crc, after: saved.journal }
+            }
+            _ => {
+                let mut graph = Vec::new();
+                self.index
+                    .write_to(&mut graph)
+                    .map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
+                FrozenGraph::Whole(graph)
+            }
+        };
         // The codes of the frozen rows the snapshot does not hold yet (a copy, as for the graph:
         // writes go on once the freeze is over), so that the next open reads them instead of
         // encoding every vector again.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::{now_unix, snapshot_disk_bytes, Inner, Slot, SlotState, Store};
 use crate::error::{Code, Error, Result};
 use crate::index::hnsw::{Hnsw, RepairStats};
-use crate::storage::snapshot::{write_snapshot, CodesPart, FileKind, SlotRecord, SnapshotContents};
+use crate::storage::snapshot::{write_snapshot, CodesPart, FileKind, GraphPart, SlotRecord, SnapshotContents};
 use crate::storage::vectors::VectorBlock;
 
 /// When `maybe_compact` compacts. Persisted in the store's description file.
@@ -231,6 +231,7 @@ struct Compacted {
     generation: u64,
     next_log_generation: u32,
     snapshot_bytes: u64,
+    saved_graph: super::checkpoint::SavedGraph,
 }
 
 impl Store {
@@ -431,6 +432,8 @@ impl Inner {
         let graph_time = graph_start.elapsed();
         let mut graph = Vec::new();
         index.write_to(&mut graph).map_err(|e| Error::new(Code::Internal, format!("graph: {e}")))?;
+        // The next checkpoint saves the edits made after this snapshot's graph.
+        index.take_journal(super::checkpoint::journal_limit(&index));
 
         let generation = self.snapshot_generation + 1;
         let code_head = codes.as_ref().filter(|c| c.len() >= records.len()).map(|c| (c, c.head_bytes()));
@@ -440,7 +443,7 @@ impl Inner {
                 generation,
                 vectors: &vectors,
                 records: &records,
-                graph: &graph,
+                graph: GraphPart::Whole(&graph),
                 codes: code_head.as_ref().map(|(c, head)| {
                     let (clipped, encoded) = c.clipped();
                     CodesPart {
@@ -482,6 +485,7 @@ impl Inner {
             generation,
             next_log_generation,
             snapshot_bytes: snapshot_disk_bytes(&self.dir, &manifest),
+            saved_graph: super::checkpoint::SavedGraph::of(&manifest),
         };
         Ok((compacted, graph_time, repair, outcome))
     }
@@ -547,6 +551,7 @@ impl Inner {
         std::mem::swap(&mut self.expiry, &mut c.expiry);
         self.snapshot_generation = c.generation;
         self.snapshot_bytes = c.snapshot_bytes;
+        self.saved_graph = c.saved_graph;
         c
     }
 }

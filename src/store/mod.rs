@@ -189,6 +189,9 @@ struct Inner {
     log_bytes: u64,
     /// Bytes of the current snapshot's files and of the description file (see `storage_bytes`).
     snapshot_bytes: u64,
+    /// What the current snapshot holds of the graph: whether a checkpoint may save the graph's
+    /// journal rather than the whole graph.
+    saved_graph: checkpoint::SavedGraph,
     meta_bytes: u64,
     /// A namespace's quota check, run before every write that adds data.
     growth_check: Option<std::sync::Arc<dyn guard::GrowthCheck>>,

@@ -147,6 +147,7 @@ impl Store {
             tombstones: 0,
             log_bytes: log.len_bytes(),
             snapshot_bytes: 0,
+            saved_graph: Default::default(),
             meta_bytes: crate::storage::fsutil::file_len_or_zero(&dir.join(crate::store::meta::META_FILE)),
             growth_check: None,
             expiry: Default::default(),
@@ -209,7 +210,14 @@ impl Inner {
         }
         // The file's bytes are copied: unmap it now rather than at the end of the load.
         drop(snap.codes.take());
-        let index = Hnsw::read_verified(&snap.graph).map_err(|e| Error::corrupt(&graph_path, e))?;
+        let mut index = Hnsw::read_verified(&snap.graph).map_err(|e| Error::corrupt(&graph_path, e))?;
+        if let Some(journal) = snap.graph_journal.take() {
+            let path = snap.manifest.file_path(&self.dir, FileKind::GraphJournal);
+            index.apply_journal(&journal).map_err(|e| Error::corrupt(&path, e))?;
+        }
+        // From here on (the log's writes replayed next included), every edit of the graph is
+        // journaled, so that the next checkpoint can save the edits rather than the graph.
+        index.take_journal(super::checkpoint::journal_limit(&index));
         if index.len() > snap.records.len() {
             return Err(Error::corrupt(
                 &graph_path,
@@ -246,6 +254,7 @@ impl Inner {
         self.index = index;
         self.snapshot_generation = snap.generation;
         self.snapshot_bytes = snapshot_disk_bytes(&self.dir, &snap.manifest);
+        self.saved_graph = super::checkpoint::SavedGraph::of(&snap.manifest);
         Ok(())
     }
 }

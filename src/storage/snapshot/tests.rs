@@ -39,7 +39,7 @@ fn contents(generation: u64, d: &Data, next_log_generation: u32) -> SnapshotCont
         generation,
         vectors: &d.vectors,
         records: &d.records,
-        graph: &d.graph,
+        graph: GraphPart::Whole(&d.graph),
         codes: None,
         next_log_generation,
         log_start: 0,
@@ -540,8 +540,8 @@ fn manifest_damage_is_corrupt() {
     check(&good[..good.len() / 2], "not valid JSON");
     check("[]", "format version missing");
     check(
-        &good.replace("\"format_version\": 5", "\"format_version\": 6"),
-        "format version 6 is not supported (this library reads versions 1 to 5)",
+        &good.replace("\"format_version\": 6", "\"format_version\": 7"),
+        "format version 7 is not supported (this library reads versions 1 to 6)",
     );
     // A changed number that still parses is caught by the checksum: here the log generation, which
     // would otherwise make open discard (or refuse) the log.
@@ -552,9 +552,9 @@ fn manifest_damage_is_corrupt() {
     std::fs::write(&path, &good).unwrap();
     edit_manifest(dir.path(), |m| m.graph.name = "../../etc/passwd".into());
     expect_corrupt(dir.path(), MANIFEST_FILE, "etc/passwd");
-    // Only the vectors file may come from an earlier generation, and only from an earlier one.
+    // Every file but the records may come from an earlier generation, and only from an earlier one.
     std::fs::write(&path, &good).unwrap();
-    edit_manifest(dir.path(), |m| m.graph.since = Some(1));
+    edit_manifest(dir.path(), |m| m.records.since = Some(1));
     expect_corrupt(dir.path(), MANIFEST_FILE, "which it cannot be");
     std::fs::write(&path, &good).unwrap();
     edit_manifest(dir.path(), |m| m.vectors.since = Some(3));
@@ -678,16 +678,25 @@ fn checkpoints_append_code_rows_and_a_crash_after_the_append_leaves_the_old_exte
     let dir = tempfile::tempdir().unwrap();
     let first = data(3, 5, 1);
     let all = code_rows(0, 9, 1);
-    let c = SnapshotContents { codes: Some(codes_part(&all[..5 * CODE_STRIDE], 0, [15, 0])), ..contents(1, &first, 1) };
+    let c = SnapshotContents {
+        codes: Some(codes_part(&all[..5 * CODE_STRIDE], 0, [15, 0])),
+        ..contents(1, &first, 1)
+    };
     let m1 = write_snapshot(dir.path(), &c).unwrap();
     let file = m1.file_path(dir.path(), FileKind::Codes);
     let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
 
     // A crash after the append, before the manifest: the old snapshot, the extra bytes ignored.
     let d = grown(&loaded, 3, 2);
-    let c = SnapshotContents { codes: Some(codes_part(&all[5 * CODE_STRIDE..8 * CODE_STRIDE], 5, [24, 1])), ..contents(2, &d, 1) };
+    let c = SnapshotContents {
+        codes: Some(codes_part(&all[5 * CODE_STRIDE..8 * CODE_STRIDE], 5, [24, 1])),
+        ..contents(2, &d, 1)
+    };
     write_snapshot_until(dir.path(), &c, StopAfter::DataFiles).unwrap();
-    assert_eq!(std::fs::metadata(&file).unwrap().len(), m1.codes.as_ref().unwrap().bytes + 3 * CODE_STRIDE as u64);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().len(),
+        m1.codes.as_ref().unwrap().bytes + 3 * CODE_STRIDE as u64
+    );
     let s = load_snapshot(dir.path(), None).unwrap().unwrap();
     assert_eq!(s.generation, 1);
     assert_eq!(saved_rows(&s), (all[..5 * CODE_STRIDE].to_vec(), [15, 0]));
@@ -695,7 +704,10 @@ fn checkpoints_append_code_rows_and_a_crash_after_the_append_leaves_the_old_exte
 
     // The next checkpoint cuts them and appends its own rows: same file, `since` its generation.
     let d = grown(&loaded, 4, 3);
-    let c = SnapshotContents { codes: Some(codes_part(&all[5 * CODE_STRIDE..9 * CODE_STRIDE], 5, [27, 1])), ..contents(2, &d, 1) };
+    let c = SnapshotContents {
+        codes: Some(codes_part(&all[5 * CODE_STRIDE..9 * CODE_STRIDE], 5, [27, 1])),
+        ..contents(2, &d, 1)
+    };
     let m2 = write_snapshot(dir.path(), &c).unwrap();
     drop(loaded);
     let entry = m2.codes.clone().unwrap();
@@ -715,7 +727,8 @@ fn checkpoints_append_code_rows_and_a_crash_after_the_append_leaves_the_old_exte
     for (head, first_row) in [(&b"another head"[..], 9u64), (CODE_HEAD, 8)] {
         let rows = if first_row == 9 { extra.clone() } else { code_rows(8, 10, 1) };
         let cp = CodesPart { head, stride: CODE_STRIDE, first_row, rows: &rows, drift: [0, 0] };
-        let err = write_snapshot(dir.path(), &SnapshotContents { codes: Some(cp), ..contents(3, &d3, 1) }).unwrap_err();
+        let err = write_snapshot(dir.path(), &SnapshotContents { codes: Some(cp), ..contents(3, &d3, 1) })
+            .unwrap_err();
         assert_eq!(err.code, Code::Internal, "{}", err.message);
         assert_eq!(std::fs::read(&file).unwrap(), before);
         assert_eq!(read_manifest(dir.path()).unwrap().unwrap(), m2);
@@ -728,7 +741,10 @@ fn a_codes_file_linked_elsewhere_gets_a_fresh_file_with_its_rows_copied() {
     let backup = tempfile::tempdir().unwrap();
     let all = code_rows(0, 7, 5);
     let first = data(3, 5, 1);
-    let c = SnapshotContents { codes: Some(codes_part(&all[..5 * CODE_STRIDE], 0, [1, 0])), ..contents(1, &first, 1) };
+    let c = SnapshotContents {
+        codes: Some(codes_part(&all[..5 * CODE_STRIDE], 0, [1, 0])),
+        ..contents(1, &first, 1)
+    };
     let m1 = write_snapshot(dir.path(), &c).unwrap();
     let file = m1.file_path(dir.path(), FileKind::Codes);
     let link = backup.path().join("codes");
@@ -736,7 +752,10 @@ fn a_codes_file_linked_elsewhere_gets_a_fresh_file_with_its_rows_copied() {
     let before = std::fs::read(&link).unwrap();
     let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
     let d = grown(&loaded, 2, 2);
-    let c = SnapshotContents { codes: Some(codes_part(&all[5 * CODE_STRIDE..], 5, [2, 0])), ..contents(2, &d, 1) };
+    let c = SnapshotContents {
+        codes: Some(codes_part(&all[5 * CODE_STRIDE..], 5, [2, 0])),
+        ..contents(2, &d, 1)
+    };
     let m2 = write_snapshot(dir.path(), &c).unwrap();
     drop(loaded);
     let entry = m2.codes.clone().unwrap();
@@ -882,4 +901,98 @@ fn a_vectors_file_linked_elsewhere_or_of_version_1_is_written_afresh_not_appende
     b[24] ^= 1;
     std::fs::write(&path, &b).unwrap();
     expect_corrupt(dir.path(), "snap-000001.vectors", "differs from the manifest");
+}
+
+// ---- the graph journal ----------------------------------------------------------------------------
+
+fn journal_of(s: &LoadedSnapshot) -> Option<Vec<u8>> {
+    s.graph_journal.as_ref().map(|p| p.to_vec())
+}
+
+/// A snapshot that saves graph edits keeps the current graph file (named again, `since`) and
+/// appends the edits to its journal; a crash after the append leaves the old extent; edits made on
+/// another graph or after another journal length are refused and change nothing; a backup's link
+/// gets a fresh journal; damage is `Corrupt`; a whole graph drops the journal.
+#[test]
+fn graph_edits_append_to_the_journal_of_a_kept_graph_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(3, 5, 1);
+    let m1 = write(dir.path(), 1, &d, 1);
+    let journal =
+        |edits: &'static [u8], base_crc: u32, after: u64| GraphPart::Journal { edits, base_crc, after };
+    let at = |generation, graph| SnapshotContents { graph, ..contents(generation, &d, 1) };
+
+    let m2 = write_snapshot(dir.path(), &at(2, journal(b"abc", m1.graph.crc32, 0))).unwrap();
+    assert_eq!((m2.graph.name.as_str(), m2.graph.since), (m1.graph.name.as_str(), Some(1)));
+    let j2 = m2.graph_journal.clone().unwrap();
+    assert_eq!((j2.name.as_str(), j2.since, j2.bytes), ("snap-000002.graphlog", None, 32 + 3));
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_holds(&s, &d);
+    assert_eq!(journal_of(&s).as_deref(), Some(&b"abc"[..]));
+    drop(s);
+
+    // A crash after the append, before the manifest: generation 2, the extra bytes ignored.
+    write_snapshot_until(dir.path(), &at(3, journal(b"de", m1.graph.crc32, 3)), StopAfter::DataFiles)
+        .unwrap();
+    let path = m2.file_path(dir.path(), FileKind::GraphJournal);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 32 + 5);
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!((s.generation, journal_of(&s).as_deref()), (2, Some(&b"abc"[..])));
+    drop(s);
+
+    // Refused, nothing changes: edits of another graph, or after another journal length.
+    let before = std::fs::read(&path).unwrap();
+    for (base, after) in [(m1.graph.crc32 ^ 1, 3), (m1.graph.crc32, 2)] {
+        let err = write_snapshot(dir.path(), &at(3, journal(b"xy", base, after))).unwrap_err();
+        assert_eq!(err.code, Code::Internal, "{}", err.message);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(read_manifest(dir.path()).unwrap().unwrap(), m2);
+    }
+
+    // The next one appends (the uncommitted bytes cut first): same file, `since` 2.
+    let m3 = write_snapshot(dir.path(), &at(3, journal(b"fg", m1.graph.crc32, 3))).unwrap();
+    let j3 = m3.graph_journal.clone().unwrap();
+    assert_eq!((j3.name.as_str(), j3.since, j3.bytes), (j2.name.as_str(), Some(2), 32 + 5));
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(journal_of(&s).as_deref(), Some(&b"abcfg"[..]));
+    assert_eq!(s.manifest.graph.name, m1.graph.name, "the graph file is kept");
+    drop(s);
+
+    // A second name (a backup's link) makes the next one copy the journal into a fresh file.
+    let linked = dir.path().join("backup-link");
+    std::fs::hard_link(&path, &linked).unwrap();
+    let m4 = write_snapshot(dir.path(), &at(4, journal(b"h", m1.graph.crc32, 5))).unwrap();
+    assert_eq!(m4.graph_journal.as_ref().unwrap().name, "snap-000004.graphlog");
+    assert_eq!(
+        std::fs::read(&linked).unwrap(),
+        before[..32].iter().chain(b"abcfg").copied().collect::<Vec<u8>>()
+    );
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(journal_of(&s).as_deref(), Some(&b"abcfgh"[..]));
+    drop(s);
+    assert!(!path.exists(), "the old journal is no longer named, so removed (the link keeps its bytes)");
+
+    // Damage: a changed byte, a cut file, a journal of another graph.
+    let path = m4.file_path(dir.path(), FileKind::GraphJournal);
+    let good = std::fs::read(&path).unwrap();
+    let mut bad = good.clone();
+    bad[33] ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    expect_corrupt(dir.path(), "snap-000004.graphlog", "checksum");
+    std::fs::write(&path, &good[..good.len() - 1]).unwrap();
+    expect_corrupt(dir.path(), "snap-000004.graphlog", "bytes");
+    let mut other = good.clone();
+    other[12] ^= 1;
+    std::fs::write(&path, &other).unwrap();
+    expect_corrupt(dir.path(), "snap-000004.graphlog", "continues graph");
+    std::fs::write(&path, &good).unwrap();
+    load_snapshot(dir.path(), None).unwrap().unwrap();
+
+    // A whole graph: a fresh graph file, no journal, the old ones removed.
+    let m5 = write(dir.path(), 5, &d, 1);
+    assert_eq!((m5.graph.name.as_str(), m5.graph_journal.as_ref()), ("snap-000005.graph", None));
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert!(s.graph_journal.is_none());
+    drop(s);
+    assert!(!names(dir.path()).iter().any(|n| n.ends_with(".graphlog") || n == &m1.graph.name));
 }

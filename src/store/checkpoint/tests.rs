@@ -276,3 +276,121 @@ fn checkpoints_append_to_one_vectors_file_and_never_change_a_backup_of_it() {
     assert!(b.get("r449").is_ok() && b.get("r450").is_err());
     assert_eq!(b.get("r320").unwrap().vector, vector(320, dim));
 }
+
+fn graph_bytes(s: &Store) -> Vec<u8> {
+    let mut b = Vec::new();
+    s.inner.read().index.write_to(&mut b).unwrap();
+    b
+}
+
+fn manifest(dir: &std::path::Path) -> crate::storage::snapshot::Manifest {
+    crate::storage::snapshot::read_manifest(dir).unwrap().unwrap()
+}
+
+/// Closes `s`, reopens its directory and checks that the graph is the one it had, word for word,
+/// and the snapshot verifies.
+fn reopened(s: Store, dir: &std::path::Path, dim: usize) -> Store {
+    let want = graph_bytes(&s);
+    s.close().unwrap();
+    crate::storage::snapshot::verify_snapshot(dir).unwrap();
+    let s = Store::open(dir, &options(1 << 30, dim)).unwrap();
+    assert_eq!(graph_bytes(&s), want, "the reopened graph is the saved one");
+    s.inner.read().index.check_integrity().unwrap();
+    s
+}
+
+/// Checkpoints save the graph's edits to the journal of a graph file they keep: the journal grows
+/// with the writes (upserts, replacements, deletes), not with the store; past GRAPH_JOURNAL_RATIO
+/// the whole graph is written and the journal starts again; a failed checkpoint makes the next one
+/// write the whole graph; a backup's link to the journal gets a fresh one. Every reopen gives
+/// exactly the graph that was saved.
+#[test]
+fn checkpoints_save_the_graphs_edits_and_a_reopen_replays_them_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let dim = 8;
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    let mut n = 0;
+    let mut write = |s: &Store, count: usize| {
+        for _ in 0..count {
+            s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+            if n % 10 == 3 {
+                s.upsert(&format!("r{}", n / 2), &vector(n + 100_000, dim), None).unwrap();
+            }
+            if n % 10 == 7 {
+                s.delete(&format!("r{}", n / 3)).unwrap_or(());
+            }
+            n += 1;
+        }
+    };
+    write(&s, 600);
+    s.checkpoint().unwrap();
+    let first = manifest(dir.path());
+    assert!(first.graph_journal.is_none(), "the first checkpoint writes the whole graph");
+
+    // Two checkpoints of a few writes each: the graph file kept, its journal appended to.
+    write(&s, 20);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    let j = m.graph_journal.clone().expect("a journal");
+    assert_eq!(m.graph.name, first.graph.name);
+    let per_write = (j.bytes - 32) / 20;
+    assert!(per_write < 4 * 33 * 8, "{per_write} journal bytes per write");
+    write(&s, 20);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!(m.graph.name, first.graph.name);
+    assert_eq!(m.graph_journal.as_ref().unwrap().name, j.name);
+    assert!(m.graph_journal.as_ref().unwrap().bytes > j.bytes);
+    let s = reopened(s, dir.path(), dim);
+
+    // A backup links graph and journal: the next checkpoint copies the journal into a fresh file
+    // and leaves the linked one as it was.
+    s.backup_to(backup.path()).unwrap();
+    let linked = std::fs::read(backup.path().join(&j.name)).unwrap();
+    let backed_up = graph_bytes(&s);
+    write(&s, 10);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!(m.graph.name, first.graph.name);
+    assert_ne!(m.graph_journal.as_ref().unwrap().name, j.name);
+    assert_eq!(std::fs::read(backup.path().join(&j.name)).unwrap(), linked);
+    let b = Store::open(backup.path(), &options(1 << 30, dim)).unwrap();
+    assert_eq!(graph_bytes(&b), backed_up, "the backup opens to the graph it was taken with");
+    drop(b);
+
+    // A failed checkpoint took the journal: the next successful one writes the whole graph.
+    let generation = m.generation + 1;
+    let blocker = dir.path().join(format!("snap-{generation:06}.records.tmp"));
+    std::fs::create_dir(&blocker).unwrap();
+    write(&s, 10);
+    assert!(s.checkpoint().is_err());
+    std::fs::remove_dir(&blocker).unwrap();
+    write(&s, 10);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!((m.graph.since, m.graph_journal.as_ref()), (None, None), "whole after a failure");
+    let s = reopened(s, dir.path(), dim);
+
+    // Journals until it would outgrow the graph file, then the whole graph again.
+    let whole = m.graph.name.clone();
+    let mut rounds = 0;
+    loop {
+        write(&s, 40);
+        s.checkpoint().unwrap();
+        let m = manifest(dir.path());
+        let journal = m.graph_journal.as_ref().map_or(0, |e| e.bytes);
+        assert!(journal as f64 <= super::GRAPH_JOURNAL_RATIO * m.graph.bytes as f64 + 32.0);
+        rounds += 1;
+        if m.graph.name != whole {
+            assert!(m.graph_journal.is_none());
+            break;
+        }
+        assert!(rounds < 50, "the journal never made way for a whole graph");
+    }
+    assert!(rounds > 1, "{rounds} rounds");
+    write(&s, 5);
+    s.checkpoint().unwrap();
+    assert!(manifest(dir.path()).graph_journal.is_some());
+    reopened(s, dir.path(), dim);
+}
