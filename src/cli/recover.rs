@@ -159,8 +159,12 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
     }
 
     // Metric: the description file, else the graph file, else --metric.
-    let graph = generation
-        .and_then(|g| read_graph_file(&dir.join(snapshot_file_name(g, FileKind::Graph))).ok())
+    // The manifest names the graph file (a checkpoint that saved only the graph's edits keeps an
+    // older generation's); without one, the newest generation's.
+    let graph_path = an.manifest().map(|m| m.file_path(dir, FileKind::Graph));
+    let graph = graph_path
+        .or_else(|| generation.map(|g| dir.join(snapshot_file_name(g, FileKind::Graph))))
+        .and_then(|p| read_graph_file(&p).ok())
         .and_then(|(p, _)| Hnsw::read_from(&p).ok());
     let metric = match (meta.as_ref().map(|m| m.metric), graph.as_ref().map(|g| g.metric()), metric_arg) {
         (_, _, Some(m)) => m,
