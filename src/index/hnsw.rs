@@ -564,7 +564,8 @@ impl Hnsw {
             end = n;
         }
         b[0].store(end as u32, Release);
-        if self.journaling() {
+        // One lock of the journal per list write, and the diff only while it records.
+        if let Some(j) = self.journal.lock().as_mut().filter(|j| j.recording()) {
             // The words now in the list that differ from the old ones (the words past the new
             // end are never written when the list shrinks, so these are all that changed).
             let stores: journal::Stores = (0..end)
@@ -572,7 +573,7 @@ impl Hnsw {
                 .filter(|&(pos, id)| old.get(pos) != Some(&id))
                 .map(|(pos, id)| (pos as u16, id))
                 .collect();
-            self.journal_list(node, level, end, &stores);
+            j.push_list(node, level, end, &stores);
         }
     }
 

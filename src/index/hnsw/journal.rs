@@ -53,6 +53,33 @@ impl Journal {
         !self.overflowed
     }
 
+    /// Whether the journal records (not past its limit).
+    pub(super) fn recording(&self) -> bool {
+        !self.overflowed
+    }
+
+    /// Records a write of `node`'s list at `level`: its new count and the words it changed. The
+    /// caller holds the node's lock (in a parallel build), so entries of one list are in order.
+    pub(super) fn push_list(&mut self, node: u32, level: usize, count: usize, stores: &[(u16, u32)]) {
+        if stores.is_empty() {
+            return;
+        }
+        if !self.reserve(10 + 6 * stores.len()) {
+            return;
+        }
+        // Counts and positions fit in u16: a list holds at most 2 * MAX_M ids.
+        let e = &mut self.bytes;
+        e.push(LIST);
+        e.extend_from_slice(&node.to_le_bytes());
+        e.push(level as u8);
+        e.extend_from_slice(&(count as u16).to_le_bytes());
+        e.extend_from_slice(&(stores.len() as u16).to_le_bytes());
+        for &(pos, id) in stores {
+            e.extend_from_slice(&pos.to_le_bytes());
+            e.extend_from_slice(&id.to_le_bytes());
+        }
+    }
+
     fn push(&mut self, entry: &[u8]) {
         if self.reserve(entry.len()) {
             self.bytes.extend_from_slice(entry);
@@ -98,27 +125,10 @@ impl Hnsw {
         }
     }
 
-    /// Journals a write of `node`'s list at `level`: its new count and the words it changed. The
-    /// caller holds the node's lock (in a parallel build), so entries of one list are in order.
+    /// Journals a write of `node`'s list at `level` (see [`Journal::push_list`]).
     pub(super) fn journal_list(&self, node: u32, level: usize, count: usize, stores: &[(u16, u32)]) {
-        if stores.is_empty() {
-            return;
-        }
-        let mut guard = self.journal.lock();
-        let Some(j) = guard.as_mut() else { return };
-        if !j.reserve(10 + 6 * stores.len()) {
-            return;
-        }
-        // Counts and positions fit in u16: a list holds at most 2 * MAX_M ids.
-        let e = &mut j.bytes;
-        e.push(LIST);
-        e.extend_from_slice(&node.to_le_bytes());
-        e.push(level as u8);
-        e.extend_from_slice(&(count as u16).to_le_bytes());
-        e.extend_from_slice(&(stores.len() as u16).to_le_bytes());
-        for &(pos, id) in stores {
-            e.extend_from_slice(&pos.to_le_bytes());
-            e.extend_from_slice(&id.to_le_bytes());
+        if let Some(j) = self.journal.lock().as_mut() {
+            j.push_list(node, level, count, stores);
         }
     }
 
