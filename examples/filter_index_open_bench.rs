@@ -106,7 +106,7 @@ fn write_store(dir: &Path, n: usize) {
     let contents = SnapshotContents {
         generation: 1,
         vectors: &vectors,
-        records: &records,
+        records: vecstore::storage::snapshot::RecordsPart::Whole(&records),
         graph: vecstore::storage::snapshot::GraphPart::Whole(&graph),
         codes: None,
         next_log_generation: 1,

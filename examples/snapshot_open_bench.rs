@@ -85,7 +85,7 @@ fn write(dir: &Path, rows: usize, dim: usize, graph_bytes: usize) {
     let contents = SnapshotContents {
         generation,
         vectors: &vectors,
-        records: &records,
+        records: vecstore::storage::snapshot::RecordsPart::Whole(&records),
         graph: vecstore::storage::snapshot::GraphPart::Whole(&graph),
         codes: None,
         next_log_generation: 1,

@@ -210,9 +210,14 @@ impl Anatomy {
                     ("records", blob_format_version(&path))
                 }
                 n if n.starts_with("snap-") && n.ends_with(".graph") => ("graph", blob_format_version(&path)),
-                n if n.starts_with("snap-") && n.ends_with(".codes") => ("int8 codes", blob_format_version(&path)),
+                n if n.starts_with("snap-") && n.ends_with(".codes") => {
+                    ("int8 codes", blob_format_version(&path))
+                }
                 n if n.starts_with("snap-") && n.ends_with(".graphlog") => {
                     ("graph journal", blob_format_version(&path))
+                }
+                n if n.starts_with("snap-") && n.ends_with(".recordslog") => {
+                    ("records journal", blob_format_version(&path))
                 }
                 // The int8 codes' trained ranges (magic, then the version at byte 8 like the blobs).
                 crate::store::codes::QUANT_FILE => ("int8 ranges", blob_format_version(&path)),

@@ -45,6 +45,53 @@ struct Salvage {
     notes: Vec<String>,
 }
 
+/// Applies the journal of the records file (whose payload crc is `crc`) to its records `r`: the
+/// manifest's, checked; without a manifest, any journal continuing that file, up to its first
+/// entry that does not decode (the manifest said how much of it was committed).
+fn salvage_records_journal(
+    dir: &Path,
+    manifest: Option<&crate::storage::snapshot::Manifest>,
+    r: &mut Vec<SlotRecord>,
+    crc: u32,
+    s: &mut Salvage,
+) {
+    use crate::storage::snapshot::{
+        apply_records_journal, apply_records_journal_prefix, read_records_journal,
+    };
+    if let Some(m) = manifest {
+        if m.records_journal.is_some() {
+            let path = m.file_path(dir, FileKind::RecordsJournal);
+            let applied = read_records_journal(dir, m).and_then(|j| apply_records_journal(&path, r, &j));
+            if let Err(e) = applied {
+                s.lost.push(format!(
+                    "the records written after {} (their journal is damaged: {}); the log's writes since the snapshot are applied",
+                    m.records.name, e.message
+                ));
+            }
+        }
+        return;
+    }
+    let mut journals = snapshot_generations(dir, FileKind::RecordsJournal);
+    journals.sort_unstable();
+    for g in journals.into_iter().rev() {
+        let path = dir.join(snapshot_file_name(g, FileKind::RecordsJournal));
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let continues = bytes.len() >= 32
+            && &bytes[..8] == crate::storage::snapshot::RECORDS_JOURNAL_MAGIC
+            && bytes[12..16] == crc.to_le_bytes();
+        if !continues {
+            continue;
+        }
+        let (applied, bad) = apply_records_journal_prefix(r, &bytes[32..]);
+        s.notes.push(format!(
+            "{}: {applied} bytes of records applied{}",
+            path.display(),
+            bad.map_or(String::new(), |e| format!(", the rest ignored ({e})"))
+        ));
+        return;
+    }
+}
+
 /// The newest generation with both a records and a vectors file (for a store whose manifest is lost).
 fn newest_generation(dir: &Path) -> Option<u64> {
     snapshot_generations(dir, FileKind::Records)
@@ -180,7 +227,12 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
     let mut vectors: Option<VectorBlock> = None;
     let mut dim = meta.as_ref().map_or(0, |m| m.dimension);
     if let Some(g) = generation {
-        let rpath = dir.join(snapshot_file_name(g, FileKind::Records));
+        // The manifest names the records file (a checkpoint that saved only the records that
+        // changed keeps an older generation's, with its journal); without one, the newest.
+        let rpath = match &manifest {
+            Some(m) => m.file_path(dir, FileKind::Records),
+            None => dir.join(snapshot_file_name(g, FileKind::Records)),
+        };
         let vpath = match &manifest {
             Some(m) => m.file_path(dir, FileKind::Vectors),
             None => newest_vectors_file(dir, g)
@@ -190,7 +242,10 @@ pub fn run(ctx: &Ctx, dir: &Path, out: &Path, metric_arg: Option<Metric>) -> Cli
             dim = manifest.as_ref().map(|m| m.dimension).or_else(|| vectors_file_dim(&vpath)).unwrap_or(0);
         }
         match read_records_file(&rpath) {
-            Ok((r, _)) => records = Some(r),
+            Ok((mut r, crc)) => {
+                salvage_records_journal(dir, manifest.as_ref(), &mut r, crc, &mut s);
+                records = Some(r);
+            }
             Err(e) => s.lost.push(format!(
                 "every record of snapshot generation {g} ({} slots): its records file is damaged ({})",
                 manifest.as_ref().map_or("?".to_string(), |m| m.slots.to_string()),

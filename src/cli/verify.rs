@@ -19,8 +19,8 @@ use crate::index::quant::Codes;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{LogOp, LOG_FILE};
 use crate::storage::snapshot::{
-    read_graph_file, read_graph_journal, read_records_file, read_saved_codes, FileKind, Manifest, SavedCodes,
-    SlotRecord, MANIFEST_FILE,
+    apply_records_journal, read_graph_file, read_graph_journal, read_records_file, read_records_journal,
+    read_saved_codes, FileKind, Manifest, SavedCodes, SlotRecord, MANIFEST_FILE,
 };
 use crate::storage::vectors::VectorBlock;
 use crate::store::meta::META_FILE;
@@ -307,9 +307,32 @@ fn check_snapshot(
     let name = m.records.name.as_str();
     match read_records_file(&m.file_path(dir, FileKind::Records)) {
         Err(e) => r.bad_err(name, None, &e),
-        Ok((records, crc)) => {
+        Ok((mut records, crc)) => {
             r.bytes_read += m.records.bytes;
             let mut fine = true;
+            // The records file, then its journal's records in place of its (the records the store
+            // opens with).
+            let in_file = records.len();
+            if let Some(entry) = &m.records_journal {
+                let applied = read_records_journal(dir, m).and_then(|journal| {
+                    r.bytes_read += entry.bytes;
+                    apply_records_journal(&m.file_path(dir, FileKind::RecordsJournal), &mut records, &journal)
+                        .map(|()| journal.len())
+                });
+                match applied {
+                    Err(e) => {
+                        fine = false;
+                        r.bad_err(&entry.name, None, &e);
+                    }
+                    Ok(len) => r.ok(
+                        &entry.name,
+                        format!(
+                            "{len} bytes of records written after the {in_file} of {name}, checksum ok, \
+                             every entry decodes"
+                        ),
+                    ),
+                }
+            }
             if crc != m.records.crc32 {
                 fine = false;
                 r.bad(

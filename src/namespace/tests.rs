@@ -1,5 +1,6 @@
 use super::*;
 use crate::store::{NewRecord, Query};
+use std::collections::BTreeSet;
 
 fn opts() -> StoreOptions {
     StoreOptions { dimension: 3, ..StoreOptions::default() }
@@ -207,12 +208,22 @@ fn restore_answers_exactly_as_at_backup_time() {
     let b = m.backup("t", "snap-1").unwrap();
     assert_eq!(b.vector_count, 199);
     assert_eq!(m.backup("t", "snap-1").unwrap_err().code, Code::AlreadyExists);
-    // At least the snapshot files are hard links into the backup.
-    let linked = std::fs::read_dir(dir.path().join("backups/t/snap-1"))
+    // Every snapshot file the manifest names (three, and the journals of the kept records and
+    // graph files) is linked into the backup, and nothing else of the snapshots.
+    let backup_dir = dir.path().join("backups/t/snap-1");
+    let linked: BTreeSet<String> = std::fs::read_dir(&backup_dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("snap-"))
-        .count();
-    assert_eq!(linked, 3);
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snap-"))
+        .collect();
+    let named: BTreeSet<String> = crate::storage::snapshot::read_manifest(&backup_dir)
+        .unwrap()
+        .unwrap()
+        .files()
+        .map(|(_, e)| e.name.clone())
+        .collect();
+    assert_eq!(linked, named);
+    assert!(linked.len() >= 3, "{linked:?}");
 
     for i in 0..50 {
         upsert(&ns, &format!("r{i}"), [0.0, 0.0, 1.0]).unwrap();
@@ -525,14 +536,15 @@ fn idle_stores_past_the_limit_are_closed_and_reopen_on_use() {
     let a = m.namespace("n1").unwrap();
     let b = m.namespace("n2").unwrap();
     a.call(RequestKind::Read, |sa| {
-        let n = b.call(RequestKind::Read, |sb| {
-            assert_eq!(m.open_stores(), 2, "both in use: over the limit rather than closed under a call");
-            Ok(sb.count())
-        })
-        .unwrap();
+        let n = b
+            .call(RequestKind::Read, |sb| {
+                assert_eq!(m.open_stores(), 2, "both in use: over the limit rather than closed under a call");
+                Ok(sb.count())
+            })
+            .unwrap();
         assert_eq!(n, 1);
         assert_eq!(sa.count(), 1); // still open and usable
-        // Once b's call is over the limit holds again: b (idle) was closed, a (in use) was not.
+                                   // Once b's call is over the limit holds again: b (idle) was closed, a (in use) was not.
         assert_eq!(m.open_stores(), 1);
         assert!(a.is_open.load(Ordering::Relaxed) && !b.is_open.load(Ordering::Relaxed));
         Ok(())

@@ -8,7 +8,11 @@
 //!                         generation that created it: later checkpoints append their new rows to
 //!                         it and name it again (`FileEntry::since`), until a compaction (or a
 //!                         backup's hard link to it) makes the next snapshot write a fresh one
-//! snap-00000G.records     id, metadata, state, expiry of every slot
+//! snap-00000G.records     id, metadata, state, expiry of every slot; kept by later checkpoints
+//!                         (`since`) that save only the records that changed, to
+//! snap-00000G.recordslog  optional: the records journal, the records written since that records
+//!                         file (each slot's newest record, per checkpoint); appended to like the
+//!                         graph journal, until a checkpoint writes every record again
 //! snap-00000G.graph       the serialised index graph (opaque bytes, may be empty); kept by later
 //!                         checkpoints (`since`) that save only the graph's edits, to
 //! snap-00000G.graphlog    optional: the graph journal, the edits made since that graph file
@@ -43,6 +47,12 @@
 //! file's payload it continues at offset 12 (so that a journal is never replayed on another
 //! graph), zeros up to offset 32, then the journal's bytes. Its committed extent and the crc32 of
 //! the bytes after offset 32 are in the manifest (`graph_journal`), as for codes.
+//!
+//! A records journal file has the magic "VSRJRNL\0", version 1 at offset 8, the crc32 of the
+//! records file's payload it continues at offset 12, zeros up to offset 32, then entries: a slot
+//! u32 and a record encoded as in a records payload. An entry for a slot the records already have
+//! replaces its record; one for the next slot adds it. Its committed extent and crc are in the
+//! manifest (`records_journal`).
 //!
 //! The manifest is JSON (readable when debugging a store) with its own crc: `checksum` is the crc32 of
 //! the compact JSON of the manifest with `checksum` set to 0. It names the generation, each file with
@@ -101,8 +111,9 @@ use crate::error::{Code, Error, Result};
 pub const MANIFEST_FILE: &str = "vecstore.snapshot.json";
 /// Version 2 added `log_start`, version 3 the optional `codes` file, version 4 a vectors file
 /// kept across generations (`FileEntry::since`), version 5 appendable codes, version 6 the graph
-/// journal (a graph file kept across generations); all older versions are still read.
-pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 6;
+/// journal (a graph file kept across generations), version 7 the records journal (a records file
+/// kept across generations); all older versions are still read.
+pub(crate) const MANIFEST_FORMAT_VERSION: u32 = 7;
 pub(crate) const RECORDS_MAGIC: &[u8; 8] = b"VSREC\0\0\0";
 pub(crate) const RECORDS_FORMAT_VERSION: u32 = 1;
 pub(crate) const GRAPH_MAGIC: &[u8; 8] = b"VSGRAPH\0";
@@ -114,6 +125,8 @@ pub(crate) const CODES_FORMAT_VERSION: u32 = 1;
 pub(crate) const CODES_FORMAT_APPENDABLE: u32 = 2;
 pub(crate) const GRAPH_JOURNAL_MAGIC: &[u8; 8] = b"VSGJRNL\0";
 pub(crate) const GRAPH_JOURNAL_FORMAT_VERSION: u32 = 1;
+pub(crate) const RECORDS_JOURNAL_MAGIC: &[u8; 8] = b"VSRJRNL\0";
+pub(crate) const RECORDS_JOURNAL_FORMAT_VERSION: u32 = 1;
 const BLOB_HEADER_LEN: usize = 32;
 const TMP_SUFFIX: &str = ".tmp";
 
@@ -149,11 +162,19 @@ pub enum FileKind {
     Codes,
     /// The edits of the graph since its file was written (`Hnsw::apply_journal`).
     GraphJournal,
+    /// The records written since the records file was.
+    RecordsJournal,
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 5] =
-        [FileKind::Vectors, FileKind::Records, FileKind::Graph, FileKind::Codes, FileKind::GraphJournal];
+    pub const ALL: [FileKind; 6] = [
+        FileKind::Vectors,
+        FileKind::Records,
+        FileKind::Graph,
+        FileKind::Codes,
+        FileKind::GraphJournal,
+        FileKind::RecordsJournal,
+    ];
     /// The files every snapshot has.
     pub const REQUIRED: [FileKind; 3] = [FileKind::Vectors, FileKind::Records, FileKind::Graph];
 
@@ -164,13 +185,17 @@ impl FileKind {
             FileKind::Graph => "graph",
             FileKind::Codes => "codes",
             FileKind::GraphJournal => "graphlog",
+            FileKind::RecordsJournal => "recordslog",
         }
     }
 
-    /// Whether later checkpoints may keep the file (name it again, `FileEntry::since`): appended
-    /// to (vectors, codes, graph journal) or kept as it is (a graph its journal continues).
-    fn kept_across_generations(self) -> bool {
-        self != FileKind::Records
+    /// Whether the manifest may name the file with a committed extent shorter than the file (an
+    /// append that was never committed): the files checkpoints append to.
+    fn appendable(self) -> bool {
+        matches!(
+            self,
+            FileKind::Vectors | FileKind::Codes | FileKind::GraphJournal | FileKind::RecordsJournal
+        )
     }
 }
 
@@ -207,9 +232,9 @@ pub struct FileEntry {
     /// The payload crc, as also stored in the file's header (a version 1 vectors file) or only here
     /// (records, graph and codes files keep it in their header too; an appendable vectors file not).
     pub crc32: u32,
-    /// The generation whose checkpoint created the file, when older than the manifest's: a vectors
-    /// file (format version 4) or a codes file (format version 5) that later checkpoints appended
-    /// their rows to. Absent otherwise.
+    /// The generation whose checkpoint created the file, when older than the manifest's: a file
+    /// that later checkpoints appended to (vectors since format version 4, codes since 5, the
+    /// journals) or kept (the graph since 6, the records since 7). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u64>,
 }
@@ -221,7 +246,8 @@ pub struct Manifest {
     pub format_version: u32,
     pub generation: u64,
     pub dimension: usize,
-    /// Number of slots: rows of the vectors file and records of the records file.
+    /// Number of slots: rows of the vectors file, and records of the records file with the ones
+    /// its journal adds.
     pub slots: u64,
     /// The generation of the log that follows this snapshot (see the log module's docs).
     pub log_generation: u32,
@@ -233,6 +259,10 @@ pub struct Manifest {
     pub log_start: u64,
     pub vectors: FileEntry,
     pub records: FileEntry,
+    /// The records written since the records file was (format version 7), applied to them at
+    /// open; absent when the records file holds every record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records_journal: Option<FileEntry>,
     pub graph: FileEntry,
     /// The graph's edits since the graph file was written (format version 6), replayed on it at
     /// open; absent when the graph file is the whole graph.
@@ -263,6 +293,7 @@ impl Manifest {
             FileKind::Graph => Some(&self.graph),
             FileKind::Codes => self.codes.as_ref(),
             FileKind::GraphJournal => self.graph_journal.as_ref(),
+            FileKind::RecordsJournal => self.records_journal.as_ref(),
         }
     }
 
@@ -288,6 +319,11 @@ impl Manifest {
         snapshot_file_name(created, kind)
     }
 
+    /// Bytes of journal entries the snapshot's journal of `kind` holds (0 without one).
+    pub fn journal_bytes(&self, kind: FileKind) -> u64 {
+        self.entry(kind).map_or(0, |e| e.bytes.saturating_sub(BLOB_HEADER_LEN as u64))
+    }
+
     /// The committed extent of the vectors file.
     pub fn vectors_extent(&self) -> Extent {
         Extent { rows: self.slots, crc32: self.vectors.crc32 }
@@ -307,8 +343,9 @@ pub struct SnapshotContents<'a> {
     pub generation: u64,
     /// One row per slot; its dimension is the snapshot's.
     pub vectors: &'a VectorBlock,
-    /// One record per slot, same order as the rows.
-    pub records: &'a [SlotRecord],
+    /// One record per slot, same order as the rows: all of them, or the ones written since the
+    /// current snapshot's.
+    pub records: RecordsPart<'a>,
     /// The index's graph: whole, or the edits since the current snapshot's.
     pub graph: GraphPart<'a>,
     /// The int8 codes of every slot, when the store keeps them.
@@ -320,6 +357,40 @@ pub struct SnapshotContents<'a> {
     /// The manifest's `log_start`: 0, or the byte of log `next_log_generation` up to which the
     /// snapshot holds its frames.
     pub log_start: u64,
+}
+
+/// The records a snapshot writes.
+#[derive(Debug, Clone, Copy)]
+pub enum RecordsPart<'a> {
+    /// Every slot's record, in a fresh records file.
+    Whole(&'a [SlotRecord]),
+    /// The records written since the current snapshot (see [`encode_records_journal_entry`]: its
+    /// slots' records that changed, then the slots added after them), making `slots` slots in
+    /// all: the snapshot keeps the current records file and appends these to its journal.
+    Journal {
+        entries: &'a [u8],
+        slots: u64,
+        /// The crc of the records file the entries continue, and the length of the journal
+        /// already committed after it: checked against the current manifest, as for the graph.
+        base_crc: u32,
+        after: u64,
+    },
+}
+
+impl RecordsPart<'_> {
+    /// The number of slots the snapshot has.
+    pub fn slots(&self) -> u64 {
+        match self {
+            RecordsPart::Whole(r) => r.len() as u64,
+            RecordsPart::Journal { slots, .. } => *slots,
+        }
+    }
+}
+
+/// Appends to `out` the records journal entry that gives slot `slot` the record `r`.
+pub fn encode_records_journal_entry(out: &mut Vec<u8>, slot: u32, r: &SlotRecord) {
+    out.extend_from_slice(&slot.to_le_bytes());
+    bincode_options().serialize_into(&mut *out, r).expect("a record encodes into memory");
 }
 
 /// The graph a snapshot writes.
@@ -425,14 +496,17 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     if u32::try_from(dim).is_err() {
         return Err(Error::invalid(format!("dimension {dim} is too large")));
     }
-    if c.records.len() != c.vectors.len() {
+    let slots = c.records.slots();
+    if slots != c.vectors.len() as u64 {
         return Err(Error::invalid(format!(
-            "snapshot has {} records but {} vector rows; there must be one of each per slot",
-            c.records.len(),
+            "snapshot has {slots} records but {} vector rows; there must be one of each per slot",
             c.vectors.len()
         )));
     }
-    if let Some(why) = unknown_state(c.records) {
+    if let Some(why) = match c.records {
+        RecordsPart::Whole(records) => unknown_state(records),
+        RecordsPart::Journal { .. } => None, // checked with the current snapshot's slots below
+    } {
         return Err(Error::invalid(why));
     }
     let current = read_manifest(dir)?;
@@ -454,13 +528,13 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
 
     if let Some(cp) = &c.codes {
         let rows = cp.first_row + (cp.rows.len() / cp.stride.max(1)) as u64;
-        if cp.stride == 0 || cp.rows.len() % cp.stride != 0 || rows != c.records.len() as u64 {
+        if cp.stride == 0 || cp.rows.len() % cp.stride != 0 || rows != slots {
             return Err(Error::invalid(format!(
                 "snapshot has codes of {rows} rows of {} bytes ({} bytes after row {}) for {} slots",
                 cp.stride,
                 cp.rows.len(),
                 cp.first_row,
-                c.records.len()
+                slots
             )));
         }
     }
@@ -472,11 +546,33 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     let journal_write = match c.graph {
         GraphPart::Whole(_) => None,
         GraphPart::Journal { base_crc, after, .. } => {
-            Some(plan_graph_journal(dir, current.as_ref(), base_crc, after)?)
+            Some(plan_journal(dir, current.as_ref(), FileKind::GraphJournal, base_crc, after)?)
+        }
+    };
+    let records_write = match c.records {
+        RecordsPart::Whole(_) => None,
+        RecordsPart::Journal { entries, slots, base_crc, after } => {
+            let plan = plan_journal(dir, current.as_ref(), FileKind::RecordsJournal, base_crc, after)?;
+            let before = current.as_ref().map_or(0, |m| m.slots);
+            let now = index_records_journal(entries, before)
+                .map_err(|e| Error::invalid(format!("the records' changes do not decode: {e}")))?
+                .slots;
+            if now != slots {
+                return Err(Error::invalid(format!(
+                    "the records' changes make {now} slots of the snapshot's {before}, not {slots}"
+                )));
+            }
+            Some(plan)
         }
     };
     // The files this generation writes afresh: every kind but the ones appended to or kept.
-    let mut fresh_kinds = vec![FileKind::Records];
+    let mut fresh_kinds = Vec::new();
+    if records_write.is_none() {
+        fresh_kinds.push(FileKind::Records);
+    }
+    if matches!(records_write, Some((_, AppendWrite::Fresh { .. }))) {
+        fresh_kinds.push(FileKind::RecordsJournal);
+    }
     if append.is_none() {
         fresh_kinds.push(FileKind::Vectors);
     }
@@ -491,8 +587,12 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     }
     let fresh: Vec<(FileKind, PathBuf)> =
         fresh_kinds.into_iter().map(|k| (k, dir.join(snapshot_file_name(c.generation, k)))).collect();
-    let plans =
-        WritePlans { vectors: append.as_ref(), codes: codes_write.as_ref(), journal: journal_write.as_ref() };
+    let plans = WritePlans {
+        vectors: append.as_ref(),
+        codes: codes_write.as_ref(),
+        journal: journal_write.as_ref(),
+        records_journal: records_write.as_ref(),
+    };
     let written = write_data_files(dir, c, &fresh, &plans, stop);
     let written = match written {
         Ok(Some(w)) => w,
@@ -529,20 +629,29 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
         (None, Some(w)) => entry(FileKind::Graph, w),
         (None, None) => unreachable!("a graph written whole"),
     };
-    let graph_journal = match (&journal_write, &written.journal) {
-        (Some((_, AppendWrite::Append(a))), Some(w)) => Some(appended(a, w)),
-        (Some((_, AppendWrite::Fresh { .. })), Some(w)) => Some(entry(FileKind::GraphJournal, w)),
-        _ => None,
+    let journal_entry =
+        |plan: &Option<(FileEntry, AppendWrite)>, w: &Option<WrittenFile>, kind| match (plan, w) {
+            (Some((_, AppendWrite::Append(a))), Some(w)) => Some(appended(a, w)),
+            (Some((_, AppendWrite::Fresh { .. })), Some(w)) => Some(entry(kind, w)),
+            _ => None,
+        };
+    let graph_journal = journal_entry(&journal_write, &written.journal, FileKind::GraphJournal);
+    let records = match (&records_write, &written.records) {
+        (Some((kept, _)), _) => kept.clone(),
+        (None, Some(w)) => entry(FileKind::Records, w),
+        (None, None) => unreachable!("records written whole"),
     };
+    let records_journal = journal_entry(&records_write, &written.records_journal, FileKind::RecordsJournal);
     let mut manifest = Manifest {
         format_version: MANIFEST_FORMAT_VERSION,
         generation: c.generation,
         dimension: dim,
-        slots: c.records.len() as u64,
+        slots,
         log_generation: c.next_log_generation,
         log_start: c.log_start,
         vectors,
-        records: entry(FileKind::Records, &written.records),
+        records,
+        records_journal,
         graph,
         graph_journal,
         codes: written.codes.as_ref().map(|w| match &codes_write {
@@ -612,88 +721,121 @@ struct WritePlans<'a> {
     codes: Option<&'a AppendWrite>,
     /// Keep the graph file (its manifest entry) and write its journal so.
     journal: Option<&'a (FileEntry, AppendWrite)>,
+    /// Keep the records file (its manifest entry) and write its journal so.
+    records_journal: Option<&'a (FileEntry, AppendWrite)>,
 }
 
 /// What [`write_data_files`] wrote.
 struct Written {
     vectors: WrittenFile,
-    records: WrittenFile,
+    /// `None` when the records file is kept (its journal is written).
+    records: Option<WrittenFile>,
+    records_journal: Option<WrittenFile>,
     /// `None` when the graph file is kept (its journal is written).
     graph: Option<WrittenFile>,
     codes: Option<WrittenFile>,
     journal: Option<WrittenFile>,
 }
 
-/// The header of a graph journal file: magic, version, the crc of the graph file it continues,
+/// A journal file's kind: the kind of the file it continues, its magic and version, and what it
+/// is called in messages.
+fn journal_format(kind: FileKind) -> (FileKind, &'static [u8; 8], u32, &'static str) {
+    match kind {
+        FileKind::GraphJournal => {
+            (FileKind::Graph, GRAPH_JOURNAL_MAGIC, GRAPH_JOURNAL_FORMAT_VERSION, "graph journal")
+        }
+        FileKind::RecordsJournal => {
+            (FileKind::Records, RECORDS_JOURNAL_MAGIC, RECORDS_JOURNAL_FORMAT_VERSION, "records journal")
+        }
+        other => unreachable!("{other:?} is not a journal"),
+    }
+}
+
+/// The header of a journal file of `kind`: magic, version, the crc of the file it continues,
 /// zeros (the extent and its crc are in the manifest).
-fn graph_journal_header(base_crc: u32) -> [u8; BLOB_HEADER_LEN] {
+fn journal_header(kind: FileKind, base_crc: u32) -> [u8; BLOB_HEADER_LEN] {
+    let (_, magic, version, _) = journal_format(kind);
     let mut h = [0u8; BLOB_HEADER_LEN];
-    h[..8].copy_from_slice(GRAPH_JOURNAL_MAGIC);
-    h[8..12].copy_from_slice(&GRAPH_JOURNAL_FORMAT_VERSION.to_le_bytes());
+    h[..8].copy_from_slice(magic);
+    h[8..12].copy_from_slice(&version.to_le_bytes());
     h[12..16].copy_from_slice(&base_crc.to_le_bytes());
     h
 }
 
-/// Decides how the graph edits of a [`GraphPart::Journal`] are written: the current graph file is
-/// kept (returned: its entry for the next manifest), and the edits are appended to its journal (a
-/// fresh journal when it has none, or when a backup links the current one).
-fn plan_graph_journal(
+/// Decides how the entries of a journal of `kind` (graph edits, records) are written: the file
+/// they continue is kept (returned: its entry for the next manifest), and the entries are appended
+/// to its journal (a fresh journal when it has none, or when a backup links the current one).
+fn plan_journal(
     dir: &Path,
     current: Option<&Manifest>,
+    kind: FileKind,
     base_crc: u32,
     after: u64,
 ) -> Result<(FileEntry, AppendWrite)> {
-    let refuse =
-        |why: String| Error::new(Code::Internal, format!("the graph's edits cannot be saved: {why}"));
-    let current = current.ok_or_else(|| refuse("there is no saved graph".into()))?;
-    if current.graph.crc32 != base_crc {
+    let (base_kind, _, _, what) = journal_format(kind);
+    let refuse = |why: String| Error::new(Code::Internal, format!("the {what} cannot be saved: {why}"));
+    let current = current.ok_or_else(|| refuse("there is no snapshot to continue".into()))?;
+    let base = current.entry(base_kind).expect("every snapshot has it");
+    if base.crc32 != base_crc {
         return Err(refuse(format!(
-            "they were made on graph {base_crc:08x}, the snapshot's is {:08x}",
-            current.graph.crc32
+            "it continues file {base_crc:08x}, the snapshot's {} is {:08x}",
+            base_kind.extension(),
+            base.crc32
         )));
     }
-    let committed =
-        current.graph_journal.as_ref().map_or(0, |e| e.bytes.saturating_sub(BLOB_HEADER_LEN as u64));
+    let journal = current.entry(kind);
+    let committed = current.journal_bytes(kind);
     if committed != after {
-        return Err(refuse(format!("they follow {after} bytes of journal, the snapshot has {committed}")));
+        return Err(refuse(format!("it follows {after} bytes of journal, the snapshot has {committed}")));
     }
-    let graph =
-        FileEntry { since: Some(current.graph.since.unwrap_or(current.generation)), ..current.graph.clone() };
-    let how = match &current.graph_journal {
+    let kept = FileEntry { since: Some(base.since.unwrap_or(current.generation)), ..base.clone() };
+    let how = match journal {
         None => AppendWrite::Fresh { old: Vec::new() },
         Some(e) => {
-            let path = current.file_path(dir, FileKind::GraphJournal);
+            let path = current.file_path(dir, kind);
             if linked_elsewhere(&path) {
-                AppendWrite::Fresh { old: read_graph_journal(dir, current)?.to_vec() }
+                AppendWrite::Fresh { old: read_journal(dir, current, kind)?.to_vec() }
             } else {
                 let since = Some(e.since.unwrap_or(current.generation));
                 AppendWrite::Append(AppendTo { entry: FileEntry { since, ..e.clone() }, path, rows: 0 })
             }
         }
     };
-    Ok((graph, how))
+    Ok((kept, how))
+}
+
+/// The committed journal of `kind` of `manifest` (which must have one), checked: magic, version,
+/// the file it continues, length and crc.
+fn read_journal(dir: &Path, manifest: &Manifest, kind: FileKind) -> Result<Payload> {
+    let (base_kind, _, _, what) = journal_format(kind);
+    let path = manifest.file_path(dir, kind);
+    let entry =
+        manifest.entry(kind).ok_or_else(|| Error::corrupt(&path, format!("the snapshot has no {what}")))?;
+    let payload = read_appendable(&path, entry, &journal_header(kind, 0), what)?;
+    let base = u32::from_le_bytes(payload.map[12..16].try_into().expect("4 bytes"));
+    let want = manifest.entry(base_kind).expect("every snapshot has it").crc32;
+    if base != want {
+        return Err(Error::corrupt(
+            &path,
+            format!(
+                "the journal continues {} {base:08x}, the snapshot's is {want:08x}",
+                base_kind.extension()
+            ),
+        ));
+    }
+    Ok(payload)
 }
 
 /// The committed graph journal of `manifest` (which must have one), checked: magic, version, the
 /// graph it continues, length and crc.
 pub fn read_graph_journal(dir: &Path, manifest: &Manifest) -> Result<Payload> {
-    let path = manifest.file_path(dir, FileKind::GraphJournal);
-    let entry = manifest
-        .graph_journal
-        .as_ref()
-        .ok_or_else(|| Error::corrupt(&path, "the snapshot has no graph journal"))?;
-    let payload = read_appendable(&path, entry, &graph_journal_header(0), "graph journal")?;
-    let base = u32::from_le_bytes(payload.map[12..16].try_into().expect("4 bytes"));
-    if base != manifest.graph.crc32 {
-        return Err(Error::corrupt(
-            &path,
-            format!(
-                "the journal continues graph {base:08x}, the snapshot's graph is {:08x}",
-                manifest.graph.crc32
-            ),
-        ));
-    }
-    Ok(payload)
+    read_journal(dir, manifest, FileKind::GraphJournal)
+}
+
+/// The committed records journal of `manifest` (which must have one), checked as the graph's is;
+/// its entries are checked by [`Records`] or [`apply_records_journal`].
+pub fn read_records_journal(dir: &Path, manifest: &Manifest) -> Result<Payload> {
+    read_journal(dir, manifest, FileKind::RecordsJournal)
 }
 
 /// Decides how the codes of `cp` are written (see [`CodesPart`]).
@@ -762,14 +904,28 @@ fn write_data_files(
             write_vectors_file(&tmp_of(FileKind::Vectors).expect("written afresh"), dim, c.vectors.rows())?
         }
     };
-    let records_tmp = tmp_of(FileKind::Records).expect("always written");
-    let records =
-        write_blob_file(&records_tmp, RECORDS_MAGIC, RECORDS_FORMAT_VERSION, c.records.len() as u64, |w| {
-            bincode_options().serialize_into(w, c.records).map_err(|e| match *e {
-                bincode::ErrorKind::Io(e) => e,
-                other => std::io::Error::other(other.to_string()),
-            })
-        })?;
+    let (records, records_journal) = match (c.records, plans.records_journal) {
+        (RecordsPart::Whole(all), _) => {
+            let records_tmp = tmp_of(FileKind::Records).expect("written whole");
+            let w = write_blob_file(
+                &records_tmp,
+                RECORDS_MAGIC,
+                RECORDS_FORMAT_VERSION,
+                all.len() as u64,
+                |w| {
+                    bincode_options().serialize_into(w, all).map_err(|e| match *e {
+                        bincode::ErrorKind::Io(e) => e,
+                        other => std::io::Error::other(other.to_string()),
+                    })
+                },
+            )?;
+            (Some(w), None)
+        }
+        (RecordsPart::Journal { entries, base_crc, .. }, Some((_, how))) => {
+            (None, Some(write_journal(how, FileKind::RecordsJournal, base_crc, entries, &tmp_of)?))
+        }
+        (RecordsPart::Journal { .. }, None) => unreachable!("a records journal is planned"),
+    };
     let (graph, journal) = match (c.graph, plans.journal) {
         (GraphPart::Whole(bytes), _) => {
             let graph_tmp = tmp_of(FileKind::Graph).expect("written whole");
@@ -780,20 +936,13 @@ fn write_data_files(
             (Some(w), None)
         }
         (GraphPart::Journal { edits, base_crc, .. }, Some((_, how))) => {
-            let w = match how {
-                AppendWrite::Append(a) => append_to_file(&a.path, &a.entry, edits, 0)?,
-                AppendWrite::Fresh { old } => {
-                    let tmp = tmp_of(FileKind::GraphJournal).expect("written afresh");
-                    write_appendable_file(&tmp, &graph_journal_header(base_crc), &[old, edits], 0)?
-                }
-            };
-            (None, Some(w))
+            (None, Some(write_journal(how, FileKind::GraphJournal, base_crc, edits, &tmp_of)?))
         }
         (GraphPart::Journal { .. }, None) => unreachable!("a graph journal is planned"),
     };
     let mut codes = None;
     if let (Some(cp), Some(how)) = (&c.codes, plans.codes) {
-        let rows = c.records.len() as u64;
+        let rows = c.records.slots();
         codes = Some(match how {
             AppendWrite::Append(a) => append_to_file(&a.path, &a.entry, cp.rows, rows)?,
             AppendWrite::Fresh { old } => {
@@ -816,7 +965,25 @@ fn write_data_files(
         super::fsutil::rename(&tmp, fin).map_err(|e| Error::io("cannot rename into place", fin, e))?;
     }
     sync_dir(dir)?;
-    Ok(Some(Written { vectors, records, graph, codes, journal }))
+    Ok(Some(Written { vectors, records, records_journal, graph, codes, journal }))
+}
+
+/// Writes the new entries of a journal of `kind` as planned: appended to the current journal, or
+/// in a fresh one (at the temporary path `tmp_of` gives) after the current one's entries.
+fn write_journal(
+    how: &AppendWrite,
+    kind: FileKind,
+    base_crc: u32,
+    entries: &[u8],
+    tmp_of: &dyn Fn(FileKind) -> Option<PathBuf>,
+) -> Result<WrittenFile> {
+    match how {
+        AppendWrite::Append(a) => append_to_file(&a.path, &a.entry, entries, 0),
+        AppendWrite::Fresh { old } => {
+            let tmp = tmp_of(kind).expect("written afresh");
+            write_appendable_file(&tmp, &journal_header(kind, base_crc), &[old, entries], 0)
+        }
+    }
 }
 
 /// The header of an appendable codes file: magic and version, the rest 0 (the extent and its crc
@@ -1129,34 +1296,168 @@ fn next_record<'a>(payload: &'a [u8], pos: &mut usize) -> std::result::Result<Re
 /// slots straight from them.
 pub struct Records {
     payload: Payload,
+    /// Records in the records file.
     count: usize,
+    /// The records journal, when the snapshot has one, with where each slot's newest record is in
+    /// it.
+    journal: Option<(Payload, JournalIndex)>,
+}
+
+/// Where the records of a records journal's entries are (byte offsets in the journal), as
+/// [`index_records_journal`] finds them.
+#[derive(Debug, Default)]
+struct JournalIndex {
+    /// The newest record of each slot of the records file the journal replaces, by slot.
+    replaced: Vec<(u32, usize)>,
+    /// The newest record of each slot added after them, in slot order.
+    added: Vec<usize>,
+    /// Slots in all: the records file's and the added ones.
+    slots: u64,
+}
+
+/// Reads the entries of a records journal continuing `base` slots (each a slot u32, then a
+/// record as [`next_record`] reads it, its state known; the slot one the records already have, or
+/// the next), and where the newest record of each slot is.
+fn index_records_journal(entries: &[u8], base: u64) -> std::result::Result<JournalIndex, String> {
+    match index_records_journal_prefix(entries, base) {
+        (index, _, None) => Ok(index),
+        (_, _, Some(e)) => Err(e),
+    }
+}
+
+/// As [`index_records_journal`], but stops at the first entry that is bad: the index of the
+/// entries before it, how many bytes they are, and what is wrong with it (`None`: none is).
+fn index_records_journal_prefix(entries: &[u8], base: u64) -> (JournalIndex, usize, Option<String>) {
+    let mut replaced = std::collections::HashMap::new();
+    let mut added: Vec<usize> = Vec::new();
+    let mut pos = 0;
+    let mut bad = None;
+    while pos < entries.len() {
+        let slots = base + added.len() as u64;
+        match read_journal_entry(entries, pos, slots) {
+            Ok((slot, record, end)) => {
+                if slot < base {
+                    replaced.insert(slot as u32, record);
+                } else if slot < slots {
+                    added[(slot - base) as usize] = record;
+                } else {
+                    added.push(record);
+                }
+                pos = end;
+            }
+            Err(e) => {
+                bad = Some(e);
+                break;
+            }
+        }
+    }
+    let mut replaced: Vec<(u32, usize)> = replaced.into_iter().collect();
+    replaced.sort_unstable();
+    let slots = base + added.len() as u64;
+    (JournalIndex { replaced, added, slots }, pos, bad)
+}
+
+/// The records journal entry at byte `at`, with `slots` slots before it: its slot (at most
+/// `slots`), where its record starts and where the entry ends.
+fn read_journal_entry(
+    entries: &[u8],
+    at: usize,
+    slots: u64,
+) -> std::result::Result<(u64, usize, usize), String> {
+    let slot = entries
+        .get(at..at + 4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64)
+        .ok_or_else(|| format!("an entry is cut at byte {at}"))?;
+    let mut pos = at + 4;
+    let r = next_record(entries, &mut pos).map_err(|e| format!("the entry at byte {at}: {e}"))?;
+    if r.state > SlotRecord::SOFT_DELETED {
+        return Err(format!("the entry at byte {at} gives slot {slot} unknown state {}", r.state));
+    }
+    if slot > slots || slot >= u32::MAX as u64 {
+        return Err(format!("the entry at byte {at} is for slot {slot}, after the {slots} slots"));
+    }
+    Ok((slot, at + 4, pos))
+}
+
+/// Applies the entries of a records journal (checked as [`Records`] checks them when loaded) to
+/// `records`, the records of its records file: for check and recovery tools. `path` names the
+/// journal in errors.
+pub fn apply_records_journal(path: &Path, records: &mut Vec<SlotRecord>, entries: &[u8]) -> Result<()> {
+    let index = index_records_journal(entries, records.len() as u64).map_err(|e| Error::corrupt(path, e))?;
+    apply_indexed(records, entries, &index);
+    Ok(())
+}
+
+/// Applies the entries of a records journal up to the first bad one, for recovery without a
+/// manifest (which would say how much of the journal is committed): how many bytes of entries
+/// were applied and, if it stopped before the end, why.
+pub fn apply_records_journal_prefix(
+    records: &mut Vec<SlotRecord>,
+    entries: &[u8],
+) -> (usize, Option<String>) {
+    let (index, applied, bad) = index_records_journal_prefix(entries, records.len() as u64);
+    apply_indexed(records, entries, &index);
+    (applied, bad)
+}
+
+fn apply_indexed(records: &mut Vec<SlotRecord>, entries: &[u8], index: &JournalIndex) {
+    let at = |pos: usize| next_record(entries, &mut { pos }).expect("indexed").to_record();
+    for &(s, pos) in &index.replaced {
+        records[s as usize] = at(pos);
+    }
+    records.extend(index.added.iter().map(|&pos| at(pos)));
 }
 
 impl std::fmt::Debug for Records {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Records({} records)", self.count)
+        write!(f, "Records({} records)", self.len())
     }
 }
 
 impl Records {
-    /// Checks a records payload holding `count` records (see [`check_records`]).
-    fn new(path: &Path, payload: Payload, count: u64) -> Result<Records> {
+    /// Checks a records payload holding `count` records (see [`check_records`]), and the entries
+    /// of its journal.
+    fn new(path: &Path, payload: Payload, count: u64, journal: Option<(&Path, Payload)>) -> Result<Records> {
         let count = check_records(path, &payload, count)?;
-        Ok(Records { payload, count })
+        let journal = match journal {
+            None => None,
+            Some((path, entries)) => {
+                let index =
+                    index_records_journal(&entries, count as u64).map_err(|e| Error::corrupt(path, e))?;
+                Some((entries, index))
+            }
+        };
+        Ok(Records { payload, count, journal })
     }
 
     pub fn len(&self) -> usize {
-        self.count
+        self.count + self.journal.as_ref().map_or(0, |(_, j)| j.added.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.len() == 0
     }
 
-    /// The records in slot order.
+    /// The records in slot order (the records file's, with the journal's newest record of each
+    /// slot in place of the file's).
     pub fn iter(&self) -> impl Iterator<Item = RecordRef<'_>> + '_ {
         let mut pos = 8;
-        (0..self.count).map(move |_| next_record(&self.payload, &mut pos).expect("checked when loaded"))
+        let (journal, index): (&[u8], &JournalIndex) = match &self.journal {
+            Some((p, j)) => (p, j),
+            None => (&[], const { &JournalIndex { replaced: Vec::new(), added: Vec::new(), slots: 0 } }),
+        };
+        let mut replaced = index.replaced.iter().peekable();
+        let at = move |pos: usize| next_record(journal, &mut { pos }).expect("checked when loaded");
+        (0..self.len()).map(move |s| {
+            if s >= self.count {
+                return at(index.added[s - self.count]);
+            }
+            let base = next_record(&self.payload, &mut pos).expect("checked when loaded");
+            match replaced.next_if(|&&(r, _)| r as usize == s) {
+                Some(&(_, p)) => at(p),
+                None => base,
+            }
+        })
     }
 
     pub fn to_vec(&self) -> Vec<SlotRecord> {
@@ -1251,7 +1552,7 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     // File names are derived, never trusted: a damaged or hostile name must not point outside the
     // store directory.
     for (kind, entry) in manifest.files() {
-        if entry.since.is_some_and(|g| !kind.kept_across_generations() || g >= manifest.generation) {
+        if entry.since.is_some_and(|g| g >= manifest.generation) {
             return Err(Error::corrupt(
                 &path,
                 format!(
@@ -1313,8 +1614,7 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
         let len = std::fs::metadata(&path).map_err(|e| open_error(&path, e))?.len();
         // A vectors or codes file may be longer than its committed extent (an uncommitted
         // append), or must be exactly as long (version 1): their readers know which and check.
-        let appendable = matches!(kind, FileKind::Vectors | FileKind::Codes | FileKind::GraphJournal);
-        if len != entry.bytes && !(appendable && len > entry.bytes) {
+        if len != entry.bytes && !(kind.appendable() && len > entry.bytes) {
             return Err(Error::corrupt(
                 &path,
                 format!("file is {len} bytes, the snapshot manifest says {}", entry.bytes),
@@ -1354,13 +1654,28 @@ fn load(dir: &Path, expected_dim: Option<usize>) -> Result<Option<LoadedSnapshot
     if blob.crc != manifest.records.crc32 {
         return Err(crc_mismatch(&records_path, blob.crc, manifest.records.crc32));
     }
-    if blob.count != manifest.slots {
+    if blob.count != manifest.slots && manifest.records_journal.is_none() {
         return Err(Error::corrupt(
             &records_path,
             format!("records file has {} records, the snapshot has {} slots", blob.count, manifest.slots),
         ));
     }
-    let records = Records::new(&records_path, blob.payload, blob.count)?;
+    let journal_path = manifest.file_path(dir, FileKind::RecordsJournal);
+    let journal = match &manifest.records_journal {
+        Some(_) => Some((journal_path.as_path(), read_records_journal(dir, &manifest)?)),
+        None => None,
+    };
+    let records = Records::new(&records_path, blob.payload, blob.count, journal)?;
+    if records.len() as u64 != manifest.slots {
+        return Err(Error::corrupt(
+            &journal_path,
+            format!(
+                "the records and their journal make {} slots, the snapshot has {}",
+                records.len(),
+                manifest.slots
+            ),
+        ));
+    }
 
     let graph_path = manifest.file_path(dir, FileKind::Graph);
     let blob = read_blob_file(&graph_path, GRAPH_MAGIC, GRAPH_FORMAT_VERSION, "graph")?;

@@ -37,7 +37,8 @@ use std::time::{Duration, Instant};
 use super::{Inner, Store};
 use crate::error::{Code, Error, Result};
 use crate::storage::snapshot::{
-    write_snapshot, CodesPart, FileKind, GraphPart, Manifest, SlotRecord, SnapshotContents,
+    encode_records_journal_entry, write_snapshot, CodesPart, FileKind, GraphPart, Manifest, RecordsPart,
+    SlotRecord, SnapshotContents,
 };
 use crate::storage::vectors::VectorBlock;
 
@@ -67,7 +68,7 @@ impl SavedGraph {
         SavedGraph {
             crc: manifest.graph.crc32,
             bytes: manifest.graph.bytes,
-            journal: manifest.graph_journal.as_ref().map_or(0, |e| e.bytes.saturating_sub(32)),
+            journal: manifest.journal_bytes(FileKind::GraphJournal),
             in_sync: true,
         }
     }
@@ -75,6 +76,67 @@ impl SavedGraph {
     /// Whether `edits` more bytes of journal keep the journal within its bound.
     fn takes(&self, edits: usize) -> bool {
         self.in_sync && (self.journal + edits as u64) as f64 <= GRAPH_JOURNAL_RATIO * self.bytes as f64
+    }
+}
+
+/// A checkpoint saves the records written since the snapshot to the records file's journal only
+/// while the journal stays within this many times the records file; past it, it writes every
+/// record (and the journal starts again). The same trade as [`GRAPH_JOURNAL_RATIO`]'s: an open
+/// reads the journal's newest record of each slot in place of the file's.
+pub const RECORDS_JOURNAL_RATIO: f64 = 1.0;
+
+/// What the current snapshot holds of the records, and which of its slots' records changed
+/// since: whether the next checkpoint may save only those (and the slots added after them).
+/// Writes mark the slots they change (`changed`, under the store's write lock); a checkpoint's
+/// freeze takes the marks (under the shared lock, hence the mutex around it in `Inner`).
+#[derive(Debug, Default)]
+pub(super) struct SavedRecords {
+    /// The crc and length of the snapshot's records file.
+    crc: u32,
+    bytes: u64,
+    /// Bytes of journal committed after it.
+    journal: u64,
+    /// Slots the snapshot being written or written last holds: every slot after them is new.
+    slots: usize,
+    /// Its slots whose record changed since.
+    changed: roaring::RoaringBitmap,
+    /// Whether the next checkpoint must write every record: with no snapshot yet, and after a
+    /// failed checkpoint (whose marks were taken and not saved).
+    whole: bool,
+}
+
+impl SavedRecords {
+    pub(super) fn of(manifest: &Manifest) -> SavedRecords {
+        SavedRecords {
+            crc: manifest.records.crc32,
+            bytes: manifest.records.bytes,
+            journal: manifest.journal_bytes(FileKind::RecordsJournal),
+            slots: manifest.slots as usize,
+            changed: Default::default(),
+            whole: false,
+        }
+    }
+
+    /// With no snapshot: every record is written.
+    pub(super) fn none() -> SavedRecords {
+        SavedRecords { whole: true, ..Default::default() }
+    }
+
+    /// Slot `s`'s record changed (a write holding the store's write lock).
+    #[inline]
+    pub(super) fn changed(&mut self, s: u32) {
+        if (s as usize) < self.slots {
+            self.changed.insert(s);
+        }
+    }
+
+    /// The snapshot a checkpoint just committed (its `slots` set by the freeze, and the marks
+    /// made since kept).
+    fn committed(&mut self, manifest: &Manifest) {
+        self.crc = manifest.records.crc32;
+        self.bytes = manifest.records.bytes;
+        self.journal = manifest.journal_bytes(FileKind::RecordsJournal);
+        self.whole = false;
     }
 }
 
@@ -139,10 +201,18 @@ struct Frozen {
     log_generation: u32,
     log_start: u64,
     vectors: VectorBlock,
-    records: Vec<SlotRecord>,
+    records: FrozenRecords,
     graph: FrozenGraph,
     /// The codes of the frozen rows, when the codes cover them.
     codes: Option<FrozenCodes>,
+}
+
+/// The records a checkpoint writes.
+enum FrozenRecords {
+    /// Every slot's.
+    Whole(Vec<SlotRecord>),
+    /// The journal entries of the records written since the snapshot's (`SavedRecords`).
+    Journal { entries: Vec<u8>, slots: u64, base_crc: u32, after: u64 },
 }
 
 /// The graph a checkpoint writes.
@@ -170,7 +240,12 @@ impl Frozen {
         SnapshotContents {
             generation: self.generation,
             vectors: &self.vectors,
-            records: &self.records,
+            records: match &self.records {
+                FrozenRecords::Whole(all) => RecordsPart::Whole(all),
+                FrozenRecords::Journal { entries, slots, base_crc, after } => {
+                    RecordsPart::Journal { entries, slots: *slots, base_crc: *base_crc, after: *after }
+                }
+            },
             graph: match &self.graph {
                 FrozenGraph::Whole(bytes) => GraphPart::Whole(bytes),
                 FrozenGraph::Journal { edits, base_crc, after } => {
@@ -253,8 +328,10 @@ impl Store {
             match frozen {
                 Ok(f) => f,
                 Err(e) => {
-                    // The freeze may have taken the graph's journal.
-                    self.inner.write().saved_graph = SavedGraph::default();
+                    // The freeze may have taken the graph's journal and the records' marks.
+                    let mut inner = self.inner.write();
+                    inner.saved_graph = SavedGraph::default();
+                    inner.saved_records.get_mut().whole = true;
                     return Err(e);
                 }
             }
@@ -262,9 +339,11 @@ impl Store {
         let manifest = match self.write_frozen(&frozen) {
             Ok(m) => m,
             Err(e) => {
-                // The edits taken from the graph's journal were not saved: only the whole graph
-                // describes the change now.
-                self.inner.write().saved_graph = SavedGraph::default();
+                // The edits taken from the graph's journal, and the records' marks, were not
+                // saved: only the whole graph and every record describe the change now.
+                let mut inner = self.inner.write();
+                inner.saved_graph = SavedGraph::default();
+                inner.saved_records.get_mut().whole = true;
                 return Err(e);
             }
         };
@@ -292,6 +371,7 @@ impl Store {
             inner.log_bytes = log.len_bytes();
             // The journal restarted at the freeze, so it holds the edits since this snapshot.
             inner.saved_graph = SavedGraph::of(&manifest);
+            inner.saved_records.get_mut().committed(&manifest);
             // The next checkpoint appends after these rows, unless the codes were retrained since.
             if let (Some((lineage, rows)), Some(c)) = (saved_codes, inner.codes.as_mut()) {
                 if c.lineage() == lineage {
@@ -318,7 +398,7 @@ impl Inner {
     /// Takes what a checkpoint writes (the caller holds the log's mutex, so no write is under way,
     /// and the log is `log_len` bytes of generation `log_generation`).
     fn freeze(&self, log_generation: u32, log_len: u64) -> Result<Frozen> {
-        let records: Vec<SlotRecord> = self.slots.iter().map(super::Slot::to_record).collect();
+        let records = self.freeze_records();
         // The journal restarts here: from now on it holds the edits after this snapshot.
         let saved = self.saved_graph;
         let graph = match self.index.take_journal(journal_limit(&self.index)) {
@@ -358,6 +438,33 @@ impl Inner {
             records,
             graph,
         })
+    }
+}
+
+impl Inner {
+    /// The records a checkpoint writes: the ones written since the snapshot, while its journal
+    /// stays within [`RECORDS_JOURNAL_RATIO`] times the records file, every record otherwise.
+    /// From here on the marks are of the changes after this freeze.
+    fn freeze_records(&self) -> FrozenRecords {
+        let mut saved = self.saved_records.lock();
+        let changed = std::mem::take(&mut saved.changed);
+        let old_slots = std::mem::replace(&mut saved.slots, self.slots.len());
+        let bound = RECORDS_JOURNAL_RATIO * saved.bytes as f64;
+        if !saved.whole && old_slots <= self.slots.len() && (saved.journal as f64) < bound {
+            let mut entries = Vec::new();
+            let slots = changed.iter().chain(old_slots as u32..self.slots.len() as u32);
+            for s in slots {
+                encode_records_journal_entry(&mut entries, s, &self.slots[s as usize].to_record());
+                if (saved.journal + entries.len() as u64) as f64 > bound {
+                    break;
+                }
+            }
+            if (saved.journal + entries.len() as u64) as f64 <= bound {
+                let (slots, base_crc, after) = (self.slots.len() as u64, saved.crc, saved.journal);
+                return FrozenRecords::Journal { entries, slots, base_crc, after };
+            }
+        }
+        FrozenRecords::Whole(self.slots.iter().map(super::Slot::to_record).collect())
     }
 }
 

@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use super::{now_unix, snapshot_disk_bytes, Inner, Slot, SlotState, Store};
 use crate::error::{Code, Error, Result};
 use crate::index::hnsw::{Hnsw, RepairStats};
-use crate::storage::snapshot::{write_snapshot, CodesPart, FileKind, GraphPart, SlotRecord, SnapshotContents};
+use crate::storage::snapshot::{
+    write_snapshot, CodesPart, FileKind, GraphPart, RecordsPart, SlotRecord, SnapshotContents,
+};
 use crate::storage::vectors::VectorBlock;
 
 /// When `maybe_compact` compacts. Persisted in the store's description file.
@@ -232,6 +234,7 @@ struct Compacted {
     next_log_generation: u32,
     snapshot_bytes: u64,
     saved_graph: super::checkpoint::SavedGraph,
+    saved_records: super::checkpoint::SavedRecords,
 }
 
 impl Store {
@@ -442,7 +445,7 @@ impl Inner {
             &SnapshotContents {
                 generation,
                 vectors: &vectors,
-                records: &records,
+                records: RecordsPart::Whole(&records),
                 graph: GraphPart::Whole(&graph),
                 codes: code_head.as_ref().map(|(c, head)| {
                     let (clipped, encoded) = c.clipped();
@@ -486,6 +489,7 @@ impl Inner {
             next_log_generation,
             snapshot_bytes: snapshot_disk_bytes(&self.dir, &manifest),
             saved_graph: super::checkpoint::SavedGraph::of(&manifest),
+            saved_records: super::checkpoint::SavedRecords::of(&manifest),
         };
         Ok((compacted, graph_time, repair, outcome))
     }
@@ -552,6 +556,7 @@ impl Inner {
         self.snapshot_generation = c.generation;
         self.snapshot_bytes = c.snapshot_bytes;
         self.saved_graph = c.saved_graph;
+        std::mem::swap(self.saved_records.get_mut(), &mut c.saved_records);
         c
     }
 }

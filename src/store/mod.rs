@@ -23,8 +23,8 @@ pub mod compact;
 pub mod estimate;
 pub mod explain;
 mod filter_index;
-mod id_map;
 pub mod guard;
+mod id_map;
 pub mod maintenance;
 pub mod meta;
 mod open;
@@ -50,9 +50,7 @@ use checkpoint::snapshot_disk_bytes;
 use options::{Metric, MAX_DIMENSION};
 pub use plan::Plan;
 pub(crate) use plan::SearchInfo;
-use plan::{
-    check_ef_search, check_k, EXACT_SCAN_MAX_SLOTS, SELECTIVE_FACTOR, SELECTIVITY_SAMPLES,
-};
+use plan::{check_ef_search, check_k, EXACT_SCAN_MAX_SLOTS, SELECTIVE_FACTOR, SELECTIVITY_SAMPLES};
 use record::{check_finite, check_id, Hit, Record};
 pub(crate) use slots::{Slot, SlotState};
 
@@ -192,6 +190,9 @@ struct Inner {
     /// What the current snapshot holds of the graph: whether a checkpoint may save the graph's
     /// journal rather than the whole graph.
     saved_graph: checkpoint::SavedGraph,
+    /// What the current snapshot holds of the records, and which changed since: whether a
+    /// checkpoint may save only those. Every change of a slot's record marks it (`slots.rs`).
+    saved_records: parking_lot::Mutex<checkpoint::SavedRecords>,
     meta_bytes: u64,
     /// A namespace's quota check, run before every write that adds data.
     growth_check: Option<std::sync::Arc<dyn guard::GrowthCheck>>,

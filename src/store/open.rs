@@ -100,20 +100,21 @@ impl Store {
         let mut staged = Vec::new();
         let sync = options.durability == Durability::Sync;
         let log_path = dir.join(crate::storage::log::LOG_FILE);
-        let (log, replay) = Log::open_from(dir, sync, log_generation, log_start, options.log_recovery, |op| {
-            if let LogOp::Upsert { vector, .. } = &op {
-                if dim == 0 {
-                    dim = vector.len();
-                } else if vector.len() != dim {
-                    return Err(Error::corrupt(
-                        &log_path,
-                        format!("a logged vector has dimension {}, the store has {dim}", vector.len()),
-                    ));
+        let (log, replay) =
+            Log::open_from(dir, sync, log_generation, log_start, options.log_recovery, |op| {
+                if let LogOp::Upsert { vector, .. } = &op {
+                    if dim == 0 {
+                        dim = vector.len();
+                    } else if vector.len() != dim {
+                        return Err(Error::corrupt(
+                            &log_path,
+                            format!("a logged vector has dimension {}, the store has {dim}", vector.len()),
+                        ));
+                    }
                 }
-            }
-            staged.push(op);
-            Ok(())
-        })?;
+                staged.push(op);
+                Ok(())
+            })?;
         if options.dimension != 0 && dim != 0 && options.dimension != dim {
             return Err(Error::new(
                 Code::DimensionMismatch,
@@ -148,6 +149,7 @@ impl Store {
             log_bytes: log.len_bytes(),
             snapshot_bytes: 0,
             saved_graph: Default::default(),
+            saved_records: parking_lot::Mutex::new(super::checkpoint::SavedRecords::none()),
             meta_bytes: crate::storage::fsutil::file_len_or_zero(&dir.join(crate::store::meta::META_FILE)),
             growth_check: None,
             expiry: Default::default(),
@@ -204,7 +206,10 @@ impl Inner {
             }
             .map_err(|e| Error::corrupt(&path, e))?;
             if codes.dim() != snap.dimension || codes.len() != snap.records.len() {
-                return Err(Error::corrupt(&path, "the codes do not match the snapshot's dimension or slots"));
+                return Err(Error::corrupt(
+                    &path,
+                    "the codes do not match the snapshot's dimension or slots",
+                ));
             }
             self.codes = Some(codes);
         }
@@ -255,6 +260,8 @@ impl Inner {
         self.snapshot_generation = snap.generation;
         self.snapshot_bytes = snapshot_disk_bytes(&self.dir, &snap.manifest);
         self.saved_graph = super::checkpoint::SavedGraph::of(&snap.manifest);
+        // Before the log's writes are replayed: they mark the records they change.
+        *self.saved_records.get_mut() = super::checkpoint::SavedRecords::of(&snap.manifest);
         Ok(())
     }
 }

@@ -190,6 +190,7 @@ impl Inner {
             SlotState::Deleted => return,
         }
         self.expiry.remove(slot.state, slot.expires_at, s);
+        self.saved_records.get_mut().changed(s);
         slot.expires_at = 0;
         slot.state = SlotState::Deleted;
         slot.metadata = Map::new();
@@ -226,6 +227,7 @@ impl Inner {
                 let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 if self.slots[s as usize].state == SlotState::Live {
                     self.slots[s as usize].state = SlotState::SoftDeleted;
+                    self.saved_records.get_mut().changed(s);
                     self.filter_index.set_live(s, false);
                     self.live -= 1;
                     self.soft_deleted += 1;
@@ -238,6 +240,7 @@ impl Inner {
                 let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 if self.slots[s as usize].state == SlotState::SoftDeleted {
                     self.slots[s as usize].state = SlotState::Live;
+                    self.saved_records.get_mut().changed(s);
                     self.filter_index.set_live(s, true);
                     self.live += 1;
                     self.soft_deleted -= 1;
@@ -250,12 +253,14 @@ impl Inner {
                 let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 let metadata = parse_metadata(Some(&metadata)).unwrap_or_default();
                 let old = std::mem::replace(&mut self.slots[s as usize].metadata, metadata);
+                self.saved_records.get_mut().changed(s);
                 self.filter_index.metadata_changed(s, &old, &self.slots[s as usize].metadata);
             }
             LogOp::SetExpiry { id, expires_at } => {
                 let Some(s) = self.slot_of.get(&self.slots, &id) else { return };
                 let state = self.slots[s as usize].state;
                 let old = std::mem::replace(&mut self.slots[s as usize].expires_at, expires_at);
+                self.saved_records.get_mut().changed(s);
                 self.expiry.remove(state, old, s);
                 self.expiry.add(state, expires_at, s);
                 self.filter_index.expiry_changed(s, old, expires_at);
@@ -324,7 +329,8 @@ mod tests {
         let due = |s: &Slot| s.expires_at != 0 && s.expires_at <= now;
         let live = inner.slots.iter().filter(|s| s.state == SlotState::Live && !due(s)).count();
         let soft = inner.slots.iter().filter(|s| s.state == SlotState::SoftDeleted && due(s)).count();
-        let expiring = inner.slots.iter().filter(|s| s.state != SlotState::Deleted && s.expires_at != 0).count();
+        let expiring =
+            inner.slots.iter().filter(|s| s.state != SlotState::Deleted && s.expires_at != 0).count();
         let mut ids: Vec<(u64, String)> = inner
             .slots
             .iter()
@@ -380,7 +386,9 @@ mod tests {
                 let got: Vec<(u64, String)> = inner
                     .expired_ids(now)
                     .into_iter()
-                    .map(|id| (inner.slots[inner.slot_of.get(&inner.slots, &id).unwrap() as usize].expires_at, id))
+                    .map(|id| {
+                        (inner.slots[inner.slot_of.get(&inner.slots, &id).unwrap() as usize].expires_at, id)
+                    })
                     .collect();
                 assert_eq!(got, due, "step {step}: expired ids, in expiry order");
             }
@@ -420,7 +428,12 @@ mod tests {
             let (live, soft, _, due) = brute(&inner, now);
             drop(inner);
             let st = s.stats();
-            (s.count() == live && st.count == live && st.soft_deleted + soft == s.inner.read().soft_deleted, due.len())
+            (
+                s.count() == live
+                    && st.count == live
+                    && st.soft_deleted + soft == s.inner.read().soft_deleted,
+                due.len(),
+            )
         };
         assert_eq!(check(&s), (true, 0));
         std::thread::sleep(std::time::Duration::from_millis(2100));

@@ -38,7 +38,7 @@ fn contents(generation: u64, d: &Data, next_log_generation: u32) -> SnapshotCont
     SnapshotContents {
         generation,
         vectors: &d.vectors,
-        records: &d.records,
+        records: RecordsPart::Whole(&d.records),
         graph: GraphPart::Whole(&d.graph),
         codes: None,
         next_log_generation,
@@ -540,8 +540,8 @@ fn manifest_damage_is_corrupt() {
     check(&good[..good.len() / 2], "not valid JSON");
     check("[]", "format version missing");
     check(
-        &good.replace("\"format_version\": 6", "\"format_version\": 7"),
-        "format version 7 is not supported (this library reads versions 1 to 6)",
+        &good.replace("\"format_version\": 7", "\"format_version\": 8"),
+        "format version 8 is not supported (this library reads versions 1 to 7)",
     );
     // A changed number that still parses is caught by the checksum: here the log generation, which
     // would otherwise make open discard (or refuse) the log.
@@ -552,10 +552,18 @@ fn manifest_damage_is_corrupt() {
     std::fs::write(&path, &good).unwrap();
     edit_manifest(dir.path(), |m| m.graph.name = "../../etc/passwd".into());
     expect_corrupt(dir.path(), MANIFEST_FILE, "etc/passwd");
-    // Every file but the records may come from an earlier generation, and only from an earlier one.
+    // A file may come from an earlier generation, only from an earlier one, and then its name
+    // must be that generation's.
+    std::fs::write(&path, &good).unwrap();
+    edit_manifest(dir.path(), |m| m.records.since = Some(3));
+    expect_corrupt(dir.path(), MANIFEST_FILE, "which it cannot be");
     std::fs::write(&path, &good).unwrap();
     edit_manifest(dir.path(), |m| m.records.since = Some(1));
-    expect_corrupt(dir.path(), MANIFEST_FILE, "which it cannot be");
+    expect_corrupt(
+        dir.path(),
+        MANIFEST_FILE,
+        "\"snap-000003.records\" where \"snap-000001.records\" was expected",
+    );
     std::fs::write(&path, &good).unwrap();
     edit_manifest(dir.path(), |m| m.vectors.since = Some(3));
     expect_corrupt(dir.path(), MANIFEST_FILE, "which it cannot be");
@@ -995,4 +1003,184 @@ fn graph_edits_append_to_the_journal_of_a_kept_graph_file() {
     assert!(s.graph_journal.is_none());
     drop(s);
     assert!(!names(dir.path()).iter().any(|n| n.ends_with(".graphlog") || n == &m1.graph.name));
+}
+
+// ---- the records journal --------------------------------------------------------------------------
+
+/// The journal entries giving `records` to their slots.
+fn entries(records: &[(u32, SlotRecord)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (s, r) in records {
+        encode_records_journal_entry(&mut out, *s, r);
+    }
+    out
+}
+
+/// Contents of generation `generation` whose records are journal entries.
+#[allow(clippy::too_many_arguments)]
+fn journaled<'a>(
+    generation: u64,
+    d: &'a Data,
+    vectors: &'a VectorBlock,
+    entries: &'a [u8],
+    slots: u64,
+    base_crc: u32,
+    after: u64,
+) -> SnapshotContents<'a> {
+    SnapshotContents {
+        records: RecordsPart::Journal { entries, slots, base_crc, after },
+        vectors,
+        ..contents(generation, d, 1)
+    }
+}
+
+/// A snapshot that saves the records that changed keeps the current records file (named again,
+/// `since`) and appends the entries to its journal; a load gives each slot its newest record and
+/// the slots the journal adds; entries that do not continue the current snapshot are refused and
+/// change nothing; damage is `Corrupt`; every record written drops the journal.
+#[test]
+fn changed_records_append_to_the_journal_of_a_kept_records_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(3, 5, 1);
+    let m1 = write(dir.path(), 1, &d, 1);
+    let loaded = load_snapshot(dir.path(), None).unwrap().unwrap();
+    // Two more rows appended to the vectors file this snapshot maps.
+    let g = grown(&loaded, 2, 1);
+    let mut want = d.records.clone();
+    let changed = SlotRecord { state: SlotRecord::DELETED, metadata: "{}".into(), ..d.records[1].clone() };
+    let new5 = SlotRecord { id: "five".into(), metadata: r#"{"a":1}"#.into(), state: 0, expires_at: 9 };
+    let new6 = SlotRecord { id: "six".into(), metadata: "{}".into(), state: 2, expires_at: 0 };
+    let new5b = SlotRecord { metadata: r#"{"a":2}"#.into(), ..new5.clone() };
+    // Slot 1 changed, 5 added, 6 added, 5 changed again: the newest record of each slot counts.
+    let e = entries(&[
+        (1, changed.clone()),
+        (5, new5),
+        (6, new6.clone()),
+        (3, d.records[0].clone()),
+        (5, new5b.clone()),
+    ]);
+    want[1] = changed;
+    want[3] = d.records[0].clone();
+    want.extend([new5b, new6]);
+    let m2 = write_snapshot(dir.path(), &journaled(2, &d, &g.vectors, &e, 7, m1.records.crc32, 0)).unwrap();
+    drop(loaded);
+    assert_eq!((m2.records.name.as_str(), m2.records.since), (m1.records.name.as_str(), Some(1)));
+    let j = m2.records_journal.clone().unwrap();
+    assert_eq!((j.name.as_str(), j.bytes, m2.slots), ("snap-000002.recordslog", 32 + e.len() as u64, 7));
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    assert_eq!(s.records.to_vec(), want);
+    assert_eq!(s.records.len(), 7);
+
+    // The tools' reading of the same files gives the same records.
+    let (mut tools, _) = read_records_file(&m1.file_path(dir.path(), FileKind::Records)).unwrap();
+    let j_bytes = read_records_journal(dir.path(), &m2).unwrap();
+    apply_records_journal(Path::new("j"), &mut tools, &j_bytes).unwrap();
+    assert_eq!(tools, want);
+
+    // Refused, nothing changes: another records file, another journal length, a slot count the
+    // entries do not make, entries that skip a slot or do not decode.
+    let g3 = grown(&s, 1, 2);
+    let more = entries(&[(7, record(70))]);
+    let skip = entries(&[(8, record(80))]);
+    let wrong_count = entries(&[(2, record(9))]);
+    let path = m2.file_path(dir.path(), FileKind::RecordsJournal);
+    let before = std::fs::read(&path).unwrap();
+    let at3 =
+        |entries, slots, base_crc, after| journaled(3, &d, &g3.vectors, entries, slots, base_crc, after);
+    for (c, code) in [
+        (at3(&more, 8, m1.records.crc32 ^ 1, e.len() as u64), Code::Internal),
+        (at3(&more, 8, m1.records.crc32, 1), Code::Internal),
+        (at3(&more[..more.len() - 1], 8, m1.records.crc32, e.len() as u64), Code::InvalidArgument),
+        (at3(&skip, 8, m1.records.crc32, e.len() as u64), Code::InvalidArgument),
+        (at3(&wrong_count, 8, m1.records.crc32, e.len() as u64), Code::InvalidArgument),
+    ] {
+        let err = write_snapshot(dir.path(), &c).unwrap_err();
+        assert_eq!(err.code, code, "{}", err.message);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(read_manifest(dir.path()).unwrap().unwrap(), m2);
+    }
+    // The next one appends to the same file.
+    let m3 = write_snapshot(dir.path(), &at3(&more, 8, m1.records.crc32, e.len() as u64)).unwrap();
+    drop(s);
+    assert_eq!(m3.records_journal.as_ref().unwrap().name, j.name);
+    let s = load_snapshot(dir.path(), None).unwrap().unwrap();
+    want.push(record(70));
+    assert_eq!(s.records.to_vec(), want);
+    drop(s);
+
+    // Damage: a changed byte, a cut file, a journal of another records file, entries the
+    // manifest's slot count disagrees with.
+    let good = std::fs::read(&path).unwrap();
+    let mut bad = good.clone();
+    bad[40] ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    expect_corrupt(dir.path(), "snap-000002.recordslog", "checksum");
+    std::fs::write(&path, &good[..good.len() - 1]).unwrap();
+    expect_corrupt(dir.path(), "snap-000002.recordslog", "bytes");
+    let mut other = good.clone();
+    other[12] ^= 1;
+    std::fs::write(&path, &other).unwrap();
+    expect_corrupt(dir.path(), "snap-000002.recordslog", "continues records");
+    std::fs::write(&path, &good).unwrap();
+    edit_manifest(dir.path(), |m| m.slots = 9);
+    assert_eq!(load_snapshot(dir.path(), None).unwrap_err().code, Code::Corrupt);
+    edit_manifest(dir.path(), |m| m.slots = 8);
+    load_snapshot(dir.path(), None).unwrap().unwrap();
+
+    // Every record written: a fresh records file, no journal, the old ones removed.
+    let m4 = write(dir.path(), 4, &d, 1);
+    assert_eq!((m4.records.name.as_str(), m4.records_journal.as_ref()), ("snap-000004.records", None));
+    assert!(!names(dir.path()).iter().any(|n| n.ends_with(".recordslog") || n == &m1.records.name));
+}
+
+/// Entries that do not decode are refused with the byte they start at, never a panic; a prefix
+/// applies up to the first bad entry.
+#[test]
+fn records_journal_entries_are_checked() {
+    let base = vec![record(0), record(1)];
+    let good = entries(&[(0, record(5)), (2, record(6)), (3, record(7))]);
+    let mut r = base.clone();
+    apply_records_journal(Path::new("j"), &mut r, &good).unwrap();
+    assert_eq!(r, vec![record(5), record(1), record(6), record(7)]);
+    // Cut anywhere: refused unless at the end of an entry; a prefix applies the whole entries.
+    let first = entries(&[(0, record(5))]).len();
+    let second = first + entries(&[(2, record(6))]).len();
+    for cut in 1..good.len() {
+        let mut r = base.clone();
+        let whole = match cut {
+            c if c < first => 0,
+            c if c < second => first,
+            _ => second,
+        };
+        let applied = apply_records_journal(Path::new("j"), &mut r, &good[..cut]);
+        if cut == whole {
+            applied.unwrap();
+            continue;
+        }
+        assert_eq!(applied.unwrap_err().code, Code::Corrupt);
+        assert_eq!(r, base, "nothing applied on error");
+        let mut r = base.clone();
+        let (applied, why) = apply_records_journal_prefix(&mut r, &good[..cut]);
+        assert!(why.is_some());
+        assert_eq!(applied, whole, "of {cut}");
+        assert_eq!(r.len(), if whole == second { 3 } else { 2 });
+    }
+    // An unknown state, a slot past the end.
+    let mut bad_state = record(1);
+    bad_state.state = 3;
+    for e in [entries(&[(0, bad_state)]), entries(&[(3, record(1))]), entries(&[(u32::MAX, record(1))])] {
+        let err = apply_records_journal(Path::new("j"), &mut base.clone(), &e).unwrap_err();
+        assert!(err.message.contains("byte 0"), "{}", err.message);
+    }
+    // Random bytes: refused or applied, never a panic.
+    let mut x = 0x1234_5678_9abc_def0u64;
+    for _ in 0..2000 {
+        let mut e = good.clone();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let i = (x % e.len() as u64) as usize;
+        e[i] ^= (x >> 32) as u8 | 1;
+        let _ = apply_records_journal(Path::new("j"), &mut base.clone(), &e);
+    }
 }

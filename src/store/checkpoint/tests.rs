@@ -359,9 +359,9 @@ fn checkpoints_save_the_graphs_edits_and_a_reopen_replays_them_exactly() {
     assert_eq!(graph_bytes(&b), backed_up, "the backup opens to the graph it was taken with");
     drop(b);
 
-    // A failed checkpoint took the journal: the next successful one writes the whole graph.
-    let generation = m.generation + 1;
-    let blocker = dir.path().join(format!("snap-{generation:06}.records.tmp"));
+    // A failed checkpoint (its manifest cannot be written, after the journals were appended to)
+    // took the journal: the next successful one writes the whole graph.
+    let blocker = dir.path().join("vecstore.snapshot.tmp");
     std::fs::create_dir(&blocker).unwrap();
     write(&s, 10);
     assert!(s.checkpoint().is_err());
@@ -393,4 +393,202 @@ fn checkpoints_save_the_graphs_edits_and_a_reopen_replays_them_exactly() {
     s.checkpoint().unwrap();
     assert!(manifest(dir.path()).graph_journal.is_some());
     reopened(s, dir.path(), dim);
+}
+
+/// Every slot's record as the store holds it.
+fn records_of(s: &Store) -> Vec<crate::storage::snapshot::SlotRecord> {
+    s.inner.read().slots.iter().map(|slot| slot.to_record()).collect()
+}
+
+/// Closes `s`, reopens its directory and checks that the records are the ones it had.
+fn reopened_records(s: Store, dir: &std::path::Path, dim: usize) -> Store {
+    let want = records_of(&s);
+    s.close().unwrap();
+    crate::storage::snapshot::verify_snapshot(dir).unwrap();
+    let s = Store::open(dir, &options(1 << 30, dim)).unwrap();
+    let got = records_of(&s);
+    let first_difference = (0..got.len().max(want.len())).find(|&i| got.get(i) != want.get(i));
+    assert_eq!(
+        first_difference.map(|i| (i, got.get(i), want.get(i))),
+        None,
+        "the reopened records are the saved ones ({} and {} slots)",
+        got.len(),
+        want.len()
+    );
+    s
+}
+
+/// Every kind of change of a record (soft delete, restore, metadata, expiry, delete, replacement)
+/// and new records, on the slots of `s` from `first`.
+fn change_records(s: &Store, dim: usize, first: usize, round: usize) {
+    for i in first..first + 10 {
+        match i % 7 {
+            0 => s.soft_delete(&format!("r{i}")).unwrap_or(()),
+            1 => s.update_metadata(&format!("r{i}"), Some(&format!(r#"{{"round":{round}}}"#))).unwrap_or(()),
+            2 => s.set_ttl(&format!("r{i}"), 3600 + round as u64).unwrap_or(()),
+            3 => s.delete(&format!("r{i}")).unwrap_or(()),
+            4 => s.upsert(&format!("r{i}"), &vector(i + 7, dim), Some(r#"{"replaced":true}"#)).unwrap(),
+            5 => s.restore(&format!("r{}", i - 5)).unwrap_or(()),
+            _ => s.upsert(&format!("new{round}-{i}"), &vector(i + 1000 * round, dim), None).unwrap(),
+        }
+    }
+}
+
+/// Checkpoints save the records written since the snapshot to the journal of a records file they
+/// keep: the journal grows with the changes, not with the store; past RECORDS_JOURNAL_RATIO every
+/// record is written again; a failed checkpoint makes the next one write every record; a backup's
+/// link to the journal gets a fresh one; a compaction writes every record. Every reopen gives
+/// exactly the records there were.
+#[test]
+fn checkpoints_save_the_records_that_changed_and_a_reopen_has_exactly_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let dim = 4;
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    for i in 0..500 {
+        s.upsert(
+            &format!("r{i}"),
+            &vector(i, dim),
+            Some(&format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(40))),
+        )
+        .unwrap();
+    }
+    s.checkpoint().unwrap();
+    let first = manifest(dir.path());
+    assert!(first.records_journal.is_none(), "the first checkpoint writes every record");
+
+    change_records(&s, dim, 10, 1);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!(
+        (m.records.name.as_str(), m.records.since),
+        (first.records.name.as_str(), Some(first.generation))
+    );
+    let j = m.records_journal.clone().expect("a records journal");
+    assert!(j.bytes < first.records.bytes / 10, "{} bytes of journal for 10 changes", j.bytes);
+    change_records(&s, dim, 30, 2);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!(m.records.name, first.records.name);
+    assert_eq!(m.records_journal.as_ref().unwrap().name, j.name);
+    assert!(m.records_journal.as_ref().unwrap().bytes > j.bytes);
+    // The log's writes after the snapshot on top of the journal.
+    change_records(&s, dim, 50, 3);
+    let s = reopened_records(s, dir.path(), dim);
+
+    // A backup links records and journal: the next checkpoint copies the journal into a fresh file
+    // and leaves the linked one as it was; the backup opens to its records.
+    s.checkpoint().unwrap();
+    let j = manifest(dir.path()).records_journal.unwrap();
+    s.backup_to(backup.path()).unwrap();
+    let linked = std::fs::read(backup.path().join(&j.name)).unwrap();
+    let backed_up = records_of(&s);
+    change_records(&s, dim, 70, 4);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!(m.records.name, first.records.name);
+    assert_ne!(m.records_journal.as_ref().unwrap().name, j.name);
+    assert_eq!(std::fs::read(backup.path().join(&j.name)).unwrap(), linked);
+    let b = Store::open(backup.path(), &options(1 << 30, dim)).unwrap();
+    assert_eq!(records_of(&b), backed_up, "the backup opens to the records it was taken with");
+    drop(b);
+
+    // A failed checkpoint took the marks: the next successful one writes every record.
+    let blocker = dir.path().join("vecstore.snapshot.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    change_records(&s, dim, 90, 5);
+    assert!(s.checkpoint().is_err());
+    std::fs::remove_dir(&blocker).unwrap();
+    change_records(&s, dim, 110, 6);
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!((m.records.since, m.records_journal.as_ref()), (None, None), "every record after a failure");
+    let s = reopened_records(s, dir.path(), dim);
+
+    // Journals until it would outgrow the records file, then every record again.
+    let whole = m.records.name.clone();
+    let mut rounds = 0;
+    loop {
+        for i in 0..60 {
+            s.update_metadata(
+                &format!("r{}", 200 + i),
+                Some(&format!(r#"{{"round":{rounds},"pad":"{}"}}"#, "y".repeat(60))),
+            )
+            .unwrap_or(());
+        }
+        s.checkpoint().unwrap();
+        let m = manifest(dir.path());
+        let journal = m.records_journal.as_ref().map_or(0, |e| e.bytes);
+        assert!(journal as f64 <= super::RECORDS_JOURNAL_RATIO * m.records.bytes as f64 + 32.0);
+        rounds += 1;
+        if m.records.name != whole {
+            assert!(m.records_journal.is_none());
+            break;
+        }
+        assert!(rounds < 50, "the journal never made way for every record");
+    }
+    assert!(rounds > 1, "{rounds} rounds");
+    change_records(&s, dim, 130, 7);
+    s.checkpoint().unwrap();
+    assert!(manifest(dir.path()).records_journal.is_some());
+    let s = reopened_records(s, dir.path(), dim);
+
+    // Compaction writes every record; the next checkpoint journals again.
+    s.compact().unwrap();
+    let m = manifest(dir.path());
+    assert_eq!((m.records.since, m.records_journal.as_ref()), (None, None));
+    change_records(&s, dim, 150, 8);
+    s.checkpoint().unwrap();
+    assert!(manifest(dir.path()).records_journal.is_some());
+    reopened_records(s, dir.path(), dim);
+}
+
+/// Records changed while a checkpoint writes (after its freeze) are saved by the next one: a
+/// writer changes old and new records while checkpoints run back to back, and the reopened store
+/// has exactly its records.
+#[test]
+fn records_changed_during_a_checkpoint_are_saved_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 4;
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    for i in 0..300 {
+        s.upsert(&format!("r{i}"), &vector(i, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    let done = AtomicBool::new(false);
+    let checkpoints = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                s.checkpoint().unwrap();
+                checkpoints.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        // Until enough checkpoints ran among the writes (a checkpoint needs something in the log).
+        let mut round = 0;
+        while round < 40 || (checkpoints.load(Ordering::SeqCst) < 20 && round < 20_000) {
+            round += 1;
+            change_records(&s, dim, (round * 7) % 280, round);
+            for i in 0..5 {
+                s.update_metadata(&format!("new{}-{}", round.saturating_sub(1), i), Some(r#"{"late":1}"#))
+                    .unwrap_or(());
+            }
+        }
+        done.store(true, Ordering::SeqCst);
+    });
+    assert!(checkpoints.load(Ordering::SeqCst) >= 20, "{} checkpoints", checkpoints.load(Ordering::SeqCst));
+    // No close: a copy of the files of the open store (the last checkpoint and the log after it)
+    // is what a crash would leave.
+    let want = records_of(&s);
+    assert!(manifest(dir.path()).records_journal.is_some());
+    let copy = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != crate::storage::lock::LOCK_FILE {
+            std::fs::copy(e.path(), copy.path().join(e.file_name())).unwrap();
+        }
+    }
+    let c = Store::open(copy.path(), &options(1 << 30, dim)).unwrap();
+    assert_eq!(records_of(&c), want);
+    drop(s);
 }
