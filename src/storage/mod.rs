@@ -5,7 +5,8 @@
 //! A store directory holds `LOCK`, `vecstore.meta.json` (the store's description, see
 //! `store::meta`), `vecstore.log` (writes since the last
 //! snapshot, tagged with a log generation) and, once a checkpoint has run, a snapshot: `snap-G.vectors`,
-//! `snap-G.records`, `snap-G.graph` and the manifest `vecstore.snapshot.json` naming generation G. How
+//! `snap-G.records`, `snap-G.graph` (with the optional codes and the journals of records and graph,
+//! see [`snapshot`]) and the manifest `vecstore.snapshot.json` naming generation G. How
 //! the log and the snapshot fit together (checkpoint and open) is described in [`log`].
 
 pub mod dir;

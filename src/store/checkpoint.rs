@@ -4,8 +4,9 @@
 //! A checkpoint never holds a lock that queries need while it does I/O, and writes go on while it
 //! writes:
 //! 1. **Freeze**, holding the log's mutex (writes wait; reads go on under the shared lock): fsync the
-//!    log and note its generation and length (the freeze point), copy the records and the codes
-//!    of the rows the snapshot does not hold yet, take the graph's journal (its edits since the
+//!    log and note its generation and length (the freeze point), copy the records that changed
+//!    since the snapshot (all of them when it writes every record) and the codes of the rows the
+//!    snapshot does not hold yet, take the graph's journal (its edits since the
 //!    snapshot, `hnsw/journal.rs`; the whole graph serialised when there is no usable journal), and
 //!    take a frozen view of the vectors (the mapped file is shared, the rows in memory since the
 //!    last snapshot are copied). Everything in the log up to the freeze point is in this state,
@@ -15,7 +16,9 @@
 //!    vectors file (the older rows are never written again: a checkpoint's vector bytes are the new
 //!    rows'), and so are the new rows' codes (`FrozenCodes`) and the graph's edits (to the graph
 //!    file's journal, until the journal would outgrow [`GRAPH_JOURNAL_RATIO`] times the graph
-//!    file: then the whole graph is written and the journal starts again); records are written whole.
+//!    file: then the whole graph is written and the journal starts again), and the same for the
+//!    records: the ones written since the snapshot (`SavedRecords`: each slot's newest, and the new
+//!    slots) go to the records file's journal, within [`RECORDS_JOURNAL_RATIO`].
 //!    The manifest (the commit point) names the log generation and the
 //!    freeze point (`log_start`): an open replays that log from there (see `Log::open_from`).
 //! 3. **Publish**, holding the log's mutex and, briefly, the write lock: serve the frozen rows from the
