@@ -46,6 +46,17 @@ pub fn template() -> &'static Template {
         s.upsert_with_ttl("r5", &[1.0, 2.0, 3.0, 4.0], None, 3600).unwrap();
         s.set_ttl("r6", 7200).unwrap();
         s.update_metadata("r7", Some(r#"{"tag":"b"}"#)).unwrap();
+        // A checkpoint of the few changes above keeps the records and graph files and saves the
+        // changes to their journals; the writes after it stay in the log.
+        s.checkpoint().unwrap();
+        s.upsert("r8", &[8.0, 1.0, 3.0, 1.0], Some(r#"{"tag":"c"}"#)).unwrap();
+        s.soft_delete("r9").unwrap();
+        s.checkpoint().unwrap();
+        // (The records journal may have reached its bound there and every record been written.)
+        s.set_ttl("r12", 3600).unwrap();
+        s.checkpoint().unwrap();
+        s.update_metadata("r10", Some(r#"{"tag":"d"}"#)).unwrap();
+        s.delete("r11").unwrap();
         drop(s);
         let mut files = BTreeMap::new();
         for e in std::fs::read_dir(&src).unwrap() {
@@ -56,6 +67,7 @@ pub fn template() -> &'static Template {
             }
         }
         let manifest: Manifest = serde_json::from_slice(&files[MANIFEST_FILE]).expect("the template has a snapshot");
+        assert!(manifest.records_journal.is_some() && manifest.graph_journal.is_some(), "the template has journals");
         assert!(files["vecstore.log"].len() > 16, "the template's log holds frames after its snapshot");
         Template { files, manifest, work: root.join("work") }
     })
@@ -63,7 +75,7 @@ pub fn template() -> &'static Template {
 
 /// The file name of one of the template's snapshot files.
 pub fn snapshot_name(kind: FileKind) -> String {
-    template().manifest.entry(kind).name.clone()
+    template().manifest.entry(kind).unwrap_or_else(|| panic!("the template has no {kind:?} file")).name.clone()
 }
 
 /// `m` with its checksum recomputed (as the library computes it).
@@ -133,6 +145,8 @@ pub fn check_snapshot_file(kind: FileKind, data: &[u8]) {
             FileKind::Records => Some(&mut m.records),
             FileKind::Graph => Some(&mut m.graph),
             FileKind::Codes => m.codes.as_mut(),
+            FileKind::GraphJournal => m.graph_journal.as_mut(),
+            FileKind::RecordsJournal => m.records_journal.as_mut(),
         };
         if let Some(entry) = entry {
             entry.bytes = body.len() as u64;
