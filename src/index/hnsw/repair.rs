@@ -42,11 +42,14 @@ pub struct RepairStats {
     pub lists_repaired: usize,
     /// Nodes linked again by a search: left without neighbours or without in-links at level 0.
     pub nodes_relinked: usize,
+    /// Nodes that no search could reach afterwards, linked from a reachable neighbour.
+    pub nodes_reconnected: usize,
     /// Links added back from a repaired node's new neighbours to it.
     pub reverse_links: usize,
     /// Whether the entry point was dropped and replaced.
     pub entry_replaced: bool,
-    /// Time of the local repair (parallel), of the reverse links, and of the relinking searches.
+    /// Time of the local repair (parallel), of the reverse links, and of the relinking searches
+    /// (with the reconnection).
     pub local_time: std::time::Duration,
     pub reverse_time: std::time::Duration,
     pub relink_time: std::time::Duration,
@@ -201,8 +204,12 @@ impl Hnsw {
             g.give_scratch(scratch);
         }
         stats.nodes_relinked = relink.len();
-        stats.relink_time = phase.elapsed();
         *g.linked.get_mut() = n;
+        // The relinking searches prune like inserts do, and the repair never looked at the nodes no
+        // list pointed to before: link every node left unreachable (`hnsw/connect.rs`).
+        stats.nodes_reconnected = g.reconnect(&src, g.entry, g.max_level);
+        *g.reconnected_at.get_mut() = n;
+        stats.relink_time = phase.elapsed();
         (g, stats)
     }
 
