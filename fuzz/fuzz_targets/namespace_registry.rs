@@ -8,7 +8,8 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 use serde::{Deserialize, Serialize};
 use vecstore::namespace::registry::NamespaceRecord;
-use vecstore::{Code, NamespaceManager, StoreOptions};
+use vecstore::namespace::NamespaceManager;
+use vecstore::{Code, StoreOptions};
 
 /// The registry file's layout (the library's is private): the same fields in the same order.
 #[derive(Clone, Serialize, Deserialize)]
