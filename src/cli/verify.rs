@@ -19,8 +19,8 @@ use crate::index::quant::Codes;
 use crate::storage::lock::DirLock;
 use crate::storage::log::{LogOp, LOG_FILE};
 use crate::storage::snapshot::{
-    apply_records_journal, read_graph_file, read_graph_journal, read_records_file, read_records_journal,
-    read_saved_codes, FileKind, Manifest, SavedCodes, SlotRecord, MANIFEST_FILE,
+    apply_records_journal, blob_format_version, read_graph_file, read_graph_journal, read_records_file,
+    read_records_journal, read_saved_codes, FileKind, Manifest, SavedCodes, SlotRecord, MANIFEST_FILE,
 };
 use crate::storage::vectors::VectorBlock;
 use crate::store::meta::META_FILE;
@@ -401,7 +401,9 @@ fn check_snapshot(
                         match g.apply_journal(&journal) {
                             Err(e) => Err((entry.name.clone(), None, e)),
                             Ok(()) => {
-                                journal_checked = Some((entry.name.clone(), journal.len()));
+                                let version = blob_format_version(&m.file_path(dir, FileKind::GraphJournal))
+                                    .unwrap_or(0);
+                                journal_checked = Some((entry.name.clone(), journal.len(), version));
                                 Ok(g)
                             }
                         }
@@ -482,11 +484,11 @@ fn check_snapshot(
                                 g.level_sizes().len()
                             ),
                         );
-                        if let Some((jname, bytes)) = &journal_checked {
+                        if let Some((jname, bytes, version)) = &journal_checked {
                             r.ok(
                                 jname,
                                 format!(
-                                    "format 1, {bytes} bytes of graph edits, checksum ok, replayed on {name}"
+                                    "format {version}, {bytes} bytes of graph edits, checksum ok, replayed on {name}"
                                 ),
                             );
                         }

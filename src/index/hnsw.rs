@@ -572,7 +572,7 @@ impl Hnsw {
                 .filter(|&(pos, id)| old.get(pos) != Some(&id))
                 .map(|(pos, id)| (pos as u16, id))
                 .collect();
-            j.push_list(node, level, end, &stores);
+            j.push_list(node, level, old_cnt, end, &stores);
         }
     }
 
@@ -911,7 +911,7 @@ impl Hnsw {
         if cnt < max_deg {
             b[cnt + 1].store(q, Relaxed);
             b[0].store(cnt as u32 + 1, Release);
-            self.journal_list(node, level, cnt + 1, &[(cnt as u16, q)]);
+            self.journal_list(node, level, cnt, cnt + 1, &[(cnt as u16, q)]);
             return;
         }
         self.rewrite_pruned(vectors, dist, node, level, max_deg, &[Cand { dist: d, id: q }], scratch);

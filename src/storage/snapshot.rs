@@ -43,7 +43,7 @@
 //! current file's head to be the frozen codes' (same training, same rows: a retraining or a
 //! compaction makes a new lineage and so a fresh file).
 //!
-//! A graph journal file has the magic "VSGJRNL\0", version 1 at offset 8, the crc32 of the graph
+//! A graph journal file has the magic "VSGJRNL\0", version 2 (or 1) at offset 8, the crc32 of the graph
 //! file's payload it continues at offset 12 (so that a journal is never replayed on another
 //! graph), zeros up to offset 32, then the journal's bytes. Its committed extent and the crc32 of
 //! the bytes after offset 32 are in the manifest (`graph_journal`), as for codes.
@@ -124,7 +124,10 @@ pub(crate) const CODES_FORMAT_VERSION: u32 = 1;
 /// extent (and its crc) is in the manifest, and checkpoints append new rows (see [`CodesPart`]).
 pub(crate) const CODES_FORMAT_APPENDABLE: u32 = 2;
 pub(crate) const GRAPH_JOURNAL_MAGIC: &[u8; 8] = b"VSGJRNL\0";
-pub(crate) const GRAPH_JOURNAL_FORMAT_VERSION: u32 = 1;
+/// Version 2 added the short entry kinds RUN, APPEND and PUT (`hnsw/journal.rs`); version 1 files
+/// (LIST entries only, which version 2 still has) are read, and a checkpoint that would append to
+/// one writes it again, whole, as version 2.
+pub(crate) const GRAPH_JOURNAL_FORMAT_VERSION: u32 = 2;
 pub(crate) const RECORDS_JOURNAL_MAGIC: &[u8; 8] = b"VSRJRNL\0";
 pub(crate) const RECORDS_JOURNAL_FORMAT_VERSION: u32 = 1;
 const BLOB_HEADER_LEN: usize = 32;
@@ -754,7 +757,17 @@ fn journal_format(kind: FileKind) -> (FileKind, &'static [u8; 8], u32, &'static 
 /// The header of a journal file of `kind`: magic, version, the crc of the file it continues,
 /// zeros (the extent and its crc are in the manifest).
 fn journal_header(kind: FileKind, base_crc: u32) -> [u8; BLOB_HEADER_LEN] {
-    let (_, magic, version, _) = journal_format(kind);
+    journal_header_of_version(kind, base_crc, journal_format(kind).2)
+}
+
+/// The versions of a journal of `kind` that are read: the current one and the older ones whose
+/// entries the current reader still understands.
+fn journal_versions_read(kind: FileKind) -> std::ops::RangeInclusive<u32> {
+    1..=journal_format(kind).2
+}
+
+fn journal_header_of_version(kind: FileKind, base_crc: u32, version: u32) -> [u8; BLOB_HEADER_LEN] {
+    let (_, magic, _, _) = journal_format(kind);
     let mut h = [0u8; BLOB_HEADER_LEN];
     h[..8].copy_from_slice(magic);
     h[8..12].copy_from_slice(&version.to_le_bytes());
@@ -793,7 +806,9 @@ fn plan_journal(
         None => AppendWrite::Fresh { old: Vec::new() },
         Some(e) => {
             let path = current.file_path(dir, kind);
-            if linked_elsewhere(&path) {
+            // A backup links the file (appending would change the backup), or the file is of an
+            // older version (its header cannot name the entries appended now): write it again.
+            if linked_elsewhere(&path) || blob_format_version(&path) != Some(journal_format(kind).2) {
                 AppendWrite::Fresh { old: read_journal(dir, current, kind)?.to_vec() }
             } else {
                 let since = Some(e.since.unwrap_or(current.generation));
@@ -811,7 +826,10 @@ fn read_journal(dir: &Path, manifest: &Manifest, kind: FileKind) -> Result<Paylo
     let path = manifest.file_path(dir, kind);
     let entry =
         manifest.entry(kind).ok_or_else(|| Error::corrupt(&path, format!("the snapshot has no {what}")))?;
-    let payload = read_appendable(&path, entry, &journal_header(kind, 0), what)?;
+    // An older version's header when the file says so (the reader reads its entries too).
+    let version = blob_format_version(&path).filter(|v| journal_versions_read(kind).contains(v));
+    let header = journal_header_of_version(kind, 0, version.unwrap_or(journal_format(kind).2));
+    let payload = read_appendable(&path, entry, &header, what)?;
     let base = u32::from_le_bytes(payload.map[12..16].try_into().expect("4 bytes"));
     let want = manifest.entry(base_kind).expect("every snapshot has it").crc32;
     if base != want {

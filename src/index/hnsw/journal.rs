@@ -10,11 +10,21 @@
 //! LIST   2u8, node u32, level u8, count u16, stores u16, stores x (position u16, id u32)
 //!                                     the list's count, and the words written into it
 //! ENTRY  3u8, entry u32, level u8     the entry point changed
+//! RUN    4u8, node u32, level u8, count u16, first u16, n u16, n x id u32
+//!                                     the list's count, and n words written from position first
+//! APPEND 5u8, node u32, level u8, id u32
+//!                                     id added after the list's last word (its count one more)
+//! PUT    6u8, node u32, level u8, position u16, id u32
+//!                                     one word written, the count unchanged
 //! ```
 //! (integers little-endian). Replaying the entries in order on the graph as it was saved gives the
-//! graph exactly, word for word ([`Hnsw::apply_journal`]). An insertion at 128 dimensions journals
-//! about 450 bytes (its own lists, and one store or a few per neighbour it links to), against the
-//! 560 bytes of its log frame.
+//! graph exactly, word for word ([`Hnsw::apply_journal`]). RUN, APPEND and PUT (journal format 2)
+//! say what LIST says in fewer bytes for the three writes that make up almost all of a journal:
+//! a new node's list (positions 0..n), a link added to a list with room, and a pruned list where
+//! the new link took the place of the one dropped. Measured on a 10k-node bulk insert into a 40k x
+//! 128 graph, as LIST alone: 35% of the bytes were new lists, 39% appends, 23% single puts; the
+//! three kinds take the journal from 3.17 MB to about 2.2 MB, about 330 bytes per insertion at 128
+//! dimensions, against the 570 bytes of its log frame. Format 1 journals (LIST only) still replay.
 //!
 //! Every list write is journaled while the node's lock (in a parallel build) is held, into one
 //! mutex-guarded buffer, so the journal's order of the entries of any one list is the order the
@@ -30,9 +40,12 @@ use super::{Grown, Hnsw, Reader, NONE};
 const GROW: u8 = 1;
 const LIST: u8 = 2;
 const ENTRY: u8 = 3;
-/// The smallest journal entry a replay can meet once per node it allocates: a list entry with one
-/// store. Bounds what a damaged GROW may allocate.
-const MIN_LIST_ENTRY: usize = 1 + 4 + 1 + 2 + 2 + 6;
+const RUN: u8 = 4;
+const APPEND: u8 = 5;
+const PUT: u8 = 6;
+/// The smallest journal entry a replay can meet once per node it allocates: an APPEND. Bounds
+/// what a damaged GROW may allocate.
+const MIN_LIST_ENTRY: usize = 1 + 4 + 1 + 4;
 
 /// The recorded edits, up to a limit.
 #[derive(Debug)]
@@ -41,6 +54,8 @@ pub(super) struct Journal {
     limit: usize,
     /// Past the limit: nothing more is recorded, and what was is dropped.
     overflowed: bool,
+    /// Record LIST entries only, as format 1 did (for the tests that older journals still replay).
+    format_1: bool,
 }
 
 impl Journal {
@@ -58,25 +73,68 @@ impl Journal {
         !self.overflowed
     }
 
-    /// Records a write of `node`'s list at `level`: its new count and the words it changed. The
-    /// caller holds the node's lock (in a parallel build), so entries of one list are in order.
-    pub(super) fn push_list(&mut self, node: u32, level: usize, count: usize, stores: &[(u16, u32)]) {
-        if stores.is_empty() {
+    /// Records a write of `node`'s list at `level`: its count before and after, and the words it
+    /// changed (ascending positions). The caller holds the node's lock (in a parallel build), so
+    /// entries of one list are in order. Chooses the shortest kind that says it.
+    pub(super) fn push_list(
+        &mut self,
+        node: u32,
+        level: usize,
+        old_count: usize,
+        count: usize,
+        stores: &[(u16, u32)],
+    ) {
+        // A write that only moved the end (a pruned list that lost its last words) changes the
+        // count alone: it is journaled too (a LIST with no stores), or a replay would keep them.
+        if stores.is_empty() && count == old_count {
             return;
         }
-        if !self.reserve(10 + 6 * stores.len()) {
+        let first = stores.first().map_or(0, |&(pos, _)| pos);
+        let n = stores.len();
+        let run = stores.iter().enumerate().all(|(i, &(pos, _))| usize::from(pos) == usize::from(first) + i);
+        let tag = match () {
+            _ if self.format_1 || n == 0 => LIST,
+            _ if n == 1 && usize::from(first) == old_count && count == old_count + 1 => APPEND,
+            _ if n == 1 && count == old_count => PUT,
+            _ if run => RUN,
+            _ => LIST,
+        };
+        let len = match tag {
+            APPEND => 10,
+            PUT => 12,
+            RUN => 12 + 4 * n,
+            _ => 10 + 6 * n,
+        };
+        if !self.reserve(len) {
             return;
         }
         // Counts and positions fit in u16: a list holds at most 2 * MAX_M ids.
         let e = &mut self.bytes;
-        e.push(LIST);
+        e.push(tag);
         e.extend_from_slice(&node.to_le_bytes());
         e.push(level as u8);
-        e.extend_from_slice(&(count as u16).to_le_bytes());
-        e.extend_from_slice(&(stores.len() as u16).to_le_bytes());
-        for &(pos, id) in stores {
-            e.extend_from_slice(&pos.to_le_bytes());
-            e.extend_from_slice(&id.to_le_bytes());
+        match tag {
+            APPEND => e.extend_from_slice(&stores[0].1.to_le_bytes()),
+            PUT => {
+                e.extend_from_slice(&first.to_le_bytes());
+                e.extend_from_slice(&stores[0].1.to_le_bytes());
+            }
+            RUN => {
+                e.extend_from_slice(&(count as u16).to_le_bytes());
+                e.extend_from_slice(&first.to_le_bytes());
+                e.extend_from_slice(&(n as u16).to_le_bytes());
+                for &(_, id) in stores {
+                    e.extend_from_slice(&id.to_le_bytes());
+                }
+            }
+            _ => {
+                e.extend_from_slice(&(count as u16).to_le_bytes());
+                e.extend_from_slice(&(n as u16).to_le_bytes());
+                for &(pos, id) in stores {
+                    e.extend_from_slice(&pos.to_le_bytes());
+                    e.extend_from_slice(&id.to_le_bytes());
+                }
+            }
         }
     }
 
@@ -95,9 +153,18 @@ impl Hnsw {
     /// limit: then only the whole graph describes the change), and restarts the journal, empty,
     /// recording at most `limit` bytes from now on.
     pub fn take_journal(&self, limit: usize) -> Option<Vec<u8>> {
-        let fresh = Journal { bytes: Vec::new(), limit, overflowed: false };
+        let fresh = Journal { bytes: Vec::new(), limit, overflowed: false, format_1: false };
         let old = self.journal.lock().replace(fresh)?;
         (!old.overflowed).then_some(old.bytes)
+    }
+
+    /// From now until the next [`Hnsw::take_journal`], records LIST entries only, as a format 1
+    /// journal has them.
+    #[cfg(test)]
+    pub(crate) fn journal_as_format_1(&self) {
+        if let Some(j) = self.journal.lock().as_mut() {
+            j.format_1 = true;
+        }
     }
 
     /// Whether the journal is recording (started and not past its limit): list writes check it
@@ -126,9 +193,16 @@ impl Hnsw {
     }
 
     /// Journals a write of `node`'s list at `level` (see [`Journal::push_list`]).
-    pub(super) fn journal_list(&self, node: u32, level: usize, count: usize, stores: &[(u16, u32)]) {
+    pub(super) fn journal_list(
+        &self,
+        node: u32,
+        level: usize,
+        old_count: usize,
+        count: usize,
+        stores: &[(u16, u32)],
+    ) {
         if let Some(j) = self.journal.lock().as_mut() {
-            j.push_list(node, level, count, stores);
+            j.push_list(node, level, old_count, count, stores);
         }
     }
 
@@ -152,29 +226,50 @@ impl Hnsw {
                     self.grow(end, Grown::default());
                     *self.linked.get_mut() = end as usize;
                 }
-                LIST => {
+                tag @ (LIST | RUN | APPEND | PUT) => {
                     let node = r.u32()?;
                     let level = usize::from(r.take(1)?[0]);
-                    let count = usize::from(r.u16()?);
-                    let n = usize::from(r.u16()?);
                     if node as usize >= self.len() || level > usize::from(self.levels[node as usize]) {
                         return Err(err(format!(
                             "names node {node} at level {level}, which is not in the graph"
                         )));
                     }
                     let cap = if level == 0 { self.m0 } else { self.m };
+                    let old_count = self.block(node, level)[0].load(Relaxed) as usize;
+                    // (count, stores as (position, id) bytes or a run of ids from a position)
+                    let (count, list, run): (usize, &[u8], Option<(usize, &[u8])>) = match tag {
+                        LIST => {
+                            let count = usize::from(r.u16()?);
+                            let n = usize::from(r.u16()?);
+                            (count, r.take(6 * n)?, None)
+                        }
+                        RUN => {
+                            let count = usize::from(r.u16()?);
+                            let first = usize::from(r.u16()?);
+                            let n = usize::from(r.u16()?);
+                            (count, &[], Some((first, r.take(4 * n)?)))
+                        }
+                        APPEND => (old_count + 1, &[], Some((old_count, r.take(4)?))),
+                        _ => {
+                            let pos = usize::from(r.u16()?);
+                            (old_count, &[], Some((pos, r.take(4)?)))
+                        }
+                    };
                     if count > cap {
                         return Err(err(format!("gives node {node} {count} neighbours at level {level}")));
                     }
-                    let stores = r.take(6 * n)?;
+                    let stores = list
+                        .chunks_exact(6)
+                        .map(|s| (usize::from(u16::from_le_bytes([s[0], s[1]])), &s[2..6]))
+                        .chain(run.into_iter().flat_map(|(first, ids)| {
+                            ids.chunks_exact(4).enumerate().map(move |(i, id)| (first + i, id))
+                        }));
                     let b = self.block(node, level);
-                    let old_count = b[0].load(Relaxed) as usize;
-                    for s in stores.chunks_exact(6) {
-                        let pos = usize::from(u16::from_le_bytes([s[0], s[1]]));
+                    for (pos, id) in stores {
                         if pos >= cap {
                             return Err(err(format!("writes position {pos} of a list of {cap}")));
                         }
-                        let id = u32::from_le_bytes(s[2..6].try_into().expect("4 bytes"));
+                        let id = u32::from_le_bytes(id.try_into().expect("4 bytes"));
                         self.check_neighbour(node, level, id).map_err(err)?;
                         b[1 + pos].store(id, Relaxed);
                     }

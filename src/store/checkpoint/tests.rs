@@ -396,6 +396,50 @@ fn checkpoints_save_the_graphs_edits_and_a_reopen_replays_them_exactly() {
 }
 
 /// Every slot's record as the store holds it.
+/// A store whose graph journal is a format 1 file (LIST entries only, as older versions wrote it)
+/// opens to its graph, and the next checkpoint writes the journal again as format 2 with the new
+/// edits after the old ones.
+#[test]
+fn a_format_1_graph_journal_opens_and_the_next_checkpoint_rewrites_it_as_format_2() {
+    use crate::storage::snapshot::{blob_format_version, FileKind};
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 8;
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    for n in 0..300 {
+        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    s.inner.read().index.journal_as_format_1();
+    for n in 300..400 {
+        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    let want = graph_bytes(&s);
+    s.close().unwrap();
+    let m = manifest(dir.path());
+    assert!(m.graph_journal.is_some(), "the second checkpoint journaled the graph");
+    let path = m.file_path(dir.path(), FileKind::GraphJournal);
+    assert_eq!(blob_format_version(&path), Some(2));
+    // Made a format 1 file: its entries are format 1's already, the header says so now.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    crate::storage::snapshot::verify_snapshot(dir.path()).unwrap();
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    assert_eq!(graph_bytes(&s), want, "a format 1 journal replays");
+    for n in 400..450 {
+        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    let m2 = manifest(dir.path());
+    let path2 = m2.file_path(dir.path(), FileKind::GraphJournal);
+    assert_eq!(blob_format_version(&path2), Some(2), "written again as format 2");
+    assert!(m2.graph_journal.as_ref().unwrap().bytes > m.graph_journal.as_ref().unwrap().bytes);
+    assert_eq!(m2.graph.crc32, m.graph.crc32, "the graph file is kept");
+    let s = reopened(s, dir.path(), dim);
+    drop(s);
+}
+
 fn records_of(s: &Store) -> Vec<crate::storage::snapshot::SlotRecord> {
     s.inner.read().slots.iter().map(|slot| slot.to_record()).collect()
 }
