@@ -327,7 +327,7 @@ fn check_snapshot(
                     Ok(len) => r.ok(
                         &entry.name,
                         format!(
-                            "{len} bytes of records written after the {in_file} of {name}, checksum ok, \
+                            "{len} bytes of records written after the {in_file} records of {name}, checksum ok, \
                              every entry decodes"
                         ),
                     ),
