@@ -15,7 +15,7 @@ use serde_json::json;
 use super::anatomy::{Anatomy, LogPairing, VectorSource};
 use super::{print_json, table, CliError, CliResult, Ctx, MetricArg};
 use crate::index::hnsw::Hnsw;
-use crate::index::quant::Codes;
+use crate::index::quant::{Codes, RowLayout};
 use crate::storage::lock::DirLock;
 use crate::storage::log::{LogOp, LOG_FILE};
 use crate::storage::snapshot::{
@@ -506,12 +506,16 @@ fn check_snapshot(
                 r.bytes_read += entry.bytes;
                 let (format, decoded) = match (&saved, metric) {
                     (SavedCodes::Whole(p), Some(mt)) => (1, Some(Codes::from_bytes(p, mt))),
-                    (SavedCodes::Appendable { drift, .. }, Some(mt)) => {
+                    (SavedCodes::Appendable { drift, packed, .. }, Some(mt)) => {
                         let bytes = saved.head_and_rows().expect("appendable");
-                        (2, Some(Codes::from_head_and_rows(bytes, m.slots, *drift, mt)))
+                        let layout = if *packed { RowLayout::Packed } else { RowLayout::Strided };
+                        (
+                            2 + u32::from(*packed),
+                            Some(Codes::from_head_and_rows(bytes, m.slots, *drift, mt, layout)),
+                        )
                     }
                     (SavedCodes::Whole(_), None) => (1, None),
-                    (SavedCodes::Appendable { .. }, None) => (2, None),
+                    (SavedCodes::Appendable { packed, .. }, None) => (2 + u32::from(*packed), None),
                 };
                 let tail = std::fs::metadata(m.file_path(dir, FileKind::Codes))
                     .map_or(0, |md| md.len().saturating_sub(entry.bytes));
@@ -529,7 +533,11 @@ fn check_snapshot(
                     ),
                     Some(Ok(c)) => r.ok(
                         name,
-                        format!("format {format}, {} int8 rows of {} bytes, checksum ok, ranges valid{uncommitted}", c.len(), c.stride()),
+                        format!(
+                            "format {format}, {} int8 rows of {} bytes, checksum ok, ranges valid{uncommitted}",
+                            c.len(),
+                            if format == 3 { c.packed_row_len() } else { c.stride() }
+                        ),
                     ),
                     None => r.ok(
                         name,

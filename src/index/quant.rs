@@ -371,8 +371,19 @@ fn new_lineage() -> u64 {
     static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
     let mut h = KEY.get_or_init(Default::default).build_hasher();
     h.write_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+    );
     h.finish()
+}
+
+/// How code rows are laid out in a codes file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLayout {
+    /// `stride` bytes a row, as in memory (format 1 and 2 codes files).
+    Strided,
+    /// [`Codes::packed_row_len`] bytes a row (format 3 codes files).
+    Packed,
 }
 
 /// The code of every row `0..len()`, beside the float rows.
@@ -590,35 +601,62 @@ impl Codes {
     /// of this dimension and metric, a length that is not `rows * stride`) is `Err`. The length is
     /// checked before anything is allocated.
     pub fn from_bytes(b: &[u8], metric: Metric) -> Result<Codes, String> {
-        let (mut c, r) = Self::read_head(b, metric)?;
+        let (mut c, r) = Self::read_head(b, metric, RowLayout::Strided)?;
         if r.len() < 24 {
             return Err("codes data is truncated".into());
         }
         let u64_at = |i: usize| u64::from_le_bytes(r[i..i + 8].try_into().expect("8 bytes"));
         let (rows, encoded, clipped) = (u64_at(0), u64_at(8), u64_at(16));
-        c.fill(&r[24..], rows)?;
+        c.fill(&r[24..], rows, RowLayout::Strided)?;
         c.encoded = encoded;
         c.clipped = clipped;
         Ok(c)
     }
 
     /// What an appendable codes file holds before its rows, fixed for the life of these codes: the
-    /// ranges ([`Quantizer::to_bytes`]) behind their u32 length, metric code u32, stride u32,
-    /// lineage u64; little-endian.
+    /// ranges ([`Quantizer::to_bytes`]) behind their u32 length, metric code u32, the length of a
+    /// row in the file u32 ([`Codes::packed_row_len`]), lineage u64; little-endian.
     pub fn head_bytes(&self) -> Vec<u8> {
         let q = self.q.to_bytes();
         let mut b = Vec::with_capacity(4 + q.len() + 16);
         b.extend_from_slice(&(q.len() as u32).to_le_bytes());
         b.extend_from_slice(&q);
         b.extend_from_slice(&self.metric.code().to_le_bytes());
-        b.extend_from_slice(&(self.stride as u32).to_le_bytes());
+        b.extend_from_slice(&(self.packed_row_len() as u32).to_le_bytes());
         b.extend_from_slice(&self.lineage.to_le_bytes());
         b
     }
 
-    /// The code bytes of rows `from..to` (`to` at most `len()`).
+    /// The code bytes of rows `from..to` (`to` at most `len()`), as held in memory: `stride` bytes
+    /// a row, padding included.
     pub fn rows_bytes(&self, from: usize, to: usize) -> &[u8] {
         &line_bytes(&self.lines)[from * self.stride..to * self.stride]
+    }
+
+    /// Bytes of a row in an appendable codes file: the codes, then the euclidean norm, without the
+    /// padding that rounds a row in memory up to whole cache lines (132 bytes a row at 128
+    /// dimensions instead of 192: a third of what checkpoints write for the codes).
+    pub fn packed_row_len(&self) -> usize {
+        if self.metric == Metric::Euclidean {
+            self.dim + 4
+        } else {
+            self.dim
+        }
+    }
+
+    /// Rows `from..to` (`to` at most `len()`) as an appendable codes file holds them: each row's
+    /// [`Codes::packed_row_len`] bytes, the padding left out.
+    pub fn packed_rows(&self, from: usize, to: usize) -> Vec<u8> {
+        let (len, dim, stride) = (self.packed_row_len(), self.dim, self.stride);
+        if len == stride {
+            return self.rows_bytes(from, to).to_vec();
+        }
+        let mut out = Vec::with_capacity((to - from) * len);
+        for row in self.rows_bytes(from, to).chunks_exact(stride) {
+            out.extend_from_slice(&row[..dim]);
+            out.extend_from_slice(&row[stride - (len - dim)..]);
+        }
+        out
     }
 
     /// This training's name (see the field).
@@ -636,21 +674,29 @@ impl Codes {
         self.saved_rows = rows.min(self.rows);
     }
 
-    /// Reads an appendable codes file's committed bytes: [`Codes::head_bytes`] then `rows` rows, and
-    /// the drift counters the manifest keeps for it (`encoded`, `clipped`). Any damage or
-    /// disagreement is `Err`, checked before anything is allocated. The codes count as saved.
-    pub fn from_head_and_rows(b: &[u8], rows: u64, drift: [u64; 2], metric: Metric) -> Result<Codes, String> {
-        let (mut c, r) = Self::read_head(b, metric)?;
+    /// Reads an appendable codes file's committed bytes: [`Codes::head_bytes`] then `rows` rows laid
+    /// out as `layout` says, and the drift counters the manifest keeps for it (`encoded`,
+    /// `clipped`). Any damage or disagreement is `Err`, checked before anything is allocated. Codes
+    /// read from packed rows count as saved; strided ones (an older file) do not, so that the next
+    /// checkpoint writes them afresh, packed, rather than append to the old file.
+    pub fn from_head_and_rows(
+        b: &[u8],
+        rows: u64,
+        drift: [u64; 2],
+        metric: Metric,
+        layout: RowLayout,
+    ) -> Result<Codes, String> {
+        let (mut c, r) = Self::read_head(b, metric, layout)?;
         let lineage = r.get(..8).ok_or("codes head is truncated")?;
         c.lineage = u64::from_le_bytes(lineage.try_into().expect("8 bytes"));
-        c.fill(&r[8..], rows)?;
+        c.fill(&r[8..], rows, layout)?;
         [c.encoded, c.clipped] = drift;
-        c.saved_rows = c.rows;
+        c.saved_rows = if layout == RowLayout::Packed { c.rows } else { 0 };
         Ok(c)
     }
 
-    /// The ranges, metric and stride at the start of `b`, checked; the rest of `b`.
-    fn read_head(b: &[u8], metric: Metric) -> Result<(Codes, &[u8]), String> {
+    /// The ranges, metric and row length at the start of `b`, checked; the rest of `b`.
+    fn read_head(b: &[u8], metric: Metric, layout: RowLayout) -> Result<(Codes, &[u8]), String> {
         let u32_at = |x: &[u8]| u32::from_le_bytes(x.try_into().expect("4 bytes"));
         let qlen = u32_at(b.get(..4).ok_or("codes data is truncated")?) as usize;
         let rest = &b[4..];
@@ -662,21 +708,40 @@ impl Codes {
         if Metric::from_code(code) != Some(metric) {
             return Err(format!("codes were made for metric code {code}, the store is {}", metric.name()));
         }
-        let stride = u32_at(&rest[qlen + 4..qlen + 8]) as usize;
+        let row_len = u32_at(&rest[qlen + 4..qlen + 8]) as usize;
         let c = Codes::new(q, metric);
-        if stride != c.stride {
-            return Err(format!("codes rows are {stride} bytes, this dimension and metric make {}", c.stride));
+        let want = c.row_len(layout);
+        if row_len != want {
+            return Err(format!("codes rows are {row_len} bytes, this dimension and metric make {want}"));
         }
         Ok((c, &rest[qlen + 8..]))
     }
 
-    /// Takes `rows` code rows from `r`, which must hold exactly that many.
-    fn fill(&mut self, r: &[u8], rows: u64) -> Result<(), String> {
-        let stride = self.stride;
-        if rows.checked_mul(stride as u64) != Some(r.len() as u64) {
-            return Err(format!("codes data holds {} bytes for {rows} rows of {stride}", r.len()));
+    fn row_len(&self, layout: RowLayout) -> usize {
+        match layout {
+            RowLayout::Strided => self.stride,
+            RowLayout::Packed => self.packed_row_len(),
         }
-        self.lines = r.chunks_exact(64).map(|l| Line(l.try_into().expect("64 bytes"))).collect();
+    }
+
+    /// Takes `rows` code rows laid out as `layout` from `r`, which must hold exactly that many.
+    fn fill(&mut self, r: &[u8], rows: u64, layout: RowLayout) -> Result<(), String> {
+        let (len, stride, dim) = (self.row_len(layout), self.stride, self.dim);
+        if rows.checked_mul(len as u64) != Some(r.len() as u64) {
+            return Err(format!("codes data holds {} bytes for {rows} rows of {len}", r.len()));
+        }
+        if len == stride {
+            self.lines = r.chunks_exact(64).map(|l| Line(l.try_into().expect("64 bytes"))).collect();
+        } else {
+            // Packed rows: each goes back to its place in a zero-padded row of whole lines.
+            let mut lines = vec![Line([0; 64]); rows as usize * (stride / 64)];
+            let bytes = line_bytes_mut(&mut lines);
+            for (row, out) in r.chunks_exact(len).zip(bytes.chunks_exact_mut(stride)) {
+                out[..dim].copy_from_slice(&row[..dim]);
+                out[stride - (len - dim)..].copy_from_slice(&row[dim..]);
+            }
+            self.lines = lines;
+        }
         self.rows = rows as usize;
         Ok(())
     }
@@ -700,7 +765,8 @@ impl Codes {
         let rows_since = self.encoded / self.dim.max(1) as u64;
         let clipped_too_often =
             rows_since >= DRIFT_MIN_ROWS && self.clipped * DRIFT_CLIPPED_RATIO > self.encoded;
-        let grown = (self.q.trained_rows as usize) < TRAIN_SAMPLE_ROWS && n >= 4 * self.q.trained_rows as usize;
+        let grown =
+            (self.q.trained_rows as usize) < TRAIN_SAMPLE_ROWS && n >= 4 * self.q.trained_rows as usize;
         clipped_too_often || grown
     }
 
@@ -718,7 +784,8 @@ impl Codes {
             let t = (x * inv).clamp(-127.0, 127.0);
             *b = ((t + 0.5f32.copysign(t)) as i8) as u8;
         }
-        let base = query.iter().zip(&self.q.lo).map(|(&x, &l)| f64::from(x) * f64::from(l)).sum::<f64>() as f32;
+        let base =
+            query.iter().zip(&self.q.lo).map(|(&x, &l)| f64::from(x) * f64::from(l)).sum::<f64>() as f32;
         let norm = if euclid { super::distance::squared_norm_f64(query) as f32 } else { 0.0 };
         QueryCode { q, scale, base, norm, euclid, stride: self.stride }
     }

@@ -35,9 +35,11 @@
 //!            codes: `Codes::to_bytes`)
 //! ```
 //!
-//! An appendable (format 2) codes file has the same magic and version 2 at offset 8, zeros up to
-//! offset 32, then the u32 length of the codes' head (`Codes::head_bytes`: ranges, metric, stride,
-//! lineage), the head, and one code row per slot. Its committed extent (`FileEntry::bytes`) and the
+//! An appendable (format 3) codes file has the same magic and version 3 at offset 8, zeros up to
+//! offset 32, then the u32 length of the codes' head (`Codes::head_bytes`: ranges, metric, row
+//! length, lineage), the head, and one packed code row per slot (`Codes::packed_row_len` bytes: no
+//! padding to whole cache lines). Format 2 is the same with rows padded as in memory; it is read,
+//! never appended to (the next checkpoint writes format 3). Its committed extent (`FileEntry::bytes`) and the
 //! crc32 of the extent's bytes after offset 32 are in the manifest, with the drift counters
 //! (`codes_drift`), which change at every checkpoint while the head never does. Appending needs the
 //! current file's head to be the frozen codes' (same training, same rows: a retraining or a
@@ -122,7 +124,9 @@ pub(crate) const CODES_MAGIC: &[u8; 8] = b"VSCODES\0";
 pub(crate) const CODES_FORMAT_VERSION: u32 = 1;
 /// Codes files since manifest format 5: the header's crc, count and length are 0, the committed
 /// extent (and its crc) is in the manifest, and checkpoints append new rows (see [`CodesPart`]).
-pub(crate) const CODES_FORMAT_APPENDABLE: u32 = 2;
+/// Version 3 packs the rows (version 2, still read, padded them as in memory).
+pub(crate) const CODES_FORMAT_APPENDABLE: u32 = 3;
+pub(crate) const CODES_FORMAT_APPENDABLE_PADDED: u32 = 2;
 pub(crate) const GRAPH_JOURNAL_MAGIC: &[u8; 8] = b"VSGJRNL\0";
 /// Version 2 added the short entry kinds RUN, APPEND and PUT (`hnsw/journal.rs`); version 1 files
 /// (LIST entries only, which version 2 still has) are read, and a checkpoint that would append to
@@ -332,7 +336,7 @@ impl Manifest {
         Extent { rows: self.slots, crc32: self.vectors.crc32 }
     }
 
-    fn compute_checksum(&self) -> u32 {
+    pub(crate) fn compute_checksum(&self) -> u32 {
         let mut m = self.clone();
         m.checksum = 0;
         crc32fast::hash(&serde_json::to_vec(&m).expect("manifest serialises"))
@@ -419,10 +423,10 @@ pub enum GraphPart<'a> {
 /// take an append, copied from it into a fresh file).
 #[derive(Debug, Clone, Copy)]
 pub struct CodesPart<'a> {
-    /// `Codes::head_bytes`: ranges, metric, stride, lineage.
+    /// `Codes::head_bytes`: ranges, metric, row length, lineage.
     pub head: &'a [u8],
-    /// Bytes per code row.
-    pub stride: usize,
+    /// Bytes per code row in the file.
+    pub row_len: usize,
     pub first_row: u64,
     /// The code bytes of rows `first_row..` (one per slot after it).
     pub rows: &'a [u8],
@@ -435,13 +439,14 @@ pub struct CodesPart<'a> {
 pub enum SavedCodes {
     /// Format 1: `Codes::to_bytes`, the drift counters inside.
     Whole(Payload),
-    /// Format 2: `Codes::head_bytes` behind its u32 length, then one code row per slot; the drift
-    /// counters from the manifest.
-    Appendable { payload: Payload, drift: [u64; 2] },
+    /// Formats 2 and 3: `Codes::head_bytes` behind its u32 length, then one code row per slot
+    /// (`packed` in format 3, padded as in memory in format 2); the drift counters from the
+    /// manifest.
+    Appendable { payload: Payload, drift: [u64; 2], packed: bool },
 }
 
 impl SavedCodes {
-    /// Of a format 2 file: `Codes::head_bytes` and the rows after it, without the head's length
+    /// Of a format 2 or 3 file: `Codes::head_bytes` and the rows after it, without the head's length
     /// prefix (checked to fit when the file was read).
     pub fn head_and_rows(&self) -> Option<&[u8]> {
         match self {
@@ -530,11 +535,11 @@ fn write_snapshot_until(dir: &Path, c: &SnapshotContents<'_>, stop: StopAfter) -
     }
 
     if let Some(cp) = &c.codes {
-        let rows = cp.first_row + (cp.rows.len() / cp.stride.max(1)) as u64;
-        if cp.stride == 0 || cp.rows.len() % cp.stride != 0 || rows != slots {
+        let rows = cp.first_row + (cp.rows.len() / cp.row_len.max(1)) as u64;
+        if cp.row_len == 0 || cp.rows.len() % cp.row_len != 0 || rows != slots {
             return Err(Error::invalid(format!(
                 "snapshot has codes of {rows} rows of {} bytes ({} bytes after row {}) for {} slots",
-                cp.stride,
+                cp.row_len,
                 cp.rows.len(),
                 cp.first_row,
                 slots
@@ -870,11 +875,12 @@ fn plan_codes(dir: &Path, current: Option<&Manifest>, cp: &CodesPart<'_>) -> Res
     let current = current.filter(|m| m.slots == cp.first_row).ok_or_else(missing)?;
     let entry = current.codes.as_ref().ok_or_else(missing)?;
     let path = current.file_path(dir, FileKind::Codes);
-    let saved = read_appendable_codes(&path, entry)?;
+    // Only a format 3 file is appended to: its rows are packed as these are.
+    let saved = read_appendable_codes(&path, entry, CODES_FORMAT_APPENDABLE)?;
     let head_len = 4 + cp.head.len();
     let same_head = saved.get(..4) == Some(&(cp.head.len() as u32).to_le_bytes()[..])
         && saved.get(4..head_len) == Some(cp.head);
-    if !same_head || (saved.len() - head_len) as u64 != cp.first_row * cp.stride as u64 {
+    if !same_head || (saved.len() - head_len) as u64 != cp.first_row * cp.row_len as u64 {
         return Err(missing());
     }
     if linked_elsewhere(&path) {
@@ -968,7 +974,7 @@ fn write_data_files(
                 let head_len = (cp.head.len() as u32).to_le_bytes();
                 write_appendable_file(
                     &tmp,
-                    &appendable_codes_header(),
+                    &appendable_codes_header(CODES_FORMAT_APPENDABLE),
                     &[&head_len, cp.head, old, cp.rows],
                     rows,
                 )?
@@ -1004,12 +1010,12 @@ fn write_journal(
     }
 }
 
-/// The header of an appendable codes file: magic and version, the rest 0 (the extent and its crc
-/// are in the manifest).
-fn appendable_codes_header() -> [u8; BLOB_HEADER_LEN] {
+/// The header of an appendable codes file of `version`: magic and version, the rest 0 (the extent
+/// and its crc are in the manifest).
+fn appendable_codes_header(version: u32) -> [u8; BLOB_HEADER_LEN] {
     let mut h = [0u8; BLOB_HEADER_LEN];
     h[..8].copy_from_slice(CODES_MAGIC);
-    h[8..12].copy_from_slice(&CODES_FORMAT_APPENDABLE.to_le_bytes());
+    h[8..12].copy_from_slice(&version.to_le_bytes());
     h
 }
 
@@ -1051,10 +1057,10 @@ fn append_to_file(path: &Path, base: &FileEntry, new_rows: &[u8], rows: u64) -> 
     Ok(WrittenFile { bytes: base.bytes + new_rows.len() as u64, crc32: crc.finalize(), count: rows })
 }
 
-/// The committed bytes of an appendable codes file (see [`read_appendable`]), its head length
-/// checked to fit.
-fn read_appendable_codes(path: &Path, entry: &FileEntry) -> Result<Payload> {
-    let payload = read_appendable(path, entry, &appendable_codes_header(), "codes")?;
+/// The committed bytes of an appendable codes file of `version` (see [`read_appendable`]), its head
+/// length checked to fit.
+fn read_appendable_codes(path: &Path, entry: &FileEntry, version: u32) -> Result<Payload> {
+    let payload = read_appendable(path, entry, &appendable_codes_header(version), "codes")?;
     let head_len = payload.get(..4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as u64);
     if !head_len.is_some_and(|h| h + 4 <= payload.len() as u64) {
         return Err(Error::corrupt(path, "codes file is shorter than the head it says it has"));
@@ -1104,11 +1110,13 @@ fn read_appendable(
 pub fn read_saved_codes(dir: &Path, manifest: &Manifest) -> Result<SavedCodes> {
     let path = manifest.file_path(dir, FileKind::Codes);
     let entry = manifest.codes.as_ref().ok_or_else(|| Error::corrupt(&path, "the snapshot has no codes"))?;
-    if blob_format_version(&path) == Some(CODES_FORMAT_APPENDABLE) {
+    let version = blob_format_version(&path);
+    if let Some(v @ (CODES_FORMAT_APPENDABLE | CODES_FORMAT_APPENDABLE_PADDED)) = version {
         let drift = manifest.codes_drift.ok_or_else(|| {
             Error::corrupt(&path, "the manifest has no drift counters for an appendable codes file")
         })?;
-        return Ok(SavedCodes::Appendable { payload: read_appendable_codes(&path, entry)?, drift });
+        let payload = read_appendable_codes(&path, entry, v)?;
+        return Ok(SavedCodes::Appendable { payload, drift, packed: v == CODES_FORMAT_APPENDABLE });
     }
     let blob = read_blob_file(&path, CODES_MAGIC, CODES_FORMAT_VERSION, "codes")?;
     if blob.crc != entry.crc32 {

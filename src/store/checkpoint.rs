@@ -230,7 +230,7 @@ enum FrozenGraph {
 /// (all of them after a retraining or a compaction), copied at the freeze.
 struct FrozenCodes {
     head: Vec<u8>,
-    stride: usize,
+    row_len: usize,
     lineage: u64,
     first_row: usize,
     rows: Vec<u8>,
@@ -257,7 +257,7 @@ impl Frozen {
             },
             codes: self.codes.as_ref().map(|c| CodesPart {
                 head: &c.head,
-                stride: c.stride,
+                row_len: c.row_len,
                 first_row: c.first_row as u64,
                 rows: &c.rows,
                 drift: c.drift,
@@ -425,10 +425,10 @@ impl Inner {
             let (encoded_clipped, encoded) = c.clipped();
             FrozenCodes {
                 head: c.head_bytes(),
-                stride: c.stride(),
+                row_len: c.packed_row_len(),
                 lineage: c.lineage(),
                 first_row,
-                rows: c.rows_bytes(first_row, rows).to_vec(),
+                rows: c.packed_rows(first_row, rows),
                 drift: [encoded, encoded_clipped],
             }
         });

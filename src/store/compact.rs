@@ -439,7 +439,10 @@ impl Inner {
         index.take_journal(super::checkpoint::journal_limit(&index));
 
         let generation = self.snapshot_generation + 1;
-        let code_head = codes.as_ref().filter(|c| c.len() >= records.len()).map(|c| (c, c.head_bytes()));
+        let code_head = codes
+            .as_ref()
+            .filter(|c| c.len() >= records.len())
+            .map(|c| (c, c.head_bytes(), c.packed_rows(0, records.len())));
         let manifest = write_snapshot(
             &self.dir,
             &SnapshotContents {
@@ -447,13 +450,13 @@ impl Inner {
                 vectors: &vectors,
                 records: RecordsPart::Whole(&records),
                 graph: GraphPart::Whole(&graph),
-                codes: code_head.as_ref().map(|(c, head)| {
+                codes: code_head.as_ref().map(|(c, head, rows)| {
                     let (clipped, encoded) = c.clipped();
                     CodesPart {
                         head,
-                        stride: c.stride(),
+                        row_len: c.packed_row_len(),
                         first_row: 0,
-                        rows: c.rows_bytes(0, records.len()),
+                        rows,
                         drift: [encoded, clipped],
                     }
                 }),

@@ -12,7 +12,7 @@ use super::slots::{Slot, SlotState};
 use super::{Inner, Store};
 use crate::error::{Code, Error, Result};
 use crate::index::hnsw::{Hnsw, HnswParams};
-use crate::index::quant::Codes;
+use crate::index::quant::{Codes, RowLayout};
 use crate::storage::lock::DirLock;
 use crate::storage::log::{Log, LogOp};
 use crate::storage::snapshot::{load_snapshot, FileKind, LoadedSnapshot, SavedCodes};
@@ -199,9 +199,10 @@ impl Inner {
             let codes = match saved {
                 // A format 1 file is not appended to: the next checkpoint writes a fresh one.
                 SavedCodes::Whole(payload) => Codes::from_bytes(payload, metric),
-                SavedCodes::Appendable { drift, .. } => {
+                SavedCodes::Appendable { drift, packed, .. } => {
                     let bytes = saved.head_and_rows().expect("appendable");
-                    Codes::from_head_and_rows(bytes, snap.manifest.slots, *drift, metric)
+                    let layout = if *packed { RowLayout::Packed } else { RowLayout::Strided };
+                    Codes::from_head_and_rows(bytes, snap.manifest.slots, *drift, metric, layout)
                 }
             }
             .map_err(|e| Error::corrupt(&path, e))?;

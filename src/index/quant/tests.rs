@@ -54,9 +54,8 @@ fn every_kernel_computes_the_same_integer() {
     let mut next = lcg(5);
     for len in [64usize, 128, 192, 384, 1024] {
         for case in 0..4 {
-            let a: Vec<u8> = (0..len)
-                .map(|_| if case == 0 { 255 } else { ((next() + 0.5) * 255.99) as u8 })
-                .collect();
+            let a: Vec<u8> =
+                (0..len).map(|_| if case == 0 { 255 } else { ((next() + 0.5) * 255.99) as u8 }).collect();
             let q: Vec<i8> = (0..len)
                 .map(|_| match case {
                     0 => -127,
@@ -146,7 +145,12 @@ fn code_distances_track_float_distances() {
                 for r in (0..2000u32).step_by(97) {
                     let approx = codes.distance(level, &qc, r);
                     let err = (approx - exact[r as usize]).abs();
-                    assert!(err <= 0.02 * spread, "{metric:?} {}: row {r} {approx} vs {}", level.name(), exact[r as usize]);
+                    assert!(
+                        err <= 0.02 * spread,
+                        "{metric:?} {}: row {r} {approx} vs {}",
+                        level.name(),
+                        exact[r as usize]
+                    );
                 }
             }
         }
@@ -166,8 +170,10 @@ fn check_recall(data: &[f32], queries: &[f32], dim: usize, metric: Metric, ef: u
         let got = g.search_codes(&src, &codes, q, 10, ef, 0, &|_| true, &mut SearchStats::default());
         assert_eq!(got.len(), 10);
         for h in &got {
-            let exact =
-                crate::index::exact::public_score(metric, raw_similarity(metric, q, src.vector(h.row as u32)));
+            let exact = crate::index::exact::public_score(
+                metric,
+                raw_similarity(metric, q, src.vector(h.row as u32)),
+            );
             assert_eq!(h.score.to_bits(), exact.to_bits(), "score of row {} is the exact float32 one", h.row);
         }
         assert!(got.windows(2).all(|w| w[0].score >= w[1].score), "best first");
@@ -247,5 +253,52 @@ fn codes_round_trip_through_bytes_and_damage_is_refused() {
         let mut wrong = bytes.clone();
         wrong[4 + qlen + 8..4 + qlen + 16].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
         assert!(Codes::from_bytes(&wrong, metric).is_err());
+    }
+}
+
+/// An appendable codes file's bytes (head, then packed rows) read back to the same codes for
+/// every metric and for dimensions where packing drops padding and where it drops none; the
+/// strided layout of older files too, whose codes then do not count as saved.
+#[test]
+fn packed_rows_round_trip_and_strided_rows_still_read() {
+    use super::RowLayout;
+    for metric in Metric::all() {
+        for dim in [40, 60, 64] {
+            let data = random(200, dim, 9, metric);
+            let codes = Codes::train(&SliceSource::new(&data, dim), 200, metric);
+            let want = if metric == Metric::Euclidean { dim + 4 } else { dim };
+            assert_eq!(codes.packed_row_len(), want, "{metric:?} {dim}");
+            let head = codes.head_bytes();
+            let packed = codes.packed_rows(0, 200);
+            assert_eq!(packed.len(), 200 * want);
+            assert_eq!(codes.packed_rows(50, 120), packed[50 * want..120 * want]);
+            let mut file = head.clone();
+            file.extend_from_slice(&packed);
+            let back = Codes::from_head_and_rows(&file, 200, [7, 1], metric, RowLayout::Packed).unwrap();
+            assert_eq!(back.rows_bytes(0, 200), codes.rows_bytes(0, 200), "{metric:?} {dim}");
+            assert_eq!((back.saved_rows(), back.lineage(), back.clipped()), (200, codes.lineage(), (1, 7)));
+            // One row short or long, or the strided layout claimed for packed rows, is refused.
+            assert!(Codes::from_head_and_rows(&file, 199, [0, 0], metric, RowLayout::Packed).is_err());
+            assert!(Codes::from_head_and_rows(
+                &file[..file.len() - 1],
+                200,
+                [0, 0],
+                metric,
+                RowLayout::Packed
+            )
+            .is_err());
+            if want != codes.stride() {
+                assert!(Codes::from_head_and_rows(&file, 200, [0, 0], metric, RowLayout::Strided).is_err());
+            }
+
+            // The strided layout: the head says `stride`, the rows are as in memory.
+            let qlen = u32::from_le_bytes(head[..4].try_into().unwrap()) as usize;
+            let mut strided = head.clone();
+            strided[4 + qlen + 4..4 + qlen + 8].copy_from_slice(&(codes.stride() as u32).to_le_bytes());
+            strided.extend_from_slice(codes.rows_bytes(0, 200));
+            let back = Codes::from_head_and_rows(&strided, 200, [0, 0], metric, RowLayout::Strided).unwrap();
+            assert_eq!(back.rows_bytes(0, 200), codes.rows_bytes(0, 200));
+            assert_eq!(back.saved_rows(), 0, "strided rows are written again, packed");
+        }
     }
 }

@@ -612,13 +612,14 @@ fn code_rows(from: usize, to: usize, seed: usize) -> Vec<u8> {
 }
 
 fn codes_part<'a>(rows: &'a [u8], first_row: u64, drift: [u64; 2]) -> CodesPart<'a> {
-    CodesPart { head: CODE_HEAD, stride: CODE_STRIDE, first_row, rows, drift }
+    CodesPart { head: CODE_HEAD, row_len: CODE_STRIDE, first_row, rows, drift }
 }
 
 /// The committed code bytes of a loaded appendable codes file: its head, then its rows.
 fn saved_rows(s: &LoadedSnapshot) -> (Vec<u8>, [u64; 2]) {
     match s.codes.as_ref().expect("the snapshot has codes") {
-        SavedCodes::Appendable { payload, drift } => {
+        SavedCodes::Appendable { payload, drift, packed } => {
+            assert!(packed, "a new codes file packs its rows");
             let head_len = 4 + CODE_HEAD.len();
             assert_eq!(&payload[..4], &(CODE_HEAD.len() as u32).to_le_bytes());
             assert_eq!(&payload[4..head_len], CODE_HEAD);
@@ -734,7 +735,7 @@ fn checkpoints_append_code_rows_and_a_crash_after_the_append_leaves_the_old_exte
     let extra = code_rows(9, 10, 1);
     for (head, first_row) in [(&b"another head"[..], 9u64), (CODE_HEAD, 8)] {
         let rows = if first_row == 9 { extra.clone() } else { code_rows(8, 10, 1) };
-        let cp = CodesPart { head, stride: CODE_STRIDE, first_row, rows: &rows, drift: [0, 0] };
+        let cp = CodesPart { head, row_len: CODE_STRIDE, first_row, rows: &rows, drift: [0, 0] };
         let err = write_snapshot(dir.path(), &SnapshotContents { codes: Some(cp), ..contents(3, &d3, 1) })
             .unwrap_err();
         assert_eq!(err.code, Code::Internal, "{}", err.message);

@@ -51,7 +51,11 @@ fn check_codes(s: &Store) -> Quantizer {
     // component, padded to a whole line).
     let st = s.stats();
     let rows = s.inner.read().vectors.len();
-    assert!(st.codes_bytes >= rows * 64 && st.codes_bytes < 3 * rows * 64 + 4096, "codes {} for {rows}", st.codes_bytes);
+    assert!(
+        st.codes_bytes >= rows * 64 && st.codes_bytes < 3 * rows * 64 + 4096,
+        "codes {} for {rows}",
+        st.codes_bytes
+    );
     assert!(st.graph_bytes >= rows * 4 * 33, "graph {} for {rows}", st.graph_bytes);
     assert_eq!(st.vectors_bytes, rows * DIM * 4);
     let inner = s.inner.read();
@@ -201,7 +205,11 @@ fn indexed_scans_rank_on_codes_and_return_exact_scores() {
         let ids: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
         let metas: Vec<String> = (0..n).map(|i| format!(r#"{{"t":{}}}"#, i % 20)).collect();
         let recs: Vec<NewRecord> = (0..n)
-            .map(|i| NewRecord { id: &ids[i], vector: &data[i * DIM..(i + 1) * DIM], metadata: Some(&metas[i]) })
+            .map(|i| NewRecord {
+                id: &ids[i],
+                vector: &data[i * DIM..(i + 1) * DIM],
+                metadata: Some(&metas[i]),
+            })
             .collect();
         s.upsert_many(&recs).unwrap();
         // Normalised as the store keeps them, for the brute force.
@@ -225,8 +233,13 @@ fn indexed_scans_rank_on_codes_and_return_exact_scores() {
             for h in &hits {
                 let row: usize = h.id[1..].parse().unwrap();
                 assert_eq!(row % 20, 3, "{metric:?}: {} does not pass", h.id);
-                let exact = public_score(metric, raw_similarity(metric, &qn, &stored[row * DIM..(row + 1) * DIM]));
-                assert!((h.score - exact).abs() <= 1e-5 * exact.abs().max(1.0), "{metric:?}: score {} not exact {exact}", h.score);
+                let exact =
+                    public_score(metric, raw_similarity(metric, &qn, &stored[row * DIM..(row + 1) * DIM]));
+                assert!(
+                    (h.score - exact).abs() <= 1e-5 * exact.abs().max(1.0),
+                    "{metric:?}: score {} not exact {exact}",
+                    h.score
+                );
             }
             found += hits.iter().filter(|h| want.iter().any(|w| format!("v{}", w.row) == h.id)).count();
         }
@@ -270,7 +283,8 @@ fn a_checkpoint_saves_the_codes_an_open_reads_them_and_damage_is_reported() {
         let at = bytes.len() - 100;
         bytes[at] ^= 0x40;
         std::fs::write(&path, &bytes).unwrap();
-        let err = Store::open(dir.path(), &opts(metric, Quantization::Int8)).err().expect("damage is refused");
+        let err =
+            Store::open(dir.path(), &opts(metric, Quantization::Int8)).err().expect("damage is refused");
         assert_eq!(err.code, Code::Corrupt, "{}", err.message);
         assert!(err.message.contains(&entry.name), "{}", err.message);
     }
@@ -297,13 +311,23 @@ fn checkpoints_append_code_rows_to_one_file_a_backup_gets_a_fresh_one_and_a_reop
     upsert_all(&s, "a", &vectors(1500, 1, 1.0));
     s.checkpoint().unwrap();
     let (first, first_generation) = codes_entry(dir.path());
-    let stride = s.inner.read().codes.as_ref().unwrap().stride() as u64;
+    // The file packs the rows: 36 bytes a row (32 codes and the norm), not the 64 of memory.
+    let stride = s.inner.read().codes.as_ref().unwrap().packed_row_len() as u64;
+    assert_eq!((stride, s.inner.read().codes.as_ref().unwrap().stride()), (DIM as u64 + 4, 64));
     for round in 1..=3u64 {
         upsert_all(&s, &format!("r{round}-"), &vectors(100, 10 + round, 1.0));
         s.checkpoint().unwrap();
         let (e, _) = codes_entry(dir.path());
-        assert_eq!((e.name.as_str(), e.since), (first.name.as_str(), Some(first_generation)), "round {round}");
-        assert_eq!(e.bytes, first.bytes + round * 100 * stride, "round {round}: only the new rows were written");
+        assert_eq!(
+            (e.name.as_str(), e.since),
+            (first.name.as_str(), Some(first_generation)),
+            "round {round}"
+        );
+        assert_eq!(
+            e.bytes,
+            first.bytes + round * 100 * stride,
+            "round {round}: only the new rows were written"
+        );
     }
     let before = codes_state(&s);
     s.close().unwrap();
@@ -361,6 +385,77 @@ fn a_retraining_writes_a_fresh_codes_file() {
     let before = codes_state(&s);
     drop(s);
     let s = Store::open(dir.path(), &opts(Metric::Cosine, Quantization::Int8)).unwrap();
+    assert_eq!(codes_state(&s), before);
+    check_codes(&s);
+}
+
+/// Rewrites the current snapshot's codes file as format 2 (rows padded as in memory, what stores
+/// wrote before format 3), with the manifest's entry and checksum to match.
+fn codes_file_as_format_2(dir: &std::path::Path) {
+    use crate::storage::snapshot::{read_manifest, FileKind, MANIFEST_FILE};
+    let mut m = read_manifest(dir).unwrap().unwrap();
+    let path = m.file_path(dir, FileKind::Codes);
+    let entry = m.codes.clone().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (header, payload) = bytes[..entry.bytes as usize].split_at(32);
+    let u32_at = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as usize;
+    let head_len = u32_at(payload, 0);
+    let mut head = payload[4..4 + head_len].to_vec();
+    let row_len_at = 4 + u32_at(&head, 0) + 4;
+    let (row_len, stride) = (u32_at(&head, row_len_at), 64);
+    assert_eq!(row_len, DIM + 4);
+    head[row_len_at..row_len_at + 4].copy_from_slice(&(stride as u32).to_le_bytes());
+    let mut new_payload = (head_len as u32).to_le_bytes().to_vec();
+    new_payload.extend_from_slice(&head);
+    for row in payload[4 + head_len..].chunks_exact(row_len) {
+        let mut padded = vec![0u8; stride];
+        padded[..DIM].copy_from_slice(&row[..DIM]);
+        padded[stride - 4..].copy_from_slice(&row[DIM..]);
+        new_payload.extend_from_slice(&padded);
+    }
+    let mut file = header.to_vec();
+    file[8..12].copy_from_slice(&2u32.to_le_bytes());
+    file.extend_from_slice(&new_payload);
+    std::fs::write(&path, &file).unwrap();
+    let codes = m.codes.as_mut().unwrap();
+    codes.bytes = file.len() as u64;
+    codes.crc32 = crc32fast::hash(&new_payload);
+    m.checksum = m.compute_checksum();
+    std::fs::write(dir.join(MANIFEST_FILE), serde_json::to_string_pretty(&m).unwrap()).unwrap();
+}
+
+/// A format 2 codes file (padded rows) opens to the same codes, and the next checkpoint writes
+/// them again as a format 3 file (packed) rather than append packed rows to it.
+#[test]
+fn a_format_2_codes_file_opens_and_the_next_checkpoint_writes_format_3() {
+    use crate::storage::snapshot::{blob_format_version, read_manifest, verify_snapshot, FileKind};
+    let dir = tempfile::tempdir().unwrap();
+    let metric = Metric::Euclidean;
+    let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+    upsert_all(&s, "a", &vectors(1500, 1, 1.0));
+    s.checkpoint().unwrap();
+    let before = codes_state(&s);
+    s.close().unwrap();
+    codes_file_as_format_2(dir.path());
+    verify_snapshot(dir.path()).unwrap();
+    let old = read_manifest(dir.path()).unwrap().unwrap().codes.unwrap();
+    assert_eq!(blob_format_version(&dir.path().join(&old.name)), Some(2));
+
+    let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
+    assert_eq!(codes_state(&s), before, "the padded rows are read back");
+    check_codes(&s);
+    upsert_all(&s, "b", &vectors(50, 2, 1.0));
+    s.checkpoint().unwrap();
+    let m = read_manifest(dir.path()).unwrap().unwrap();
+    let new = m.codes.clone().unwrap();
+    let path = m.file_path(dir.path(), FileKind::Codes);
+    assert_ne!(new.name, old.name, "a fresh file, not an append to the format 2 one");
+    assert_eq!(blob_format_version(&path), Some(3));
+    let head_len = (old.bytes - 32 - 4 - 1500 * 64) as u64;
+    assert_eq!(new.bytes, 32 + 4 + head_len + 1550 * (DIM as u64 + 4), "every row packed");
+    let before = codes_state(&s);
+    s.close().unwrap();
+    let s = Store::open(dir.path(), &opts(metric, Quantization::Int8)).unwrap();
     assert_eq!(codes_state(&s), before);
     check_codes(&s);
 }
