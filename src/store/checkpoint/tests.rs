@@ -587,6 +587,57 @@ fn checkpoints_save_the_records_that_changed_and_a_reopen_has_exactly_the_record
     reopened_records(s, dir.path(), dim);
 }
 
+/// A store that only grows journals its new records past RECORDS_JOURNAL_RATIO times the records
+/// file (added slots are not dead bytes), up to RECORDS_JOURNAL_MAX_RATIO, then writes every
+/// record; a reopen counts the journal it finds as replacing records (the split is not saved),
+/// so the next replacements past the ratio write every record. Every reopen has the records.
+#[test]
+fn a_growing_store_journals_its_new_records_past_the_ratio_up_to_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 4;
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    let add = |s: &Store, from: usize, n: usize| {
+        for i in from..from + n {
+            s.upsert(&format!("r{i}"), &vector(i, dim), Some(r#"{"k":1}"#)).unwrap();
+        }
+    };
+    add(&s, 0, 100);
+    s.checkpoint().unwrap();
+    let first = manifest(dir.path());
+    let mut next = 100;
+    let mut beyond_ratio = false;
+    loop {
+        add(&s, next, 50);
+        next += 50;
+        s.checkpoint().unwrap();
+        let m = manifest(dir.path());
+        if m.records.name != first.records.name {
+            assert!(m.records_journal.is_none());
+            break;
+        }
+        let journal = m.records_journal.as_ref().expect("journaled").bytes as f64;
+        let file = m.records.bytes as f64;
+        beyond_ratio |= journal > super::RECORDS_JOURNAL_RATIO * file;
+        assert!(journal <= super::RECORDS_JOURNAL_MAX_RATIO * file + 32.0, "{journal} for a file of {file}");
+        assert!(next < 2000, "the journal never made way for every record");
+    }
+    assert!(beyond_ratio, "added records journaled past the ratio");
+    assert!(next > 400, "whole again after {next} records");
+    // Grows again on a journal, then a reopen; replacements after it count the journal found.
+    add(&s, next, next + 50);
+    s.checkpoint().unwrap();
+    let grown = manifest(dir.path());
+    let j = grown.records_journal.as_ref().expect("journaled").bytes;
+    assert!(j as f64 > super::RECORDS_JOURNAL_RATIO * grown.records.bytes as f64);
+    let s = reopened_records(s, dir.path(), dim);
+    s.update_metadata("r0", Some(r#"{"k":2}"#)).unwrap();
+    s.checkpoint().unwrap();
+    let m = manifest(dir.path());
+    assert_ne!(m.records.name, grown.records.name, "after a reopen the journal counts as replacing");
+    assert!(m.records_journal.is_none());
+    reopened_records(s, dir.path(), dim);
+}
+
 /// Records changed while a checkpoint writes (after its freeze) are saved by the next one: a
 /// writer changes old and new records while checkpoints run back to back, and the reopened store
 /// has exactly its records.
