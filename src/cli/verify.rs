@@ -383,6 +383,7 @@ fn check_snapshot(
                 );
             }
             // The graph file, then its journal replayed on it (the graph the store opens to).
+            let graph_format = Hnsw::format_version(&payload).unwrap_or(0);
             let mut journal_checked = None;
             let graph = match (Hnsw::read_from(&payload), &m.graph_journal) {
                 (Err(e), _) => Err((name.to_string(), Some(32), e)),
@@ -479,7 +480,7 @@ fn check_snapshot(
                         r.ok(
                             name,
                             format!(
-                                "format 1, {} nodes on {} levels{with}, checksum ok; integrity ok (links in range, no self or duplicate links, {reach})",
+                                "format {graph_format}, {} nodes on {} levels{with}, checksum ok; integrity ok (links in range, no self or duplicate links, {reach})",
                                 g.len(),
                                 g.level_sizes().len()
                             ),

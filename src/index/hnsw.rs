@@ -1159,10 +1159,21 @@ fn select<V: VectorSource, S: Space>(vectors: &V, dist: S, sorted: &[Cand], m: u
 }
 
 // ---------------------------------------------------------------------------------------------
-// Serialisation: a header, the node levels, the two link arrays as little-endian u32, and a CRC-32
+// Serialisation: a header, the node levels, every node's lists (for each node, its level 0 list
+// then its upper ones: count u16, then that many neighbour ids u32, little-endian), and a CRC-32
 // of everything before it. The upper-level block offsets are rebuilt from the levels.
+//
+// Version 1 wrote the two link arrays whole instead, every list at its full capacity (count and
+// 2m ids at level 0, used or not): 132 bytes a node at m 16, where the lists of a built graph
+// hold about 21 neighbours, 86 bytes with their counts. Checkpoints that write the whole graph
+// (and open, which reads it) handle a third less; version 1 graphs are still read.
 
-const MAGIC: &[u8; 8] = b"VSHNSW\0\x01";
+const MAGIC: &[u8; 8] = b"VSHNSW\0\x02";
+const MAGIC_V1: &[u8; 8] = b"VSHNSW\0\x01";
+/// A version 2 graph's arrays may take at most this many times its bytes (plus `ALLOCATION_SLACK`):
+/// a damaged header cannot make a small input allocate gigabytes of empty lists.
+const ALLOCATION_PER_BYTE: usize = 64;
+const ALLOCATION_SLACK: usize = 1 << 20;
 const HEADER_LEN: usize = 8 + 4 * 4 + 8 + 8 + 4 + 4;
 
 struct Reader<'a> {
@@ -1208,19 +1219,43 @@ impl Hnsw {
         head.extend_from_slice(&(self.max_level as u32).to_le_bytes());
         put(w, &head)?;
         put(w, &self.levels)?;
-        // Convert in chunks so that a large graph is not copied whole.
+        // Converted in chunks so that a large graph is not copied whole.
         let mut buf = Vec::with_capacity(64 * 1024);
-        for arr in [&self.links0, &self.links_up] {
-            for chunk in arr.chunks(16 * 1024) {
-                buf.clear();
-                for a in chunk {
+        for node in 0..self.len() as u32 {
+            for level in 0..=usize::from(self.levels[node as usize]) {
+                let b = self.block(node, level);
+                let cnt = (b[0].load(Relaxed) as usize).min(b.len() - 1);
+                buf.extend_from_slice(&(cnt as u16).to_le_bytes());
+                for a in &b[1..=cnt] {
                     buf.extend_from_slice(&a.load(Relaxed).to_le_bytes());
                 }
+            }
+            if buf.len() >= 60 * 1024 {
                 put(w, &buf)?;
+                buf.clear();
             }
         }
+        put(w, &buf)?;
         let sum = crc.finalize();
         w.write_all(&sum.to_le_bytes())
+    }
+
+    /// Serialises the graph as version 1 did (both link arrays whole), for the tests that such
+    /// graphs still load.
+    #[cfg(test)]
+    pub(crate) fn write_v1_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let mut b = Vec::new();
+        self.write_to(&mut b)?;
+        let mut out = MAGIC_V1.to_vec();
+        out.extend_from_slice(&b[8..HEADER_LEN + self.len()]);
+        for arr in [&self.links0, &self.links_up] {
+            for a in arr.iter() {
+                out.extend_from_slice(&a.load(Relaxed).to_le_bytes());
+            }
+        }
+        let sum = crc32fast::hash(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        w.write_all(&out)
     }
 
     /// Loads a graph written by [`Hnsw::write_to`]. Everything is validated (checksum, sizes,
@@ -1228,6 +1263,16 @@ impl Hnsw {
     /// is allocated beyond a small multiple of `bytes.len()`.
     pub fn read_from(bytes: &[u8]) -> Result<Hnsw, String> {
         Self::decode(bytes, true)
+    }
+
+    /// The format version of serialised graph bytes (1 or 2, see the serialisation notes above),
+    /// from their magic; `None` when they are no graph this library reads.
+    pub fn format_version(bytes: &[u8]) -> Option<u32> {
+        match bytes.get(..8)? {
+            m if m == MAGIC => Some(2),
+            m if m == MAGIC_V1 => Some(1),
+            _ => None,
+        }
     }
 
     /// [`Hnsw::read_from`] for bytes whose checksum the caller has already verified (the store's
@@ -1243,9 +1288,11 @@ impl Hnsw {
         if bytes.len() < HEADER_LEN + 4 {
             return Err("HNSW data is truncated".into());
         }
-        if &bytes[..8] != MAGIC {
-            return Err("not an HNSW graph (bad magic or version)".into());
-        }
+        let compact = match &bytes[..8] {
+            m if m == MAGIC => true,
+            m if m == MAGIC_V1 => false,
+            _ => return Err("not an HNSW graph (bad magic or version)".into()),
+        };
         let (body, tail) = bytes.split_at(bytes.len() - 4);
         let want = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
         if check_crc && crc32fast::hash(body) != want {
@@ -1281,19 +1328,35 @@ impl Hnsw {
         let m0 = 2 * m;
         let words0 = len * (m0 + 1);
         let words_up = blocks * (m + 1);
-        if body.len() - r.pos != 4 * (words0 + words_up) {
-            return Err("HNSW data size does not match its header".into());
-        }
-        let read_words = |r: &mut Reader<'_>, n: usize| -> Result<Vec<AtomicU32>, String> {
-            let raw = r.take(4 * n)?;
-            let mut v = huge_words(Vec::new(), n);
-            v.extend(
-                raw.chunks_exact(4).map(|c| AtomicU32::new(u32::from_le_bytes(c.try_into().expect("4")))),
-            );
-            Ok(v)
+        let (links0, links_up) = if compact {
+            // Each list is at least its count: a size the input cannot back is refused before
+            // anything is allocated, and so is an allocation out of proportion to the input.
+            let lists = len + blocks;
+            if body.len() - r.pos < 2 * lists
+                || 4 * (words0 + words_up) > ALLOCATION_PER_BYTE * body.len() + ALLOCATION_SLACK
+            {
+                return Err("HNSW data size does not match its header".into());
+            }
+            let zeroed = |n: usize| {
+                let mut v = huge_words(Vec::new(), n);
+                v.resize_with(n, || AtomicU32::new(0));
+                v
+            };
+            (zeroed(words0), zeroed(words_up))
+        } else {
+            if body.len() - r.pos != 4 * (words0 + words_up) {
+                return Err("HNSW data size does not match its header".into());
+            }
+            let read_words = |r: &mut Reader<'_>, n: usize| -> Result<Vec<AtomicU32>, String> {
+                let raw = r.take(4 * n)?;
+                let mut v = huge_words(Vec::new(), n);
+                v.extend(
+                    raw.chunks_exact(4).map(|c| AtomicU32::new(u32::from_le_bytes(c.try_into().expect("4")))),
+                );
+                Ok(v)
+            };
+            (read_words(&mut r, words0)?, read_words(&mut r, words_up)?)
         };
-        let links0 = read_words(&mut r, words0)?;
-        let links_up = read_words(&mut r, words_up)?;
         let g = Hnsw {
             params: HnswParams { m, ef_construction, seed },
             metric,
@@ -1313,6 +1376,24 @@ impl Hnsw {
             // (so that opening a store, or its first write, never walks the whole graph).
             reconnected_at: AtomicUsize::new(len),
         };
+        if compact {
+            for node in 0..len as u32 {
+                for level in 0..=usize::from(g.levels[node as usize]) {
+                    let b = g.block(node, level);
+                    let cnt = usize::from(r.u16()?);
+                    if cnt > b.len() - 1 {
+                        return Err(format!("HNSW node {node} has {cnt} neighbours at level {level}"));
+                    }
+                    b[0].store(cnt as u32, Relaxed);
+                    for (a, id) in b[1..].iter().zip(r.take(4 * cnt)?.chunks_exact(4)) {
+                        a.store(u32::from_le_bytes(id.try_into().expect("4 bytes")), Relaxed);
+                    }
+                }
+            }
+            if r.pos != body.len() {
+                return Err("HNSW data size does not match its header".into());
+            }
+        }
         g.check_entry()?;
         g.check_lists()?;
         Ok(g)

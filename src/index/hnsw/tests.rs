@@ -243,9 +243,64 @@ fn with_crc(mut body: Vec<u8>) -> Vec<u8> {
     body
 }
 
+/// `small_bytes` as version 1 wrote it (both link arrays whole), whose fixed offsets the
+/// structure tests below can name.
+fn small_bytes_v1() -> Vec<u8> {
+    let g = Hnsw::read_from(&small_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    g.write_v1_to(&mut bytes).unwrap();
+    bytes
+}
+
+/// Version 2 lists only the neighbours each list holds: shorter than version 1's full-capacity
+/// lists, read back to the same graph; version 1 graphs still load, to the same graph.
+#[test]
+fn version_2_graphs_list_only_the_neighbours_and_version_1_graphs_still_load() {
+    let (v2, v1) = (small_bytes(), small_bytes_v1());
+    assert_eq!((Hnsw::format_version(&v2), Hnsw::format_version(&v1)), (Some(2), Some(1)));
+    assert_eq!(Hnsw::format_version(b"VSHNSW\0\x03"), None);
+    assert!(v2.len() * 10 < v1.len() * 9, "version 2: {} bytes, version 1: {}", v2.len(), v1.len());
+    let from_v1 = Hnsw::read_from(&v1).unwrap();
+    assert_eq!(serialised(&from_v1), v2, "a version 1 graph loads to the same graph");
+    let from_v2 = Hnsw::read_from(&v2).unwrap();
+    assert_eq!(serialised(&from_v2), v2);
+    from_v2.check_integrity().unwrap();
+    // The first list (node 0, level 0): its count, then its ids.
+    let first = HEADER_LEN + 200;
+    let cnt = usize::from(u16::from_le_bytes([v2[first], v2[first + 1]]));
+    assert!(cnt > 0);
+    let damaged = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = v2.clone();
+        f(&mut b);
+        Hnsw::read_from(&with_crc(b))
+    };
+    // A count above the degree bound (m 4: 8 at level 0), a neighbour out of range, a byte
+    // left over, a list cut short.
+    assert!(damaged(&|b| b[first..first + 2].copy_from_slice(&9u16.to_le_bytes())).is_err());
+    assert!(damaged(&|b| b[first + 2..first + 6].copy_from_slice(&200u32.to_le_bytes())).is_err());
+    assert!(damaged(&|b| b.insert(b.len() - 4, 0)).is_err());
+    assert!(damaged(&|b| {
+        b.remove(first + 2);
+    })
+    .is_err());
+    // A header that asks for far more lists than the bytes could describe, or lists far larger
+    // than the bytes, is refused before anything is allocated.
+    assert!(damaged(&|b| b[HEADER_LEN - 16..HEADER_LEN - 8].copy_from_slice(&1_000_000u64.to_le_bytes()))
+        .is_err());
+    let mut huge = v2[..HEADER_LEN].to_vec();
+    huge[12..16].copy_from_slice(&512u32.to_le_bytes()); // m 512: 1,025 words a level 0 list
+    huge[16..20].copy_from_slice(&512u32.to_le_bytes()); // ef_construction at least m
+    huge[24 + 8..24 + 16].copy_from_slice(&100_000u64.to_le_bytes());
+    huge.extend(std::iter::repeat(0u8).take(100_000 + 2 * 100_000));
+    huge.extend_from_slice(&[0; 4]);
+    let err = Hnsw::read_from(&with_crc(huge)).unwrap_err();
+    assert!(err.contains("size does not match"), "{err}");
+}
+
 #[test]
 fn read_from_validates_structure_even_with_a_matching_checksum() {
-    let bytes = small_bytes();
+    // Version 1 bytes: their lists sit at fixed offsets (version 2 has its own tests above).
+    let bytes = small_bytes_v1();
     let len = 200usize;
     let levels_at = HEADER_LEN;
     let links0_at = levels_at + len;
