@@ -209,7 +209,9 @@ impl Anatomy {
                 n if n.starts_with("snap-") && n.ends_with(".records") => {
                     ("records", blob_format_version(&path))
                 }
-                n if n.starts_with("snap-") && n.ends_with(".graph") => ("graph", blob_format_version(&path)),
+                n if n.starts_with("snap-") && n.ends_with(".graph") => {
+                    ("graph", graph_format_version(&path))
+                }
                 n if n.starts_with("snap-") && n.ends_with(".codes") => {
                     ("int8 codes", blob_format_version(&path))
                 }
@@ -295,4 +297,14 @@ fn json_version(path: &Path) -> Option<u32> {
 /// Unix seconds now.
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A graph file's format: the version of the graph it holds (`Hnsw::format_version`, from the
+/// magic after the file's 32-byte header), which says how its lists are laid out; the file's own
+/// header has been version 1 throughout.
+fn graph_format_version(path: &Path) -> Option<u32> {
+    use std::io::Read;
+    let mut head = [0u8; 40];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    crate::index::hnsw::Hnsw::format_version(&head[32..])
 }
