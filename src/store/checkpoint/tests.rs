@@ -189,7 +189,7 @@ fn writes_after_the_freeze_point_replay_from_the_untrimmed_or_the_trimmed_log() 
             let mut log = s.log.lock();
             log.sync().unwrap();
             let inner = s.inner.read();
-            inner.freeze(log.generation(), log.len_bytes()).unwrap()
+            inner.freeze(log.generation(), log.len_bytes(), super::GRAPH_JOURNAL_RATIO).unwrap()
         };
         for i in 50..80 {
             s.upsert(&format!("r{i}"), &vector(i, dim), None).unwrap();
@@ -393,6 +393,49 @@ fn checkpoints_save_the_graphs_edits_and_a_reopen_replays_them_exactly() {
     s.checkpoint().unwrap();
     assert!(manifest(dir.path()).graph_journal.is_some());
     reopened(s, dir.path(), dim);
+}
+
+/// A close writes the whole graph when the journal would pass CLOSE_GRAPH_JOURNAL_RATIO times
+/// the graph file, where checkpoints kept journaling (up to GRAPH_JOURNAL_RATIO): a store closed
+/// cleanly opens with a short journal. The reopened graph is the one closed.
+#[test]
+fn a_close_writes_the_whole_graph_when_the_journal_is_past_the_close_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 8;
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    for n in 0..2000 {
+        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+    }
+    s.checkpoint().unwrap();
+    let first = manifest(dir.path());
+    let mut n = 2000;
+    let journal_ratio = |m: &crate::storage::snapshot::Manifest| {
+        m.graph_journal.as_ref().map_or(0.0, |j| j.bytes as f64 / m.graph.bytes as f64)
+    };
+    while journal_ratio(&manifest(dir.path())) <= super::CLOSE_GRAPH_JOURNAL_RATIO + 0.1 {
+        for _ in 0..20 {
+            s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+            n += 1;
+        }
+        s.checkpoint().unwrap();
+        let m = manifest(dir.path());
+        assert_eq!(m.graph.name, first.graph.name, "checkpoints journal up to GRAPH_JOURNAL_RATIO");
+        assert!(n < 4000, "the journal never grew");
+    }
+    assert!(journal_ratio(&manifest(dir.path())) < super::GRAPH_JOURNAL_RATIO - 0.2);
+    // Enough log for the close to checkpoint (64 KiB), in records with large metadata.
+    let pad = "x".repeat(1200);
+    for _ in 0..60 {
+        s.upsert(&format!("r{n}"), &vector(n, dim), Some(&format!(r#"{{"pad":"{pad}"}}"#))).unwrap();
+        n += 1;
+    }
+    let want = graph_bytes(&s);
+    s.close().unwrap();
+    let m = manifest(dir.path());
+    assert_ne!(m.graph.name, first.graph.name, "the close wrote the whole graph");
+    assert!(m.graph_journal.is_none());
+    let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
+    assert_eq!(graph_bytes(&s), want, "the reopened graph is the one closed");
 }
 
 /// Every slot's record as the store holds it.
