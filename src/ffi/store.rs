@@ -94,10 +94,12 @@ pub struct vs_store_options {
     /// Threads a bulk insert may use: 1 (the default) = only the caller's thread, 0 = one per core.
     /// vecstore never starts a thread unless this asks for it.
     pub build_threads: u32,
-    /// Log size in bytes past which a write also checkpoints the store: it writes a snapshot (every
-    /// vector, record and the graph, to new files, fsynced, renamed) and empties the log, so that
+    /// Log size in bytes past which a write also checkpoints the store: it saves what changed since
+    /// the last snapshot (the new vector rows and their codes appended to the current files, the
+    /// changed records and the graph's edits appended to their journals, or the whole graph or
+    /// records when a journal has outgrown its bound), fsynced, and empties the log, so that
     /// opening maps the snapshot and replays only the short log written since. 0 (the default) =
-    /// 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more rewriting.
+    /// 16 MiB, otherwise at least 4096. Smaller: faster reopening after a crash, more writing.
     /// `vs_store_close` also checkpoints when the log holds more than 64 KiB (or this, if smaller).
     pub checkpoint_bytes: u64,
     /// One of `VS_LOG_RECOVERY_*` (default `VS_LOG_RECOVERY_TOLERATE_TORN_TAIL`).
