@@ -377,6 +377,16 @@ fn new_lineage() -> u64 {
     h.finish()
 }
 
+/// The bytes of one row's code: a byte per component, and for euclidean the row's squared norm
+/// (f32) after them. Rows in memory are this rounded up to whole cache lines.
+fn code_row_len(dim: usize, metric: Metric) -> usize {
+    if metric == Metric::Euclidean {
+        dim + 4
+    } else {
+        dim
+    }
+}
+
 /// How code rows are laid out in a codes file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowLayout {
@@ -457,8 +467,7 @@ impl Codes {
     /// Empty codes with ranges `q`, for vectors of this metric.
     pub fn new(q: Quantizer, metric: Metric) -> Codes {
         let dim = q.dim();
-        let need = if metric == Metric::Euclidean { dim + 4 } else { dim };
-        let stride = need.div_ceil(64).max(1) * 64;
+        let stride = code_row_len(dim, metric).div_ceil(64).max(1) * 64;
         Codes {
             q,
             metric,
@@ -637,11 +646,7 @@ impl Codes {
     /// padding that rounds a row in memory up to whole cache lines (132 bytes a row at 128
     /// dimensions instead of 192: a third of what checkpoints write for the codes).
     pub fn packed_row_len(&self) -> usize {
-        if self.metric == Metric::Euclidean {
-            self.dim + 4
-        } else {
-            self.dim
-        }
+        code_row_len(self.dim, self.metric)
     }
 
     /// Rows `from..to` (`to` at most `len()`) as an appendable codes file holds them: each row's

@@ -19,6 +19,13 @@ fn vector(i: usize, dim: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Upserts records `r{n}` of `vector(n, dim)`, no metadata, for every `n` of `ids`.
+fn upsert_ids(s: &Store, ids: std::ops::Range<usize>, dim: usize) {
+    for n in ids {
+        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
+    }
+}
+
 fn options(checkpoint_bytes: u64, dim: usize) -> StoreOptions {
     StoreOptions {
         dimension: dim,
@@ -250,17 +257,13 @@ fn checkpoints_append_to_one_vectors_file_and_never_change_a_backup_of_it() {
     assert!(info.linked_files >= 1);
     let linked = backup.path().join(&first.name);
     let backed_up = std::fs::read(&linked).unwrap();
-    for n in 450..500 {
-        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
-    }
+    upsert_ids(&s, 450..500, dim);
     s.checkpoint().unwrap();
     let after = vectors_entry(dir.path());
     assert_ne!(after.name, first.name, "a linked file is written afresh, not appended to");
     assert_eq!(std::fs::read(&linked).unwrap(), backed_up);
     // From the fresh (unlinked) file on, checkpoints append again.
-    for n in 500..520 {
-        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
-    }
+    upsert_ids(&s, 500..520, dim);
     s.checkpoint().unwrap();
     assert_eq!(vectors_entry(dir.path()).name, after.name);
     s.close().unwrap();
@@ -403,9 +406,7 @@ fn a_close_writes_the_whole_graph_when_the_journal_is_past_the_close_bound() {
     let dir = tempfile::tempdir().unwrap();
     let dim = 8;
     let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
-    for n in 0..2000 {
-        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
-    }
+    upsert_ids(&s, 0..2000, dim);
     s.checkpoint().unwrap();
     let first = manifest(dir.path());
     let mut n = 2000;
@@ -413,10 +414,8 @@ fn a_close_writes_the_whole_graph_when_the_journal_is_past_the_close_bound() {
         m.graph_journal.as_ref().map_or(0.0, |j| j.bytes as f64 / m.graph.bytes as f64)
     };
     while journal_ratio(&manifest(dir.path())) <= super::CLOSE_GRAPH_JOURNAL_RATIO + 0.1 {
-        for _ in 0..20 {
-            s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
-            n += 1;
-        }
+        upsert_ids(&s, n..n + 20, dim);
+        n += 20;
         s.checkpoint().unwrap();
         let m = manifest(dir.path());
         assert_eq!(m.graph.name, first.graph.name, "checkpoints journal up to GRAPH_JOURNAL_RATIO");
@@ -438,7 +437,6 @@ fn a_close_writes_the_whole_graph_when_the_journal_is_past_the_close_bound() {
     assert_eq!(graph_bytes(&s), want, "the reopened graph is the one closed");
 }
 
-/// Every slot's record as the store holds it.
 /// A store whose graph journal is a format 1 file (LIST entries only, as older versions wrote it)
 /// opens to its graph, and the next checkpoint writes the journal again as format 2 with the new
 /// edits after the old ones.
@@ -448,15 +446,11 @@ fn a_format_1_graph_journal_opens_and_the_next_checkpoint_rewrites_it_as_format_
     let dir = tempfile::tempdir().unwrap();
     let dim = 8;
     let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
-    for n in 0..300 {
-        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
-    }
+    upsert_ids(&s, 0..300, dim);
     s.checkpoint().unwrap();
     s.inner.read().index.journal_as_format_1();
     // Few enough edits that both journals stay within GRAPH_JOURNAL_RATIO of the graph file.
-    for n in 300..340 {
-        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
-    }
+    upsert_ids(&s, 300..340, dim);
     s.checkpoint().unwrap();
     let want = graph_bytes(&s);
     s.close().unwrap();
@@ -471,9 +465,7 @@ fn a_format_1_graph_journal_opens_and_the_next_checkpoint_rewrites_it_as_format_
     crate::storage::snapshot::verify_snapshot(dir.path()).unwrap();
     let s = Store::open(dir.path(), &options(1 << 30, dim)).unwrap();
     assert_eq!(graph_bytes(&s), want, "a format 1 journal replays");
-    for n in 340..360 {
-        s.upsert(&format!("r{n}"), &vector(n, dim), None).unwrap();
-    }
+    upsert_ids(&s, 340..360, dim);
     s.checkpoint().unwrap();
     let m2 = manifest(dir.path());
     let path2 = m2.file_path(dir.path(), FileKind::GraphJournal);
@@ -484,6 +476,7 @@ fn a_format_1_graph_journal_opens_and_the_next_checkpoint_rewrites_it_as_format_
     drop(s);
 }
 
+/// Every slot's record as the store holds it.
 fn records_of(s: &Store) -> Vec<crate::storage::snapshot::SlotRecord> {
     s.inner.read().slots.iter().map(|slot| slot.to_record()).collect()
 }
